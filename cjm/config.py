@@ -1,0 +1,70 @@
+"""Settings from ``cjm.toml`` or ``[tool.cjm]`` in ``pyproject.toml``, found from a folder upwards.
+
+Flags always win over the file; the file wins over auto-detection.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cjm.errors import UsageError, did_you_mean
+from cjm.schema import ROLES
+
+READ_KEYS = (
+    "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "monthfirst",
+    "lifecycle", "journey_gap", "drop_duplicates",
+)
+DISCOVER_KEYS = (
+    "goals", "goal_share", "still_active", "handoff_column", "view", "top",
+)
+KNOWN_KEYS = ROLES + READ_KEYS + DISCOVER_KEYS
+
+
+@dataclass
+class Config:
+    """Settings from a config file, with the file they came from (None when there is none)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    @property
+    def source(self) -> str:
+        return f"config {self.path}" if self.path else "config"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the settings: {exc}") from None
+
+
+def _check_keys(values: dict[str, Any], path: Path) -> dict[str, Any]:
+    for key in values:
+        if key not in KNOWN_KEYS:
+            raise UsageError(
+                f"{path}: unknown setting {key!r}.{did_you_mean(key, KNOWN_KEYS)}",
+                "Known settings: " + ", ".join(KNOWN_KEYS),
+            )
+    return values
+
+
+def find_config(start: Path | None = None) -> Config:
+    """The first ``cjm.toml``, or ``pyproject.toml`` with a ``[tool.cjm]`` table, upwards."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        own = candidate / "cjm.toml"
+        if own.is_file():
+            return Config(_check_keys(_read_toml(own), own), own)
+        project = candidate / "pyproject.toml"
+        if project.is_file():
+            table = _read_toml(project).get("tool", {}).get("cjm")
+            if table is not None:
+                return Config(_check_keys(table, project), project)
+    return Config()

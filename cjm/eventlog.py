@@ -1,0 +1,393 @@
+"""Read interaction logs into an EventLog: the canonical events table, with full accounting.
+
+Every row read is either an event, a reject (with its file, line and reason) or set aside by
+an option the user chose (lifecycle, duplicates): rows = events + rejected + filtered, per file.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cjm.config import Config, find_config
+from cjm.errors import DataError, UsageError
+from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
+from cjm.readers.base import sql_name, sql_string
+from cjm.schema import OPTIONAL_ROLES, ROLES, Mapping, resolve_mapping
+from cjm.timestamps import TimestampFormat, detect_format
+from cjm.units import parse_span
+
+LIFECYCLE_MODES = ("complete", "all")
+# Columns of the events table, besides the optional roles (named after their role).
+EVENT_COLUMNS = ("journey", "case_id", "stage", "ts", "_file", "_line")
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """The accounting of one input file."""
+
+    path: str
+    format: str
+    rows: int
+    events: int
+    rejected: int
+    filtered: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "rows": self.rows, "events": self.events,
+            "rejected": self.rejected, "filtered": self.filtered, **self.details,
+        }
+
+
+@dataclass(frozen=True)
+class QualityWarning:
+    """Something odd in the data that is kept, not rejected."""
+
+    code: str
+    message: str
+    count: int
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "count": self.count,
+                "examples": list(self.examples)}
+
+
+@dataclass
+class EventLog:
+    """Events in the engine (table ``events``), ordered by journey, timestamp and file row.
+
+    ``con`` is the DuckDB connection holding the tables ``events`` and ``rejects``.
+    """
+
+    con: Any
+    files: list[FileReport]
+    mapping: Mapping
+    timestamp_format: TimestampFormat
+    timezone: str
+    notes: list[str]
+    warnings: list[QualityWarning]
+    events: int
+    journeys: int
+    stages: int
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+    journey_gap_seconds: float | None = None
+    _workdir: Path | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def filtered(self) -> int:
+        return sum(f.filtered for f in self.files)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The optional roles this log has (channel, segment, …)."""
+        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
+
+    def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rejected rows in file and line order: file, line, reason, content."""
+        rows = self.con.execute(
+            "SELECT _file, _line, reason, content FROM rejects ORDER BY _file, _line, reason"
+            + (f" LIMIT {int(limit)}" if limit is not None else "")
+        ).fetchall()
+        return [
+            {"file": self.files[f].path, "line": line, "reason": reason, "content": content}
+            for f, line, reason, content in rows
+        ]
+
+    def reject_reasons(self, examples: int = 3) -> list[dict[str, Any]]:
+        """Reject counts by reason (most first) with the first few lines of each."""
+        rows = self.con.execute(
+            "SELECT reason, count(*) n, list(struct_pack(f := _file, l := _line) "
+            "ORDER BY _file, _line)[1:?] FROM rejects GROUP BY reason ORDER BY n DESC, reason",
+            [examples],
+        ).fetchall()
+        return [
+            {"reason": reason, "count": n,
+             "examples": [f"{self.files[e['f']].path}:{e['l']}" for e in first]}
+            for reason, n, first in rows
+        ]
+
+    def write_rejects(self, path: str | Path) -> int:
+        """Write every reject as CSV (file, line, reason, content); returns how many."""
+        from cjm.safety import atomic_writer, neutralise_formula
+
+        rows = self.rejects()
+        with atomic_writer(Path(path), newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "line", "reason", "content"])
+            for row in rows:
+                writer.writerow([neutralise_formula(str(row[k])) for k in
+                                 ("file", "line", "reason", "content")])
+        return len(rows)
+
+    def to_pandas(self):
+        """The events as a pandas DataFrame, in journey order."""
+        return self.con.execute("SELECT * FROM events ORDER BY journey, ts, _file, _line").df()
+
+    def close(self) -> None:
+        self.con.close()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tuple[str, str]]:
+    given: dict[str, tuple[str, str]] = {}
+    for role in ROLES:
+        if config.get(role):
+            given[role] = (str(config.get(role)), config.source)
+    for role, column in (columns or {}).items():
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}", "Roles: " + ", ".join(ROLES))
+        if column:
+            given[role] = (column, "flag")
+    return given
+
+
+def _relation_union(loads: Sequence[FileLoad]) -> str:
+    parts = [f"SELECT {i} AS _file, * FROM {load.relation}" for i, load in enumerate(loads)]
+    return " UNION ALL BY NAME ".join(parts)
+
+
+def _insert_reader_rejects(con, loads: Sequence[FileLoad]) -> None:
+    import pyarrow as pa
+
+    files, lines, reasons, contents = [], [], [], []
+    for i, load in enumerate(loads):
+        for reject in load.rejects:
+            files.append(i)
+            lines.append(reject.line)
+            reasons.append(reject.reason)
+            contents.append(reject.content)
+    con.register("_reader_rejects", pa.table({
+        "_file": pa.array(files, pa.int32()), "_line": pa.array(lines, pa.int64()),
+        "reason": pa.array(reasons, pa.string()), "content": pa.array(contents, pa.string()),
+    }))
+    con.execute("INSERT INTO rejects SELECT * FROM _reader_rejects")
+    con.unregister("_reader_rejects")
+
+
+def read_log(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    columns: dict[str, str] | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    timezone: str | None = None,
+    timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
+    lifecycle: str | None = None,
+    journey_gap: str | float | None = None,
+    drop_duplicates: bool | None = None,
+    config: Config | None = None,
+) -> EventLog:
+    """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one.
+
+    ``columns`` maps roles to column names (``{"case": "customer_id"}``); roles not named are
+    taken from ``cjm.toml``/``[tool.cjm]`` or detected from the column names. ``dayfirst``
+    settles dates such as 03/04/2024 (False means month first). ``lifecycle`` is
+    ``"complete"`` (default: keep complete events when a lifecycle column has them) or
+    ``"all"``. ``journey_gap`` (``"30m"`` or seconds) splits a case into journeys after that
+    much inactivity.
+
+    >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
+    >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
+    """
+    import duckdb
+
+    from cjm.readers.delimited import make_workdir
+
+    config = config if config is not None else find_config()
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files = expand_paths(items)
+    timezone = timezone or config.get("timezone") or "UTC"
+    lifecycle = (lifecycle or config.get("lifecycle") or "complete").lower()
+    if lifecycle not in LIFECYCLE_MODES:
+        raise UsageError(f"--lifecycle: {lifecycle!r} is not one of complete, all")
+    if dayfirst is None and config.get("dayfirst") is not None:
+        dayfirst = bool(config.get("dayfirst"))
+    if dayfirst is None and config.get("monthfirst") is not None:
+        dayfirst = not bool(config.get("monthfirst"))
+    gap = journey_gap if journey_gap is not None else config.get("journey_gap")
+    gap_seconds = parse_span(gap, "--journey-gap") if isinstance(gap, str) else gap
+    drop_duplicates = bool(drop_duplicates if drop_duplicates is not None
+                           else config.get("drop_duplicates", False))
+    options = ReadOptions(
+        delimiter=delimiter if delimiter is not None else config.get("delimiter"),
+        encoding=encoding or config.get("encoding"),
+    )
+
+    con = duckdb.connect()
+    workdir = make_workdir()
+    try:
+        try:
+            con.execute(f"SET TimeZone = {sql_string(timezone)}")
+        except duckdb.Error:
+            raise UsageError(f"--timezone: unknown time zone {timezone!r}",
+                             "Use an IANA name such as Europe/Amsterdam or UTC.") from None
+        loads = [load_file(con, path, i, options, workdir) for i, path in enumerate(files)]
+        log = _build(con, loads, _given_roles(columns, config), timezone, timestamp_format
+                     or config.get("timestamp_format"), dayfirst, lifecycle, gap_seconds,
+                     drop_duplicates)
+        log._workdir = workdir
+        return log
+    except BaseException:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, gap_seconds,
+           drop_duplicates) -> EventLog:
+    names = ", ".join(str(load.path) for load in loads)
+    where = names if len(loads) == 1 else f"{len(loads)} files"
+    all_columns: list[str] = []
+    for load in loads:
+        all_columns.extend(c for c in load.columns if c not in all_columns)
+    mapping = resolve_mapping(all_columns, given, where)
+    con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
+    ts_column = mapping.column("timestamp")
+    ts_format = detect_format(con, "raw", ts_column, types[ts_column],
+                              given_format=timestamp_format, dayfirst=dayfirst, where=where)
+
+    def col(role: str) -> str:
+        return sql_name(mapping.column(role))
+
+    text = {role: f"CAST({col(role)} AS VARCHAR)" for role in mapping.choices}
+    ts_sql = ts_format.sql.format(c=f"trim({text['timestamp']})")
+    optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+    reason = (
+        "CASE WHEN nullif(trim(case_id), '') IS NULL "
+        f"THEN {sql_string('missing journey id (column ' + mapping.column('case') + ')')} "
+        "WHEN nullif(trim(stage), '') IS NULL "
+        f"THEN {sql_string('missing stage (column ' + mapping.column('stage') + ')')} "
+        "WHEN nullif(trim(ts_text), '') IS NULL "
+        f"THEN {sql_string('empty timestamp (column ' + ts_column + ')')} "
+        f"WHEN ts IS NULL THEN 'unparsable timestamp (' || {sql_string(ts_format.description)} "
+        f"|| ' expected)' END"
+    )
+    lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
+    con.execute(
+        "CREATE TABLE staged AS SELECT *, " + reason + " AS reason FROM ("
+        f"SELECT _file, _line, {text['case']} AS case_id, {text['stage']} AS stage, "
+        f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
+        + "".join(f", {text[r]} AS {r}" for r in optional)
+        + " FROM raw)"
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE rejects (_file INTEGER, _line BIGINT, reason VARCHAR, "
+                "content VARCHAR)")
+    _insert_reader_rejects(con, loads)
+    con.execute(
+        "INSERT INTO rejects SELECT _file, _line, reason, "
+        "concat_ws(', ', 'journey id=' || coalesce(case_id, ''), 'stage=' || coalesce(stage, ''),"
+        " 'timestamp=' || coalesce(ts_text, '')) FROM staged WHERE reason IS NOT NULL"
+    )
+    extra = "".join(f", {r}" for r in optional)
+    kept = "SELECT * FROM staged WHERE reason IS NULL AND keep"
+    if drop_duplicates:
+        kept += (" QUALIFY row_number() OVER (PARTITION BY case_id, stage, ts" + extra
+                 + " ORDER BY _file, _line) = 1")
+    journey = "case_id"
+    if gap_seconds:
+        journey = (
+            "case_id || '#' || (1 + sum(CASE WHEN epoch(ts) - epoch(prev_ts) > "
+            f"{float(gap_seconds)} THEN 1 ELSE 0 END) OVER (PARTITION BY case_id ORDER BY ts, "
+            "_file, _line ROWS UNBOUNDED PRECEDING))"
+        )
+        kept = (f"SELECT *, lag(ts) OVER (PARTITION BY case_id ORDER BY ts, _file, _line) "
+                f"AS prev_ts FROM ({kept})")
+    con.execute(
+        f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, _line"
+        f"{extra} FROM ({kept}) ORDER BY journey, ts, _file, _line"
+    )
+    reports = _file_reports(con, loads)
+    notes = [n for load in loads for n in load.notes]
+    if lifecycle_note:
+        notes.append(lifecycle_note)
+    if ts_format.naive:
+        notes.append(
+            f"timestamps without an offset were read as {timezone}"
+            + (" (pass --timezone to change)" if timezone == "UTC" else "")
+        )
+    if drop_duplicates and sum(r.filtered for r in reports):
+        notes.append("exact duplicate events dropped (--drop-duplicates)")
+    totals = con.execute(
+        "SELECT count(*), count(DISTINCT journey), count(DISTINCT stage), min(ts), max(ts) "
+        "FROM events"
+    ).fetchall()[0]
+    if totals[0] == 0:
+        rejected = sum(r.rejected for r in reports)
+        raise DataError(
+            f"{where}: no events to work with ({sum(r.rows for r in reports)} rows read, "
+            f"{rejected} rejected)",
+            "Check the column mapping and the rejects (--rejects FILE)." if rejected else
+            "The file has a header but no rows." if not sum(r.rows for r in reports) else None,
+        )
+    from cjm.quality import quality_warnings
+
+    return EventLog(
+        con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
+        notes=notes, warnings=quality_warnings(con, optional), events=totals[0],
+        journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
+        last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
+    )
+
+
+def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None, str]:
+    """A note for the report and the SQL condition that keeps a row."""
+    if "lifecycle" not in mapping or lifecycle == "all":
+        return None, "true"
+    column = sql_name(mapping.column("lifecycle"))
+    values = dict(con.execute(
+        f"SELECT lower(trim(CAST({column} AS VARCHAR))), count(*) FROM raw GROUP BY 1"
+    ).fetchall())
+    others = sum(n for v, n in values.items() if v != "complete")
+    if "complete" not in values or not others:
+        return None, "true"
+    kinds = ", ".join(sorted(str(v) for v in values if v != "complete"))
+    note = (f"kept complete events only: {others} events with lifecycle {kinds} set aside "
+            "(pass --lifecycle all to keep every event)")
+    return note, f"coalesce(lower(trim(CAST({column} AS VARCHAR))) = 'complete', false)"
+
+
+def _file_reports(con, loads: Sequence[FileLoad]) -> list[FileReport]:
+    staged = dict(con.execute("SELECT _file, count(*) FROM staged GROUP BY _file").fetchall())
+    for i, load in enumerate(loads):
+        # Every row the reader counted reached the engine or was rejected by the reader.
+        if staged.get(i, 0) + len(load.rejects) != load.rows:
+            raise AssertionError(f"{load.path}: row accounting broke: {load.rows} rows read, "
+                                 f"{staged.get(i, 0)} parsed, {len(load.rejects)} rejected")
+    counts = {
+        f: (events, rejected)
+        for f, events, rejected in con.execute(
+            "SELECT _file, sum(e), sum(r) FROM ("
+            "SELECT _file, count(*) e, 0 r FROM events GROUP BY _file UNION ALL "
+            "SELECT _file, 0, count(*) FROM rejects GROUP BY _file) GROUP BY _file"
+        ).fetchall()
+    }
+    reports = []
+    for i, load in enumerate(loads):
+        events, rejected = counts.get(i, (0, 0))
+        reports.append(FileReport(
+            path=str(load.path), format=load.format, rows=load.rows, events=int(events),
+            rejected=int(rejected), filtered=load.rows - int(events) - int(rejected),
+            details=load.details,
+        ))
+    return reports

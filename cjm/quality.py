@@ -1,0 +1,57 @@
+"""Quality warnings: oddities that are kept, not rejected, but that a user should know of."""
+
+from __future__ import annotations
+
+from cjm.eventlog import QualityWarning
+
+_EARLIEST = "1990-01-01"
+
+
+def quality_warnings(con, roles: list[str]) -> list[QualityWarning]:
+    """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
+    extra = "".join(f", {r}" for r in roles)
+    warnings: list[QualityWarning] = []
+    duplicates, dup_examples = con.execute(
+        "SELECT coalesce(sum(n - 1), 0), list(example ORDER BY example)[1:3] FROM ("
+        f"SELECT count(*) n, min(_file || ':' || _line) example FROM events "
+        f"GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
+    ).fetchall()[0]
+    if duplicates:
+        warnings.append(QualityWarning(
+            "duplicates", f"{duplicates} exact duplicate events (kept; --drop-duplicates drops "
+            "them)", int(duplicates), tuple(dup_examples or ())))
+    tied, tied_journeys = con.execute(
+        "SELECT coalesce(sum(n), 0), count(DISTINCT journey) FROM ("
+        "SELECT journey, count(*) n FROM events GROUP BY journey, ts HAVING count(*) > 1)"
+    ).fetchall()[0]
+    if tied:
+        warnings.append(QualityWarning(
+            "ties", f"{tied} events share their timestamp with another event of the same "
+            f"journey ({tied_journeys} journeys); they keep file order", int(tied)))
+    single = con.execute(
+        "SELECT count(*) FROM (SELECT journey FROM events GROUP BY journey "
+        "HAVING count(*) = 1)"
+    ).fetchall()[0][0]
+    if single:
+        warnings.append(QualityWarning(
+            "single_event", f"{single} journeys have a single event", int(single)))
+    future, early = con.execute(
+        "SELECT count(*) FILTER (WHERE ts > now()), "
+        f"count(*) FILTER (WHERE ts < TIMESTAMPTZ '{_EARLIEST}') FROM events"
+    ).fetchall()[0]
+    if future:
+        warnings.append(QualityWarning(
+            "future", f"{future} events are timestamped in the future", int(future)))
+    if early:
+        warnings.append(QualityWarning(
+            "before_1990", f"{early} events are timestamped before 1990", int(early)))
+    near = con.execute(
+        "SELECT lower(trim(stage)) k, list(DISTINCT stage ORDER BY stage) FROM events "
+        "GROUP BY k HAVING count(DISTINCT stage) > 1 ORDER BY k"
+    ).fetchall()
+    if near:
+        examples = tuple(" / ".join(repr(s) for s in names) for _, names in near[:5])
+        warnings.append(QualityWarning(
+            "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
+            "surrounding spaces", len(near), examples))
+    return warnings

@@ -1,0 +1,52 @@
+"""What every reader hands back: a table of text columns with line numbers, and its rejects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the files: every field has a flag of the same name."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+
+
+@dataclass
+class Reject:
+    """A row that could not be used, where it was, and why."""
+
+    line: int
+    reason: str
+    content: str = ""
+
+
+@dataclass
+class FileLoad:
+    """One file loaded into the engine as the relation ``relation``.
+
+    The relation has the columns ``_line`` (the line where the row starts; for Parquet the row
+    number) and the file's own columns, all as text except a Parquet file's own timestamps.
+    """
+
+    path: Path
+    format: str
+    relation: str
+    rows: int
+    columns: list[str]
+    rejects: list[Reject] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_name(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'

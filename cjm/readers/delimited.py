@@ -1,0 +1,196 @@
+"""CSV and TSV, plain or gzip, parsed by DuckDB with every column as text.
+
+DuckDB does not number the rows it parses, so line numbers are derived: in a regular file
+(one line a record, no blank lines) a row's line follows from its position and the lines the
+rejected records took before it; otherwise a streaming pass with Python's csv module finds
+where each record starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+from array import array
+from pathlib import Path
+
+from cjm.errors import DataError
+from cjm.readers.base import FileLoad, ReadOptions, Reject, sql_name, sql_string
+from cjm.readers.sniff import (
+    detect_encoding,
+    is_gzip,
+    open_binary,
+    read_sample,
+    sniff_dialect,
+)
+
+_NATIVE = ("utf-8", "latin-1")
+_REASONS = {
+    "TOO MANY COLUMNS": "malformed line: {message}",
+    "MISSING COLUMNS": "malformed line: {message}",
+    "UNQUOTED VALUE": "malformed line: bad quoting (a quote is never closed, or text follows "
+    "a closing quote)",
+    "INVALID ENCODING": "not valid {encoding} text (pass --encoding)",
+    "INVALID UNICODE": "not valid {encoding} text (pass --encoding)",
+    "LINE SIZE OVER MAXIMUM": "line longer than the 8 MB limit",
+}
+
+
+def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -> FileLoad:
+    where = str(path)
+    sample = read_sample(path)
+    if not sample.strip():
+        raise DataError(f"{where}: the file is empty", "Give a file with a header and rows.")
+    encoding, encoding_source = detect_encoding(sample, options.encoding)
+    if encoding != "utf-16" and b"\x00" in sample[:65536]:
+        raise DataError(
+            f"{where}: this looks like a binary file, not CSV (it holds NUL bytes)",
+            "Give a CSV, TSV, JSON, JSON Lines, Parquet or XES file.",
+        )
+    source = path
+    if encoding not in _NATIVE:
+        source = _transcode(path, encoding, workdir / f"transcoded_{index}.csv")
+    text = sample.decode(encoding if encoding in _NATIVE else "utf-8", errors="replace")
+    if encoding not in _NATIVE:
+        text = sample.decode(encoding, errors="replace")
+    dialect = sniff_dialect(text, options.delimiter, where)
+    columns = "{" + ", ".join(
+        f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
+    ) + "}"
+    table = f"raw_{index}"
+    try:
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT * FROM read_csv({sql_string(str(source))}, "
+            f"delim={sql_string(dialect.delimiter)}, quote='\"', escape='\"', header=true, "
+            f"auto_detect=false, columns={columns}, store_rejects=true, "
+            f"rejects_table='rejects_{index}', rejects_scan='rejects_scan_{index}', "
+            f"encoding={sql_string(encoding if source == path else 'utf-8')}, "
+            f"max_line_size=8388608, "
+            f"compression={sql_string('gzip' if is_gzip(source) else 'none')})"
+        )
+    except Exception as exc:  # duckdb raises its own hierarchy; all of it means unreadable
+        raise DataError(f"{where}: cannot parse as CSV: {_first_line(exc)}") from None
+    good = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    rejects = _rejects(con, index, encoding)
+    line_expr, join = _line_numbers(con, source, encoding, index, good, rejects, dialect)
+    relation = f"file_{index}"
+    select = ", ".join(f"r.{sql_name(name)}" for name in dialect.header)
+    con.execute(
+        f"CREATE VIEW {relation} AS SELECT {line_expr} AS _line, {select} FROM {table} r {join}"
+    )
+    details = {
+        "encoding": encoding,
+        "encoding_source": encoding_source,
+        "delimiter": dialect.delimiter,
+        "delimiter_source": dialect.delimiter_source,
+    }
+    notes = []
+    if encoding_source.startswith("not UTF-8"):
+        notes.append(f"{path.name}: {encoding_source}")
+    return FileLoad(path, "csv", relation, good + len(rejects), dialect.header, rejects, details,
+                    notes)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _transcode(path: Path, encoding: str, target: Path) -> Path:
+    """Rewrite a file in an encoding DuckDB cannot decode as UTF-8, keeping every line."""
+    try:
+        with open_binary(path) as raw, target.open("w", encoding="utf-8", newline="") as out:
+            shutil.copyfileobj(io.TextIOWrapper(raw, encoding=encoding, newline=""), out)
+    except (UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"{path}: cannot decode as {encoding}: {exc}",
+                        "Pass --encoding with the file's real encoding.") from None
+    return target
+
+
+def _rejects(con, index: int, encoding: str) -> list[Reject]:
+    rows = con.execute(
+        f"SELECT line, csv_line, error_type, error_message FROM rejects_{index} "
+        "ORDER BY line"
+    ).fetchall()
+    rejects = []
+    for line, content, kind, message in rows:
+        content = content or ""
+        # DuckDB counts a blank line before a bad record into it; point at the record itself.
+        lead = len(content) - len(content.lstrip("\r\n"))
+        line += content[:lead].count("\n")
+        reason = _REASONS.get(kind, "malformed line: {message}").format(
+            message=(message or kind).split(".")[0].lower(), encoding=encoding
+        )
+        rejects.append(Reject(int(line), reason, content.strip("\r\n")))
+    return rejects
+
+
+def _count_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with open_binary(path) as handle:
+        while chunk := handle.read(1 << 23):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def _line_numbers(con, source, encoding, index, good, rejects, dialect):
+    """A SQL expression for each row's line, and the join it needs."""
+    spans = [(r.line, r.content.count("\n") + 1) for r in rejects]
+    if _count_lines(source) == 1 + good + sum(span for _, span in spans):
+        if not spans:
+            return "r.rowid + 2", ""
+        # Rows before a reject keep rowid + 2; each reject pushes later rows down by its span.
+        offsets: dict[int, int] = {}
+        shift = 0
+        for line, span in spans:
+            before = line - 2 - shift  # good rows before this reject
+            shift += span
+            offsets[before] = shift
+        con.execute(f"CREATE TABLE line_offsets_{index} (from_row BIGINT, shift BIGINT)")
+        con.executemany(f"INSERT INTO line_offsets_{index} VALUES (?, ?)", list(offsets.items()))
+        return (
+            "r.rowid + 2 + coalesce(o.shift, 0)",
+            f"ASOF LEFT JOIN line_offsets_{index} o ON r.rowid >= o.from_row",
+        )
+    starts = _record_starts(source, encoding, len(dialect.header), dialect.delimiter,
+                            {r.line for r in rejects})
+    if len(starts) != good:
+        raise DataError(
+            f"{source}: the rows could not be numbered ({good} parsed, {len(starts)} found by "
+            "line); the file mixes line endings or quoting in a way cjm cannot follow",
+            "Re-export the file as standard CSV (RFC 4180).",
+        )
+    import pyarrow as pa
+
+    con.register(f"line_starts_{index}", pa.table({"line": pa.array(starts, pa.int64())}))
+    con.execute(
+        f"CREATE TABLE line_map_{index} AS SELECT row_number() OVER () - 1 AS row, line "
+        f"FROM line_starts_{index}"
+    )
+    con.unregister(f"line_starts_{index}")
+    return "m.line", f"JOIN line_map_{index} m ON m.row = r.rowid ORDER BY r.rowid"
+
+
+def _record_starts(source: Path, encoding: str, width: int, delimiter: str,
+                   rejected: set[int]) -> array:
+    """The first line of every well-formed record after the header."""
+    starts = array("q")
+    with open_binary(source) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True)
+        previous_end, header_seen = 0, False
+        for row in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if not row:
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            if len(row) == width and start not in rejected:
+                starts.append(start)
+    return starts
+
+
+def make_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="cjm-"))

@@ -1,0 +1,45 @@
+"""Safe outputs: atomic file writes, and CSV cells that a spreadsheet will not execute."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(cell: str) -> str:
+    """Prefix a cell that a spreadsheet would run as a formula with a quote."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it into place only on success."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
+            yield handle
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_writer(path, "wb") as handle:
+        handle.write(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_writer(path, "w", newline="") as handle:
+        handle.write(text)

@@ -1,0 +1,162 @@
+"""Column roles: which column holds the journey id, the stage, the timestamp, and the rest.
+
+Roles are taken, in order of precedence, from flags, from a config file (``cjm.toml`` or
+``[tool.cjm]`` in ``pyproject.toml``), and from the column names themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cjm.errors import DataError, UsageError, did_you_mean
+
+REQUIRED_ROLES = ("case", "stage", "timestamp")
+OPTIONAL_ROLES = (
+    "channel", "device", "department", "segment", "outcome", "cost", "lifecycle",
+)
+ROLES = REQUIRED_ROLES + OPTIONAL_ROLES
+
+ROLE_DESCRIPTIONS = {
+    "case": "journey id (case)",
+    "stage": "stage (activity)",
+    "timestamp": "timestamp",
+    "channel": "channel",
+    "device": "device",
+    "department": "department or resource",
+    "segment": "segment",
+    "outcome": "outcome",
+    "cost": "cost",
+    "lifecycle": "lifecycle",
+}
+
+# Candidate names after normalisation (see _normalise), grouped in tiers of equal standing.
+# Two required-role candidates in the same tier make the choice ambiguous; optional roles
+# take the first candidate found.
+_CANDIDATES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "case": (
+        ("case:concept:name", "caseid", "case", "journeyid", "journey", "caseconcept:name"),
+        ("customerid", "customer", "userid", "user", "sessionid", "session", "clientid",
+         "visitorid", "accountid", "ticketid", "orderid"),
+    ),
+    "stage": (
+        ("concept:name", "activity", "stage", "activityname", "stagename"),
+        ("event", "eventname", "eventtype", "touchpoint", "action", "step", "task", "page"),
+    ),
+    "timestamp": (
+        ("time:timestamp", "timestamp", "eventtime", "completetimestamp", "time"),
+        ("ts", "datetime", "date", "eventdate", "eventtimestamp", "createdat", "occurredat"),
+    ),
+    "channel": (("channel", "case:channel", "touchpointchannel", "medium"),),
+    "device": (("device", "case:device", "devicetype", "platform"),),
+    "department": (
+        ("department", "case:department", "dept", "org:group", "team", "org:resource",
+         "resource", "agent"),
+    ),
+    "segment": (("segment", "case:segment", "persona", "customersegment", "cohort", "tier"),),
+    "outcome": (
+        ("outcome", "case:outcome", "converted", "conversion", "result", "success", "nps"),
+    ),
+    "cost": (("cost", "case:cost", "cost:total", "costs"),),
+    "lifecycle": (("lifecycle:transition", "lifecycle", "eventlifecycle"),),
+}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", name.strip().lower())
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """The column chosen for a role and where the choice came from."""
+
+    role: str
+    column: str
+    source: str  # "flag", "config <path>", or "detected"
+
+
+@dataclass
+class Mapping:
+    """Roles mapped to columns; required roles are always present."""
+
+    choices: dict[str, RoleChoice] = field(default_factory=dict)
+
+    def column(self, role: str) -> str | None:
+        choice = self.choices.get(role)
+        return choice.column if choice else None
+
+    def __contains__(self, role: str) -> bool:
+        return role in self.choices
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        return {
+            role: {"column": c.column, "source": c.source}
+            for role, c in sorted(self.choices.items(), key=lambda kv: ROLES.index(kv[0]))
+        }
+
+
+def _find_column(wanted: str, columns: list[str]) -> str | None:
+    if wanted in columns:
+        return wanted
+    folded = [c for c in columns if c.lower() == wanted.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def resolve_mapping(
+    columns: list[str],
+    given: dict[str, tuple[str, str]],
+    where: str,
+) -> Mapping:
+    """Map roles to ``columns``.
+
+    ``given`` holds the roles the user named, as role -> (column, source). ``where`` names the
+    input in messages. Raises UsageError for a named column that does not exist and DataError
+    for a required role that is missing or ambiguous.
+    """
+    mapping = Mapping()
+    listing = ", ".join(columns) if columns else "(none)"
+    for role, (wanted, source) in given.items():
+        found = _find_column(wanted, columns)
+        if found is None:
+            flag = "--" + role if source == "flag" else f"'{role}' in {source}"
+            raise UsageError(
+                f"{flag}: no column {wanted!r} in {where}.{did_you_mean(wanted, columns)}",
+                f"Columns: {listing}",
+            )
+        mapping.choices[role] = RoleChoice(role, found, source)
+
+    taken = {c.column for c in mapping.choices.values()}
+    by_norm: dict[str, list[str]] = {}
+    for column in columns:
+        by_norm.setdefault(_normalise(column), []).append(column)
+
+    for role in ROLES:
+        if role in mapping:
+            continue
+        for tier in _CANDIDATES[role]:
+            hits = [c for name in tier for c in by_norm.get(name, []) if c not in taken]
+            if len(hits) > 1 and role in REQUIRED_ROLES:
+                options = " or ".join(repr(h) for h in hits)
+                raise DataError(
+                    f"{where}: the {ROLE_DESCRIPTIONS[role]} column is ambiguous: {options}",
+                    f"Pass --{role} COLUMN to choose. Columns: {listing}",
+                )
+            if hits:
+                mapping.choices[role] = RoleChoice(role, hits[0], "detected")
+                taken.add(hits[0])
+                break
+
+    missing = [r for r in REQUIRED_ROLES if r not in mapping]
+    if missing:
+        role = missing[0]
+        guesses = [n for tier in _CANDIDATES[role] for n in tier]
+        suggestion = ""
+        for column in columns:
+            if did_you_mean(_normalise(column), guesses):
+                suggestion = f" Did you mean --{role} {column!r}?"
+                break
+        raise DataError(
+            f"{where}: no column for the {ROLE_DESCRIPTIONS[role]} was found.{suggestion}",
+            f"Pass --{role} COLUMN. Columns: {listing}",
+        )
+    return mapping

@@ -1,0 +1,145 @@
+"""Recognise how a column writes its timestamps and turn it into one SQL expression.
+
+The expression yields TIMESTAMPTZ. Naive values (no offset) are read in the session time zone,
+which the caller sets to ``--timezone`` (UTC by default) while the events are built, and the
+report says so: a naive timestamp is never shifted silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cjm.errors import DataError, UsageError
+from cjm.readers.base import sql_string
+
+SAMPLE_SIZE = 20_000
+_EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
+_OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
+_DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{2}|\d{4})(\D|$)"
+_TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S", "T%H:%M")
+_OTHER_FORMATS = (
+    "%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S", "%d %b %Y", "%d %B %Y %H:%M:%S",
+    "%d %B %Y", "%b %d, %Y %H:%M:%S", "%b %d, %Y", "%B %d, %Y", "%Y%m%dT%H%M%SZ",
+    "%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z",
+)
+_EPOCH_UNITS = (  # (largest magnitude, unit, SQL turning the number into a TIMESTAMPTZ)
+    (1e11, "seconds", "to_timestamp(try_cast({c} AS DOUBLE))"),
+    (1e14, "milliseconds", "epoch_ms(try_cast({c} AS BIGINT))::TIMESTAMP AT TIME ZONE 'UTC'"),
+    (1e17, "microseconds", "make_timestamp(try_cast({c} AS BIGINT)) AT TIME ZONE 'UTC'"),
+    (float("inf"), "nanoseconds",
+     "make_timestamp(try_cast({c} AS HUGEINT) // 1000) AT TIME ZONE 'UTC'"),
+)
+
+
+@dataclass(frozen=True)
+class TimestampFormat:
+    """How a timestamp column is read: a description for people and the SQL for the engine."""
+
+    description: str
+    sql: str  # with {c} standing for the column
+    naive: bool  # some values carry no offset: they were read in the session time zone
+
+
+def _strptime(formats: list[str]) -> str:
+    # Formats with %z give TIMESTAMPTZ already; naive results take the session time zone.
+    listing = "[" + ", ".join(sql_string(f) for f in formats) + "]"
+    return f"try_strptime({{c}}, {listing})::TIMESTAMPTZ"
+
+
+def _day_month_formats(separator: str, year_digits: int, dayfirst: bool) -> list[str]:
+    year = "%Y" if year_digits == 4 else "%y"
+    date = f"%d{separator}%m{separator}{year}" if dayfirst else f"%m{separator}%d{separator}{year}"
+    return [date + part for part in _TIME_PARTS]
+
+
+def detect_format(
+    con,
+    relation: str,
+    column: str,
+    column_type: str,
+    *,
+    given_format: str | None,
+    dayfirst: bool | None,
+    where: str,
+) -> TimestampFormat:
+    """Decide how ``column`` of ``relation`` is written; raise when it cannot be decided."""
+    quoted = '"' + column.replace('"', '""') + '"'
+    if column_type.upper().startswith(("TIMESTAMP", "DATE")):
+        naive = "WITH TIME ZONE" not in column_type.upper() and "TZ" not in column_type.upper()
+        return TimestampFormat(f"native {column_type}", "{c}::TIMESTAMPTZ", naive)
+    if given_format:
+        if "%" not in given_format:
+            raise UsageError(f"--timestamp-format: {given_format!r} has no % directive",
+                             "Use strftime codes, e.g. '%d.%m.%Y %H:%M'.")
+        return TimestampFormat(f"format {given_format}", _strptime([given_format]),
+                               "%z" not in given_format)
+    values = [
+        row[0]
+        for row in con.execute(
+            f"SELECT trim({quoted}) FROM {relation} WHERE nullif(trim({quoted}), '') IS NOT NULL "
+            f"LIMIT {SAMPLE_SIZE}"
+        ).fetchall()
+    ]
+    if not values:
+        raise DataError(f"{where}: the timestamp column {column!r} is empty in every row")
+    naive = any(not _OFFSET.search(v) for v in values)
+    if all(_EPOCH.match(v) for v in values):
+        magnitude = sorted(abs(float(v)) for v in values)[len(values) // 2]
+        for limit, unit, sql in _EPOCH_UNITS:
+            if magnitude < limit:
+                return TimestampFormat(f"epoch {unit}", sql, False)
+    iso_hits = _parsed(con, values, "try_cast({c} AS TIMESTAMPTZ)")
+    if iso_hits >= 0.5 * len(values):
+        return TimestampFormat("ISO 8601", "try_cast({c} AS TIMESTAMPTZ)", naive)
+    day_month = [re.match(_DAY_MONTH, v) for v in values]
+    if sum(m is not None for m in day_month) >= 0.5 * len(values):
+        first = next(m for m in day_month if m)
+        separator, year_digits = first.group(2), len(first.group(4))
+        order = dayfirst if dayfirst is not None else _day_order(con, relation, quoted, where)
+        formats = _day_month_formats(separator, year_digits, order)
+        label = "day/month/year" if order else "month/day/year"
+        return TimestampFormat(label, _strptime(formats), naive)
+    best = max(_OTHER_FORMATS, key=lambda f: _parsed(con, values, _strptime([f])))
+    if _parsed(con, values, _strptime([best])) >= 0.5 * len(values):
+        return TimestampFormat(f"format {best}", _strptime([best]), "%z" not in best)
+    raise DataError(
+        f"{where}: cannot recognise the timestamps in column {column!r} "
+        f"(for example {values[0]!r})",
+        "Pass --timestamp-format with strftime codes, e.g. --timestamp-format '%d.%m.%Y %H:%M'.",
+    )
+
+
+def _parsed(con, values: list[str], sql: str) -> int:
+    import pyarrow as pa
+
+    con.register("_ts_sample", pa.table({"v": pa.array(values, pa.string())}))
+    try:
+        return con.execute(
+            f"SELECT count({sql.format(c='v')}) FROM _ts_sample"
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("_ts_sample")
+
+
+def _day_order(con, relation: str, quoted: str, where: str) -> bool:
+    """True for day first: decided by the rows whose first or second number exceeds 12."""
+    first_big, second_big = con.execute(
+        f"SELECT count(*) FILTER (WHERE a > 12), count(*) FILTER (WHERE b > 12) FROM ("
+        f"SELECT try_cast(regexp_extract({quoted}, {sql_string(_DAY_MONTH)}, 1) AS INT) a, "
+        f"try_cast(regexp_extract({quoted}, {sql_string(_DAY_MONTH)}, 3) AS INT) b "
+        f"FROM {relation})"
+    ).fetchall()[0]
+    if first_big and second_big:
+        raise DataError(
+            f"{where}: the dates mix day-first and month-first orders "
+            f"({first_big} rows have a day > 12 first, {second_big} second)",
+            "Pass --dayfirst or --monthfirst, or --timestamp-format.",
+        )
+    if not first_big and not second_big:
+        raise DataError(
+            f"{where}: the dates could be day/month or month/day (no day above 12 tells them "
+            "apart)",
+            "Pass --dayfirst or --monthfirst.",
+        )
+    return bool(first_big)

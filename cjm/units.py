@@ -1,0 +1,42 @@
+"""Spans such as ``30m`` or ``14d``: parsed from flags, formatted for humans."""
+
+from __future__ import annotations
+
+import re
+
+from cjm.errors import UsageError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+
+
+def parse_span(text: str, flag: str = "span") -> float:
+    """Seconds in a span like ``90s``, ``30m``, ``1h30m``, ``14d`` or ``2w``."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if not cleaned or _SPAN.sub("", cleaned):
+        raise UsageError(
+            f"{flag}: cannot read {text!r} as a span of time",
+            "Write a number and a unit: 90s, 30m, 12h, 14d, 2w (combinations like 1d12h work).",
+        )
+    seconds = sum(float(n) * _UNITS[u] for n, u in _SPAN.findall(cleaned))
+    if seconds <= 0:
+        raise UsageError(f"{flag}: the span must be longer than zero, not {text!r}")
+    return seconds
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A wait for humans: ``3d 4h``, ``12m 5s``, ``0s``; two units at most."""
+    if seconds is None:
+        return "–"  # noqa: RUF001 (a dash reads as "no value" in tables)
+    if seconds < 1:
+        return "0s" if seconds < 0.5 else "1s"
+    rest = round(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+        if len(parts) == 2:
+            break
+    # Two units at most: "3d 4h" reads better than "3d 4h 12m 5s" in a table or a map.
+    return " ".join(parts)

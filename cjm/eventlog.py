@@ -344,8 +344,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
 
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
-        notes=notes, warnings=quality_warnings(con, optional), events=totals[0],
-        journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
+        notes=notes, warnings=quality_warnings(con, optional, [r.path for r in reports]),
+        events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
     )
 

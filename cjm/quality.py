@@ -7,19 +7,21 @@ from cjm.eventlog import QualityWarning
 _EARLIEST = "1990-01-01"
 
 
-def quality_warnings(con, roles: list[str]) -> list[QualityWarning]:
+def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWarning]:
     """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
     extra = "".join(f", {r}" for r in roles)
     warnings: list[QualityWarning] = []
-    duplicates, dup_examples = con.execute(
-        "SELECT coalesce(sum(n - 1), 0), list(example ORDER BY example)[1:3] FROM ("
-        f"SELECT count(*) n, min(_file || ':' || _line) example FROM events "
+    duplicates, first = con.execute(
+        "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
+        "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
+        "arg_min(_line, _file * 1e12 + _line) l FROM events "
         f"GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
     ).fetchall()[0]
     if duplicates:
+        examples = tuple(f"{files[f]}:{line}" for f, line in first or ())
         warnings.append(QualityWarning(
             "duplicates", f"{duplicates} exact duplicate events (kept; --drop-duplicates drops "
-            "them)", int(duplicates), tuple(dup_examples or ())))
+            "them)", int(duplicates), examples))
     tied, tied_journeys = con.execute(
         "SELECT coalesce(sum(n), 0), count(DISTINCT journey) FROM ("
         "SELECT journey, count(*) n FROM events GROUP BY journey, ts HAVING count(*) > 1)"

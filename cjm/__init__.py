@@ -1,0 +1,41 @@
+"""cjm: process mining of customer journeys.
+
+The public API, loaded lazily so that ``import cjm`` (and ``cjm --help``) stays fast::
+
+    import cjm
+    log = cjm.read_log("examples/shop.csv")
+    print(cjm.describe(log).to_dict()["journeys"])
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CjmError": "cjm.errors",
+    "DataError": "cjm.errors",
+    "EventLog": "cjm.eventlog",
+    "LogDescription": "cjm.describe",
+    "ThresholdError": "cjm.errors",
+    "UsageError": "cjm.errors",
+    "describe": "cjm.describe",
+    "find_config": "cjm.config",
+    "read_log": "cjm.eventlog",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cjm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,37 @@
+"""The ``cjm`` command: a thin layer over the library; heavy modules load inside commands."""
+
+import typer
+
+from cjm import __version__
+from cjm.cli.inspect_cmd import inspect_command
+
+app = typer.Typer(
+    name="cjm",
+    help="Process mining of customer journeys: the journey map actually travelled, its paths, "
+    "dead-ends and gaps.\n\nExample: cjm discover examples/shop.csv",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cjm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Process mining of customer journeys."""
+
+
+app.command("inspect", rich_help_panel="Read")(inspect_command)
+
+
+def main() -> None:
+    app()

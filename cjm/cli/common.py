@@ -1,0 +1,206 @@
+"""What every command shares: the reading options (declared once), error reporting, consoles."""
+
+import contextlib
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from typing import Annotated, Any
+
+import typer
+
+from cjm.errors import CjmError
+
+COLUMNS = "Columns"
+READING = "Reading"
+OUTPUT = "Output"
+
+
+@dataclass
+class LogArgs:
+    """The reading options of a command, as the user gave them."""
+
+    paths: list[str]
+    case: str | None = None
+    stage: str | None = None
+    timestamp: str | None = None
+    channel: str | None = None
+    device: str | None = None
+    department: str | None = None
+    segment: str | None = None
+    outcome: str | None = None
+    cost: str | None = None
+    lifecycle_column: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    timezone: str | None = None
+    timestamp_format: str | None = None
+    dayfirst: bool | None = None
+    lifecycle: str | None = None
+    journey_gap: str | None = None
+    drop_duplicates: bool | None = None
+    rejects: str | None = None
+    strict: bool = False
+    debug: bool = False
+
+    def read(self):
+        """Read the log as these options say; write the rejects file when asked."""
+        from cjm.eventlog import read_log
+
+        roles = {
+            "case": self.case, "stage": self.stage, "timestamp": self.timestamp,
+            "channel": self.channel, "device": self.device, "department": self.department,
+            "segment": self.segment, "outcome": self.outcome, "cost": self.cost,
+            "lifecycle": self.lifecycle_column,
+        }
+        log = read_log(
+            self.paths, columns={k: v for k, v in roles.items() if v},
+            delimiter=self.delimiter, encoding=self.encoding, timezone=self.timezone,
+            timestamp_format=self.timestamp_format, dayfirst=self.dayfirst,
+            lifecycle=self.lifecycle, journey_gap=self.journey_gap,
+            drop_duplicates=self.drop_duplicates,
+        )
+        if self.rejects:
+            log.write_rejects(self.rejects)
+        return log
+
+
+def _opt(*names: str, help: str, panel: str = COLUMNS, **extra: Any) -> Any:
+    return typer.Option(*names, help=help, rich_help_panel=panel, show_default=False, **extra)
+
+
+_SHARED: dict[str, tuple[Any, Any]] = {
+    "case": (Annotated[str | None, _opt("--case", help="Column with the journey (case) id.")],
+             None),
+    "stage": (Annotated[str | None, _opt("--stage", help="Column with the stage (activity).")],
+              None),
+    "timestamp": (Annotated[str | None, _opt("--timestamp", help="Column with the timestamp.")],
+                  None),
+    "channel": (Annotated[str | None, _opt("--channel", help="Column with the channel.")], None),
+    "device": (Annotated[str | None, _opt("--device", help="Column with the device.")], None),
+    "department": (Annotated[str | None, _opt(
+        "--department", help="Column with the department or resource.")], None),
+    "segment": (Annotated[str | None, _opt("--segment", help="Column with the segment.")], None),
+    "outcome": (Annotated[str | None, _opt(
+        "--outcome", help="Column with the journey's outcome (e.g. converted).")], None),
+    "cost": (Annotated[str | None, _opt("--cost", help="Column with a cost per event.")], None),
+    "lifecycle_column": (Annotated[str | None, _opt(
+        "--lifecycle-column", help="Column with lifecycle values (start/complete).")], None),
+    "delimiter": (Annotated[str | None, _opt(
+        "--delimiter", help="CSV field delimiter (default: sniffed; \\t for tab).",
+        panel=READING)], None),
+    "encoding": (Annotated[str | None, _opt(
+        "--encoding", help="Text encoding (default: sniffed; e.g. latin-1, cp1252).",
+        panel=READING)], None),
+    "timezone": (Annotated[str | None, _opt(
+        "--timezone", help="Time zone of timestamps written without an offset [default: UTC].",
+        panel=READING)], None),
+    "timestamp_format": (Annotated[str | None, _opt(
+        "--timestamp-format", help="strftime format of the timestamps, e.g. '%d.%m.%Y %H:%M'.",
+        panel=READING)], None),
+    "dayfirst": (Annotated[bool | None, _opt(
+        "--dayfirst/--monthfirst", help="Read 03/04/2024 as 3 April (or as March 4).",
+        panel=READING)], None),
+    "lifecycle": (Annotated[str | None, _opt(
+        "--lifecycle", help="complete: keep complete events when a lifecycle column has them "
+        "[default]; all: keep every event.", panel=READING)], None),
+    "journey_gap": (Annotated[str | None, _opt(
+        "--journey-gap", help="Split a case into journeys after this much inactivity (30m, 2d).",
+        panel=READING)], None),
+    "drop_duplicates": (Annotated[bool | None, _opt(
+        "--drop-duplicates", help="Drop exact duplicate events (kept by default).",
+        panel=READING)], None),
+    "rejects": (Annotated[str | None, _opt(
+        "--rejects", help="Write every rejected row, with file, line and reason, to this CSV.",
+        panel=READING, metavar="FILE.csv")], None),
+    "strict": (Annotated[bool, _opt(
+        "--strict", help="Fail (exit 1) when any row is rejected.", panel=READING)], False),
+    "debug": (Annotated[bool, _opt(
+        "--debug", help="Show the traceback of an unexpected error.", panel=OUTPUT)], False),
+}
+
+PATHS = Annotated[list[str], typer.Argument(
+    help="Log files or globs: CSV, TSV, JSON, JSON Lines, Parquet, XES (gzip too).",
+    show_default=False, metavar="LOG...")]
+
+
+def log_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the log paths and the shared reading options, collected as LogArgs.
+
+    ``func`` takes ``args: LogArgs`` first, then its own options.
+    """
+    own = list(inspect.signature(func).parameters.values())[1:]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                          annotation=annotation)
+        for name, (annotation, default) in _SHARED.items()
+    ]
+    paths = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PATHS)
+    names = {f.name for f in fields(LogArgs)}
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        args = LogArgs(**{k: kwargs.pop(k) for k in list(kwargs) if k in names})
+        with reporting(args.debug):
+            func(args, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [paths, *[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own], *shared]
+    )
+    wrapper.__annotations__ = {p.name: p.annotation for p in wrapper.__signature__.parameters
+                               .values()}
+    del wrapper.__wrapped__  # Typer must read the new signature, not the function's own
+    return wrapper
+
+
+@contextlib.contextmanager
+def reporting(debug: bool = False) -> Iterator[None]:
+    """Turn errors into one message on stderr and an exit code; never a traceback."""
+    try:
+        yield
+    except CjmError as exc:
+        error(exc.message, exc.hint)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        error("interrupted")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        error(f"unexpected {type(exc).__name__}: {exc}",
+              "This is a bug in cjm; run again with --debug and report the traceback.")
+        raise typer.Exit(1) from None
+
+
+def error(message: str, hint: str | None = None) -> None:
+    stderr().print(f"[bold red]Error:[/] {_escape(message)}")
+    if hint:
+        stderr().print(_escape(hint), style="dim" if not hint.startswith("Pass") else None)
+
+
+def warn(message: str) -> None:
+    stderr().print(f"[yellow]Warning:[/] {_escape(message)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@functools.cache
+def stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout():
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "100"))
+    return Console(highlight=False, width=width)

@@ -1,0 +1,37 @@
+"""``cjm inspect``: what a log holds and how it was read."""
+
+from typing import Annotated
+
+import typer
+
+from cjm.cli.common import OUTPUT, LogArgs, log_command, stdout
+from cjm.errors import DataError
+
+
+@log_command
+def inspect_command(
+    args: LogArgs,
+    json_out: Annotated[str | None, typer.Option(
+        "--json", help="Write the profile as JSON to FILE, or to stdout alone with '-'.",
+        rich_help_panel=OUTPUT, metavar="FILE|-", show_default=False)] = None,
+    top: Annotated[int, typer.Option(
+        "--top", help="Stages to list.", rich_help_panel=OUTPUT, min=1)] = 20,
+) -> None:
+    """Show how a log was read: columns, counts, stages, rejected rows and warnings.
+
+    Example: cjm inspect examples/shop.csv --rejects rejects.csv
+    """
+    from cjm.describe import describe
+    from cjm.render.json_out import write_json
+
+    log = args.read()
+    description = describe(log)
+    if json_out:
+        write_json(description.to_dict(), json_out)
+    if json_out != "-":
+        from cjm.render.terminal import inspect_view
+
+        stdout().print(inspect_view(description, top))
+    if args.strict and log.rejected:
+        raise DataError(f"{log.rejected} rows rejected (--strict)",
+                        "See the reasons above; --rejects FILE.csv writes them all.")

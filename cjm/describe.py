@@ -1,0 +1,84 @@
+"""What a log holds: counts, the stage frequency table, rejects and warnings (``cjm inspect``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cjm.eventlog import EventLog
+
+SCHEMA = "cjm.inspect/1"
+
+
+@dataclass(frozen=True)
+class StageCount:
+    name: str
+    events: int
+    journeys: int
+    share: float  # of all events
+
+
+@dataclass(frozen=True)
+class LogDescription:
+    """A profile of an EventLog, ready for the terminal or JSON."""
+
+    log: EventLog
+    stages: list[StageCount]
+    events_per_journey: dict[str, float]
+    reject_reasons: list[dict[str, Any]]
+
+    @property
+    def span_seconds(self) -> float:
+        first, last = self.log.first_timestamp, self.log.last_timestamp
+        return (last - first).total_seconds() if first and last else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        log = self.log
+        return {
+            "schema": SCHEMA,
+            "files": [f.to_dict() for f in log.files],
+            "rows": log.rows,
+            "events": log.events,
+            "rejected": log.rejected,
+            "filtered": log.filtered,
+            "journeys": log.journeys,
+            "stages_count": log.stages,
+            "mapping": log.mapping.to_dict(),
+            "timestamps": {
+                "format": log.timestamp_format.description,
+                "timezone_for_naive": log.timezone,
+                "first": _iso(log.first_timestamp),
+                "last": _iso(log.last_timestamp),
+                "span_seconds": self.span_seconds,
+            },
+            "journey_gap_seconds": log.journey_gap_seconds,
+            "events_per_journey": self.events_per_journey,
+            "stages": [
+                {"name": s.name, "events": s.events, "journeys": s.journeys,
+                 "share": round(s.share, 6)}
+                for s in self.stages
+            ],
+            "rejects": self.reject_reasons,
+            "warnings": [w.to_dict() for w in log.warnings],
+            "notes": list(log.notes),
+        }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def describe(log: EventLog, examples: int = 3) -> LogDescription:
+    """Profile ``log``: stage frequencies, events per journey, rejects by reason."""
+    rows = log.con.execute(
+        "SELECT stage, count(*) AS events, count(DISTINCT journey) AS journeys FROM events "
+        "GROUP BY stage ORDER BY events DESC, stage"
+    ).fetchall()
+    stages = [StageCount(name, n, j, n / log.events) for name, n, j in rows]
+    low, median, mean, high = log.con.execute(
+        "SELECT min(n), median(n), avg(n), max(n) FROM "
+        "(SELECT count(*) n FROM events GROUP BY journey)"
+    ).fetchall()[0]
+    per_journey = {"min": int(low), "median": float(median), "mean": round(float(mean), 6),
+                   "max": int(high)}
+    return LogDescription(log, stages, per_journey, log.reject_reasons(examples))

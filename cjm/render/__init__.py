@@ -1,0 +1,1 @@
+"""Renderers: each turns result objects into one output form; none computes anything."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cjm.eventlog import EventLog
+from cjm.render.json_out import iso
 
 SCHEMA = "cjm.inspect/1"
 
@@ -47,8 +48,8 @@ class LogDescription:
             "timestamps": {
                 "format": log.timestamp_format.description,
                 "timezone_for_naive": log.timezone,
-                "first": _iso(log.first_timestamp),
-                "last": _iso(log.last_timestamp),
+                "first": iso(log.first_timestamp),
+                "last": iso(log.last_timestamp),
                 "span_seconds": self.span_seconds,
             },
             "journey_gap_seconds": log.journey_gap_seconds,
@@ -62,10 +63,6 @@ class LogDescription:
             "warnings": [w.to_dict() for w in log.warnings],
             "notes": list(log.notes),
         }
-
-
-def _iso(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def describe(log: EventLog, examples: int = 3) -> LogDescription:

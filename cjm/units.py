@@ -40,3 +40,15 @@ def format_seconds(seconds: float | None) -> str:
             break
     # Two units at most: "3d 4h" reads better than "3d 4h 12m 5s" in a table or a map.
     return " ".join(parts)
+
+
+def parse_share(text: str | float, flag: str) -> float:
+    """A share from ``80%`` or ``0.8``, in (0, 1]."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not a share", "Write 80% or 0.8.") from None
+    if not 0 < value <= 1:
+        raise UsageError(f"{flag}: {text!r} must be above 0% and at most 100%")
+    return value

@@ -458,7 +458,10 @@ class Simulator:
                     break
                 if self.journeys_made >= 1000:
                     mean_events = self.events_made / self.journeys_made
-                remaining = max(1.0, ((self.events or 0) - self.events_made) / mean_events)
+                total = (self.events or 0) / mean_events
+                # A little slack keeps the last journeys from crowding into the year's end.
+                slack = max(1.0, min(20.0, total / 1000))
+                remaining = max(1.0, ((self.events or 0) - self.events_made) / mean_events) + slack
             # The next of `remaining` uniform draws in [u, 1), in order.
             u = 1.0 - (1.0 - u) * rng.random() ** (1.0 / remaining)
             start = self._start_time(min(u, 1.0 - 1e-12))

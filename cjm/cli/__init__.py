@@ -3,6 +3,7 @@
 import typer
 
 from cjm import __version__
+from cjm.cli.discover_cmd import discover_command
 from cjm.cli.inspect_cmd import inspect_command
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ def _root(
     """Process mining of customer journeys."""
 
 
+app.command("discover", rich_help_panel="Analyse")(discover_command)
 app.command("inspect", rich_help_panel="Read")(inspect_command)
 
 

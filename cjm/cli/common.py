@@ -137,17 +137,19 @@ def log_command(func: Callable[..., None]) -> Callable[..., None]:
                           annotation=annotation)
         for name, (annotation, default) in _SHARED.items()
     ]
-    paths = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PATHS)
-    names = {f.name for f in fields(LogArgs)}
+    # Named "logs" so that a command may have a --paths option of its own.
+    logs = inspect.Parameter("logs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PATHS)
+    names = {f.name for f in fields(LogArgs)} - {"paths"}
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> None:
-        args = LogArgs(**{k: kwargs.pop(k) for k in list(kwargs) if k in names})
+        args = LogArgs(paths=kwargs.pop("logs"),
+                       **{k: kwargs.pop(k) for k in list(kwargs) if k in names})
         with reporting(args.debug):
             func(args, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [paths, *[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own], *shared]
+        [logs, *[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own], *shared]
     )
     wrapper.__annotations__ = {p.name: p.annotation for p in wrapper.__signature__.parameters
                                .values()}

@@ -1,4 +1,4 @@
-"""JSON output: deterministic text (sorted keys where order carries no meaning, fixed floats)."""
+"""JSON output: versioned, documented objects written as deterministic text."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from cjm.safety import write_text
+
+JOURNEY_SCHEMA = "cjm.journey/1"
+MAX_PATHS = 1000
 
 
 def dumps(data: Any) -> str:
@@ -22,3 +25,103 @@ def write_json(data: Any, target: str | Path) -> None:
         sys.stdout.flush()
     else:
         write_text(Path(target), text)
+
+
+def _s(value: float | None) -> float | None:
+    """Seconds, to the millisecond."""
+    return None if value is None else round(float(value), 3)
+
+
+def _r(value: float | None) -> float | None:
+    """A share, to six places."""
+    return None if value is None else round(float(value), 6)
+
+
+def reading(log) -> dict[str, Any]:
+    return {
+        "files": [f.to_dict() for f in log.files],
+        "rows": log.rows, "events": log.events, "rejected": log.rejected,
+        "filtered": log.filtered,
+        "mapping": log.mapping.to_dict(),
+        "timestamps": log.timestamp_format.description,
+        "notes": list(log.notes),
+    }
+
+
+def journey_json(jm, graph=None) -> dict[str, Any]:
+    """The ``cjm.journey/1`` object (see docs/json.md)."""
+    dead = {d.stage: d.journeys for d in jm.dead_ends}
+    goals = set(jm.goals.stages)
+    data: dict[str, Any] = {
+        "schema": JOURNEY_SCHEMA,
+        "reading": reading(jm.log),
+        "journeys": jm.journeys,
+        "events": jm.events,
+        "first_timestamp": iso(jm.log.first_timestamp),
+        "last_timestamp": iso(jm.log.last_timestamp),
+        "duration_seconds": {"median": _s(jm.duration_median), "p90": _s(jm.duration_p90),
+                             "mean": _s(jm.duration_mean)},
+        "events_per_journey": {k: _r(v) for k, v in jm.events_per_journey.items()},
+        "stages": [
+            {"name": s.name, "events": s.events, "journeys": s.journeys, "starts": s.starts,
+             "ends": s.ends, "goal": s.name in goals, "dead_ends": dead.get(s.name, 0)}
+            for s in jm.stages
+        ],
+        "transitions": [
+            {"from": t.source, "to": t.target, "count": t.count, "journeys": t.journeys,
+             "share": _r(t.share), "median_seconds": _s(t.median_seconds),
+             "mean_seconds": _s(t.mean_seconds), "p90_seconds": _s(t.p90_seconds),
+             "handoffs": t.handoffs}
+            for t in jm.transitions
+        ],
+        "starts": [{"to": s.name, "count": s.starts}
+                   for s in sorted(jm.stages, key=lambda s: (-s.starts, s.name)) if s.starts],
+        "ends": [{"from": s.name, "count": s.ends}
+                 for s in sorted(jm.stages, key=lambda s: (-s.ends, s.name)) if s.ends],
+        "paths_total": jm.paths_total,
+        "paths": [
+            {"stages": list(p.stages), "journeys": p.journeys, "share": _r(p.share),
+             "coverage": _r(p.coverage), "median_seconds": _s(p.median_seconds)}
+            for p in jm.paths[:MAX_PATHS]
+        ],
+        "loops": {
+            "self_loops": [{"stage": t.source, "count": t.count, "journeys": t.journeys}
+                           for t in jm.self_loops],
+            "rework": [{"stage": r.stage, "journeys": r.journeys,
+                        "extra_visits": r.extra_visits} for r in jm.rework],
+        },
+        "goals": {"stages": list(jm.goals.stages), "source": jm.goals.source,
+                  "outcome_column": jm.goals.outcome_column, "journeys": jm.goal_journeys,
+                  "rate": _r(jm.goal_rate)},
+        "dead_ends": {
+            "journeys": jm.dead_end_journeys, "rate": _r(jm.dead_end_rate),
+            "open_journeys": jm.open_journeys, "still_active_seconds": jm.still_active_seconds,
+            "stages": [
+                {"stage": d.stage, "journeys": d.journeys,
+                 "share_of_reaching": _r(d.share_of_reaching),
+                 "share_of_dead_ends": _r(d.share_of_dead_ends),
+                 "top_path": list(d.top_path), "top_path_journeys": d.top_path_journeys}
+                for d in jm.dead_ends
+            ],
+        },
+        "gaps": {"slowest": [
+            {"from": t.source, "to": t.target, "median_seconds": _s(t.median_seconds),
+             "count": t.count} for t in jm.slowest(10)]},
+        "handoffs": {
+            "column": jm.handoff_column, "count": jm.handoff_count,
+            "matrix": [{"from": h.source, "to": h.target, "count": h.count,
+                        "median_seconds": _s(h.median_seconds)} for h in jm.handoffs],
+            "transitions": [{"from": t.source, "to": t.target, "handoffs": t.handoffs,
+                             "count": t.count} for t in jm.handoff_transitions(10)],
+        },
+    }
+    if graph is not None:
+        data["map"] = {"stages_shown": len(graph.nodes), "transitions_shown": len(graph.edges),
+                       "hidden_stages": graph.hidden_stages,
+                       "hidden_transitions": graph.hidden_edges}
+    return data
+
+
+def iso(value) -> str | None:
+    """A timestamp as ISO 8601 in UTC with a Z."""
+    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -117,3 +117,107 @@ def inspect_view(description, top: int = 20) -> RenderableType:
     if extra:
         parts += [Text(), *extra]
     return Group(*parts)
+
+
+def path_text(stages, width: int = 60) -> str:
+    """A path as ``A → B → C``, cut in the middle when too long."""
+    names = [short(s, width // 3) for s in stages]
+    text = " → ".join(names)
+    if len(text) <= width:
+        return text
+    # Keep whole stages from both ends: the entry and the last steps say the most.
+    head, tail = names[:1], names[1:]
+    while tail and len(" → ".join([*head, "…", *tail])) > width:
+        tail = tail[1:]
+    return " → ".join([*head, "…", *tail])
+
+
+def _goals_line(jm) -> Text:
+    goals = jm.goals
+    if goals.source == "none":
+        return Text.from_markup(
+            "[yellow]Goals:[/] none found (no stage ends most journeys that reach it); "
+            "pass --goal STAGE or --outcome COLUMN to see dead-ends")
+    if goals.source == "outcome":
+        what = f"journeys whose {escape(goals.outcome_column)} is true"
+    else:
+        what = ", ".join(escape(g) for g in goals.stages)
+    how = {"flag": "", "outcome": "",
+           "inferred": " [dim](inferred; set them with --goal STAGE)[/]"}[goals.source]
+    rate = f" — reached by {percent(jm.goal_rate)} of journeys" if jm.goal_rate is not None else ""
+    return Text.from_markup(f"[bold]Goals:[/] {what}{rate}{how}")
+
+
+def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
+    """The ``cjm discover`` summary."""
+    log = jm.log
+    parts: list[RenderableType] = [reading_header(log)]
+    parts.append(Text(
+        f"journey duration: median {format_seconds(jm.duration_median)}, "
+        f"p90 {format_seconds(jm.duration_p90)}; events per journey: median "
+        f"{jm.events_per_journey['median']:g}, max {jm.events_per_journey['max']}"))
+    parts.append(_goals_line(jm))
+    parts += list(notes_and_warnings(log))
+
+    grid = table(f"Transitions (top {min(top, len(jm.transitions))} of {len(jm.transitions)})",
+                 "from", "to", "count", "share", "median wait", right=(2, 3, 4))
+    for t in jm.transitions[:top]:
+        grid.add_row(escape(short(t.source, 24)), escape(short(t.target, 24)), count(t.count),
+                     percent(t.share), format_seconds(t.median_seconds))
+    parts += [Text(), grid]
+
+    grid = table(f"Paths (top {min(top, jm.paths_total)} of {jm.paths_total:,})", "#",
+                 "journeys", "share", "cover", "path", right=(0, 1, 2, 3))
+    for i, p in enumerate(jm.paths[:top], start=1):
+        grid.add_row(str(i), count(p.journeys), percent(p.share), percent(p.coverage),
+                     escape(path_text(p.stages, 48)))
+    parts += [Text(), grid]
+
+    if jm.dead_ends:
+        rate = percent(jm.dead_end_rate) if jm.dead_end_rate is not None else "–"  # noqa: RUF001
+        open_note = f", {count(jm.open_journeys)} still open" if jm.open_journeys else ""
+        grid = table(f"Dead-ends: {count(jm.dead_end_journeys)} journeys ({rate}){open_note}",
+                     "stage", "journeys", "of reaching", "of dead-ends", "most common path",
+                     right=(1, 2, 3))
+        for d in jm.dead_ends[:top]:
+            grid.add_row(escape(short(d.stage, 24)), count(d.journeys),
+                         percent(d.share_of_reaching), percent(d.share_of_dead_ends),
+                         escape(path_text(d.top_path, 36)))
+        parts += [Text(), grid]
+
+    grid = table("Gaps: slowest transitions", "from", "to", "median wait", "count",
+                 right=(2, 3))
+    for t in jm.slowest(min(top, 5)):
+        grid.add_row(escape(short(t.source, 24)), escape(short(t.target, 24)),
+                     format_seconds(t.median_seconds), count(t.count))
+    parts += [Text(), grid]
+
+    if jm.handoffs:
+        total = sum(t.count for t in jm.transitions)
+        grid = table(f"Hand-offs: {count(jm.handoff_count)} of {count(total)} transitions "
+                     f"change {escape(jm.handoff_column)}", "from", "to", "count",
+                     "median wait", right=(2, 3))
+        for h in jm.handoffs[:top]:
+            grid.add_row(escape(h.source), escape(h.target), count(h.count),
+                         format_seconds(h.median_seconds))
+        parts += [Text(), grid]
+        where = ", ".join(f"{escape(short(t.source, 20))} → {escape(short(t.target, 20))} "
+                          f"({count(t.handoffs)})" for t in jm.handoff_transitions(3))
+        parts.append(Text.from_markup(f"most hand-offs at: {where}"))
+
+    loops = jm.self_loops
+    if loops or jm.rework:
+        text = []
+        if loops:
+            text.append("self-loops: " + ", ".join(
+                f"{escape(short(t.source, 24))} ({count(t.count)})" for t in loops[:3]))
+        if jm.rework:
+            text.append("rework: " + ", ".join(
+                f"{escape(short(r.stage, 24))} ({count(r.journeys)} journeys)"
+                for r in jm.rework[:3]))
+        parts += [Text(), Text.from_markup("; ".join(text))]
+    if graph is not None and graph.hidden_summary():
+        parts.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
+    for path in written:
+        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    return Group(*parts)

@@ -1,0 +1,125 @@
+"""Every aggregation query, in one place: the seam where a second engine would plug in.
+
+The DuckDB engine orders each journey once (timestamp, then file, then line) into the table
+``seq``; every figure is then an aggregate over ``seq`` or over ``jrn`` (one row a journey).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cjm.readers.base import sql_name, sql_string
+
+PATH_SEPARATOR = "\x1f"  # joins stage names into one path key; cannot occur in a CSV cell
+TRUTHY = ("true", "1", "yes", "y", "t", "success", "succeeded", "converted", "won",
+          "purchased", "1.0")
+FALSY = ("false", "0", "no", "n", "f", "failure", "failed", "lost", "churned", "0.0")
+
+
+def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    return con.execute(sql, list(params)).fetchall()
+
+
+class DuckDBEngine:
+    """Aggregates over the ``events`` table of an EventLog's DuckDB connection."""
+
+    def __init__(self, con, suffix: str = "") -> None:
+        self.con = con
+        self.seq = "seq" + suffix
+        self.jrn = "jrn" + suffix
+
+    def prepare(self, handoff: str | None, outcome: str | None,
+                stages: Sequence[str] | None = None) -> None:
+        """Order the journeys once; with ``stages``, only events of those stages count."""
+        where = ""
+        if stages is not None:
+            listing = ", ".join(sql_string(s) for s in stages) or "NULL"
+            where = f"WHERE stage IN ({listing})"
+        hand = sql_name(handoff) if handoff else "NULL::VARCHAR"
+        outcome_sql = (f"lower(trim({sql_name(outcome)})) IN ("
+                       + ", ".join(sql_string(t) for t in TRUTHY) + ")") if outcome else "false"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, stage, ts, "
+            f"{hand} AS hand, {outcome_sql} AS success, "
+            "row_number() OVER w AS pos, lead(stage) OVER w AS next_stage, "
+            "epoch(lead(ts) OVER w) - epoch(ts) AS wait, "
+            f"lead({hand}) OVER w AS next_hand "
+            f"FROM events {where} WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS SELECT journey, "
+            f"string_agg(stage, {sql_string(PATH_SEPARATOR)} ORDER BY pos) AS path, "
+            "count(*) AS n, epoch(max(ts)) - epoch(min(ts)) AS duration, max(ts) AS last_ts, "
+            "arg_max(stage, pos) AS last_stage, bool_or(success) AS success "
+            f"FROM {self.seq} GROUP BY journey"
+        )
+
+    def stages(self) -> list[tuple]:
+        """(stage, events, journeys, starts, ends)."""
+        return _rows(self.con,
+            "SELECT stage, count(*), count(DISTINCT journey), count(*) FILTER (WHERE pos = 1), "
+            f"count(*) FILTER (WHERE next_stage IS NULL) FROM {self.seq} GROUP BY stage")
+
+    def transitions(self) -> list[tuple]:
+        """(from, to, count, journeys, median, mean, p90 wait, hand-offs)."""
+        return _rows(self.con,
+            "SELECT stage, next_stage, count(*), count(DISTINCT journey), median(wait), "
+            "avg(wait), quantile_cont(wait, 0.9), "
+            "count(*) FILTER (WHERE hand IS DISTINCT FROM next_hand AND hand IS NOT NULL "
+            f"AND next_hand IS NOT NULL) FROM {self.seq} WHERE next_stage IS NOT NULL "
+            "GROUP BY stage, next_stage")
+
+    def paths(self) -> list[tuple]:
+        """(path key, journeys, median duration), most frequent first."""
+        return _rows(self.con,
+            f"SELECT path, count(*) AS j, median(duration) FROM {self.jrn} GROUP BY path "
+            "ORDER BY j DESC, path")
+
+    def journey_figures(self) -> tuple:
+        """(journeys, median and p90 duration, mean duration, median/mean/max events)."""
+        return _rows(self.con,
+            "SELECT count(*), median(duration), quantile_cont(duration, 0.9), avg(duration), "
+            f"median(n), avg(n), max(n) FROM {self.jrn}")[0]
+
+    def rework(self) -> list[tuple]:
+        """(stage, journeys revisiting it, extra visits)."""
+        return _rows(self.con,
+            "SELECT stage, count(*), sum(c - 1) FROM (SELECT journey, stage, count(*) c "
+            f"FROM {self.seq} GROUP BY journey, stage HAVING count(*) > 1) GROUP BY stage")
+
+    def endings(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> list[tuple]:
+        """(last stage, status, journeys, most common path, its journeys) per ending.
+
+        status is 'goal', 'open' (may still be running) or 'dead_end'.
+        """
+        listing = ", ".join(sql_string(g) for g in goals) or "NULL"
+        # A journey succeeds once it reaches a goal stage, whatever happens after it.
+        success = "success" if use_outcome else (
+            f"journey IN (SELECT journey FROM {self.seq} WHERE stage IN ({listing}))")
+        open_sql = "false"
+        if still_active_seconds:
+            open_sql = (f"epoch(last_ts) >= (SELECT epoch(max(last_ts)) FROM {self.jrn}) - "
+                        f"{float(still_active_seconds)}")
+        return _rows(self.con,
+            "SELECT last_stage, status, count(*), "
+            "arg_max(path, struct_pack(c := path_count, p := path)) , max(path_count) FROM ("
+            f"SELECT last_stage, path, CASE WHEN {success} THEN 'goal' WHEN {open_sql} "
+            "THEN 'open' ELSE 'dead_end' END AS status, "
+            "count(*) OVER (PARTITION BY last_stage, path, "
+            f"CASE WHEN {success} THEN 'goal' WHEN {open_sql} THEN 'open' ELSE 'dead_end' END)"
+            f" AS path_count FROM {self.jrn}) GROUP BY last_stage, status")
+
+    def handoff_matrix(self) -> list[tuple]:
+        """(from value, to value, count, median wait) over hand-off transitions."""
+        return _rows(self.con,
+            "SELECT hand, next_hand, count(*), median(wait) FROM "
+            f"{self.seq} WHERE next_stage IS NOT NULL AND hand IS NOT NULL AND next_hand "
+            "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand")
+
+    def outcome_values(self, column: str, limit: int = 50) -> list[str]:
+        """Distinct lower-cased values of an outcome column (up to ``limit``)."""
+        return [row[0] for row in _rows(self.con,
+            f"SELECT DISTINCT lower(trim({sql_name(column)})) v FROM events "
+            f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]

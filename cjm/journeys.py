@@ -1,0 +1,260 @@
+"""The journey map and its analyses: stages, transitions, paths, goals, dead-ends, gaps.
+
+``discover(log)`` runs the engine's aggregates once and assembles a JourneyMap: plain data,
+which every renderer (terminal, DOT, JSON) consumes as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cjm.engine import FALSY, PATH_SEPARATOR, TRUTHY, DuckDBEngine
+from cjm.errors import UsageError, did_you_mean
+from cjm.eventlog import EventLog
+
+GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
+GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    events: int
+    journeys: int
+    starts: int
+    ends: int
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    target: str
+    count: int
+    journeys: int
+    share: float  # of the source stage's events that go on to the target
+    median_seconds: float
+    mean_seconds: float
+    p90_seconds: float
+    handoffs: int  # transitions whose channel (or hand-off column) changes
+
+
+@dataclass(frozen=True)
+class Path:
+    stages: tuple[str, ...]
+    journeys: int
+    share: float
+    coverage: float  # cumulative share of journeys, most frequent paths first
+    median_seconds: float
+
+
+@dataclass(frozen=True)
+class Rework:
+    stage: str
+    journeys: int  # journeys that visit the stage more than once
+    extra_visits: int
+
+
+@dataclass(frozen=True)
+class DeadEnd:
+    stage: str
+    journeys: int
+    share_of_reaching: float  # of the journeys that reach the stage
+    share_of_dead_ends: float
+    top_path: tuple[str, ...]
+    top_path_journeys: int
+
+
+@dataclass(frozen=True)
+class Handoff:
+    source: str  # channel (or other hand-off value) before
+    target: str
+    count: int
+    median_seconds: float
+
+
+@dataclass
+class Goals:
+    stages: tuple[str, ...]
+    source: str  # "flag", "outcome", "inferred" or "none"
+    outcome_column: str | None = None
+
+
+@dataclass
+class JourneyMap:
+    """Everything ``cjm discover`` reports, as plain data."""
+
+    log: EventLog
+    stages: list[Stage]
+    transitions: list[Transition]
+    paths: list[Path]
+    paths_total: int
+    journeys: int
+    events: int
+    duration_median: float
+    duration_p90: float
+    duration_mean: float
+    events_per_journey: dict[str, float]
+    rework: list[Rework]
+    goals: Goals
+    goal_journeys: int
+    open_journeys: int
+    dead_end_journeys: int
+    dead_ends: list[DeadEnd]
+    still_active_seconds: float | None
+    handoff_column: str | None
+    handoffs: list[Handoff] = field(default_factory=list)
+
+    @property
+    def dead_end_rate(self) -> float | None:
+        """Dead-ends among the journeys that have ended (open ones aside); None without goals."""
+        closed = self.journeys - self.open_journeys
+        if self.goals.source == "none" or not closed:
+            return None
+        return self.dead_end_journeys / closed
+
+    @property
+    def goal_rate(self) -> float | None:
+        return None if self.goals.source == "none" else self.goal_journeys / self.journeys
+
+    @property
+    def self_loops(self) -> list[Transition]:
+        return [t for t in self.transitions if t.source == t.target]
+
+    def slowest(self, n: int = 10) -> list[Transition]:
+        """Transitions by median wait, slowest first (ties: more traffic first)."""
+        return sorted(self.transitions,
+                      key=lambda t: (-t.median_seconds, -t.count, t.source, t.target))[:n]
+
+    def handoff_transitions(self, n: int = 10) -> list[Transition]:
+        hand = [t for t in self.transitions if t.handoffs]
+        return sorted(hand, key=lambda t: (-t.handoffs, t.source, t.target))[:n]
+
+    @property
+    def handoff_count(self) -> int:
+        return sum(t.handoffs for t in self.transitions)
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+
+def _order(items, key):
+    return sorted(items, key=key)
+
+
+def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: str | None,
+           goal_share: float) -> Goals:
+    names = {s.name for s in stages}
+    if goals:
+        for goal in goals:
+            if goal not in names:
+                raise UsageError(
+                    f"--goal: no stage {goal!r} in the log.{did_you_mean(goal, names)}",
+                    "Stages: " + ", ".join(sorted(names)[:30]))
+        return Goals(tuple(sorted(set(goals))), "flag")
+    if outcome:
+        return Goals((), "outcome", outcome)
+    inferred = tuple(sorted(
+        s.name for s in stages
+        if s.journeys and s.ends / s.journeys >= goal_share and s.ends >= GOAL_MIN_ENDS * journeys
+    ))
+    return Goals(inferred, "inferred" if inferred else "none")
+
+
+def discover(
+    log: EventLog,
+    *,
+    goals: Sequence[str] = (),
+    use_outcome: bool | None = None,
+    goal_share: float = GOAL_SHARE,
+    still_active: float | None = None,
+    handoff_column: str | None = None,
+) -> JourneyMap:
+    """Aggregate ``log`` into a JourneyMap.
+
+    A journey succeeds when it reaches a goal stage; a dead-end is a journey that ended
+    without doing so, and it dead-ends at its last stage. ``goals`` names the goal stages.
+    ``use_outcome`` makes journeys with a truthy outcome (true, yes, 1, converted, …) the
+    successes instead; by default (None) that happens when no goal is named and the log has
+    an outcome column of such values. Otherwise goals are inferred: a stage where at least
+    ``goal_share`` of the journeys reaching it end, and that ends 5% of all journeys.
+    ``still_active`` (seconds) sets journeys whose last event is that close to the end of the
+    log apart as open. ``handoff_column`` is a role (channel, device, department) or column
+    whose change between two events makes a hand-off; it defaults to the channel.
+    """
+    if not 0 < goal_share <= 1:
+        raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")
+    outcome = "outcome" if "outcome" in log.mapping else None
+    if use_outcome and not outcome:
+        raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
+    engine = DuckDBEngine(log.con)
+    if use_outcome is None:
+        use_outcome = bool(not goals and outcome and _boolean(engine.outcome_values(outcome)))
+    hand = _handoff_role(log, handoff_column)
+    engine.prepare(hand, outcome if use_outcome else None)
+
+    stages = _order((Stage(*row) for row in engine.stages()), key=lambda s: (-s.events, s.name))
+    events_of = {s.name: s.events for s in stages}
+    transitions = _order(
+        (Transition(a, b, n, j, n / events_of[a], float(med), float(mean), float(p90), int(h))
+         for a, b, n, j, med, mean, p90, h in engine.transitions()),
+        key=lambda t: (-t.count, t.source, t.target),
+    )
+    journeys, d_med, d_p90, d_mean, n_med, n_mean, n_max = engine.journey_figures()
+    paths, covered = [], 0
+    for key, count, median in engine.paths():
+        covered += count
+        paths.append(Path(tuple(key.split(PATH_SEPARATOR)), count, count / journeys,
+                          covered / journeys, float(median)))
+    goal_spec = _goals(stages, journeys, goals,
+                       log.mapping.column("outcome") if use_outcome else None, goal_share)
+    endings = engine.endings(goal_spec.stages, use_outcome, still_active)
+    reaching = {s.name: s.journeys for s in stages}
+    dead_total = sum(n for _, status, n, _, _ in endings if status == "dead_end")
+    dead_ends = _order(
+        (DeadEnd(stage, n, n / reaching[stage], n / dead_total,
+                 tuple(path.split(PATH_SEPARATOR)), int(path_n))
+         for stage, status, n, path, path_n in endings if status == "dead_end"),
+        key=lambda d: (-d.journeys, d.stage),
+    )
+    if goal_spec.source == "none":
+        dead_ends, dead_total = [], 0
+    handoffs = _order(
+        (Handoff(str(a), str(b), n, float(med)) for a, b, n, med in engine.handoff_matrix()),
+        key=lambda h: (-h.count, h.source, h.target),
+    ) if hand else []
+    return JourneyMap(
+        log=log, stages=stages, transitions=transitions, paths=paths, paths_total=len(paths),
+        journeys=int(journeys), events=log.events, duration_median=float(d_med),
+        duration_p90=float(d_p90), duration_mean=float(d_mean),
+        events_per_journey={"median": float(n_med), "mean": float(n_mean), "max": int(n_max)},
+        rework=_order((Rework(s, j, int(x)) for s, j, x in engine.rework()),
+                      key=lambda r: (-r.journeys, r.stage)),
+        goals=goal_spec,
+        goal_journeys=sum(n for _, status, n, _, _ in endings if status == "goal"),
+        open_journeys=sum(n for _, status, n, _, _ in endings if status == "open"),
+        dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
+        handoff_column=log.mapping.column(hand) if hand in log.mapping else hand,
+        handoffs=handoffs,
+    )
+
+
+def _boolean(values: list[str]) -> bool:
+    """True when every value reads as yes or no (so the column can mark success)."""
+    return bool(values) and all(v in TRUTHY or v in FALSY for v in values)
+
+
+def _handoff_role(log: EventLog, handoff_column: str | None) -> str | None:
+    """The events-table column whose change makes a hand-off (a role name), or None."""
+    if handoff_column is None:
+        return "channel" if "channel" in log.mapping else None
+    if handoff_column in log.roles:
+        return handoff_column
+    for role in log.roles:
+        if log.mapping.column(role) == handoff_column:
+            return role
+    raise UsageError(
+        f"--handoff-column: {handoff_column!r} is not a mapped role of this log",
+        "Use channel, device or department (map them with --channel, --device, --department). "
+        "Mapped here: " + (", ".join(log.roles) or "none"),
+    )

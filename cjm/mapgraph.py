@@ -1,0 +1,165 @@
+"""The map to draw: which stages and transitions to show, and what was hidden.
+
+Simplification works as Disco's sliders do: ``stages`` keeps the most frequent stages that
+cover that share of events (the journeys are re-read without the others, so A → x → B becomes
+A → B); ``paths`` and ``min_count`` drop the weakest transitions, after which the widest
+route from the start to each stage, and from each stage to the end, is put back so that no
+kept stage is left stranded.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from cjm.engine import DuckDBEngine
+from cjm.journeys import JourneyMap, Stage, Transition
+
+START, END = "\x00start", "\x00end"  # cannot clash with a stage name from a text column
+DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many journeys stop
+DEAD_END_MARK = 0.2  # and is drawn as a dead-end stage from this share on
+AUTO_EDGES = 60  # a map with more transitions than this is simplified unless --paths is given
+AUTO_PATHS = 0.9
+
+
+@dataclass(frozen=True)
+class MapNode:
+    name: str
+    events: int
+    journeys: int
+    goal: bool
+    dead_end_share: float  # of the journeys reaching it that dead-end there
+    dead_end: bool
+
+
+@dataclass(frozen=True)
+class MapEdge:
+    source: str  # START for start edges
+    target: str  # END for end edges
+    count: int
+    median_seconds: float | None
+    handoff_share: float
+
+
+@dataclass
+class MapGraph:
+    nodes: list[MapNode]
+    edges: list[MapEdge]
+    hidden_stages: list[str] = field(default_factory=list)
+    hidden_edges: int = 0
+    restored_edges: int = 0
+
+    def hidden_summary(self) -> str | None:
+        parts = []
+        if self.hidden_stages:
+            parts.append(f"{len(self.hidden_stages)} stages hidden by --stages")
+        if self.hidden_edges:
+            parts.append(f"{self.hidden_edges} of {self.hidden_edges + len(self.edges)} "
+                         "transitions hidden (--paths 100% shows them all)")
+        if self.restored_edges:
+            parts.append(f"{self.restored_edges} weaker transitions kept to connect stages")
+        return "; ".join(parts) or None
+
+
+def _kept_stages(stages: list[Stage], share: float) -> list[str]:
+    total = sum(s.events for s in stages)
+    kept, covered = [], 0
+    for stage in stages:  # most frequent first
+        if kept and covered >= share * total:
+            break
+        kept.append(stage.name)
+        covered += stage.events
+    return kept
+
+
+def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | None = None,
+              min_count: int = 1) -> MapGraph:
+    """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
+
+    ``paths=None`` keeps every transition of a map with up to 60 of them and the strongest
+    ones carrying 90% of the traffic (plus those that connect stages) of a larger map.
+    """
+    kept = _kept_stages(journey_map.stages, stages)
+    hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
+    if hidden:
+        engine = DuckDBEngine(journey_map.log.con, suffix="_map")
+        hand = _hand_role(journey_map)
+        engine.prepare(hand, None, stages=kept)
+        stage_rows = [Stage(*row) for row in engine.stages()]
+        transitions = [Transition(a, b, n, j, 0.0, float(m), 0.0, 0.0, int(h))
+                       for a, b, n, j, m, _, _, h in engine.transitions()]
+    else:
+        stage_rows, transitions = journey_map.stages, journey_map.transitions
+
+    edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)
+             for t in transitions]
+    edges += [MapEdge(START, s.name, s.starts, None, 0.0) for s in stage_rows if s.starts]
+    edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends]
+    if paths is None:
+        paths = AUTO_PATHS if len(edges) > AUTO_EDGES else 1.0
+    shown, restored = _simplify(edges, [s.name for s in stage_rows], paths, min_count)
+
+    goals = set(journey_map.goals.stages)
+    dead = {d.stage: d.share_of_reaching for d in journey_map.dead_ends}
+    nodes = [
+        MapNode(s.name, s.events, s.journeys, s.name in goals, dead.get(s.name, 0.0),
+                dead.get(s.name, 0.0) >= DEAD_END_MARK)
+        for s in sorted(stage_rows, key=lambda s: (-s.events, s.name))
+    ]
+    shown.sort(key=lambda e: (-e.count, e.source, e.target))
+    return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored)
+
+
+def _hand_role(journey_map: JourneyMap) -> str | None:
+    column = journey_map.handoff_column
+    for role in journey_map.log.roles:
+        if journey_map.log.mapping.column(role) == column:
+            return role
+    return None
+
+
+def _simplify(edges: list[MapEdge], stages: list[str], paths: float,
+              min_count: int) -> tuple[list[MapEdge], int]:
+    if paths >= 1.0 and min_count <= 1:
+        return list(edges), 0
+    ranked = sorted(edges, key=lambda e: (-e.count, e.source, e.target))
+    total = sum(e.count for e in ranked)
+    keep: set[tuple[str, str]] = set()
+    covered = 0
+    for edge in ranked:
+        if edge.count < min_count or (keep and covered >= paths * total):
+            break
+        keep.add((edge.source, edge.target))
+        covered += edge.count
+    before = len(keep)
+    by_key = {(e.source, e.target): e for e in edges}
+    for tree in (_widest(edges, START, forward=True), _widest(edges, END, forward=False)):
+        for stage in stages:
+            node = stage
+            while node in tree:  # walk the widest route back to the root
+                parent = tree[node]
+                keep.add((parent, node) if (parent, node) in by_key else (node, parent))
+                node = parent
+    return [by_key[k] for k in keep], len(keep) - before
+
+
+def _widest(edges: list[MapEdge], root: str, forward: bool) -> dict[str, str]:
+    """The widest-path tree from ``root`` (maximising the weakest edge); node -> parent."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for e in edges:
+        a, b = (e.source, e.target) if forward else (e.target, e.source)
+        out.setdefault(a, []).append((e.count, b))
+    width = {root: float("inf")}
+    parent: dict[str, str] = {}
+    heap = [(-width[root], root)]
+    while heap:
+        w, node = heapq.heappop(heap)
+        if -w < width.get(node, 0):
+            continue
+        for count, nxt in sorted(out.get(node, []), key=lambda x: (-x[0], x[1])):
+            cand = min(-w, count)
+            if cand > width.get(nxt, 0):
+                width[nxt] = cand
+                parent[nxt] = node
+                heapq.heappush(heap, (-cand, nxt))
+    return parent

@@ -1,0 +1,128 @@
+"""The journey map as Graphviz DOT text, written by cjm itself so that it is deterministic."""
+
+from __future__ import annotations
+
+import html
+
+from cjm.mapgraph import DEAD_END_MARK, DEAD_END_NOTE, END, START, MapEdge, MapGraph
+from cjm.render.terminal import count as fmt_count
+from cjm.units import format_seconds
+
+VIEWS = ("frequency", "performance", "both")
+NODE_LABELS = ("journeys", "events")
+_BLUES = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6")
+_GOAL_FILL, _GOAL_LINE = "#c7e9c0", "#238b45"
+_DEAD_LINE, _DEAD_TEXT, _DEAD_TEXT_ON_DARK = "#cb181d", "#a50f15", "#ffe0e0"
+_HANDOFF = "#e6550d"
+_FONT = "Helvetica"
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string holding ``text`` literally."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") \
+        .replace("\r", "") + '"'
+
+
+def node_id(name: str) -> str:
+    if name == START:
+        return "start"
+    if name == END:
+        return "end"
+    return quote("stage:" + name)
+
+
+def _html(text: str) -> str:
+    return html.escape(" ".join(text.split()), quote=True)
+
+
+def _edge_label(edge: MapEdge, view: str) -> str:
+    wait = format_seconds(edge.median_seconds) if edge.median_seconds is not None else None
+    if view == "frequency" or wait is None:
+        return fmt_count(edge.count)
+    if view == "performance":
+        return wait
+    return f"{fmt_count(edge.count)} ({wait})"
+
+
+def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
+           title: str | None = None) -> str:
+    """DOT for ``graph``: same graph, same bytes."""
+    peak_node = max((getattr(n, node_label) for n in graph.nodes), default=1) or 1
+    peak_edge = max((e.count for e in graph.edges), default=1) or 1
+    lines = [
+        "digraph journey_map {",
+        f'  graph [rankdir=TB fontname="{_FONT}" fontsize=12 nodesep=0.35 ranksep=0.45'
+        + (f" label={quote(title)} labelloc=t" if title else "") + "];",
+        f'  node [fontname="{_FONT}" fontsize=11 shape=box style="rounded,filled" '
+        'color="#6b7b8c" penwidth=1];',
+        f'  edge [fontname="{_FONT}" fontsize=9 color="#5b6b7b" arrowsize=0.7];',
+        '  start [label="" shape=circle width=0.22 style=filled fillcolor="#222222" '
+        'tooltip="start"];',
+        '  end [label="" shape=square width=0.2 style=filled fillcolor="#222222" '
+        'tooltip="end"];',
+    ]
+    for node in graph.nodes:
+        size = getattr(node, node_label)
+        shade = _BLUES[min(len(_BLUES) - 1, int(len(_BLUES) * size / peak_node))]
+        rows = [f"<B>{_html(node.name)}</B>",
+                f'<FONT POINT-SIZE="9">{fmt_count(size)} {node_label}</FONT>']
+        attrs = [f"fillcolor={quote(shade)}"]
+        if node.goal:
+            rows[0] = f"<B>{_html(node.name)}</B> (goal)"
+            attrs = [f"fillcolor={quote(_GOAL_FILL)}", f"color={quote(_GOAL_LINE)}",
+                     "penwidth=2", "peripheries=2"]
+        else:
+            if node.dead_end_share >= DEAD_END_NOTE:
+                tone = _DEAD_TEXT_ON_DARK if shade in _BLUES[-2:] else _DEAD_TEXT
+                rows.append(f'<FONT POINT-SIZE="9" COLOR="{tone}">'
+                            f"{node.dead_end_share * 100:.0f}% dead-end here</FONT>")
+            if node.dead_end:
+                attrs += [f"color={quote(_DEAD_LINE)}", "penwidth=2.5"]
+        if shade in _BLUES[-2:] and not node.goal:
+            attrs.append('fontcolor="#ffffff"')
+        label = "<" + "<BR/>".join(rows) + ">"
+        lines.append(f"  {node_id(node.name)} [label={label} {' '.join(attrs)} "
+                     f"tooltip={quote(node.name)}];")
+    for edge in graph.edges:
+        width = 1 + 6 * edge.count / peak_edge
+        attrs = [f"penwidth={width:.2f}"]
+        label = _edge_label(edge, view)
+        if label and edge.source != START and edge.target != END:
+            attrs.append(f"label={quote(label)}")
+        elif label:
+            attrs.append(f"label={quote(fmt_count(edge.count))}")
+        if edge.source == START or edge.target == END:
+            attrs.append('style=dotted color="#888888"')
+        elif edge.handoff_share >= 0.5:
+            attrs.append(f'style=dashed color="{_HANDOFF}" fontcolor="{_HANDOFF}"')
+        lines.append(f"  {node_id(edge.source)} -> {node_id(edge.target)} [{' '.join(attrs)}];")
+    lines += _legend(view, any(n.goal for n in graph.nodes),
+                     any(n.dead_end for n in graph.nodes),
+                     any(e.handoff_share >= 0.5 for e in graph.edges))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _legend(view: str, goals: bool, dead_ends: bool, with_handoffs: bool) -> list[str]:
+    """A legend of what this map shows, drawn inside the graph."""
+    meaning = {"frequency": "transitions", "performance": "median wait",
+               "both": "transitions (median wait)"}[view]
+    lines = [
+        "  subgraph cluster_legend {",
+        '    label="Legend" fontsize=10 style="rounded" color="#bbbbbb";',
+        '    node [fontsize=9 width=0.3 height=0.25];',
+    ]
+    if goals:
+        lines.append(f'    legend_goal [label="goal stage" fillcolor="{_GOAL_FILL}" '
+                     f'color="{_GOAL_LINE}" penwidth=2 peripheries=2];')
+    if dead_ends:
+        lines.append(f'    legend_dead [label="dead-end stage (over {DEAD_END_MARK:.0%} of its '
+                     f'journeys stop there)" fillcolor="{_BLUES[0]}" color="{_DEAD_LINE}" '
+                     "penwidth=2.5];")
+    lines.append(f'    legend_note [label="edge label: {meaning}\\nedge width: transitions" '
+                 'shape=plaintext style=""];')
+    if with_handoffs:
+        lines.append(f'    legend_handoff [label="dashed: hand-off\\n(channel changes)" '
+                     f'shape=plaintext style="" fontcolor="{_HANDOFF}"];')
+    lines.append("  }")
+    return lines

@@ -4,7 +4,8 @@ The public API, loaded lazily so that ``import cjm`` (and ``cjm --help``) stays 
 
     import cjm
     log = cjm.read_log("examples/shop.csv")
-    print(cjm.describe(log).to_dict()["journeys"])
+    journeys = cjm.discover(log)
+    print(journeys.dead_end_rate, journeys.paths[0].stages)
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ _EXPORTS = {
     "CjmError": "cjm.errors",
     "DataError": "cjm.errors",
     "EventLog": "cjm.eventlog",
+    "JourneyMap": "cjm.journeys",
     "LogDescription": "cjm.describe",
     "ThresholdError": "cjm.errors",
     "UsageError": "cjm.errors",
     "describe": "cjm.describe",
+    "discover": "cjm.journeys",
     "find_config": "cjm.config",
     "read_log": "cjm.eventlog",
 }

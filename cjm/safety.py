@@ -25,6 +25,7 @@ def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> It
     folder.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs follow the umask
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
@@ -33,6 +34,12 @@ def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> It
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: Path, data: bytes) -> None:

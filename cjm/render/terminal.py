@@ -121,7 +121,7 @@ def inspect_view(description, top: int = 20) -> RenderableType:
 
 def path_text(stages, width: int = 60) -> str:
     """A path as ``A → B → C``, cut in the middle when too long."""
-    names = [short(s, width // 3) for s in stages]
+    names = [short(s, max(16, width // 2)) for s in stages]
     text = " → ".join(names)
     if len(text) <= width:
         return text
@@ -194,13 +194,14 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
 
     if jm.handoffs:
         total = sum(t.count for t in jm.transitions)
-        grid = table(f"Hand-offs: {count(jm.handoff_count)} of {count(total)} transitions "
-                     f"change {escape(jm.handoff_column)}", "from", "to", "count",
-                     "median wait", right=(2, 3))
+        grid = table("", "from", "to", "count", "median wait", right=(2, 3))
+        grid.title = None
         for h in jm.handoffs[:top]:
             grid.add_row(escape(h.source), escape(h.target), count(h.count),
                          format_seconds(h.median_seconds))
-        parts += [Text(), grid]
+        parts += [Text(), Text.from_markup(
+            f"[bold]Hand-offs: {count(jm.handoff_count)} of {count(total)} transitions change "
+            f"{escape(jm.handoff_column)}[/]"), grid]
         where = ", ".join(f"{escape(short(t.source, 20))} → {escape(short(t.target, 20))} "
                           f"({count(t.handoffs)})" for t in jm.handoff_transitions(3))
         parts.append(Text.from_markup(f"most hand-offs at: {where}"))

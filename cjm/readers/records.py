@@ -184,7 +184,17 @@ def load_json(con, path: Path, index: int) -> FileLoad:
     return _finish(loader, path, "json", index)
 
 
-_XES_VALUE_TAGS = {"string", "date", "int", "float", "boolean", "id"}
+_XES_VALUE_TAGS = frozenset(
+    f"{{{ns}}}{tag}" if ns else tag
+    for ns in ("", "http://www.xes-standard.org/", "http://code.deckfour.org/xes")
+    for tag in ("string", "date", "int", "float", "boolean", "id")
+)
+
+
+def _attributes(element) -> Record:
+    """The key/value attributes directly under an XES trace or event."""
+    return {child.get("key"): child.get("value") for child in element
+            if child.tag in _XES_VALUE_TAGS and child.get("key") is not None}
 
 
 def load_xes(con, path: Path, index: int) -> FileLoad:
@@ -196,39 +206,29 @@ def load_xes(con, path: Path, index: int) -> FileLoad:
     from lxml import etree
 
     loader = _Loader(con, f"raw_{index}")
-    trace: Record = {}
+    trace, trace_attributes = None, {}
     try:
         with open_binary(path) as raw:
             parser = etree.iterparse(
-                raw, events=("start", "end"), resolve_entities=False, no_network=True,
-                load_dtd=False, huge_tree=False, remove_comments=True,
+                raw, events=("end",), tag=("{*}event", "{*}trace"), resolve_entities=False,
+                no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
             )
-            for action, elem in parser:
-                tag = etree.QName(elem).localname if isinstance(elem.tag, str) else ""
-                if action == "start":
-                    if tag == "trace":
-                        trace = {}
-                    continue
-                if tag in _XES_VALUE_TAGS:
-                    parent = elem.getparent()
-                    owner = etree.QName(parent).localname if parent is not None else ""
-                    key = elem.get("key")
-                    if key is not None and owner == "trace":
-                        trace["case:" + key] = elem.get("value")
-                    continue
-                if tag == "event":
-                    record = dict(trace)
-                    for child in elem:
-                        if not isinstance(child.tag, str):
-                            continue
-                        if etree.QName(child).localname in _XES_VALUE_TAGS and child.get("key"):
-                            record[child.get("key")] = child.get("value")
-                    loader.add(elem.sourceline or 0, record)
-                    elem.clear(keep_tail=False)
-                elif tag == "trace":
+            for _, elem in parser:
+                if elem.tag.endswith("trace"):
                     elem.clear(keep_tail=False)
                     while elem.getprevious() is not None:
                         del elem.getparent()[0]
+                    continue
+                parent = elem.getparent()
+                if parent is not trace:
+                    # Trace attributes precede the events, so they are parsed by now.
+                    trace = parent
+                    own = _attributes(parent) if parent.tag.endswith("trace") else {}
+                    trace_attributes = {"case:" + k: v for k, v in own.items()}
+                record = dict(trace_attributes)
+                record.update(_attributes(elem))
+                loader.add(elem.sourceline or 0, record)
+                elem.clear(keep_tail=False)
     except etree.XMLSyntaxError as exc:
         raise DataError(f"{path}:{exc.lineno}: not well-formed XES: {exc.msg}",
                         "Check that the file is complete and is XES (XML).") from None

@@ -66,6 +66,16 @@ def reading_header(log) -> RenderableType:
     return Text.from_markup("\n".join(lines))
 
 
+def mapping_line(log) -> Text:
+    """The column roles on one line: what was used for what, and where that came from."""
+    by_source: dict[str, list[str]] = {}
+    for role, choice in log.mapping.to_dict().items():
+        by_source.setdefault(choice["source"], []).append(f"{role}={choice['column']}")
+    parts = [f"{', '.join(items)} ({source})" for source, items in by_source.items()]
+    return Text(f"columns: {'; '.join(parts)}; timestamps {log.timestamp_format.description}",
+                style="dim")
+
+
 def _delimiter_name(delimiter: str) -> str:
     names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
     return names.get(delimiter, repr(delimiter)) + "-separated"
@@ -151,7 +161,7 @@ def _goals_line(jm) -> Text:
 def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     """The ``cjm discover`` summary."""
     log = jm.log
-    parts: list[RenderableType] = [reading_header(log)]
+    parts: list[RenderableType] = [reading_header(log), mapping_line(log)]
     parts.append(Text(
         f"journey duration: median {format_seconds(jm.duration_median)}, "
         f"p90 {format_seconds(jm.duration_p90)}; events per journey: median "

@@ -13,6 +13,8 @@ from typing import Any
 from cjm.errors import UsageError, did_you_mean
 from cjm.schema import ROLES
 
+# The lifecycle role is set with "lifecycle_column", as its flag is; "lifecycle" is the mode.
+ROLE_KEYS = tuple("lifecycle_column" if role == "lifecycle" else role for role in ROLES)
 READ_KEYS = (
     "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "monthfirst",
     "lifecycle", "journey_gap", "drop_duplicates",
@@ -20,7 +22,7 @@ READ_KEYS = (
 DISCOVER_KEYS = (
     "goals", "goal_share", "still_active", "handoff_column", "view", "top",
 )
-KNOWN_KEYS = ROLES + READ_KEYS + DISCOVER_KEYS
+KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
 
 
 @dataclass

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cjm.config import Config, find_config
+from cjm.config import ROLE_KEYS, Config, find_config
 from cjm.errors import DataError, UsageError
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
@@ -141,16 +141,23 @@ class EventLog:
         return self.con.execute("SELECT * FROM events ORDER BY journey, ts, _file, _line").df()
 
     def close(self) -> None:
+        """Close the engine and remove its temporary files."""
         self.con.close()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tuple[str, str]]:
     given: dict[str, tuple[str, str]] = {}
-    for role in ROLES:
-        if config.get(role):
-            given[role] = (str(config.get(role)), config.source)
+    for role, key in zip(ROLES, ROLE_KEYS, strict=True):
+        if config.get(key):
+            given[role] = (str(config.get(key)), config.source)
     for role, column in (columns or {}).items():
         if role not in ROLES:
             raise UsageError(f"unknown role {role!r}", "Roles: " + ", ".join(ROLES))
@@ -261,6 +268,12 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         all_columns.extend(c for c in load.columns if c not in all_columns)
     mapping = resolve_mapping(all_columns, given, where)
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
+    if not con.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
+        rejected = sum(len(load.rejects) for load in loads)
+        raise DataError(
+            f"{where}: no rows to read" + (f" ({rejected} rejected)" if rejected else ""),
+            "Check the rejects (--rejects FILE)." if rejected else
+            "The file has a header but no rows.")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
     ts_column = mapping.column("timestamp")
     ts_format = detect_format(con, "raw", ts_column, types[ts_column],

@@ -187,6 +187,9 @@ def discover(
     outcome = "outcome" if "outcome" in log.mapping else None
     if use_outcome and not outcome:
         raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
+    if use_outcome and goals:
+        raise UsageError("success comes from goal stages or from the outcome column, not both",
+                         "Give goals, or use_outcome=True, not both.")
     engine = DuckDBEngine(log.con)
     if use_outcome is None:
         use_outcome = bool(not goals and outcome and _boolean(engine.outcome_values(outcome)))
@@ -248,13 +251,14 @@ def _handoff_role(log: EventLog, handoff_column: str | None) -> str | None:
     """The events-table column whose change makes a hand-off (a role name), or None."""
     if handoff_column is None:
         return "channel" if "channel" in log.mapping else None
-    if handoff_column in log.roles:
+    roles = [r for r in log.roles if r != "lifecycle"]  # lifecycle is not kept per event
+    if handoff_column in roles:
         return handoff_column
-    for role in log.roles:
+    for role in roles:
         if log.mapping.column(role) == handoff_column:
             return role
     raise UsageError(
         f"--handoff-column: {handoff_column!r} is not a mapped role of this log",
         "Use channel, device or department (map them with --channel, --device, --department). "
-        "Mapped here: " + (", ".join(log.roles) or "none"),
+        "Mapped here: " + (", ".join(roles) or "none"),
     )

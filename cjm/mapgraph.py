@@ -55,7 +55,7 @@ class MapGraph:
             parts.append(f"{len(self.hidden_stages)} stages hidden by --stages")
         if self.hidden_edges:
             parts.append(f"{self.hidden_edges} of {self.hidden_edges + len(self.edges)} "
-                         "transitions hidden (--paths 100% shows them all)")
+                         "map edges hidden (--paths 100% shows them all)")
         if self.restored_edges:
             parts.append(f"{self.restored_edges} weaker transitions kept to connect stages")
         return "; ".join(parts) or None
@@ -80,6 +80,7 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     ones carrying 90% of the traffic (plus those that connect stages) of a larger map.
     """
     kept = _kept_stages(journey_map.stages, stages)
+    kept += [g for g in journey_map.goals.stages if g not in kept]  # the goal always shows
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
         engine = DuckDBEngine(journey_map.log.con, suffix="_map")
@@ -96,7 +97,7 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     edges += [MapEdge(START, s.name, s.starts, None, 0.0) for s in stage_rows if s.starts]
     edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends]
     if paths is None:
-        paths = AUTO_PATHS if len(edges) > AUTO_EDGES else 1.0
+        paths = AUTO_PATHS if len(transitions) > AUTO_EDGES else 1.0
     shown, restored = _simplify(edges, [s.name for s in stage_rows], paths, min_count)
 
     goals = set(journey_map.goals.stages)

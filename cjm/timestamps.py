@@ -28,7 +28,7 @@ _EPOCH_UNITS = (  # (largest magnitude, unit, SQL turning the number into a TIME
     (1e14, "milliseconds", "epoch_ms(try_cast({c} AS BIGINT))::TIMESTAMP AT TIME ZONE 'UTC'"),
     (1e17, "microseconds", "make_timestamp(try_cast({c} AS BIGINT)) AT TIME ZONE 'UTC'"),
     (float("inf"), "nanoseconds",
-     "make_timestamp(try_cast({c} AS HUGEINT) // 1000) AT TIME ZONE 'UTC'"),
+     "make_timestamp(CAST(try_cast({c} AS HUGEINT) // 1000 AS BIGINT)) AT TIME ZONE 'UTC'"),
 )
 
 
@@ -39,6 +39,7 @@ class TimestampFormat:
     description: str
     sql: str  # with {c} standing for the column
     naive: bool  # some values carry no offset: they were read in the session time zone
+    source: str = "detected"  # or "flag" when --timestamp-format or --dayfirst decided it
 
 
 def _strptime(formats: list[str]) -> str:
@@ -73,7 +74,7 @@ def detect_format(
             raise UsageError(f"--timestamp-format: {given_format!r} has no % directive",
                              "Use strftime codes, e.g. '%d.%m.%Y %H:%M'.")
         return TimestampFormat(f"format {given_format}", _strptime([given_format]),
-                               "%z" not in given_format)
+                               "%z" not in given_format, "flag")
     values = [
         row[0]
         for row in con.execute(
@@ -99,7 +100,8 @@ def detect_format(
         order = dayfirst if dayfirst is not None else _day_order(con, relation, quoted, where)
         formats = _day_month_formats(separator, year_digits, order)
         label = "day/month/year" if order else "month/day/year"
-        return TimestampFormat(label, _strptime(formats), naive)
+        return TimestampFormat(label, _strptime(formats), naive,
+                               "flag" if dayfirst is not None else "detected")
     best = max(_OTHER_FORMATS, key=lambda f: _parsed(con, values, _strptime([f])))
     if _parsed(con, values, _strptime([best])) >= 0.5 * len(values):
         return TimestampFormat(f"format {best}", _strptime([best]), "%z" not in best)

@@ -42,13 +42,21 @@ def format_seconds(seconds: float | None) -> str:
     return " ".join(parts)
 
 
-def parse_share(text: str | float, flag: str) -> float:
-    """A share from ``80%`` or ``0.8``, in (0, 1]."""
+def parse_rate(text: str | float, flag: str) -> float:
+    """A share from ``30%`` or ``0.3``, in [0, 1]."""
     raw = str(text).strip()
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
         raise UsageError(f"{flag}: {text!r} is not a share", "Write 80% or 0.8.") from None
-    if not 0 < value <= 1:
-        raise UsageError(f"{flag}: {text!r} must be above 0% and at most 100%")
+    if not 0 <= value <= 1:
+        raise UsageError(f"{flag}: {text!r} must be from 0% to 100%")
+    return value
+
+
+def parse_share(text: str | float, flag: str) -> float:
+    """A share from ``80%`` or ``0.8``, in (0, 1]."""
+    value = parse_rate(text, flag)
+    if value == 0:
+        raise UsageError(f"{flag}: {text!r} must be above 0%")
     return value

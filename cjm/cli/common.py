@@ -45,7 +45,7 @@ class LogArgs:
     strict: bool = False
     debug: bool = False
 
-    def read(self):
+    def read(self, config=None):
         """Read the log as these options say; write the rejects file when asked."""
         from cjm.eventlog import read_log
 
@@ -60,7 +60,7 @@ class LogArgs:
             delimiter=self.delimiter, encoding=self.encoding, timezone=self.timezone,
             timestamp_format=self.timestamp_format, dayfirst=self.dayfirst,
             lifecycle=self.lifecycle, journey_gap=self.journey_gap,
-            drop_duplicates=self.drop_duplicates,
+            drop_duplicates=self.drop_duplicates, config=config,
         )
         if self.rejects:
             log.write_rejects(self.rejects)
@@ -95,7 +95,7 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--encoding", help="Text encoding (default: sniffed; e.g. latin-1, cp1252).",
         panel=READING)], None),
     "timezone": (Annotated[str | None, _opt(
-        "--timezone", help="Time zone of timestamps written without an offset [default: UTC].",
+        "--timezone", help="Time zone of timestamps written without an offset (default: UTC).",
         panel=READING)], None),
     "timestamp_format": (Annotated[str | None, _opt(
         "--timestamp-format", help="strftime format of the timestamps, e.g. '%d.%m.%Y %H:%M'.",
@@ -105,7 +105,7 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         panel=READING)], None),
     "lifecycle": (Annotated[str | None, _opt(
         "--lifecycle", help="complete: keep complete events when a lifecycle column has them "
-        "[default]; all: keep every event.", panel=READING)], None),
+        "(the default); all: keep every event.", panel=READING)], None),
     "journey_gap": (Annotated[str | None, _opt(
         "--journey-gap", help="Split a case into journeys after this much inactivity (30m, 2d).",
         panel=READING)], None),

@@ -21,17 +21,17 @@ def inspect_command(
 
     Example: cjm inspect examples/shop.csv --rejects rejects.csv
     """
-    from cjm.describe import describe
     from cjm.render.json_out import write_json
+    from cjm.summary import describe
 
-    log = args.read()
-    description = describe(log)
-    if json_out:
-        write_json(description.to_dict(), json_out)
-    if json_out != "-":
-        from cjm.render.terminal import inspect_view
+    with args.read() as log:
+        description = describe(log)
+        if json_out:
+            write_json(description.to_dict(), json_out)
+        if json_out != "-":
+            from cjm.render.terminal import inspect_view
 
-        stdout().print(inspect_view(description, top))
+            stdout().print(inspect_view(description, top))
     if args.strict and log.rejected:
         raise DataError(f"{log.rejected} rows rejected (--strict)",
                         "See the reasons above; --rejects FILE.csv writes them all.")

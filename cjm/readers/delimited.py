@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
 from array import array
@@ -25,7 +26,8 @@ from cjm.readers.sniff import (
     sniff_dialect,
 )
 
-_NATIVE = ("utf-8", "latin-1")
+_NATIVE = ("utf-8",)  # DuckDB's own latin-1 refuses bytes 0x80-0x9F; Python decodes them
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 _REASONS = {
     "TOO MANY COLUMNS": "malformed line: {message}",
     "MISSING COLUMNS": "malformed line: {message}",
@@ -51,9 +53,7 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
     source = path
     if encoding not in _NATIVE:
         source = _transcode(path, encoding, workdir / f"transcoded_{index}.csv")
-    text = sample.decode(encoding if encoding in _NATIVE else "utf-8", errors="replace")
-    if encoding not in _NATIVE:
-        text = sample.decode(encoding, errors="replace")
+    text = sample.decode(encoding, errors="replace")
     dialect = sniff_dialect(text, options.delimiter, where)
     columns = "{" + ", ".join(
         f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
@@ -99,8 +99,10 @@ def _first_line(exc: Exception) -> str:
 def _transcode(path: Path, encoding: str, target: Path) -> Path:
     """Rewrite a file in an encoding DuckDB cannot decode as UTF-8, keeping every line."""
     try:
-        with open_binary(path) as raw, target.open("w", encoding="utf-8", newline="") as out:
-            shutil.copyfileobj(io.TextIOWrapper(raw, encoding=encoding, newline=""), out)
+        with open_binary(path) as raw, \
+                io.TextIOWrapper(raw, encoding=encoding, newline="") as text, \
+                target.open("w", encoding="utf-8", newline="") as out:
+            shutil.copyfileobj(text, out)
     except (UnicodeDecodeError, OSError) as exc:
         raise DataError(f"{path}: cannot decode as {encoding}: {exc}",
                         "Pass --encoding with the file's real encoding.") from None
@@ -153,8 +155,16 @@ def _line_numbers(con, source, encoding, index, good, rejects, dialect):
             "r.rowid + 2 + coalesce(o.shift, 0)",
             f"ASOF LEFT JOIN line_offsets_{index} o ON r.rowid >= o.from_row",
         )
-    starts = _record_starts(source, encoding, len(dialect.header), dialect.delimiter,
-                            {r.line for r in rejects})
+    starts, bad_starts = _record_starts(source, encoding, len(dialect.header),
+                                        dialect.delimiter)
+    if len(starts) == good and len(bad_starts) == len(rejects):
+        # DuckDB's reject lines drift after a record spanning lines; take the exact ones.
+        for reject, line in zip(rejects, bad_starts, strict=True):
+            reject.line = line
+    else:
+        # Rows DuckDB refused for other reasons (encoding) still parse here: drop them.
+        refused = {r.line for r in rejects}
+        starts = array("q", (s for s in starts if s not in refused))
     if len(starts) != good:
         raise DataError(
             f"{source}: the rows could not be numbered ({good} parsed, {len(starts)} found by "
@@ -172,12 +182,12 @@ def _line_numbers(con, source, encoding, index, good, rejects, dialect):
     return "m.line", f"JOIN line_map_{index} m ON m.row = r.rowid ORDER BY r.rowid"
 
 
-def _record_starts(source: Path, encoding: str, width: int, delimiter: str,
-                   rejected: set[int]) -> array:
-    """The first line of every well-formed record after the header."""
-    starts = array("q")
-    with open_binary(source) as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+def _record_starts(source: Path, encoding: str, width: int,
+                   delimiter: str) -> tuple[array, list[int]]:
+    """The first line of every record after the header: well-formed ones, and the others."""
+    starts, bad = array("q"), []
+    with open_binary(source) as raw, \
+            io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="") as text:
         reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True)
         previous_end, header_seen = 0, False
         for row in reader:
@@ -187,9 +197,12 @@ def _record_starts(source: Path, encoding: str, width: int, delimiter: str,
             if not header_seen:
                 header_seen = True
                 continue
-            if len(row) == width and start not in rejected:
+            # Undecodable bytes come through as surrogates; DuckDB rejects those rows too.
+            if len(row) == width and not any(_UNDECODABLE.search(cell) for cell in row):
                 starts.append(start)
-    return starts
+            else:
+                bad.append(start)
+    return starts, bad
 
 
 def make_workdir() -> Path:

@@ -20,13 +20,29 @@ BATCH_ROWS = 50_000
 Record = dict[str, str | None]
 
 
+class _Number(str):
+    """A JSON number kept as the text it was written with."""
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON for a parsed value, numbers written as they were read."""
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_json_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_json_text(v)}"
+                              for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _flatten(value: Any, prefix: str, out: Record) -> None:
     for key, item in value.items():
         name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(item, dict):
             _flatten(item, name, out)
         elif isinstance(item, list):
-            out[name] = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            out[name] = _json_text(item)
         elif isinstance(item, bool):
             out[name] = "true" if item else "false"
         else:
@@ -34,7 +50,7 @@ def _flatten(value: Any, prefix: str, out: Record) -> None:
 
 
 def _decode(text: str) -> Any:
-    return json.loads(text, parse_int=str, parse_float=str)
+    return json.loads(text, parse_int=_Number, parse_float=_Number)
 
 
 class _Loader:
@@ -81,10 +97,14 @@ class _Loader:
         self.batch, self.lines = [], []
 
 
+_KINDS = {"[": "array", '"': "string", "t": "boolean", "f": "boolean", "n": "null"}
+
+
 def _record_or_reject(loader: _Loader, line: int, value: Any, text: str) -> None:
     if not isinstance(value, dict):
-        loader.reject(line, f"not a record: a JSON {type(value).__name__} where an object "
-                      "was expected", text)
+        # Numbers are parsed as text (to keep ids as written), so name the kind by its text.
+        kind = _KINDS.get(text.lstrip()[:1], "number")
+        loader.reject(line, f"not a record: a JSON {kind} where an object was expected", text)
         return
     record: Record = {}
     try:
@@ -114,7 +134,8 @@ def load_jsonl(con, path: Path, index: int) -> FileLoad:
             try:
                 line = line_bytes.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
-                loader.reject(number, "not valid UTF-8 text", line_bytes.decode("utf-8", "replace"))
+                loader.reject(number, "not valid UTF-8 text",
+                              line_bytes.decode("utf-8", "replace").rstrip("\r\n"))
                 continue
             if not line.strip():
                 continue
@@ -132,7 +153,7 @@ def load_jsonl(con, path: Path, index: int) -> FileLoad:
 
 def _array_items(text: str, where: str) -> Iterator[tuple[int, Any, str]]:
     """(line, value, source text) for each element of a top-level JSON array."""
-    decoder = json.JSONDecoder(parse_int=str, parse_float=str)
+    decoder = json.JSONDecoder(parse_int=_Number, parse_float=_Number)
     length = len(text)
     pos = text.index("[") + 1
     line, counted = 1, 0  # line holds the line of position `counted`

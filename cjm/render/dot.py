@@ -116,8 +116,8 @@ def _legend(view: str, goals: bool, dead_ends: bool, with_handoffs: bool) -> lis
         lines.append(f'    legend_goal [label="goal stage" fillcolor="{_GOAL_FILL}" '
                      f'color="{_GOAL_LINE}" penwidth=2 peripheries=2];')
     if dead_ends:
-        lines.append(f'    legend_dead [label="dead-end stage (over {DEAD_END_MARK:.0%} of its '
-                     f'journeys stop there)" fillcolor="{_BLUES[0]}" color="{_DEAD_LINE}" '
+        lines.append(f'    legend_dead [label="dead-end stage ({DEAD_END_MARK:.0%} or more of '
+                     f'its journeys stop there)" fillcolor="{_BLUES[0]}" color="{_DEAD_LINE}" '
                      "penwidth=2.5];")
     lines.append(f'    legend_note [label="edge label: {meaning}\\nedge width: transitions" '
                  'shape=plaintext style=""];')

@@ -61,7 +61,9 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
         "last_timestamp": iso(jm.log.last_timestamp),
         "duration_seconds": {"median": _s(jm.duration_median), "p90": _s(jm.duration_p90),
                              "mean": _s(jm.duration_mean)},
-        "events_per_journey": {k: _r(v) for k, v in jm.events_per_journey.items()},
+        "events_per_journey": {"median": _r(jm.events_per_journey["median"]),
+                               "mean": _r(jm.events_per_journey["mean"]),
+                               "max": int(jm.events_per_journey["max"])},
         "stages": [
             {"name": s.name, "events": s.events, "journeys": s.journeys, "starts": s.starts,
              "ends": s.ends, "goal": s.name in goals, "dead_ends": dead.get(s.name, 0)}

@@ -85,7 +85,8 @@ def mapping_table(log) -> Table:
     grid = table("Columns", "role", "column", "from")
     for role, choice in log.mapping.to_dict().items():
         grid.add_row(role, escape(choice["column"]), escape(choice["source"]))
-    grid.add_row("timestamps", escape(log.timestamp_format.description), "detected")
+    grid.add_row("timestamps", escape(log.timestamp_format.description),
+                 log.timestamp_format.source)
     return grid
 
 
@@ -167,7 +168,6 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
         f"p90 {format_seconds(jm.duration_p90)}; events per journey: median "
         f"{jm.events_per_journey['median']:g}, max {jm.events_per_journey['max']}"))
     parts.append(_goals_line(jm))
-    parts += list(notes_and_warnings(log))
 
     grid = table(f"Transitions (top {min(top, len(jm.transitions))} of {len(jm.transitions)})",
                  "from", "to", "count", "share", "median wait", right=(2, 3, 4))

@@ -1,0 +1,94 @@
+"""The app as a whole: fast start-up, ``python -m cjm``, and help with an example everywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from conftest import CLI_ENV
+from typer.testing import CliRunner
+
+from cjm.cli import app
+
+HEAVY = ("pandas", "pm4py", "duckdb", "graphviz", "pyarrow")
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **CLI_ENV}
+    return subprocess.run([sys.executable, *args, "-c", code] if code else
+                          [sys.executable, *args], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+
+
+def test_import_cli_loads_no_heavy_module():
+    code = ("import sys, cjm.cli; "
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_loads_no_heavy_module():
+    code = ("import sys\n"
+            "from typer.testing import CliRunner\n"
+            "from cjm.cli import app\n"
+            "for args in (['--help'], ['inspect', '--help']):\n"
+            "    assert CliRunner().invoke(app, args).exit_code == 0\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_python_m_cjm_help():
+    done = _python("", "-m", "cjm", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "inspect" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def _commands(group, prefix=()):
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _commands(command, path)
+        else:
+            yield path, command
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+def test_the_app_has_commands():
+    assert ("inspect",) in [path for path, _ in COMMANDS]
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_has_help_with_an_example(path, command):
+    assert command.help and "Example:" in command.help
+    result = CliRunner().invoke(app, [*path, "--help"], env=CLI_ENV)
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_top_level_help_has_an_example():
+    result = CliRunner().invoke(app, ["--help"], env=CLI_ENV)
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+
+
+def test_every_option_of_every_command_is_documented():
+
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        assert f"## cjm {name}" in reference, name
+        for param in command.params:
+            for option in param.opts + param.secondary_opts:
+                if option.startswith("-"):
+                    assert f"`{option}" in reference, f"cjm {name} {option}"

@@ -1,0 +1,107 @@
+"""Shared helpers: tiny files in tmp_path, logs that are always closed, the real logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cjm
+from cjm.config import Config
+
+TESTS = Path(__file__).parent
+DATA = TESTS / "data"
+# The real logs live beside the project, never inside it (../shared/data from the root).
+SHARED_DATA = TESTS.parents[1] / "shared" / "data"
+CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run every test in its own folder, so no cjm.toml or pyproject.toml leaks in."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    """``write(name, text_or_bytes)``: a file in the test's folder, written byte for byte."""
+
+    def _write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def read() -> Iterator[Callable[..., cjm.EventLog]]:
+    """``read(paths, **options)``: ``cjm.read_log`` whose logs are closed after the test."""
+    logs: list[cjm.EventLog] = []
+
+    def _read(paths: Any, **options: Any) -> cjm.EventLog:
+        log = cjm.read_log(paths, **options)
+        logs.append(log)
+        return log
+
+    yield _read
+    for log in logs:
+        log.close()
+
+
+def events(log: cjm.EventLog, *columns: str) -> list[tuple]:
+    """The events of ``log`` in journey order, as tuples of ``columns``."""
+    wanted = ", ".join(columns or ("journey", "stage"))
+    return log.con.execute(
+        f"SELECT {wanted} FROM events ORDER BY journey, ts, _file, _line"
+    ).fetchall()
+
+
+def reject_lines(log: cjm.EventLog) -> list[tuple[int, str]]:
+    """(line, reason) of every reject, in line order."""
+    return [(r["line"], r["reason"]) for r in log.rejects()]
+
+
+def warning_counts(log: cjm.EventLog) -> dict[str, int]:
+    return {w.code: w.count for w in log.warnings}
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real logs and their references; the test skips when it is absent."""
+    if not (SHARED_DATA / "reference").is_dir():
+        pytest.skip(f"the real logs are not here: {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+def reference(folder: Path, name: str) -> dict[str, Any]:
+    return json.loads((folder / "reference" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def read_shared(folder: Path, name: str, **options: Any) -> cjm.EventLog:
+    path = folder / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    # An empty Config: the real logs are read the same wherever the tests run from.
+    return cjm.read_log(path, config=Config(), **options)
+
+
+@pytest.fixture(scope="session")
+def bpic2012_complete(shared_data: Path) -> Iterator[cjm.EventLog]:
+    """BPIC 2012 read once per session with the default (complete events only); ~8 s."""
+    log = read_shared(shared_data, "bpic2012.xes.gz")
+    yield log
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def bpic2012_all(shared_data: Path) -> Iterator[cjm.EventLog]:
+    """BPIC 2012 read once per session with every lifecycle value kept; ~8 s."""
+    log = read_shared(shared_data, "bpic2012.xes.gz", lifecycle="all")
+    yield log
+    log.close()

@@ -1,0 +1,200 @@
+"""Lifecycle filtering, journeys split by inactivity, stable order, quality warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import events, warning_counts
+
+import cjm
+
+LIFECYCLE = (
+    "case_id,activity,timestamp,lifecycle:transition\n"
+    "1,Review,2024-03-01T10:00:00Z,start\n"
+    "1,Review,2024-03-01T10:30:00Z,complete\n"
+    "1,Decide,2024-03-01T11:00:00Z,SCHEDULE\n"
+    "1,Decide,2024-03-01T11:10:00Z,Complete\n"
+    "2,Review,2024-03-02T10:00:00Z,complete\n"
+)
+
+
+def test_lifecycle_keeps_complete_events_by_default_and_says_so(read, write):
+    log = read(write("life.csv", LIFECYCLE))
+    assert events(log, "journey", "stage", "_line") == [
+        ("1", "Review", 3), ("1", "Decide", 5), ("2", "Review", 6)]
+    report = log.files[0]
+    assert (report.rows, report.events, report.rejected, report.filtered) == (5, 3, 0, 2)
+    assert ("kept complete events only: 2 events with lifecycle schedule, start set aside "
+            "(pass --lifecycle all to keep every event)") in log.notes
+
+
+@pytest.mark.parametrize("mode", ["all", "ALL"])
+def test_lifecycle_all_keeps_every_event(read, write, mode):
+    log = read(write("life.csv", LIFECYCLE), lifecycle=mode)
+    assert (log.events, log.filtered) == (5, 0)
+    assert not any("complete events only" in note for note in log.notes)
+
+
+def test_lifecycle_column_without_start_events_filters_nothing(read, write):
+    log = read(write("life.csv", "case_id,activity,timestamp,lifecycle\n"
+                                 "1,a,2024-03-01T10:00:00Z,complete\n"
+                                 "1,b,2024-03-01T11:00:00Z,complete\n"))
+    assert (log.events, log.filtered, log.notes) == (2, 0, [])
+
+
+def test_unknown_lifecycle_mode_is_a_usage_error(read, write):
+    with pytest.raises(cjm.UsageError, match="--lifecycle: 'some' is not one of complete, all"):
+        read(write("life.csv", LIFECYCLE), lifecycle="some")
+
+
+def test_journey_gap_splits_a_case_into_numbered_journeys(read, write):
+    path = write("gap.csv", "customer_id,stage,timestamp\n"
+                            "c,Visit,2024-03-01T10:00:00Z\n"
+                            "c,Search,2024-03-01T10:20:00Z\n"
+                            "c,Visit,2024-03-01T11:00:00Z\n"   # 40 min later: a new journey
+                            "c,Buy,2024-03-01T11:30:00Z\n"     # exactly 30 min: same journey
+                            "c,Visit,2024-03-05T09:00:00Z\n"
+                            "d,Visit,2024-03-01T10:00:00Z\n")
+    log = read(path, journey_gap="30m")
+    assert events(log, "journey", "case_id", "stage") == [
+        ("c#1", "c", "Visit"), ("c#1", "c", "Search"),
+        ("c#2", "c", "Visit"), ("c#2", "c", "Buy"),
+        ("c#3", "c", "Visit"),
+        ("d#1", "d", "Visit"),
+    ]
+    assert (log.journeys, log.events, log.journey_gap_seconds) == (4, 6, 1800)
+
+
+def test_journey_gap_in_seconds_and_bad_spans(read, write):
+    path = write("gap.csv", "case_id,activity,timestamp\n1,a,2024-03-01T10:00:00Z\n"
+                            "1,b,2024-03-01T10:01:01Z\n")
+    assert read(path, journey_gap=60).journeys == 2
+    assert read(path, journey_gap="1h").journeys == 1
+    with pytest.raises(cjm.UsageError, match="--journey-gap: cannot read 'soon'"):
+        read(path, journey_gap="soon")
+
+
+def test_events_ordered_by_time_ties_in_file_order(read, write):
+    path = write("order.csv", "case_id,activity,timestamp\n"
+                              "c,B,2024-03-01T10:00:00Z\n"
+                              "c,A,2024-03-01T10:00:00Z\n"
+                              "c,Z,2024-03-01T09:00:00+00:00\n"
+                              "c,Y,2024-03-01T11:00:00+01:00\n"   # the same instant as B and A
+                              "c,C,2024-03-01T10:00:01Z\n")
+    log = read(path)
+    assert events(log, "stage", "_line") == [
+        ("Z", 4), ("B", 2), ("A", 3), ("Y", 5), ("C", 6)]
+    assert warning_counts(log)["ties"] == 3
+    assert [s for _, s in log.to_pandas()[["journey", "stage"]].itertuples(index=False)] == [
+        "Z", "B", "A", "Y", "C"]
+
+
+def test_order_does_not_depend_on_row_order_apart_from_ties(read, write):
+    rows = ["c,Visit,2024-03-01T10:00:00Z", "c,Search,2024-03-01T10:05:00Z",
+            "d,Visit,2024-03-01T09:00:00Z", "c,Buy,2024-03-01T10:09:00Z",
+            "d,Chat,2024-03-02T09:00:00Z"]
+    header = "case_id,activity,timestamp\n"
+    forward = read(write("f.csv", header + "\n".join(rows) + "\n"))
+    backward = read(write("b.csv", header + "\n".join(reversed(rows)) + "\n"))
+    assert events(forward) == events(backward) == [
+        ("c", "Visit"), ("c", "Search"), ("c", "Buy"), ("d", "Visit"), ("d", "Chat")]
+
+
+def test_quality_duplicates_kept_by_default(read, write):
+    path = write("dup.csv", "case_id,activity,timestamp,channel\n"
+                            "c,a,2024-03-01T10:00:00Z,web\n"
+                            "c,a,2024-03-01T10:00:00Z,web\n"
+                            "c,a,2024-03-01T10:00:00Z,app\n"   # another channel: no duplicate
+                            "c,b,2024-03-01T11:00:00Z,web\n"
+                            "d,a,2024-03-01T10:00:00Z,web\n"
+                            "d,a,2024-03-01T10:00:00Z,web\n"
+                            "d,a,2024-03-01T10:00:00Z,web\n")
+    log = read(path)
+    warning = {w.code: w for w in log.warnings}["duplicates"]
+    assert warning.count == 3
+    assert warning.examples == (f"{path}:2", f"{path}:6")
+    assert warning.message == "3 exact duplicate events (kept; --drop-duplicates drops them)"
+    assert log.events == 7
+
+
+def test_drop_duplicates_keeps_the_first_and_accounts_for_the_rest(read, write):
+    path = write("dup.csv", "case_id,activity,timestamp\n"
+                            "c,a,2024-03-01T10:00:00Z\n"
+                            "c,a,2024-03-01T10:00:00Z\n"
+                            "c,b,2024-03-01T11:00:00Z\n"
+                            "c,a,2024-03-01T10:00:00Z\n")
+    log = read(path, drop_duplicates=True)
+    assert events(log, "stage", "_line") == [("a", 2), ("b", 4)]
+    report = log.files[0]
+    assert (report.rows, report.events, report.rejected, report.filtered) == (4, 2, 0, 2)
+    assert "exact duplicate events dropped (--drop-duplicates)" in log.notes
+    assert "duplicates" not in warning_counts(log)
+
+
+def test_quality_ties_and_single_event_journeys(read, write):
+    path = write("q.csv", "case_id,activity,timestamp\n"
+                          "c,a,2024-03-01T10:00:00Z\nc,b,2024-03-01T10:00:00Z\n"
+                          "c,c,2024-03-01T10:00:00Z\nd,a,2024-03-01T10:00:00Z\n"
+                          "e,a,2024-03-01T10:00:00Z\n")
+    log = read(path)
+    assert warning_counts(log) == {"ties": 3, "single_event": 2}
+    messages = {w.code: w.message for w in log.warnings}
+    assert messages["ties"] == ("3 events share their timestamp with another event of the same "
+                                "journey (1 journeys); they keep file order")
+
+
+def test_quality_future_and_before_1990(read, write):
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = write("q.csv", "case_id,activity,timestamp\n"
+                          f"c,a,1989-12-31T23:59:59Z\nc,b,1990-01-01T00:00:00Z\nc,c,{future}\n"
+                          "d,a,1970-01-01T00:00:00Z\nd,b,2024-03-01T00:00:00Z\n")
+    log = read(path)
+    assert warning_counts(log) == {"future": 1, "before_1990": 2}
+
+
+def test_quality_stage_names_differing_only_in_case_or_spaces(read, write):
+    path = write("q.csv", "case_id,activity,timestamp\n"
+                          "c,Checkout,2024-03-01T10:00:00Z\n"
+                          'c,"checkout ",2024-03-01T11:00:00Z\n'
+                          "c,Cart,2024-03-01T12:00:00Z\n"
+                          "d,cart,2024-03-01T10:00:00Z\n"
+                          "d,Pay,2024-03-01T11:00:00Z\n")
+    log = read(path)
+    warning = {w.code: w for w in log.warnings}["near_duplicate_stages"]
+    assert warning.count == 2
+    assert warning.examples == ("'Cart' / 'cart'", "'Checkout' / 'checkout '")
+
+
+def test_clean_log_has_no_warnings(read, write):
+    path = write("clean.csv", "case_id,activity,timestamp\n"
+                              "c,a,2024-03-01T10:00:00Z\nc,b,2024-03-01T11:00:00Z\n")
+    assert read(path).warnings == []
+
+
+def test_log_totals(read, write):
+    path = write("t.csv", "case_id,activity,timestamp\n"
+                          "c,a,2024-03-01T10:00:00Z\nc,b,2024-03-03T11:00:00+01:00\n"
+                          "d,a,2024-03-02T00:00:00Z\n")
+    log = read(path)
+    assert (log.journeys, log.events, log.stages, log.rows) == (2, 3, 2, 3)
+    assert log.first_timestamp == dt.datetime(2024, 3, 1, 10, tzinfo=dt.UTC)
+    assert log.last_timestamp == dt.datetime(2024, 3, 3, 10, tzinfo=dt.UTC)
+
+
+def test_describe(read, write):
+    path = write("t.csv", "case_id,activity,timestamp\n"
+                          "c,a,2024-03-01T10:00:00Z\nc,b,2024-03-01T11:00:00Z\n"
+                          "c,b,2024-03-01T12:00:00Z\nd,b,2024-03-02T00:00:00Z\n"
+                          ",x,2024-03-02T00:00:00Z\n")
+    data = cjm.describe(read(path)).to_dict()
+    assert data["schema"] == "cjm.inspect/1"
+    assert (data["rows"], data["events"], data["rejected"], data["filtered"]) == (5, 4, 1, 0)
+    assert (data["journeys"], data["stages_count"]) == (2, 2)
+    assert [(s["name"], s["events"], s["journeys"]) for s in data["stages"]] == [
+        ("b", 3, 2), ("a", 1, 1)]
+    assert data["events_per_journey"] == {"min": 1, "median": 2.0, "mean": 2.0, "max": 3}
+    assert data["timestamps"]["first"] == "2024-03-01T10:00:00Z"
+    assert data["timestamps"]["span_seconds"] == 50400.0
+    assert data["rejects"] == [{"reason": "missing journey id (column case_id)", "count": 1,
+                                "examples": [f"{path}:6"]}]

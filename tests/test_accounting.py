@@ -63,14 +63,19 @@ def _csv_quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
-@st.composite
-def csv_files(draw, name: str) -> Generated:
+def _interleave(draw, reasons) -> tuple[list[object], set[int]]:
+    """Good rows with bad kinds inserted at random places, and where blank lines go."""
     goods = draw(st.lists(good_rows, min_size=4, max_size=12))
-    bads = draw(st.lists(st.sampled_from(sorted(CSV_REASONS)), max_size=len(goods) // 2 + 2))
+    bads = draw(st.lists(st.sampled_from(sorted(reasons)), max_size=len(goods) // 2 + 2))
     items: list[object] = list(goods)
     for kind in bads:
         items.insert(draw(st.integers(0, len(items))), kind)
-    blank_after = draw(st.sets(st.integers(0, len(items)), max_size=3))
+    return items, draw(st.sets(st.integers(0, len(items)), max_size=3))
+
+
+@st.composite
+def csv_files(draw, name: str) -> Generated:
+    items, blank_after = _interleave(draw, CSV_REASONS)
     unterminated = draw(st.booleans())
     out = Generated(name)
     lines = [b"case_id,activity,timestamp"]
@@ -112,12 +117,7 @@ def csv_files(draw, name: str) -> Generated:
 
 @st.composite
 def jsonl_files(draw, name: str) -> Generated:
-    goods = draw(st.lists(good_rows, min_size=4, max_size=12))
-    bads = draw(st.lists(st.sampled_from(sorted(JSONL_REASONS)), max_size=len(goods) // 2 + 2))
-    items: list[object] = list(goods)
-    for kind in bads:
-        items.insert(draw(st.integers(0, len(items))), kind)
-    blank_after = draw(st.sets(st.integers(0, len(items)), max_size=3))
+    items, blank_after = _interleave(draw, JSONL_REASONS)
     out = Generated(name)
     lines: list[bytes] = []
     for i, item in enumerate(items):

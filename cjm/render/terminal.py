@@ -13,6 +13,7 @@ from rich.text import Text
 from cjm.units import format_seconds
 
 NAME_WIDTH = 34
+PATH_WIDTH = 160  # a path longer than this loses stages from its middle; tables fold the rest
 
 
 def short(name: str, width: int = NAME_WIDTH) -> str:
@@ -32,12 +33,15 @@ def percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
-def table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
+def table(title: str, *columns: str, right: tuple[int, ...] = (),
+          wrap: tuple[int, ...] = ()) -> Table:
+    """A borderless table; ``wrap`` columns fold long text, the others stay on one line."""
     grid = Table(title=title, title_justify="left", title_style="bold", header_style="bold",
                  box=None, pad_edge=False, show_edge=False)
     for i, name in enumerate(columns):
         grid.add_column(name, justify="right" if i in right else "left",
-                        no_wrap=i in right, overflow="fold")
+                        no_wrap=i not in wrap, overflow="fold" if i in wrap else "ellipsis",
+                        min_width=len(name))
     return grid
 
 
@@ -60,7 +64,7 @@ def reading_header(log) -> RenderableType:
                 f"({format_seconds(seconds)})")
     lines.append(f"{count(log.journeys)} journeys, {count(log.events)} events, "
                  f"{count(log.stages)} stages{span}")
-    if len(log.files) > 1:
+    if len(log.files) > 1 or log.rejected or log.filtered:
         lines.append(f"rows read {count(log.rows)} = events {count(log.events)} + rejected "
                      f"{count(log.rejected)} + filtered {count(log.filtered)}")
     return Text.from_markup("\n".join(lines))
@@ -82,7 +86,7 @@ def _delimiter_name(delimiter: str) -> str:
 
 
 def mapping_table(log) -> Table:
-    grid = table("Columns", "role", "column", "from")
+    grid = table("Columns", "role", "column", "from", wrap=(1, 2))
     for role, choice in log.mapping.to_dict().items():
         grid.add_row(role, escape(choice["column"]), escape(choice["source"]))
     grid.add_row("timestamps", escape(log.timestamp_format.description),
@@ -99,7 +103,7 @@ def notes_and_warnings(log) -> Iterator[RenderableType]:
 
 
 def rejects_table(reasons: list[dict[str, Any]]) -> Table:
-    grid = table("Rejected rows", "rows", "reason", "first at", right=(0,))
+    grid = table("Rejected rows", "rows", "reason", "first at", right=(0,), wrap=(1, 2))
     for item in reasons:
         grid.add_row(count(item["count"]), escape(item["reason"]),
                      escape(", ".join(item["examples"])))
@@ -132,15 +136,16 @@ def inspect_view(description, top: int = 20) -> RenderableType:
 
 def path_text(stages, width: int = 60) -> str:
     """A path as ``A → B → C``, cut in the middle when too long."""
-    names = [short(s, max(16, width // 2)) for s in stages]
+    names = [short(s) for s in stages]
     text = " → ".join(names)
     if len(text) <= width:
         return text
-    # Keep whole stages from both ends: the entry and the last steps say the most.
-    head, tail = names[:1], names[1:]
-    while tail and len(" → ".join([*head, "…", *tail])) > width:
+    # Keep whole stages from both ends, the entry and the last steps, and say what is left out.
+    head, tail = names[:2], names[2:]
+    while tail and len(" → ".join([*head, "… (+99) …", *tail])) > width:
         tail = tail[1:]
-    return " → ".join([*head, "…", *tail])
+    hidden = len(names) - len(head) - len(tail)
+    return " → ".join([*head, f"… (+{hidden}) …", *tail])
 
 
 def _goals_line(jm) -> Text:
@@ -177,10 +182,10 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     parts += [Text(), grid]
 
     grid = table(f"Paths (top {min(top, jm.paths_total)} of {jm.paths_total:,})", "#",
-                 "journeys", "share", "cover", "path", right=(0, 1, 2, 3))
+                 "journeys", "share", "cover", "path", right=(0, 1, 2, 3), wrap=(4,))
     for i, p in enumerate(jm.paths[:top], start=1):
         grid.add_row(str(i), count(p.journeys), percent(p.share), percent(p.coverage),
-                     escape(path_text(p.stages, 48)))
+                     escape(path_text(p.stages, PATH_WIDTH)))
     parts += [Text(), grid]
 
     if jm.dead_ends:
@@ -188,11 +193,11 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
         open_note = f", {count(jm.open_journeys)} still open" if jm.open_journeys else ""
         grid = table(f"Dead-ends: {count(jm.dead_end_journeys)} journeys ({rate}){open_note}",
                      "stage", "journeys", "of reaching", "of dead-ends", "most common path",
-                     right=(1, 2, 3))
+                     right=(1, 2, 3), wrap=(4,))
         for d in jm.dead_ends[:top]:
             grid.add_row(escape(short(d.stage, 24)), count(d.journeys),
                          percent(d.share_of_reaching), percent(d.share_of_dead_ends),
-                         escape(path_text(d.top_path, 36)))
+                         escape(path_text(d.top_path, PATH_WIDTH)))
         parts += [Text(), grid]
 
     grid = table("Gaps: slowest transitions", "from", "to", "median wait", "count",

@@ -11,7 +11,6 @@ from typing import Any
 
 from cjm.readers.base import sql_name, sql_string
 
-PATH_SEPARATOR = "\x1f"  # joins stage names into one path key; cannot occur in a CSV cell
 TRUTHY = ("true", "1", "yes", "y", "t", "success", "succeeded", "converted", "won",
           "purchased", "1.0")
 FALSY = ("false", "0", "no", "n", "f", "failure", "failed", "lost", "churned", "0.0")
@@ -49,7 +48,7 @@ class DuckDBEngine:
         )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS SELECT journey, "
-            f"string_agg(stage, {sql_string(PATH_SEPARATOR)} ORDER BY pos) AS path, "
+            "list(stage ORDER BY pos) AS path, "
             "count(*) AS n, epoch(max(ts)) - epoch(min(ts)) AS duration, max(ts) AS last_ts, "
             "arg_max(stage, pos) AS last_stage, bool_or(success) AS success "
             f"FROM {self.seq} GROUP BY journey"
@@ -103,13 +102,14 @@ class DuckDBEngine:
             open_sql = (f"epoch(last_ts) >= (SELECT epoch(max(last_ts)) FROM {self.jrn}) - "
                         f"{float(still_active_seconds)}")
         return _rows(self.con,
-            "SELECT last_stage, status, count(*), "
-            "arg_max(path, struct_pack(c := path_count, p := path)) , max(path_count) FROM ("
-            f"SELECT last_stage, path, CASE WHEN {success} THEN 'goal' WHEN {open_sql} "
-            "THEN 'open' ELSE 'dead_end' END AS status, "
-            "count(*) OVER (PARTITION BY last_stage, path, "
-            f"CASE WHEN {success} THEN 'goal' WHEN {open_sql} THEN 'open' ELSE 'dead_end' END)"
-            f" AS path_count FROM {self.jrn}) GROUP BY last_stage, status")
+            f"WITH s AS (SELECT last_stage, path, CASE WHEN {success} THEN 'goal' "
+            f"WHEN {open_sql} THEN 'open' ELSE 'dead_end' END AS status FROM {self.jrn}), "
+            "c AS (SELECT last_stage, status, path, count(*) AS n FROM s "
+            "GROUP BY last_stage, status, path), "
+            "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
+            "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
+            "AS total FROM c) "
+            "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1")
 
     def handoff_matrix(self) -> list[tuple]:
         """(from value, to value, count, median wait) over hand-off transitions."""

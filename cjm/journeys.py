@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cjm.engine import FALSY, PATH_SEPARATOR, TRUTHY, DuckDBEngine
+from cjm.engine import FALSY, TRUTHY, DuckDBEngine
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 
@@ -40,7 +40,7 @@ class Transition:
 
 
 @dataclass(frozen=True)
-class Path:
+class JourneyPath:
     stages: tuple[str, ...]
     journeys: int
     share: float
@@ -87,7 +87,7 @@ class JourneyMap:
     log: EventLog
     stages: list[Stage]
     transitions: list[Transition]
-    paths: list[Path]
+    paths: list[JourneyPath]
     paths_total: int
     journeys: int
     events: int
@@ -102,8 +102,10 @@ class JourneyMap:
     dead_end_journeys: int
     dead_ends: list[DeadEnd]
     still_active_seconds: float | None
-    handoff_column: str | None
+    handoff_column: str | None  # the column as the user knows it
+    handoff_role: str | None  # its name in the events table
     handoffs: list[Handoff] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def dead_end_rate(self) -> float | None:
@@ -136,10 +138,6 @@ class JourneyMap:
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
-
-
-def _order(items, key):
-    return sorted(items, key=key)
 
 
 def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: str | None,
@@ -191,14 +189,25 @@ def discover(
         raise UsageError("success comes from goal stages or from the outcome column, not both",
                          "Give goals, or use_outcome=True, not both.")
     engine = DuckDBEngine(log.con)
-    if use_outcome is None:
-        use_outcome = bool(not goals and outcome and _boolean(engine.outcome_values(outcome)))
+    notes = []
+    if outcome and (use_outcome or (use_outcome is None and not goals)):
+        values = engine.outcome_values(outcome)
+        if not _boolean(values):
+            listing = ", ".join(repr(v) for v in values[:8])
+            if use_outcome:
+                raise UsageError(
+                    f"--outcome: column {log.mapping.column('outcome')!r} does not say yes or "
+                    f"no (values: {listing})",
+                    "Success needs values such as true/false, yes/no, 1/0; or pass --goal STAGE.")
+            notes.append(f"outcome column {log.mapping.column('outcome')!r} holds {listing}, "
+                         "not yes/no values, so it does not mark success")
+        use_outcome = _boolean(values)
     hand = _handoff_role(log, handoff_column)
     engine.prepare(hand, outcome if use_outcome else None)
 
-    stages = _order((Stage(*row) for row in engine.stages()), key=lambda s: (-s.events, s.name))
+    stages = sorted((Stage(*row) for row in engine.stages()), key=lambda s: (-s.events, s.name))
     events_of = {s.name: s.events for s in stages}
-    transitions = _order(
+    transitions = sorted(
         (Transition(a, b, n, j, n / events_of[a], float(med), float(mean), float(p90), int(h))
          for a, b, n, j, med, mean, p90, h in engine.transitions()),
         key=lambda t: (-t.count, t.source, t.target),
@@ -207,22 +216,22 @@ def discover(
     paths, covered = [], 0
     for key, count, median in engine.paths():
         covered += count
-        paths.append(Path(tuple(key.split(PATH_SEPARATOR)), count, count / journeys,
+        paths.append(JourneyPath(tuple(key), count, count / journeys,
                           covered / journeys, float(median)))
     goal_spec = _goals(stages, journeys, goals,
                        log.mapping.column("outcome") if use_outcome else None, goal_share)
     endings = engine.endings(goal_spec.stages, use_outcome, still_active)
     reaching = {s.name: s.journeys for s in stages}
     dead_total = sum(n for _, status, n, _, _ in endings if status == "dead_end")
-    dead_ends = _order(
+    dead_ends = sorted(
         (DeadEnd(stage, n, n / reaching[stage], n / dead_total,
-                 tuple(path.split(PATH_SEPARATOR)), int(path_n))
+                 tuple(path), int(path_n))
          for stage, status, n, path, path_n in endings if status == "dead_end"),
         key=lambda d: (-d.journeys, d.stage),
     )
     if goal_spec.source == "none":
         dead_ends, dead_total = [], 0
-    handoffs = _order(
+    handoffs = sorted(
         (Handoff(str(a), str(b), n, float(med)) for a, b, n, med in engine.handoff_matrix()),
         key=lambda h: (-h.count, h.source, h.target),
     ) if hand else []
@@ -231,14 +240,14 @@ def discover(
         journeys=int(journeys), events=log.events, duration_median=float(d_med),
         duration_p90=float(d_p90), duration_mean=float(d_mean),
         events_per_journey={"median": float(n_med), "mean": float(n_mean), "max": int(n_max)},
-        rework=_order((Rework(s, j, int(x)) for s, j, x in engine.rework()),
+        rework=sorted((Rework(s, j, int(x)) for s, j, x in engine.rework()),
                       key=lambda r: (-r.journeys, r.stage)),
         goals=goal_spec,
         goal_journeys=sum(n for _, status, n, _, _ in endings if status == "goal"),
         open_journeys=sum(n for _, status, n, _, _ in endings if status == "open"),
         dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
-        handoff_column=log.mapping.column(hand) if hand in log.mapping else hand,
-        handoffs=handoffs,
+        handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
+        handoffs=handoffs, notes=notes,
     )
 
 

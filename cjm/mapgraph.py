@@ -84,8 +84,7 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
         engine = DuckDBEngine(journey_map.log.con, suffix="_map")
-        hand = _hand_role(journey_map)
-        engine.prepare(hand, None, stages=kept)
+        engine.prepare(journey_map.handoff_role, None, stages=kept)
         stage_rows = [Stage(*row) for row in engine.stages()]
         transitions = [Transition(a, b, n, j, 0.0, float(m), 0.0, 0.0, int(h))
                        for a, b, n, j, m, _, _, h in engine.transitions()]
@@ -111,14 +110,6 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored)
 
 
-def _hand_role(journey_map: JourneyMap) -> str | None:
-    column = journey_map.handoff_column
-    for role in journey_map.log.roles:
-        if journey_map.log.mapping.column(role) == column:
-            return role
-    return None
-
-
 def _simplify(edges: list[MapEdge], stages: list[str], paths: float,
               min_count: int) -> tuple[list[MapEdge], int]:
     if paths >= 1.0 and min_count <= 1:
@@ -134,12 +125,14 @@ def _simplify(edges: list[MapEdge], stages: list[str], paths: float,
         covered += edge.count
     before = len(keep)
     by_key = {(e.source, e.target): e for e in edges}
-    for tree in (_widest(edges, START, forward=True), _widest(edges, END, forward=False)):
+    for forward, root in ((True, START), (False, END)):
+        tree = _widest(edges, root, forward)
         for stage in stages:
             node = stage
             while node in tree:  # walk the widest route back to the root
                 parent = tree[node]
-                keep.add((parent, node) if (parent, node) in by_key else (node, parent))
+                # From the start the edge runs parent -> node; towards the end, node -> parent.
+                keep.add((parent, node) if forward else (node, parent))
                 node = parent
     return [by_key[k] for k in keep], len(keep) - before
 

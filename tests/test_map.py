@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,30 @@ def test_svg_has_the_nodes_and_edges_of_the_map(journey_map, system):
 def test_png_is_a_png(journey_map):
     png = render(to_dot(build_map(journey_map)), "png", prefer_system=False)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+def _assert_connected(graph) -> None:
+    names = {n.name for n in graph.nodes}
+    assert names <= _reachable(graph.edges, START), "a stage cannot be reached from the start"
+    assert names <= _reachable(graph.edges, END, forward=False), "a stage cannot reach the end"
+
+
+def test_two_way_edges_keep_the_direction_that_leads_out(tmp_path):
+    # B -> C is rare and C -> B frequent; C's only way to the end is through B.
+    journeys = {f"j{i}": ["A", "C", "B"] for i in range(5)}
+    journeys |= {"k1": ["A", "B", "C", "B"], "k2": ["A", "B"], "k3": ["A", "B"]}
+    log = cjm.read_log(write_journeys(tmp_path / "l.csv", journeys))
+    graph = build_map(cjm.discover(log), paths=0.01)
+    _assert_connected(graph)
+    assert ("C", "B") in {(e.source, e.target) for e in graph.edges}
+    log.close()
+
+
+@pytest.mark.parametrize("name", ["sepsis.csv", "receipt.csv", "bpic2012.xes.gz"])
+@pytest.mark.parametrize("share", [None, 0.2, 0.5])
+def test_simplified_real_maps_stay_connected(name, share):
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (shared / name).exists():
+        pytest.skip(f"shared data not found at {shared} (needs ../shared/data beside the repo)")
+    with cjm.read_log(shared / name) as log:
+        _assert_connected(build_map(cjm.discover(log), paths=share))

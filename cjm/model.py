@@ -1,0 +1,267 @@
+"""The pm4py adapter, and the only module that imports pm4py.
+
+pm4py works on aggregates, never on a copy of the whole log: the inductive miner on the
+distinct paths with their counts, token-based replay and precision once per distinct path
+(or prefix) weighted by its journeys. Weighting gives exactly what pm4py computes on the full
+log, because replaying a path does not depend on which journey took it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cjm.errors import DataError, UsageError
+
+MODEL_FORMATS = ("bpmn", "pnml", "ptml", "svg", "png", "dot")
+MAX_MINED_PATHS = 2000  # the miner's cost grows with distinct paths; see docs/concepts.md
+
+
+def _pm4py():
+    sys._pm4py_welcome_shown = True  # type: ignore[attr-defined]  # no banner on our stderr
+    import pm4py
+    from pm4py.util import constants
+
+    constants.SHOW_PROGRESS_BAR = False  # cjm draws its own progress, on a terminal only
+    return pm4py
+
+
+@dataclass
+class PetriNet:
+    """A Petri net with its initial and final markings (pm4py objects)."""
+
+    net: Any
+    initial: Any
+    final: Any
+
+    @property
+    def labels(self) -> set[str]:
+        return {t.label for t in self.net.transitions if t.label is not None}
+
+
+@dataclass
+class Model:
+    """A discovered model: the process tree and the paths it was mined from."""
+
+    tree: Any
+    paths_used: int
+    journeys_covered: int
+    noise: float
+
+    def petri_net(self) -> PetriNet:
+        return PetriNet(*_pm4py().convert_to_petri_net(self.tree))
+
+    def bpmn(self) -> Any:
+        return _pm4py().convert_to_bpmn(self.tree)
+
+
+def discover_model(paths: Sequence[tuple[tuple[str, ...], int]], noise: float = 0.2,
+                   max_paths: int = MAX_MINED_PATHS) -> Model:
+    """Mine a process tree with the inductive miner (IMf) from paths and their journeys.
+
+    The most frequent ``max_paths`` paths are mined (all of them when there are fewer).
+    """
+    if not 0 <= noise < 1:
+        raise UsageError(f"--noise must be from 0 up to 1, not {noise}")
+    _pm4py()
+    from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
+    from pm4py.algo.discovery.inductive.variants.im import IMUVCL
+    from pm4py.algo.discovery.inductive.variants.imf import IMFUVCL
+    from pm4py.util.compression.dtypes import UVCL
+
+    used = sorted(paths, key=lambda p: (-p[1], p[0]))[:max_paths]
+    counter = UVCL()
+    for stages, journeys in used:
+        counter[tuple(stages)] = journeys
+    parameters = {"noise_threshold": noise}
+    miner = IMFUVCL(parameters) if noise > 0 else IMUVCL(parameters)
+    tree = miner.apply(IMDataStructureUVCL(counter), parameters)
+    return Model(tree, len(used), sum(j for _, j in used), noise)
+
+
+def write_model(model: Model, path: Path) -> None:
+    """Write the model in the format its extension names (bpmn, pnml, ptml, svg, png, dot)."""
+    from cjm.render.graphviz import render
+    from cjm.safety import write_bytes, write_text
+
+    pm4py = _pm4py()
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in MODEL_FORMATS:
+        raise UsageError(f"-o {path}: cannot tell the model format from the extension",
+                         "Use .bpmn, .pnml, .ptml, .svg, .png or .dot.")
+    if fmt in ("svg", "png", "dot"):
+        dot = bpmn_dot(model.bpmn())
+        if fmt == "dot":
+            write_text(path, dot)
+        else:
+            write_bytes(path, render(dot, fmt))
+        return
+    # pm4py writes to a path: let it write beside the target, then move the file into place.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{fmt}")
+    try:
+        if fmt == "bpmn":
+            pm4py.write_bpmn(model.bpmn(), str(temp))
+        elif fmt == "pnml":
+            net = model.petri_net()
+            pm4py.write_pnml(net.net, net.initial, net.final, str(temp))
+        else:
+            pm4py.write_ptml(model.tree, str(temp))
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def bpmn_dot(bpmn: Any) -> str:
+    """DOT for a BPMN diagram, with node ids numbered in drawing order (not memory addresses)."""
+    import re
+
+    from pm4py.visualization.bpmn import visualizer
+
+    source = visualizer.apply(bpmn, parameters={"format": "svg"}).source
+    ids: dict[str, str] = {}
+
+    def stable(match: re.Match) -> str:
+        return ids.setdefault(match.group(0), f"n{len(ids)}")
+
+    # pm4py names nodes by id(); renumber them in order of appearance for stable output.
+    return re.sub(r"\b\d{6,}\b", stable, source)
+
+
+def read_net(path: Path) -> PetriNet:
+    """A designed journey from BPMN or PNML, as a Petri net."""
+    pm4py = _pm4py()
+    fmt = path.suffix.lower()
+    try:
+        if fmt == ".bpmn":
+            return PetriNet(*pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path))))
+        if fmt == ".pnml":
+            return PetriNet(*pm4py.read_pnml(str(path)))
+    except Exception as exc:  # pm4py raises many kinds for a damaged file
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot read the {fmt[1:].upper()} design: {message}",
+                        "Check that the file is complete and was exported as "
+                        f"{fmt[1:].upper()} 2.0.") from None
+    raise UsageError(f"{path}: a design must be .yaml, .bpmn or .pnml")
+
+
+def net_from_transitions(stages: Iterable[str], allowed: Iterable[tuple[str, str]],
+                         starts: Iterable[str], ends: Iterable[str]) -> PetriNet:
+    """A Petri net in which each stage's place remembers it was the last one (as a DFG)."""
+    _pm4py()
+    from pm4py.objects.conversion.dfg import converter
+
+    dfg = Counter({pair: 1 for pair in allowed})
+    parameters = {"start_activities": Counter(dict.fromkeys(starts, 1)),
+                  "end_activities": Counter(dict.fromkeys(ends, 1))}
+    for stage in stages:  # a stage with no edges still needs its transition
+        if not any(stage in pair for pair in dfg) and stage not in parameters["start_activities"]:
+            parameters["start_activities"][stage] = 1
+    net, initial, final = converter.apply(dfg, parameters=parameters)
+    return PetriNet(net, initial, final)
+
+
+def footprints(net: PetriNet) -> dict[str, Any]:
+    """What a net allows: directly-follows pairs, start stages, and the stages it must see."""
+    fp = _pm4py().discover_footprints(net.net, net.initial, net.final)
+    return {
+        "follows": set(fp["sequence"]) | set(fp["parallel"]),
+        "starts": set(fp["start_activities"]),
+        "ends": set(fp.get("end_activities", ())),
+        "always": set(fp.get("activities_always_happening", ())),
+        "stages": set(fp["activities"]),
+    }
+
+
+def _log_of(paths: Iterable[tuple[str, ...]]):
+    from pm4py.objects.log.obj import Event, EventLog, Trace
+
+    log = EventLog()
+    for stages in paths:
+        trace = Trace()
+        for stage in stages:
+            trace.append(Event({"concept:name": stage}))
+        log.append(trace)
+    return log
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Token-based replay of each distinct path: fitness per path and for the whole log."""
+
+    fitness: float
+    path_fitness: dict[tuple[str, ...], float]
+    path_fits: dict[tuple[str, ...], bool]
+
+
+def replay(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> Replay:
+    """Token-based replay once per distinct path, weighted by its journeys."""
+    _pm4py()
+    from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
+
+    keys = [stages for stages, _ in paths]
+    results = token_replay.apply(_log_of(keys), net.net, net.initial, net.final)
+    totals = dict.fromkeys(("missing", "consumed", "remaining", "produced"), 0)
+    for (_, weight), result in zip(paths, results, strict=True):
+        for name in totals:
+            totals[name] += weight * result[f"{name}_tokens"]
+    fitness = 0.0
+    if totals["consumed"] and totals["produced"]:
+        fitness = (0.5 * (1 - totals["missing"] / totals["consumed"])
+                   + 0.5 * (1 - totals["remaining"] / totals["produced"]))
+    return Replay(
+        fitness,
+        {k: float(r["trace_fitness"]) for k, r in zip(keys, results, strict=True)},
+        {k: bool(r["trace_is_fit"]) for k, r in zip(keys, results, strict=True)},
+    )
+
+
+def precision(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> float:
+    """ETConformance precision, as pm4py computes it, from prefixes weighted by journeys."""
+    _pm4py()
+    from pm4py.algo.conformance.tokenreplay.variants import token_replay
+    from pm4py.algo.evaluation.precision import utils as precision_utils
+    from pm4py.objects.petri_net.utils.align_utils import (
+        get_visible_transitions_eventually_enabled_by_marking,
+    )
+    from pm4py.util import constants
+
+    prefixes: dict[str, set[str]] = {}
+    prefix_count: Counter = Counter()
+    journeys = 0
+    starts: set[str] = set()
+    for stages, weight in paths:
+        journeys += weight
+        if stages:
+            starts.add(stages[0])
+        for i in range(1, len(stages)):
+            key = constants.DEFAULT_VARIANT_SEP.join(stages[:i])
+            prefixes.setdefault(key, set()).add(stages[i])
+            prefix_count[key] += weight
+    keys = list(prefixes)
+    replayed = token_replay.apply(
+        precision_utils.form_fake_log(keys), net.net, net.initial, net.final,
+        parameters={
+            token_replay.Parameters.CONSIDER_REMAINING_IN_FITNESS: False,
+            token_replay.Parameters.TRY_TO_REACH_FINAL_MARKING_THROUGH_HIDDEN: False,
+            token_replay.Parameters.STOP_IMMEDIATELY_UNFIT: True,
+            token_replay.Parameters.WALK_THROUGH_HIDDEN_TRANS: True,
+            token_replay.Parameters.CLEANING_TOKEN_FLOOD: False,
+        },
+    )
+    enabled_at_start = {t.label for t in
+                        get_visible_transitions_eventually_enabled_by_marking(net.net, net.initial)}
+    sum_at = journeys * len(enabled_at_start)
+    sum_ee = journeys * len(enabled_at_start - starts)
+    for key, result in zip(keys, replayed, strict=True):
+        if result["trace_is_fit"]:
+            enabled = {t.label for t in result["enabled_transitions_in_marking"]
+                       if t.label is not None}
+            sum_at += len(enabled) * prefix_count[key]
+            sum_ee += len(enabled - prefixes[key]) * prefix_count[key]
+    return 1 - sum_ee / sum_at if sum_at else 1.0

@@ -23,6 +23,15 @@ DISCOVER_KEYS = (
     "goals", "goal_share", "still_active", "handoff_column", "view", "top",
 )
 KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
+_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(ROLE_KEYS, (str,)),
+    **dict.fromkeys(("delimiter", "encoding", "timezone", "timestamp_format", "lifecycle",
+                     "still_active", "handoff_column", "view"), (str,)),
+    **dict.fromkeys(("dayfirst", "monthfirst", "drop_duplicates"), (bool,)),
+    "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "goals": (list,),
+}
+_EXAMPLES = {str: 'a string ("…")', bool: "true or false", int: "a whole number",
+             float: "a number", list: 'a list (["…", "…"])'}
 
 
 @dataclass
@@ -48,12 +57,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _check_keys(values: dict[str, Any], path: Path) -> dict[str, Any]:
-    for key in values:
+    for key, value in values.items():
         if key not in KNOWN_KEYS:
             raise UsageError(
                 f"{path}: unknown setting {key!r}.{did_you_mean(key, KNOWN_KEYS)}",
                 "Known settings: " + ", ".join(KNOWN_KEYS),
             )
+        types = _TYPES[key]
+        # bool is an int in Python; a number where a flag belongs is still wrong.
+        wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if wrong or (key == "goals" and not all(isinstance(v, str) for v in value)):
+            want = " or ".join(_EXAMPLES[t] for t in types)
+            raise UsageError(f"{path}: setting {key!r} must be {want}, not {value!r}",
+                             'Example: journey_gap = "30m", dayfirst = true, top = 20, '
+                             'goals = ["Purchase"]')
     return values
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,14 @@ from cjm.config import ROLE_KEYS, Config, find_config
 from cjm.errors import DataError, UsageError
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
-from cjm.schema import OPTIONAL_ROLES, ROLES, Mapping, resolve_mapping
+from cjm.schema import (
+    OPTIONAL_ROLES,
+    REQUIRED_ROLES,
+    ROLE_DESCRIPTIONS,
+    ROLES,
+    Mapping,
+    resolve_mapping,
+)
 from cjm.timestamps import TimestampFormat, detect_format
 from cjm.units import parse_span
 
@@ -201,6 +209,7 @@ def read_log(
     lifecycle: str | None = None,
     journey_gap: str | float | None = None,
     drop_duplicates: bool | None = None,
+    rejects: str | Path | None = None,
     config: Config | None = None,
 ) -> EventLog:
     """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one.
@@ -210,7 +219,8 @@ def read_log(
     settles dates such as 03/04/2024 (False means month first). ``lifecycle`` is
     ``"complete"`` (default: keep complete events when a lifecycle column has them) or
     ``"all"``. ``journey_gap`` (``"30m"`` or seconds) splits a case into journeys after that
-    much inactivity.
+    much inactivity. ``rejects`` names a CSV file to write every rejected row to (written
+    even when nothing is left to read, so that the reasons can be looked at).
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
@@ -241,6 +251,7 @@ def read_log(
 
     con = duckdb.connect()
     workdir = make_workdir()
+    con.execute(f"SET temp_directory = {sql_string(str(workdir / 'spill'))}")
     try:
         try:
             con.execute(f"SET TimeZone = {sql_string(timezone)}")
@@ -252,6 +263,12 @@ def read_log(
                      or config.get("timestamp_format"), dayfirst, lifecycle, gap_seconds,
                      drop_duplicates)
         log._workdir = workdir
+        # A log never closed still removes its files when it is garbage-collected.
+        weakref.finalize(log, shutil.rmtree, workdir, True)
+        if rejects is not None:
+            log.write_rejects(rejects)
+        if not log.events:
+            raise _nothing_left(log)
         return log
     except BaseException:
         con.close()
@@ -267,6 +284,16 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     for load in loads:
         all_columns.extend(c for c in load.columns if c not in all_columns)
     mapping = resolve_mapping(all_columns, given, where)
+    for load in loads if len(loads) > 1 else ():
+        have = {c.casefold() for c in load.columns}
+        for role in REQUIRED_ROLES:
+            column = mapping.column(role)
+            if column.casefold() not in have:
+                raise DataError(
+                    f"{load.path}: has no column {column!r}, which the other files use for "
+                    f"the {ROLE_DESCRIPTIONS[role]}",
+                    f"Its columns: {', '.join(load.columns)}. Read files with different "
+                    "columns separately, or rename the column.")
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
     if not con.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
         rejected = sum(len(load.rejects) for load in loads)
@@ -283,7 +310,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         return sql_name(mapping.column(role))
 
     text = {role: f"CAST({col(role)} AS VARCHAR)" for role in mapping.choices}
-    ts_sql = ts_format.sql.format(c=f"trim({text['timestamp']})")
+    ts_sql = ts_format.expression(f"trim({text['timestamp']})")
     optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
     reason = (
         "CASE WHEN nullif(trim(case_id), '') IS NULL "
@@ -345,14 +372,6 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         "SELECT count(*), count(DISTINCT journey), count(DISTINCT stage), min(ts), max(ts) "
         "FROM events"
     ).fetchall()[0]
-    if totals[0] == 0:
-        rejected = sum(r.rejected for r in reports)
-        raise DataError(
-            f"{where}: no events to work with ({sum(r.rows for r in reports)} rows read, "
-            f"{rejected} rejected)",
-            "Check the column mapping and the rejects (--rejects FILE)." if rejected else
-            "The file has a header but no rows." if not sum(r.rows for r in reports) else None,
-        )
     from cjm.quality import quality_warnings
 
     return EventLog(
@@ -360,6 +379,22 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         notes=notes, warnings=quality_warnings(con, optional, [r.path for r in reports]),
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
+    )
+
+
+def _nothing_left(log: EventLog) -> DataError:
+    """The error for a log that kept no event, naming the main reason and where it starts."""
+    where = log.files[0].path if len(log.files) == 1 else f"{len(log.files)} files"
+    counts = f"{log.rows} rows read, {log.rejected} rejected, {log.filtered} filtered"
+    reasons = log.reject_reasons(1)
+    if not reasons:
+        return DataError(f"{where}: no events to work with ({counts})",
+                         "Check --lifecycle and --drop-duplicates." if log.filtered else None)
+    top = reasons[0]
+    return DataError(
+        f"{where}: no events to work with ({counts}); {top['count']} rows: {top['reason']}, "
+        f"first at {top['examples'][0]}",
+        "Check the column mapping and --timestamp-format; --rejects FILE.csv lists every row.",
     )
 
 

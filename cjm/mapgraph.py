@@ -13,7 +13,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from cjm.engine import DuckDBEngine
-from cjm.journeys import JourneyMap, Stage, Transition
+from cjm.journeys import JourneyMap, Stage
 
 START, END = "\x00start", "\x00end"  # cannot clash with a stage name from a text column
 DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many journeys stop
@@ -86,17 +86,17 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
         engine = DuckDBEngine(journey_map.log.con, suffix="_map")
         engine.prepare(journey_map.handoff_role, None, stages=kept)
         stage_rows = [Stage(*row) for row in engine.stages()]
-        transitions = [Transition(a, b, n, j, 0.0, float(m), 0.0, 0.0, int(h))
-                       for a, b, n, j, m, _, _, h in engine.transitions()]
+        edges = [MapEdge(a, b, n, float(m), h / n)
+                 for a, b, n, _, m, _, _, h in engine.transitions()]
     else:
-        stage_rows, transitions = journey_map.stages, journey_map.transitions
-
-    edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)
-             for t in transitions]
+        stage_rows = journey_map.stages
+        edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)
+                 for t in journey_map.transitions]
+    transitions = len(edges)
     edges += [MapEdge(START, s.name, s.starts, None, 0.0) for s in stage_rows if s.starts]
     edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends]
     if paths is None:
-        paths = AUTO_PATHS if len(transitions) > AUTO_EDGES else 1.0
+        paths = AUTO_PATHS if transitions > AUTO_EDGES else 1.0
     shown, restored = _simplify(edges, [s.name for s in stage_rows], paths, min_count)
 
     goals = set(journey_map.goals.stages)

@@ -155,8 +155,14 @@ def resolve_mapping(
             if did_you_mean(_normalise(column), guesses):
                 suggestion = f" Did you mean --{role} {column!r}?"
                 break
+        hint = f"Pass --{role} COLUMN. Columns: {listing}"
+        if len(columns) == 1:
+            # One column holding other separators means the delimiter was wrong.
+            for sep, name in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):
+                if sep in columns[0]:
+                    hint = f"The header has one column; the file looks {name}-separated: " \
+                           f"pass --delimiter {name}."
+                    break
         raise DataError(
-            f"{where}: no column for the {ROLE_DESCRIPTIONS[role]} was found.{suggestion}",
-            f"Pass --{role} COLUMN. Columns: {listing}",
-        )
+            f"{where}: no column for the {ROLE_DESCRIPTIONS[role]} was found.{suggestion}", hint)
     return mapping

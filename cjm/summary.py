@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cjm.eventlog import EventLog
-from cjm.render.json_out import iso
+from cjm.units import iso
 
 SCHEMA = "cjm.inspect/1"
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from cjm.errors import DataError, UsageError
-from cjm.readers.base import sql_string
+from cjm.readers.base import sql_name, sql_string
 
 SAMPLE_SIZE = 20_000
 _EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
@@ -41,11 +41,15 @@ class TimestampFormat:
     naive: bool  # some values carry no offset: they were read in the session time zone
     source: str = "detected"  # or "flag" when --timestamp-format or --dayfirst decided it
 
+    def expression(self, column_sql: str) -> str:
+        """The SQL that reads ``column_sql`` as a TIMESTAMPTZ."""
+        return self.sql.replace("{c}", column_sql)
+
 
 def _strptime(formats: list[str]) -> str:
     # Formats with %z give TIMESTAMPTZ already; naive results take the session time zone.
     listing = "[" + ", ".join(sql_string(f) for f in formats) + "]"
-    return f"try_strptime({{c}}, {listing})::TIMESTAMPTZ"
+    return "try_strptime({c}, " + listing + ")::TIMESTAMPTZ"
 
 
 def _day_month_formats(separator: str, year_digits: int, dayfirst: bool) -> list[str]:
@@ -65,14 +69,19 @@ def detect_format(
     where: str,
 ) -> TimestampFormat:
     """Decide how ``column`` of ``relation`` is written; raise when it cannot be decided."""
-    quoted = '"' + column.replace('"', '""') + '"'
+    quoted = sql_name(column)
     if column_type.upper().startswith(("TIMESTAMP", "DATE")):
         naive = "WITH TIME ZONE" not in column_type.upper() and "TZ" not in column_type.upper()
         return TimestampFormat(f"native {column_type}", "{c}::TIMESTAMPTZ", naive)
     if given_format:
+        hint = "Use strftime codes, e.g. '%d.%m.%Y %H:%M'."
         if "%" not in given_format:
-            raise UsageError(f"--timestamp-format: {given_format!r} has no % directive",
-                             "Use strftime codes, e.g. '%d.%m.%Y %H:%M'.")
+            raise UsageError(f"--timestamp-format: {given_format!r} has no % directive", hint)
+        try:
+            con.execute("SELECT try_strptime('', ?)", [given_format]).fetchall()
+        except Exception as exc:  # duckdb rejects an unknown directive when it plans
+            reason = str(exc).strip().splitlines()[0]
+            raise UsageError(f"--timestamp-format: {given_format!r}: {reason}", hint) from None
         return TimestampFormat(f"format {given_format}", _strptime([given_format]),
                                "%z" not in given_format, "flag")
     values = [
@@ -118,7 +127,7 @@ def _parsed(con, values: list[str], sql: str) -> int:
     con.register("_ts_sample", pa.table({"v": pa.array(values, pa.string())}))
     try:
         return con.execute(
-            f"SELECT count({sql.format(c='v')}) FROM _ts_sample"
+            f"SELECT count({sql.replace('{c}', 'v')}) FROM _ts_sample"
         ).fetchall()[0][0]
     finally:
         con.unregister("_ts_sample")

@@ -42,6 +42,16 @@ def format_seconds(seconds: float | None) -> str:
     return " ".join(parts)
 
 
+def format_count(n: float) -> str:
+    """A count with thousands separators: 12,345."""
+    return f"{int(n):,}"
+
+
+def iso(value) -> str | None:
+    """A timestamp as ISO 8601 in UTC with a Z."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
 def parse_rate(text: str | float, flag: str) -> float:
     """A share from ``30%`` or ``0.3``, in [0, 1]."""
     raw = str(text).strip()

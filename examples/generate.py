@@ -15,8 +15,11 @@ Usage::
 
 Output columns, in this order::
 
-    customer_id, timestamp, stage, channel, device, segment, converted, order_value
+    customer_id, timestamp, stage, channel, device, segment, converted, order_value, journey_id
 
+``journey_id`` numbers the visits (``J0000001``…): a customer who comes back weeks later
+starts a new journey under the same ``customer_id``, so ``--case customer_id
+--journey-gap 14d`` gives the same journeys as ``journey_id`` does.
 ``timestamp`` is ISO 8601 UTC with a ``Z`` at second precision; ``device`` is empty for
 phone, e-mail and store events; ``converted`` is ``true``/``false`` and is the same on every
 row of a journey (true iff the journey holds a Purchase); ``order_value`` is set on Purchase
@@ -79,7 +82,7 @@ from typing import IO
 
 COLUMNS = (
     "customer_id", "timestamp", "stage", "channel", "device", "segment", "converted",
-    "order_value",
+    "order_value", "journey_id",
 )
 
 AD, VISIT, SEARCH, VIEW = "Ad Click", "Visit Site", "Search", "View Product"
@@ -440,7 +443,7 @@ class Simulator:
         """Yield chunks of rows, sorted by timestamp across chunks.
 
         A row is [customer_id, timestamp (int seconds), stage, channel, device, segment,
-        converted, order_value].
+        converted, order_value, journey_id].
         """
         rng = self.rng
         by_time = itemgetter(1)
@@ -477,9 +480,11 @@ class Simulator:
                 if row[2] == PURCHASE:
                     converted = "true"
                     break
+            journey_id = f"J{self.journeys_made + 1:07d}"
             for row in journey:
                 row[0] = customer
                 row[6] = converted
+                row.append(journey_id)
             if rng.random() < REVISIT[segment]:
                 low, high = REVISIT_GAP
                 eligible = journey[-1][1] + low + int(rng.random() * (high - low))
@@ -542,11 +547,12 @@ def write(chunks: Iterable[list[list]], out: IO[str], fmt: str) -> int:
         encoded[word] = json.dumps(word)
     for chunk in chunks:
         lines = []
-        for cid, ts, stage, channel, device, segment, converted, value in chunk:
+        for cid, ts, stage, channel, device, segment, converted, value, jid in chunk:
             d, s = divmod(ts - YEAR_START, DAY)
             lines.append(template % (
                 f'"{cid}"', f'"{days[d]}{clock[s]}"', encoded[stage], encoded[channel],
                 encoded[device], encoded[segment], encoded[converted], value or "null",
+                f'"{jid}"',
             ))
         out.write("".join(lines))
         count += len(chunk)

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "shop.journey": ["examples/shop.csv"],
-    "shop.journey-gap": ["examples/shop.csv", "--journey-gap", "14d", "--goal", "Purchase",
-                         "--view", "frequency", "--stages", "90%"],
+    "shop.journey-gap": ["examples/shop.csv", "--case", "customer_id", "--journey-gap", "14d",
+                         "--goal", "Purchase", "--view", "frequency", "--stages", "90%"],
 }
 
 
@@ -32,3 +32,16 @@ def test_golden_outputs(name, tmp_path, monkeypatch):
         if os.environ.get("CJM_UPDATE_GOLDEN") == "1":
             golden.write_bytes(produced.read_bytes())
         assert produced.read_bytes() == golden.read_bytes(), f"{golden.name} differs"
+
+
+def test_journey_gap_recovers_the_example_visits(monkeypatch):
+    import cjm
+
+    monkeypatch.chdir(ROOT)
+    with cjm.read_log("examples/shop.csv", columns={"case": "customer_id"},
+                      journey_gap="14d") as by_gap:
+        with cjm.read_log("examples/shop.csv") as by_id:
+            assert by_id.mapping.column("case") == "journey_id"
+            assert by_gap.journeys == by_id.journeys == 3000
+            assert by_gap.con.execute("SELECT count(DISTINCT case_id) FROM events") \
+                .fetchall()[0][0] == 2756

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cjm.errors import CjmError
+from cjm.errors import CjmError, DataError
 
 COLUMNS = "Columns"
 READING = "Reading"
@@ -45,6 +45,12 @@ class LogArgs:
     strict: bool = False
     debug: bool = False
 
+    def check_strict(self, log) -> None:
+        """Under --strict, any rejected row fails the command."""
+        if self.strict and log.rejected:
+            raise DataError(f"{log.rejected} rows rejected (--strict)",
+                            "--rejects FILE.csv writes each with its line and reason.")
+
     def read(self, config=None):
         """Read the log as these options say; write the rejects file when asked."""
         from cjm.eventlog import read_log
@@ -55,16 +61,13 @@ class LogArgs:
             "segment": self.segment, "outcome": self.outcome, "cost": self.cost,
             "lifecycle": self.lifecycle_column,
         }
-        log = read_log(
+        return read_log(
             self.paths, columns={k: v for k, v in roles.items() if v},
             delimiter=self.delimiter, encoding=self.encoding, timezone=self.timezone,
             timestamp_format=self.timestamp_format, dayfirst=self.dayfirst,
             lifecycle=self.lifecycle, journey_gap=self.journey_gap,
-            drop_duplicates=self.drop_duplicates, config=config,
+            drop_duplicates=self.drop_duplicates, rejects=self.rejects, config=config,
         )
-        if self.rejects:
-            log.write_rejects(self.rejects)
-        return log
 
 
 def _opt(*names: str, help: str, panel: str = COLUMNS, **extra: Any) -> Any:

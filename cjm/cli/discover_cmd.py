@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout, warn
-from cjm.errors import ThresholdError, UsageError
+from cjm.errors import UsageError
 
 ANALYSIS = "Goals and gaps"
 MAP = "Map"
@@ -79,6 +79,7 @@ def discover_command(
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json
     """
     from cjm.config import find_config
+    from cjm.gates import check_gates
     from cjm.journeys import GOAL_SHARE, discover
     from cjm.mapgraph import build_map
     from cjm.units import parse_rate, parse_share, parse_span
@@ -121,9 +122,9 @@ def discover_command(
         stdout().print(discover_view(jm, graph if targets else None, top, written))
     for line in notes_and_warnings(log):  # after the summary, where a reader's eye ends
         stderr().print(line)
-    _check_gates(jm, dead_end_gate, gates)
-    if args.strict and log.rejected:
-        raise ThresholdError(f"{log.rejected} rows rejected (--strict)")
+    check_gates(jm, dead_end_rate=dead_end_gate, median_duration=gates["median"],
+                p90_duration=gates["p90"])
+    args.check_strict(log)
 
 
 def _targets(paths: list[str], output: list[str] | None, no_map: bool) -> list[Path]:
@@ -132,7 +133,9 @@ def _targets(paths: list[str], output: list[str] | None, no_map: bool) -> list[P
     elif no_map:
         targets = []
     else:
-        first = Path(paths[0]).name
+        from cjm.readers import expand_paths
+
+        first = expand_paths(paths)[0].name
         for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
                        ".txt"):
             first = first.removesuffix(suffix)
@@ -173,19 +176,3 @@ def _write(jm, graph, targets, json_out, view, node_label) -> list[Path]:
         warn(f"the map shows {len(graph.nodes)} stages; --stages 80% makes it easier to read")
     return written
 
-
-def _check_gates(jm, dead_end_rate: float | None, gates: dict) -> None:
-    from cjm.units import format_seconds
-
-    if dead_end_rate is not None:
-        if jm.dead_end_rate is None:
-            raise ThresholdError("--fail-on-dead-end-rate: no goals, so no dead-end rate",
-                                 "Pass --goal STAGE or --outcome COLUMN.")
-        if jm.dead_end_rate > dead_end_rate:
-            raise ThresholdError(f"dead-end rate {jm.dead_end_rate:.1%} is above "
-                                 f"{dead_end_rate:.1%} (--fail-on-dead-end-rate)")
-    for name, value in (("median", jm.duration_median), ("p90", jm.duration_p90)):
-        limit = gates[name]
-        if limit is not None and value > limit:
-            raise ThresholdError(f"{name} journey duration {format_seconds(value)} is above "
-                                 f"{format_seconds(limit)} (--fail-on-{name}-duration)")

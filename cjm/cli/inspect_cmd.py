@@ -5,7 +5,6 @@ from typing import Annotated
 import typer
 
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stdout
-from cjm.errors import DataError
 
 
 @log_command
@@ -32,6 +31,4 @@ def inspect_command(
             from cjm.render.terminal import inspect_view
 
             stdout().print(inspect_view(description, top))
-    if args.strict and log.rejected:
-        raise DataError(f"{log.rejected} rows rejected (--strict)",
-                        "See the reasons above; --rejects FILE.csv writes them all.")
+    args.check_strict(log)

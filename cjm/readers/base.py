@@ -42,6 +42,31 @@ class FileLoad:
     notes: list[str] = field(default_factory=list)
 
 
+RESERVED_COLUMNS = ("_line", "_file")  # the engine's own columns
+
+
+class ColumnNames:
+    """Unique column names for a file: the engine folds case, and reserves _line and _file."""
+
+    def __init__(self) -> None:
+        self.taken = {name.casefold() for name in RESERVED_COLUMNS}
+        self.names: dict[str, str] = {}
+
+    def __call__(self, raw: str, position: int | None = None) -> str:
+        """The column name for a header or key ``raw`` (the same raw key, the same name)."""
+        if position is None and raw in self.names:
+            return self.names[raw]
+        base = raw.strip() or f"column{position}"
+        name, n = base, 1
+        while name.casefold() in self.taken:
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name.casefold())
+        if position is None:
+            self.names[raw] = name
+        return name
+
+
 def sql_string(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

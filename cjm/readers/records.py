@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.errors import DataError
-from cjm.readers.base import FileLoad, Reject, sql_name
+from cjm.readers.base import ColumnNames, FileLoad, Reject, sql_name
 from cjm.readers.sniff import open_binary
 
 BATCH_ROWS = 50_000
@@ -63,11 +63,12 @@ class _Loader:
         self.batch: list[Record] = []
         self.rows = 0
         self.rejects: list[Reject] = []
+        self.unique = ColumnNames()
         con.execute(f"CREATE TABLE {table} (_line BIGINT)")
 
     def add(self, line: int, record: Record) -> None:
         self.lines.append(line)
-        self.batch.append(record)
+        self.batch.append({self.unique(key): value for key, value in record.items()})
         if len(self.batch) >= BATCH_ROWS:
             self.flush()
 

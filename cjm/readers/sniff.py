@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cjm.errors import DataError, UsageError
+from cjm.readers.base import ColumnNames
 
 FORMATS = ("csv", "json", "jsonl", "parquet", "xes")
 _EXTENSIONS = {
@@ -134,14 +135,5 @@ def sniff_dialect(text: str, given: str | None, where: str) -> Dialect:
 
 def _header(line: str, delimiter: str) -> list[str]:
     names = next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter), [])
-    seen: dict[str, int] = {}
-    header = []
-    for i, raw in enumerate(names, start=1):
-        name = raw.strip() or f"column{i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        header.append(name)
-    return header
+    unique = ColumnNames()
+    return [unique(raw, position) for position, raw in enumerate(names, start=1)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from cjm.mapgraph import DEAD_END_MARK, DEAD_END_NOTE, END, START, MapEdge, MapGraph
-from cjm.render.terminal import count as fmt_count
+from cjm.units import format_count as fmt_count
 from cjm.units import format_seconds
 
 VIEWS = ("frequency", "performance", "both")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.safety import write_text
+from cjm.units import iso
 
 JOURNEY_SCHEMA = "cjm.journey/1"
 MAX_PATHS = 1000
@@ -124,6 +125,3 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
     return data
 
 
-def iso(value) -> str | None:
-    """A timestamp as ISO 8601 in UTC with a Z."""
-    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from cjm.units import format_count as count
 from cjm.units import format_seconds
 
 NAME_WIDTH = 34
@@ -23,10 +24,6 @@ def short(name: str, width: int = NAME_WIDTH) -> str:
         return name
     keep = width - 1
     return name[: keep - keep // 3] + "…" + name[len(name) - keep // 3:]
-
-
-def count(n: float) -> str:
-    return f"{int(n):,}"
 
 
 def percent(share: float) -> str:

@@ -1,0 +1,32 @@
+"""CI gates: thresholds on a JourneyMap that fail a pipeline when they are breached."""
+
+from __future__ import annotations
+
+from cjm.errors import ThresholdError
+from cjm.journeys import JourneyMap
+from cjm.units import format_seconds
+
+
+def check_gates(
+    journey_map: JourneyMap,
+    *,
+    dead_end_rate: float | None = None,
+    median_duration: float | None = None,
+    p90_duration: float | None = None,
+) -> None:
+    """Raise ThresholdError, with a one-line reason, at the first threshold breached.
+
+    ``dead_end_rate`` is a share (0-1); durations are seconds.
+    """
+    if dead_end_rate is not None:
+        if journey_map.dead_end_rate is None:
+            raise ThresholdError("--fail-on-dead-end-rate: no goals, so no dead-end rate",
+                                 "Pass --goal STAGE or --outcome COLUMN.")
+        if journey_map.dead_end_rate > dead_end_rate:
+            raise ThresholdError(f"dead-end rate {journey_map.dead_end_rate:.1%} is above "
+                                 f"{dead_end_rate:.1%} (--fail-on-dead-end-rate)")
+    for name, value, limit in (("median", journey_map.duration_median, median_duration),
+                               ("p90", journey_map.duration_p90, p90_duration)):
+        if limit is not None and value > limit:
+            raise ThresholdError(f"{name} journey duration {format_seconds(value)} is above "
+                                 f"{format_seconds(limit)} (--fail-on-{name}-duration)")

@@ -30,6 +30,7 @@ class MapNode:
     goal: bool
     dead_end_share: float  # of the journeys reaching it that dead-end there
     dead_end: bool
+    status: str = ""  # "deviation": not in the design; "unused": designed, never seen
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class MapEdge:
     count: int
     median_seconds: float | None
     handoff_share: float
+    status: str = ""  # "deviation": the design does not allow it; "unused": never taken
 
 
 @dataclass
@@ -48,6 +50,7 @@ class MapGraph:
     hidden_stages: list[str] = field(default_factory=list)
     hidden_edges: int = 0
     restored_edges: int = 0
+    handoff_column: str | None = None
 
     def hidden_summary(self) -> str | None:
         parts = []
@@ -107,7 +110,8 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
         for s in sorted(stage_rows, key=lambda s: (-s.events, s.name))
     ]
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
-    return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored)
+    return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored,
+                    journey_map.handoff_column)
 
 
 def _simplify(edges: list[MapEdge], stages: list[str], paths: float,

@@ -160,8 +160,8 @@ def resolve_mapping(
             # One column holding other separators means the delimiter was wrong.
             for sep, name in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):
                 if sep in columns[0]:
-                    hint = f"The header has one column; the file looks {name}-separated: " \
-                           f"pass --delimiter {name}."
+                    hint = f"Columns: {listing}. That is one column: the file looks " \
+                           f"{name}-separated, so pass --delimiter {name}."
                     break
         raise DataError(
             f"{where}: no column for the {ROLE_DESCRIPTIONS[role]} was found.{suggestion}", hint)

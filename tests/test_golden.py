@@ -38,10 +38,10 @@ def test_journey_gap_recovers_the_example_visits(monkeypatch):
     import cjm
 
     monkeypatch.chdir(ROOT)
-    with cjm.read_log("examples/shop.csv", columns={"case": "customer_id"},
-                      journey_gap="14d") as by_gap:
-        with cjm.read_log("examples/shop.csv") as by_id:
-            assert by_id.mapping.column("case") == "journey_id"
-            assert by_gap.journeys == by_id.journeys == 3000
-            assert by_gap.con.execute("SELECT count(DISTINCT case_id) FROM events") \
-                .fetchall()[0][0] == 2756
+    by_gap = cjm.read_log("examples/shop.csv", columns={"case": "customer_id"},
+                          journey_gap="14d")
+    with by_gap, cjm.read_log("examples/shop.csv") as by_id:
+        assert by_id.mapping.column("case") == "journey_id"
+        assert by_gap.journeys == by_id.journeys == 3000
+        customers = by_gap.con.execute("SELECT count(DISTINCT case_id) FROM events").fetchall()
+        assert customers[0][0] == 2756

@@ -217,5 +217,6 @@ def test_only_rejects_leaves_no_events(read, write):
     import cjm
 
     path = write("allbad.csv", HEADER + "c1,,2024-03-01\n,V,2024-03-01\n")
-    with pytest.raises(cjm.DataError, match=r"no events to work with \(2 rows read, 2 rejected\)"):
+    with pytest.raises(cjm.DataError,
+                       match=r"no events to work with \(2 rows read, 2 rejected, 0 filtered\)"):
         read(path)

@@ -14,6 +14,7 @@ _BLUES = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6")
 _GOAL_FILL, _GOAL_LINE = "#c7e9c0", "#238b45"
 _DEAD_LINE, _DEAD_TEXT, _DEAD_TEXT_ON_DARK = "#cb181d", "#a50f15", "#ffe0e0"
 _HANDOFF = "#e6550d"
+_DEVIATION, _DEVIATION_FILL, _UNUSED = "#d7301f", "#fdd49e", "#969696"
 _FONT = "Helvetica"
 
 
@@ -67,7 +68,17 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
         rows = [f"<B>{_html(node.name)}</B>",
                 f'<FONT POINT-SIZE="9">{fmt_count(size)} {node_label}</FONT>']
         attrs = [f"fillcolor={quote(shade)}"]
-        if node.goal:
+        if node.status == "deviation":
+            rows.append(f'<FONT POINT-SIZE="9" COLOR="{_DEVIATION}">not in the design</FONT>')
+            attrs = [f"fillcolor={quote(_DEVIATION_FILL)}", f"color={quote(_DEVIATION)}",
+                     "penwidth=2"]
+            shade = _DEVIATION_FILL
+        elif node.status == "unused":
+            rows[1] = '<FONT POINT-SIZE="9">designed, never seen</FONT>'
+            attrs = ['fillcolor="#ffffff"', 'style="rounded,dashed,filled"',
+                     f"color={quote(_UNUSED)}"]
+            shade = "#ffffff"
+        elif node.goal:
             rows[0] = f"<B>{_html(node.name)}</B> (goal)"
             attrs = [f"fillcolor={quote(_GOAL_FILL)}", f"color={quote(_GOAL_LINE)}",
                      "penwidth=2", "peripheries=2"]
@@ -91,20 +102,28 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
             attrs.append(f"label={quote(label)}")
         elif label:
             attrs.append(f"label={quote(fmt_count(edge.count))}")
-        if edge.source == START or edge.target == END:
+        if edge.status == "unused":
+            attrs = [f'style=dashed color="{_UNUSED}" fontcolor="{_UNUSED}" '
+                     'label="designed, never taken"']
+        elif edge.status == "deviation":
+            attrs.append(f'color="{_DEVIATION}" fontcolor="{_DEVIATION}"')
+        elif edge.source == START or edge.target == END:
             attrs.append('style=dotted color="#888888"')
         elif edge.handoff_share >= 0.5:
             attrs.append(f'style=dashed color="{_HANDOFF}" fontcolor="{_HANDOFF}"')
         lines.append(f"  {node_id(edge.source)} -> {node_id(edge.target)} [{' '.join(attrs)}];")
-    lines += _legend(view, any(n.goal for n in graph.nodes),
-                     any(n.dead_end for n in graph.nodes),
-                     any(e.handoff_share >= 0.5 for e in graph.edges))
+    lines += _legend(view, graph)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _legend(view: str, goals: bool, dead_ends: bool, with_handoffs: bool) -> list[str]:
+def _legend(view: str, graph: MapGraph) -> list[str]:
     """A legend of what this map shows, drawn inside the graph."""
+    goals = any(n.goal for n in graph.nodes)
+    dead_ends = any(n.dead_end for n in graph.nodes)
+    with_handoffs = any(e.handoff_share >= 0.5 and not e.status for e in graph.edges)
+    deviations = any(x.status == "deviation" for x in (*graph.nodes, *graph.edges))
+    unused = any(x.status == "unused" for x in (*graph.nodes, *graph.edges))
     meaning = {"frequency": "transitions", "performance": "median wait",
                "both": "transitions (median wait)"}[view]
     lines = [
@@ -121,8 +140,15 @@ def _legend(view: str, goals: bool, dead_ends: bool, with_handoffs: bool) -> lis
                      "penwidth=2.5];")
     lines.append(f'    legend_note [label="edge label: {meaning}\\nedge width: transitions" '
                  'shape=plaintext style=""];')
+    if deviations:
+        lines.append(f'    legend_deviation [label="deviation from the design" '
+                     f'shape=plaintext style="" fontcolor="{_DEVIATION}"];')
+    if unused:
+        lines.append(f'    legend_unused [label="dashed grey: designed, never taken" '
+                     f'shape=plaintext style="" fontcolor="{_UNUSED}"];')
     if with_handoffs:
-        lines.append(f'    legend_handoff [label="dashed: hand-off\\n(channel changes)" '
+        changes = quote(f"dashed: hand-off\n({graph.handoff_column} changes)")
+        lines.append(f'    legend_handoff [label={changes} '
                      f'shape=plaintext style="" fontcolor="{_HANDOFF}"];')
     lines.append("  }")
     return lines

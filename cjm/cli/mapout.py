@@ -1,0 +1,113 @@
+"""Options and writing shared by the commands that draw a map (discover, check)."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cjm.cli.common import OUTPUT, warn
+from cjm.errors import UsageError
+
+MAP = "Map"
+OUTPUT_FORMATS = ("svg", "png", "pdf", "dot", "json")
+VIEWS = ("frequency", "performance", "both")
+
+Output = Annotated[list[str] | None, typer.Option(
+    "-o", "--output", help="Write the map (svg, png, pdf, dot) or the JSON (json); the "
+    "extension names the format. Repeat for several. (default: <log>.<kind>.svg)",
+    rich_help_panel=OUTPUT, metavar="FILE", show_default=False)]
+NoMap = Annotated[bool, typer.Option("--no-map", help="Write no map file.",
+                                     rich_help_panel=OUTPUT)]
+JsonOut = Annotated[str | None, typer.Option(
+    "--json", help="Write the results as JSON to FILE, or to stdout alone with '-'.",
+    rich_help_panel=OUTPUT, metavar="FILE|-", show_default=False)]
+Top = Annotated[int | None, typer.Option(
+    "--top", help="Rows in each table. (default: 10)", rich_help_panel=OUTPUT, min=1,
+    show_default=False)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.",
+                                     rich_help_panel=OUTPUT)]
+View = Annotated[str | None, typer.Option(
+    "--view", help="Edge labels: frequency, performance (median wait) or both. "
+    "(default: both)", rich_help_panel=MAP, show_default=False)]
+NodeLabel = Annotated[str, typer.Option(
+    "--node-label", help="Stage sizes in journeys or events.", rich_help_panel=MAP)]
+Stages = Annotated[str, typer.Option(
+    "--stages", help="Keep the most frequent stages covering this share of events.",
+    rich_help_panel=MAP)]
+Paths = Annotated[str | None, typer.Option(
+    "--paths", help="Keep the strongest transitions carrying this share of the traffic, "
+    "and those that keep every stage connected. (default: 100%, or 90% above 60 "
+    "transitions)", rich_help_panel=MAP, show_default=False)]
+MinCount = Annotated[int, typer.Option(
+    "--min-count", help="Hide transitions taken fewer times than this.", rich_help_panel=MAP,
+    min=1)]
+
+
+def check_view(view: str, node_label: str) -> None:
+    if view not in VIEWS:
+        raise UsageError(f"--view: {view!r} is not one of frequency, performance, both")
+    if node_label not in ("journeys", "events"):
+        raise UsageError(f"--node-label: {node_label!r} is not one of journeys, events")
+
+
+def simplify(stages: str, paths: str | None, min_count: int) -> dict[str, Any]:
+    """build_map's keyword arguments from the --stages, --paths and --min-count flags."""
+    from cjm.units import parse_share
+
+    return {"stages": parse_share(stages, "--stages"),
+            "paths": parse_share(paths, "--paths") if paths else None, "min_count": min_count}
+
+
+def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: str | None,
+            kind: str) -> list[Path]:
+    """The files to write; the default is ``<first log>.<kind>.svg`` in this folder.
+
+    With the JSON on stdout the caller pipes it: no map file then, unless -o asks for one.
+    """
+    if output:
+        chosen = [Path(o) for o in output]
+    elif no_map or json_out == "-":
+        chosen = []
+    else:
+        from cjm.readers import expand_paths
+
+        first = expand_paths(logs)[0].name
+        for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
+                       ".txt"):
+            first = first.removesuffix(suffix)
+        chosen = [Path(f"{first or 'journey'}.{kind}.svg")]
+    for target in chosen:
+        if target.suffix.lower().lstrip(".") not in OUTPUT_FORMATS:
+            raise UsageError(f"-o {target}: cannot tell the format from the extension",
+                             "Use .svg, .png, .pdf, .dot or .json.")
+    return chosen
+
+
+def write(graph, chosen: list[Path], data: Callable[[], dict], json_out: str | None,
+          view: str, node_label: str, title: str) -> list[Path]:
+    """Write the map and JSON files; return the files written (for the summary)."""
+    from cjm.render.dot import to_dot
+    from cjm.render.graphviz import render
+    from cjm.render.json_out import write_json
+    from cjm.safety import write_bytes, write_text
+
+    written, dot = [], None
+    for target in chosen:
+        fmt = target.suffix.lower().lstrip(".")
+        if fmt == "json":
+            write_json(data(), target)
+        else:
+            dot = dot or to_dot(graph, view=view, node_label=node_label, title=title)
+            if fmt == "dot":
+                write_text(target, dot)
+            else:
+                write_bytes(target, render(dot, fmt))
+        written.append(target)
+    if json_out:
+        write_json(data(), json_out)
+        if json_out != "-":
+            written.append(Path(json_out))
+    if len(graph.nodes) > 80 and chosen:
+        warn(f"the map shows {len(graph.nodes)} stages; --stages 80% makes it easier to read")
+    return written

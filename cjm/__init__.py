@@ -25,7 +25,6 @@ _EXPORTS = {
     "build_map": "cjm.mapgraph",
     "check_gates": "cjm.gates",
     "journey_json": "cjm.render.json_out",
-    "render": "cjm.render.graphviz",
     "to_dot": "cjm.render.dot",
     "UsageError": "cjm.errors",
     "describe": "cjm.summary",

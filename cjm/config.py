@@ -71,7 +71,28 @@ def _check_keys(values: dict[str, Any], path: Path) -> dict[str, Any]:
             raise UsageError(f"{path}: setting {key!r} must be {want}, not {value!r}",
                              'Example: journey_gap = "30m", dayfirst = true, top = 20, '
                              'goals = ["Purchase"]')
+        _check_value(key, value, path)
     return values
+
+
+def _check_value(key: str, value: Any, path: Path) -> None:
+    """Values the flags would refuse are refused here too, naming the file and the key."""
+    from cjm.units import parse_share, parse_span
+
+    allowed = {"view": ("frequency", "performance", "both"), "lifecycle": ("complete", "all")}
+    try:
+        if key in allowed and value not in allowed[key]:
+            raise UsageError(f"must be one of {', '.join(allowed[key])}")
+        if key == "top" and value < 1:
+            raise UsageError("must be 1 or more")
+        if key in ("journey_gap", "still_active"):
+            parse_span(value, key)
+        if key == "goal_share":
+            parse_share(value, key)
+    except UsageError as exc:
+        reason = exc.message.split(": ", 1)[-1]
+        raise UsageError(f"{path}: setting {key!r}: {reason}, not {value!r}", exc.hint) \
+            from None
 
 
 def find_config(start: Path | None = None) -> Config:

@@ -118,6 +118,23 @@ class DuckDBEngine:
             f"{self.seq} WHERE next_stage IS NOT NULL AND hand IS NOT NULL AND next_hand "
             "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand")
 
+    def path_examples(self, n: int = 3) -> dict[tuple[str, ...], list[str]]:
+        """The first ``n`` journey ids (in id order) of every distinct path."""
+        return {tuple(path): ids for path, ids in _rows(self.con,
+            f"SELECT path, list(journey ORDER BY journey)[1:{int(n)}] FROM {self.jrn} "
+            "GROUP BY path")}
+
+    def slow_transitions(self, limits: dict[tuple[str, str], float]) -> list[tuple]:
+        """(from, to, journey, wait) for each wait above its limit, in journey order."""
+        if not limits:
+            return []
+        pairs = " OR ".join(
+            f"(stage = {sql_string(a)} AND next_stage = {sql_string(b)} AND wait > {float(s)})"
+            for (a, b), s in sorted(limits.items()))
+        return _rows(self.con,
+            f"SELECT stage, next_stage, journey, wait FROM {self.seq} WHERE {pairs} "
+            "ORDER BY journey, pos")
+
     def outcome_values(self, column: str, limit: int = 50) -> list[str]:
         """Distinct lower-cased values of an outcome column (up to ``limit``)."""
         return [row[0] for row in _rows(self.con,

@@ -107,6 +107,11 @@ class EventLog:
         """The optional roles this log has (channel, segment, …)."""
         return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
 
+    def stage_names(self) -> list[str]:
+        """The stages of the log, in name order."""
+        return [row[0] for row in self.con.execute(
+            "SELECT DISTINCT stage FROM events ORDER BY stage").fetchall()]
+
     def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Rejected rows in file and line order: file, line, reason, content."""
         rows = self.con.execute(

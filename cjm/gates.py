@@ -30,3 +30,14 @@ def check_gates(
         if limit is not None and value > limit:
             raise ThresholdError(f"{name} journey duration {format_seconds(value)} is above "
                                  f"{format_seconds(limit)} (--fail-on-{name}-duration)")
+
+
+def check_conformance_gates(result, *, min_fitness: float | None = None,
+                            max_deviation_rate: float | None = None) -> None:
+    """Raise ThresholdError when fitness is below, or the deviation rate above, its limit."""
+    if min_fitness is not None and result.fitness < min_fitness:
+        raise ThresholdError(f"fitness {result.fitness:.3f} is below {min_fitness:.3f} "
+                             "(--min-fitness)")
+    if max_deviation_rate is not None and result.deviation_rate > max_deviation_rate:
+        raise ThresholdError(f"{result.deviation_rate:.1%} of journeys deviate from the design, "
+                             f"above {max_deviation_rate:.1%} (--max-deviation-rate)")

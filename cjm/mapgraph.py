@@ -51,6 +51,7 @@ class MapGraph:
     hidden_edges: int = 0
     restored_edges: int = 0
     handoff_column: str | None = None
+    show_all: str = "--paths 100%"  # the flags that would bring every hidden edge back
 
     def hidden_summary(self) -> str | None:
         parts = []
@@ -58,7 +59,7 @@ class MapGraph:
             parts.append(f"{len(self.hidden_stages)} stages hidden by --stages")
         if self.hidden_edges:
             parts.append(f"{self.hidden_edges} of {self.hidden_edges + len(self.edges)} "
-                         "map edges hidden (--paths 100% shows them all)")
+                         f"map edges hidden ({self.show_all} shows them all)")
         if self.restored_edges:
             parts.append(f"{self.restored_edges} weaker transitions kept to connect stages")
         return "; ".join(parts) or None
@@ -111,7 +112,8 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     ]
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
     return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored,
-                    journey_map.handoff_column)
+                    journey_map.handoff_column,
+                    "--paths 100%" + (" --min-count 1" if min_count > 1 else ""))
 
 
 def _simplify(edges: list[MapEdge], stages: list[str], paths: float,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ def read_net(path: Path) -> PetriNet:
     """A designed journey from BPMN or PNML, as a Petri net."""
     pm4py = _pm4py()
     fmt = path.suffix.lower()
+    _check_xml(path)
     try:
         if fmt == ".bpmn":
             return PetriNet(*pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path))))
@@ -148,6 +150,22 @@ def read_net(path: Path) -> PetriNet:
                         "Check that the file is complete and was exported as "
                         f"{fmt[1:].upper()} 2.0.") from None
     raise UsageError(f"{path}: a design must be .yaml, .bpmn or .pnml")
+
+
+def _check_xml(path: Path) -> None:
+    """Refuse a file that is not well-formed XML, without resolving entities or fetching."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
+    try:
+        with path.open("rb") as handle:
+            etree.parse(handle, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not well-formed XML: {exc.msg}",
+                        "Export the design again from its editor.") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the design: {exc.strerror or exc}") from None
 
 
 def net_from_transitions(stages: Iterable[str], allowed: Iterable[tuple[str, str]],
@@ -167,8 +185,17 @@ def net_from_transitions(stages: Iterable[str], allowed: Iterable[tuple[str, str
 
 
 def footprints(net: PetriNet) -> dict[str, Any]:
-    """What a net allows: directly-follows pairs, start stages, and the stages it must see."""
-    fp = _pm4py().discover_footprints(net.net, net.initial, net.final)
+    """What a net allows: directly-follows pairs, start and end stages, the stages it must see.
+
+    A block-structured net is turned into a process tree first, whose footprints also know
+    the end stages and the stages every run visits; other nets give only what follows what.
+    """
+    pm4py = _pm4py()
+    try:
+        fp = pm4py.discover_footprints(
+            pm4py.convert_to_process_tree(net.net, net.initial, net.final))
+    except Exception:  # not block-structured: pm4py cannot make a tree of it
+        fp = pm4py.discover_footprints(net.net, net.initial, net.final)
     return {
         "follows": set(fp["sequence"]) | set(fp["parallel"]),
         "starts": set(fp["start_activities"]),
@@ -265,3 +292,23 @@ def precision(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> fl
             sum_at += len(enabled) * prefix_count[key]
             sum_ee += len(enabled - prefixes[key]) * prefix_count[key]
     return 1 - sum_ee / sum_at if sum_at else 1.0
+
+
+def alignment_fitness(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]],
+                      progress=None) -> float:
+    """Fitness of optimal alignments, once per distinct path, weighted by its journeys."""
+    _pm4py()
+    from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
+
+    total = weight = 0.0
+    for done, (stages, journeys) in enumerate(paths, start=1):
+        with warnings.catch_warnings():
+            # pm4py's A* heuristic still builds numpy matrices; the result is unaffected.
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            result = alignments.apply_trace(_log_of([stages])[0], net.net, net.initial,
+                                            net.final)
+        total += journeys * float(result["fitness"])
+        weight += journeys
+        if progress:
+            progress(done, len(paths))
+    return total / weight if weight else 1.0

@@ -43,7 +43,8 @@ class TimestampFormat:
 
     def expression(self, column_sql: str) -> str:
         """The SQL that reads ``column_sql`` as a TIMESTAMPTZ."""
-        return self.sql.replace("{c}", column_sql)
+        # Only the first {c}: a user's format string further on may hold the same text.
+        return self.sql.replace("{c}", column_sql, 1)
 
 
 def _strptime(formats: list[str]) -> str:
@@ -127,7 +128,7 @@ def _parsed(con, values: list[str], sql: str) -> int:
     con.register("_ts_sample", pa.table({"v": pa.array(values, pa.string())}))
     try:
         return con.execute(
-            f"SELECT count({sql.replace('{c}', 'v')}) FROM _ts_sample"
+            f"SELECT count({sql.replace('{c}', 'v', 1)}) FROM _ts_sample"
         ).fetchall()[0][0]
     finally:
         con.unregister("_ts_sample")

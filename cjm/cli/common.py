@@ -129,6 +129,17 @@ PATHS = Annotated[list[str], typer.Argument(
     show_default=False, metavar="LOG...")]
 
 
+def log_stem(logs: list[str]) -> str:
+    """The first log's name without its extensions, for default output names."""
+    from cjm.readers import expand_paths
+
+    name = expand_paths(logs)[0].name
+    for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
+                   ".txt"):
+        name = name.removesuffix(suffix)
+    return name or "journey"
+
+
 def log_command(func: Callable[..., None]) -> Callable[..., None]:
     """Give a command the log paths and the shared reading options, collected as LogArgs.
 

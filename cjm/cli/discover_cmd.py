@@ -82,7 +82,8 @@ def discover_command(
     }
     with args.read(config) as log:
         jm = discover(
-            log, goals=goal or (), use_outcome=True if args.outcome and not goal else None,
+            log, goals=goal or (),
+            use_outcome=True if (args.outcome or config.get("outcome")) and not goal else None,
             goal_share=parse_share(goal_share, "--goal-share"),
             still_active=parse_span(still_active, "--still-active") if still_active else None,
             handoff_column=handoff_column,
@@ -95,7 +96,7 @@ def discover_command(
 
     if not quiet and json_out != "-":
         stdout().print(discover_view(jm, graph if chosen else None, top, written))
-    for line in notes_and_warnings(log):  # after the summary, where a reader's eye ends
+    for line in notes_and_warnings(log, jm.notes):  # after the summary, where a reader's eye ends
         stderr().print(line)
     check_gates(jm, dead_end_rate=dead_end_gate, median_duration=gates["median"],
                 p90_duration=gates["p90"])

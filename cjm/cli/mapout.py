@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cjm.cli.common import OUTPUT, warn
+from cjm.cli.common import OUTPUT, log_stem, warn
 from cjm.errors import UsageError
 
 MAP = "Map"
@@ -70,13 +70,7 @@ def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: s
     elif no_map or json_out == "-":
         chosen = []
     else:
-        from cjm.readers import expand_paths
-
-        first = expand_paths(logs)[0].name
-        for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
-                       ".txt"):
-            first = first.removesuffix(suffix)
-        chosen = [Path(f"{first or 'journey'}.{kind}.svg")]
+        chosen = [Path(f"{log_stem(logs)}.{kind}.svg")]
     for target in chosen:
         if target.suffix.lower().lstrip(".") not in OUTPUT_FORMATS:
             raise UsageError(f"-o {target}: cannot tell the format from the extension",

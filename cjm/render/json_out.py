@@ -58,6 +58,7 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
         "reading": reading(jm.log),
         "journeys": jm.journeys,
         "events": jm.events,
+        "notes": list(jm.notes),
         "first_timestamp": iso(jm.log.first_timestamp),
         "last_timestamp": iso(jm.log.last_timestamp),
         "duration_seconds": {"median": _s(jm.duration_median), "p90": _s(jm.duration_p90),
@@ -125,3 +126,43 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
     return data
 
 
+
+
+CHECK_SCHEMA = "cjm.check/1"
+
+
+def check_json(result, graph=None) -> dict[str, Any]:
+    """The ``cjm.check/1`` object (see docs/json.md)."""
+    from cjm.conformance import KINDS
+
+    design = result.design
+    data: dict[str, Any] = {
+        "schema": CHECK_SCHEMA,
+        "reading": reading(result.journey_map.log),
+        "design": {"path": str(design.path), "kind": design.kind, "name": design.name,
+                   "stages": list(design.stages), "goals": sorted(design.goals)},
+        "journeys": result.journeys,
+        "conforming": result.conforming,
+        "conformance_rate": _r(result.conformance_rate),
+        "deviation_rate": _r(result.deviation_rate),
+        "fitness": _r(result.fitness),
+        "precision": _r(result.precision),
+        "exact_fitness": _r(result.exact_fitness),
+        "exact_paths": result.exact_paths,
+        "deviations": [
+            {"kind": d.kind, "description": KINDS[d.kind], "detail": d.detail,
+             "journeys": d.journeys, "share": _r(d.journeys / result.journeys),
+             "examples": list(d.examples)}
+            for d in result.deviations
+        ],
+        "design_stages_not_in_log": result.unused_stages,
+        "log_stages_not_in_design": [{"stage": s, "events": n}
+                                     for s, n in result.missing_stages],
+        "designed_transitions_not_taken": [{"from": a, "to": b}
+                                           for a, b in result.unused_transitions],
+        "notes": result.notes,
+    }
+    if graph is not None:
+        data["map"] = {"stages_shown": len(graph.nodes), "transitions_shown": len(graph.edges),
+                       "hidden_stages": graph.hidden_stages}
+    return data

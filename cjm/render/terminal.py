@@ -91,8 +91,8 @@ def mapping_table(log) -> Table:
     return grid
 
 
-def notes_and_warnings(log) -> Iterator[RenderableType]:
-    for note in log.notes:
+def notes_and_warnings(log, extra_notes=()) -> Iterator[RenderableType]:
+    for note in (*log.notes, *extra_notes):
         yield Text.from_markup(f"[cyan]Note:[/] {escape(note)}")
     for warning in log.warnings:
         example = f" (e.g. {', '.join(warning.examples[:2])})" if warning.examples else ""
@@ -231,6 +231,62 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
         parts += [Text(), Text.from_markup("; ".join(text))]
     if graph is not None and graph.hidden_summary():
         parts.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
+    for path in written:
+        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    return Group(*parts)
+
+
+def model_view(jm, model, scores, written) -> RenderableType:
+    """The ``cjm model`` summary."""
+    parts: list[RenderableType] = [reading_header(jm.log), mapping_line(jm.log)]
+    share = model.journeys_covered / jm.journeys if jm.journeys else 0.0
+    parts.append(Text(
+        f"model: inductive miner, noise {model.noise:g}, from {count(model.paths_used)} of "
+        f"{count(jm.paths_total)} paths ({percent(share)} of journeys)"))
+    if scores is not None:
+        fitness, precision = scores
+        parts.append(Text(f"fitness {fitness:.3f} (token replay), precision {precision:.3f}"))
+    for path in written:
+        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    return Group(*parts)
+
+
+def check_view(result, top: int = 10, written=()) -> RenderableType:
+    """The ``cjm check`` summary."""
+    from cjm.conformance import KINDS
+
+    design = result.design
+    parts: list[RenderableType] = [reading_header(result.journey_map.log)]
+    parts.append(Text(f"design: {design.name} ({design.kind}, {len(design.stages)} stages, "
+                      f"goals: {', '.join(sorted(design.goals))})"))
+    scores = f"fitness {result.fitness:.3f}"
+    if result.precision is not None:
+        scores += f", precision {result.precision:.3f}"
+    if result.exact_fitness is not None:
+        scores += f", exact fitness {result.exact_fitness:.3f} (alignments)"
+    parts.append(Text.from_markup(
+        f"[bold]Conformance:[/] {count(result.conforming)} of {count(result.journeys)} "
+        f"journeys ({percent(result.conformance_rate)}) follow the design; {scores}"))
+    if result.deviations:
+        grid = table(f"Deviations (top {min(top, len(result.deviations))} of "
+                     f"{len(result.deviations)})", "deviation", "detail", "journeys", "share",
+                     "for example", right=(2, 3), wrap=(1, 4))
+        for d in result.deviations[:top]:
+            grid.add_row(KINDS[d.kind], escape(d.detail), count(d.journeys),
+                         percent(d.journeys / result.journeys), escape(", ".join(d.examples)))
+        parts += [Text(), grid]
+    if result.missing_stages:
+        listed = ", ".join(f"{escape(short(s, 24))} ({count(n)} events)"
+                           for s, n in result.missing_stages[:top])
+        parts += [Text(), Text.from_markup(f"[yellow]In the log, not in the design:[/] {listed}")]
+    if result.unused_stages:
+        parts.append(Text.from_markup("[yellow]In the design, never in the log:[/] "
+                                      + escape(", ".join(result.unused_stages))))
+    if result.unused_transitions:
+        listed = ", ".join(f"{a} → {b}" for a, b in result.unused_transitions[:top])
+        parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"))
+    for note in result.notes:
+        parts.append(Text.from_markup(f"[cyan]Note:[/] {escape(note)}"))
     for path in written:
         parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)

@@ -1,0 +1,96 @@
+"""``cjm check``: actual journeys against the designed journey."""
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cjm.cli import mapout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout
+
+DESIGN = "Design"
+GATES = "CI gates"
+
+
+@log_command
+def check_command(
+    args: LogArgs,
+    design: Annotated[str, typer.Option(
+        "--design", help="The designed journey: cjm's YAML, BPMN 2.0 or PNML.",
+        rich_help_panel=DESIGN, metavar="FILE", show_default=False)],
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Also compute fitness with optimal alignments (slower).",
+        rich_help_panel=DESIGN)] = False,
+    max_paths: Annotated[int, typer.Option(
+        "--max-paths", help="With --exact: align the most frequent paths, up to this many.",
+        rich_help_panel=DESIGN, min=1)] = 1000,
+    output: mapout.Output = None,
+    no_map: mapout.NoMap = False,
+    json_out: mapout.JsonOut = None,
+    top: mapout.Top = None,
+    quiet: mapout.Quiet = False,
+    view: mapout.View = None,
+    node_label: mapout.NodeLabel = "journeys",
+    stages: mapout.Stages = "100%",
+    paths: mapout.Paths = None,
+    min_count: mapout.MinCount = 1,
+    min_fitness: Annotated[str | None, typer.Option(
+        "--min-fitness", help="Exit 1 when fitness is below this (0.9 or 90%).",
+        rich_help_panel=GATES, metavar="SHARE", show_default=False)] = None,
+    max_deviation_rate: Annotated[str | None, typer.Option(
+        "--max-deviation-rate", help="Exit 1 when more journeys than this deviate (0.1 or "
+        "10%).", rich_help_panel=GATES, metavar="SHARE", show_default=False)] = None,
+) -> None:
+    """Check the journeys against the designed journey: conformance, fitness, precision and
+    the deviations ranked by the journeys they affect.
+
+    Example: cjm check examples/shop.csv --design examples/designed-journey.yaml
+    """
+    from cjm.conformance import check, check_map
+    from cjm.design import load_design
+    from cjm.gates import check_conformance_gates
+    from cjm.journeys import discover
+    from cjm.render.json_out import check_json
+    from cjm.render.terminal import check_view, notes_and_warnings
+    from cjm.units import parse_rate
+
+    view = view or "both"
+    mapout.check_view(view, node_label)
+    chosen = mapout.targets(args.paths, output, no_map, json_out, "check")
+    gates = {
+        "min_fitness": parse_rate(min_fitness, "--min-fitness") if min_fitness else None,
+        "max_deviation_rate": parse_rate(max_deviation_rate, "--max-deviation-rate")
+        if max_deviation_rate else None,
+    }
+    designed = load_design(design)
+    with args.read() as log, _progress(exact) as progress:
+        goals = sorted(designed.goals & set(log.stage_names()))
+        jm = discover(log, goals=goals, use_outcome=False)
+        result = check(jm, designed, exact=exact, max_paths=max_paths, progress=progress)
+        graph = check_map(result, **mapout.simplify(stages, paths, min_count))
+        title = f"{', '.join(Path(f.path).name for f in log.files)} against {designed.name}"
+        written = mapout.write(graph, chosen, lambda: check_json(result, graph), json_out,
+                               view, node_label, title)
+    if not quiet and json_out != "-":
+        stdout().print(check_view(result, top or 10, written))
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    check_conformance_gates(result, **gates)
+    args.check_strict(log)
+
+
+def _progress(wanted: bool):
+    """A progress bar on stderr for the alignments, only when stderr is a terminal."""
+    if not wanted or not stderr().is_terminal:
+        return contextlib.nullcontext(None)
+    return _bar()
+
+
+@contextlib.contextmanager
+def _bar():
+    from rich.progress import Progress
+
+    with Progress(console=stderr(), transient=True) as bar:
+        task = bar.add_task("aligning paths", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -1,0 +1,196 @@
+"""Designed versus actual journeys: deviations per journey, fitness and precision.
+
+Deviations are found once per distinct path (and per slow transition for service levels),
+then weighted by the journeys that took the path. Fitness and precision come from pm4py's
+token-based replay of the design's Petri net, also once per distinct path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+
+from cjm.design import Design
+from cjm.engine import DuckDBEngine
+from cjm.journeys import JourneyMap
+from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
+
+KINDS = {
+    "skipped": "required stage skipped",
+    "not_in_design": "stage not in the design",
+    "not_allowed": "transition not allowed",
+    "repeated": "stage repeated",
+    "slow": "service level breached",
+    "ended_early": "journey ended before a goal",
+}
+ENTRY = "●"  # how a wrong first stage shows in a transition: ● → stage
+
+
+@dataclass(frozen=True)
+class Deviation:
+    kind: str  # a key of KINDS
+    detail: str  # the stage, or "a → b"
+    journeys: int
+    examples: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{KINDS[self.kind]}: {self.detail}"
+
+
+@dataclass
+class CheckResult:
+    """How the actual journeys compare with the design."""
+
+    design: Design
+    journey_map: JourneyMap
+    journeys: int
+    conforming: int
+    fitness: float
+    precision: float | None
+    deviations: list[Deviation]
+    unused_stages: list[str]  # in the design, never in the log
+    missing_stages: list[tuple[str, int]]  # in the log (with events), not in the design
+    unused_transitions: list[tuple[str, str]]  # designed, never taken
+    exact_fitness: float | None = None
+    exact_paths: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def conformance_rate(self) -> float:
+        return self.conforming / self.journeys if self.journeys else 1.0
+
+    @property
+    def deviation_rate(self) -> float:
+        return 1 - self.conformance_rate
+
+
+def path_deviations(stages: tuple[str, ...], design: Design) -> set[tuple[str, str]]:
+    """Every (kind, detail) by which one path departs from the design (service levels aside)."""
+    found: set[tuple[str, str]] = set()
+    known = design.stages
+    for stage in stages:
+        if stage not in known:
+            found.add(("not_in_design", stage))
+    seen: dict[str, int] = defaultdict(int)
+    for stage in stages:
+        seen[stage] += 1
+        if stage in known and seen[stage] == 2 and not design.may_repeat(stage):
+            found.add(("repeated", stage))
+    designed = [s for s in stages if s in known]
+    if designed and designed[0] not in design.starts:
+        found.add(("not_allowed", f"{ENTRY} → {designed[0]}"))
+    for a, b in pairwise(designed):
+        if (a, b) not in design.allowed and not (a == b and known[a].repeatable):
+            found.add(("not_allowed", f"{a} → {b}"))
+    found |= _skipped(designed, design)
+    if design.ends is None:
+        if not design.goals & set(stages):
+            found.add(("ended_early", stages[-1]))
+    elif stages[-1] not in design.ends:
+        found.add(("ended_early", stages[-1]))
+    return found
+
+
+def _skipped(designed: list[str], design: Design) -> set[tuple[str, str]]:
+    """Required stages a journey went past without visiting."""
+    required = [s for s, rule in design.stages.items() if rule.required]
+    visited = set(designed)
+    if design.order is not None:
+        furthest = max((design.order[s] for s in designed), default=-1)
+        return {("skipped", s) for s in required
+                if s not in visited and design.order[s] < furthest}
+    if design.goals & visited:  # no order: a journey that reached a goal must have seen all
+        return {("skipped", s) for s in required if s not in visited}
+    return set()
+
+
+def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
+          max_paths: int = 1000, progress=None) -> CheckResult:
+    """Compare the journeys of ``journey_map`` with ``design``.
+
+    ``exact`` adds the fitness of optimal alignments for the ``max_paths`` most frequent paths
+    (slower); ``progress`` is called with (done, total) while they are computed.
+    """
+    from cjm.model import alignment_fitness, precision, replay
+
+    engine = DuckDBEngine(journey_map.log.con)  # the tables discover() prepared
+    examples = engine.path_examples()
+    per_path = {p.stages: path_deviations(p.stages, design) for p in journey_map.paths}
+    affected: dict[tuple[str, str], int] = defaultdict(int)
+    shown: dict[tuple[str, str], list[str]] = defaultdict(list)
+    conforming = 0
+    for p in journey_map.paths:
+        for key in per_path[p.stages]:
+            affected[key] += p.journeys
+            shown[key].extend(examples[p.stages][: 3 - len(shown[key])])
+        if not per_path[p.stages]:
+            conforming += p.journeys
+    slow: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for a, b, journey, _ in engine.slow_transitions(design.service_levels):
+        slow[("slow", f"{a} → {b}")].add(journey)
+    breached = set().union(*slow.values()) if slow else set()
+    if breached:
+        path_of = {j: tuple(p) for j, p in journey_map.log.con.execute(
+            f"SELECT journey, path FROM {engine.jrn} WHERE journey IN (SELECT unnest(?))",
+            [sorted(breached)]).fetchall()}
+        conforming -= sum(1 for j in breached if not per_path[path_of[j]])
+    for key, journeys in slow.items():
+        affected[key] = len(journeys)
+        shown[key] = sorted(journeys)[:3]
+    deviations = sorted(
+        (Deviation(kind, detail, n, tuple(shown[(kind, detail)]))
+         for (kind, detail), n in affected.items()),
+        key=lambda d: (-d.journeys, d.kind, d.detail))
+
+    weighted = [(p.stages, p.journeys) for p in journey_map.paths]
+    net = design.petri_net()
+    result = CheckResult(
+        design=design, journey_map=journey_map, journeys=journey_map.journeys,
+        conforming=conforming, fitness=replay(net, weighted).fitness,
+        precision=precision(net, weighted), deviations=deviations,
+        unused_stages=sorted(set(design.stages) - {s.name for s in journey_map.stages}),
+        missing_stages=[(s.name, s.events) for s in journey_map.stages
+                        if s.name not in design.stages],
+        unused_transitions=sorted(design.allowed - {(t.source, t.target)
+                                                    for t in journey_map.transitions}),
+    )
+    if exact:
+        top = weighted[:max_paths]
+        result.exact_fitness = alignment_fitness(net, top, progress)
+        result.exact_paths = len(top)
+        if len(top) < len(weighted):
+            covered = sum(n for _, n in top) / journey_map.journeys
+            result.notes.append(f"exact fitness from the {len(top)} most frequent paths "
+                                f"({covered:.1%} of journeys); --max-paths changes that")
+    return result
+
+
+def _allowed(design: Design, source: str, target: str) -> bool:
+    if source == START:
+        return target not in design.stages or target in design.starts
+    if target == END or source not in design.stages or target not in design.stages:
+        return True  # the stage itself is the deviation, drawn as such
+    return (source, target) in design.allowed or (
+        source == target and design.stages[source].repeatable)
+
+
+def check_map(result: CheckResult, **simplify) -> MapGraph:
+    """The journey map with the deviations drawn over it, and what was designed but unused.
+
+    ``simplify`` takes build_map's ``stages``, ``paths`` and ``min_count``.
+    """
+    design = result.design
+    graph = build_map(result.journey_map, **simplify)
+    graph.nodes = [n if n.name in design.stages else replace(n, status="deviation")
+                   for n in graph.nodes]
+    graph.nodes += [MapNode(s, 0, 0, s in design.goals, 0.0, False, "unused")
+                    for s in result.unused_stages]
+    # Hand-offs are not drawn here: orange means a deviation on this map.
+    graph.edges = [replace(e, handoff_share=0.0, status="" if _allowed(design, e.source, e.target)
+                           else "deviation") for e in graph.edges]
+    shown = {n.name for n in graph.nodes}
+    graph.edges += [MapEdge(a, b, 0, None, 0.0, "unused")
+                    for a, b in result.unused_transitions if a in shown and b in shown]
+    return graph

@@ -170,18 +170,43 @@ def _check_xml(path: Path) -> None:
 
 def net_from_transitions(stages: Iterable[str], allowed: Iterable[tuple[str, str]],
                          starts: Iterable[str], ends: Iterable[str]) -> PetriNet:
-    """A Petri net in which each stage's place remembers it was the last one (as a DFG)."""
-    _pm4py()
-    from pm4py.objects.conversion.dfg import converter
+    """A workflow net in which every stage is one visible transition, routed by silent ones.
 
-    dfg = Counter({pair: 1 for pair in allowed})
-    parameters = {"start_activities": Counter(dict.fromkeys(starts, 1)),
-                  "end_activities": Counter(dict.fromkeys(ends, 1))}
-    for stage in stages:  # a stage with no edges still needs its transition
-        if not any(stage in pair for pair in dfg) and stage not in parameters["start_activities"]:
-            parameters["start_activities"][stage] = 1
-    net, initial, final = converter.apply(dfg, parameters=parameters)
-    return PetriNet(net, initial, final)
+    Each stage has a place before and a place after it; an allowed transition a -> b is a
+    silent transition from after(a) to before(b). With one visible transition per stage and
+    one silent route per pair, token replay has no choice to make, so its result does not
+    depend on the order in which pm4py happens to walk its sets.
+    """
+    _pm4py()
+    from pm4py.objects.petri_net.obj import Marking
+    from pm4py.objects.petri_net.obj import PetriNet as Net
+    from pm4py.objects.petri_net.utils.petri_utils import add_arc_from_to
+
+    net = Net("designed journey")
+    source, sink = Net.Place("source"), Net.Place("sink")
+    net.places.update((source, sink))
+    before, after = {}, {}
+    for i, stage in enumerate(sorted(set(stages))):
+        before[stage], after[stage] = Net.Place(f"before_{i}"), Net.Place(f"after_{i}")
+        visible = Net.Transition(f"stage_{i}", stage)
+        net.places.update((before[stage], after[stage]))
+        net.transitions.add(visible)
+        add_arc_from_to(before[stage], visible, net)
+        add_arc_from_to(visible, after[stage], net)
+
+    def route(name: str, origin, target) -> None:
+        silent = Net.Transition(name, None)
+        net.transitions.add(silent)
+        add_arc_from_to(origin, silent, net)
+        add_arc_from_to(silent, target, net)
+
+    for n, (a, b) in enumerate(sorted(set(allowed))):
+        route(f"route_{n}", after[a], before[b])
+    for n, stage in enumerate(sorted(set(starts))):
+        route(f"start_{n}", source, before[stage])
+    for n, stage in enumerate(sorted(set(ends))):
+        route(f"end_{n}", after[stage], sink)
+    return PetriNet(net, Marking({source: 1}), Marking({sink: 1}))
 
 
 def footprints(net: PetriNet) -> dict[str, Any]:

@@ -17,11 +17,13 @@ SAMPLE_SIZE = 20_000
 _EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
 _OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
 _DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{2}|\d{4})(\D|$)"
-_TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S", "T%H:%M")
+_TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S", "T%H:%M",
+               " %I:%M %p", " %I:%M:%S %p")  # 12-hour clocks with AM/PM too
 _OTHER_FORMATS = (
     "%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S", "%d %b %Y", "%d %B %Y %H:%M:%S",
     "%d %B %Y", "%b %d, %Y %H:%M:%S", "%b %d, %Y", "%B %d, %Y", "%Y%m%dT%H%M%SZ",
-    "%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z",
+    "%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %I:%M:%S %p",
+    "%Y-%m-%d %I:%M %p",
 )
 _EPOCH_UNITS = (  # (largest magnitude, unit, SQL turning the number into a TIMESTAMPTZ)
     (1e11, "seconds", "to_timestamp(try_cast({c} AS DOUBLE))"),

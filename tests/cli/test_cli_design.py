@@ -118,3 +118,20 @@ def test_example_design_checks_the_example_log(tmp_path, monkeypatch):
     assert data["design"]["goals"] == ["Purchase"]
     assert data["designed_transitions_not_taken"] == [{"from": "Payment Failed",
                                                         "to": "Purchase"}]
+
+
+def test_check_output_is_the_same_bytes_whatever_the_hash_seed(files):
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cjm", "check", "log.csv", "--design", "design.yaml",
+             "--json", "-", "--exact"],
+            capture_output=True, check=False, timeout=300,
+            env={**os.environ, **ENV, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]

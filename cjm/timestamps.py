@@ -32,6 +32,11 @@ _EPOCH_UNITS = (  # (largest magnitude, unit, SQL turning the number into a TIME
     (float("inf"), "nanoseconds",
      "make_timestamp(CAST(try_cast({c} AS HUGEINT) // 1000 AS BIGINT)) AT TIME ZONE 'UTC'"),
 )
+# Each value's unit follows its own magnitude, so a column mixing seconds and milliseconds
+# is still read right.
+_EPOCH_SQL = "CASE " + " ".join(
+    f"WHEN abs(try_cast({{c}} AS DOUBLE)) < {limit:.0e} THEN {sql}"
+    for limit, _, sql in _EPOCH_UNITS[:-1]) + f" ELSE {_EPOCH_UNITS[-1][2]} END"
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,14 @@ class TimestampFormat:
 
     def expression(self, column_sql: str) -> str:
         """The SQL that reads ``column_sql`` as a TIMESTAMPTZ."""
-        # Only the first {c}: a user's format string further on may hold the same text.
-        return self.sql.replace("{c}", column_sql, 1)
+        return self.sql.replace("{c}", column_sql)
 
 
 def _strptime(formats: list[str]) -> str:
     # Formats with %z give TIMESTAMPTZ already; naive results take the session time zone.
-    listing = "[" + ", ".join(sql_string(f) for f in formats) + "]"
+    # A brace from the user's format is spelled chr(123), so that no {c} but ours is left.
+    listing = "[" + ", ".join(sql_string(f).replace("{", "' || chr(123) || '")
+                              for f in formats) + "]"
     return "try_strptime({c}, " + listing + ")::TIMESTAMPTZ"
 
 
@@ -99,9 +105,8 @@ def detect_format(
     naive = any(not _OFFSET.search(v) for v in values)
     if all(_EPOCH.match(v) for v in values):
         magnitude = sorted(abs(float(v)) for v in values)[len(values) // 2]
-        for limit, unit, sql in _EPOCH_UNITS:
-            if magnitude < limit:
-                return TimestampFormat(f"epoch {unit}", sql, False)
+        unit = next(unit for limit, unit, _ in _EPOCH_UNITS if magnitude < limit)
+        return TimestampFormat(f"epoch {unit}", _EPOCH_SQL, False)
     iso_hits = _parsed(con, values, "try_cast({c} AS TIMESTAMPTZ)")
     if iso_hits >= 0.5 * len(values):
         return TimestampFormat("ISO 8601", "try_cast({c} AS TIMESTAMPTZ)", naive)
@@ -130,7 +135,7 @@ def _parsed(con, values: list[str], sql: str) -> int:
     con.register("_ts_sample", pa.table({"v": pa.array(values, pa.string())}))
     try:
         return con.execute(
-            f"SELECT count({sql.replace('{c}', 'v', 1)}) FROM _ts_sample"
+            f"SELECT count({sql.replace('{c}', 'v')}) FROM _ts_sample"
         ).fetchall()[0][0]
     finally:
         con.unregister("_ts_sample")

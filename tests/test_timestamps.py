@@ -168,3 +168,15 @@ def test_slash_separated_iso_like_timestamps(stamps):
     # The shared sepsis log writes 2014/10/22 11:15:41.000.
     _, instants = stamps(["2014/10/22 11:15:41.000", "2014/10/23 00:00:00.250"])
     assert instants == [at(2014, 10, 22, 11, 15, 41), at(2014, 10, 23, micro=250000)]
+
+
+def test_epoch_units_mixed_in_one_column(stamps):
+    # Seconds and milliseconds side by side: each value is read by its own size.
+    log, instants = stamps(["1700000000", "1700003600500"])
+    assert log.timestamp_format.description in ("epoch seconds", "epoch milliseconds")
+    assert instants == [at(2023, 11, 14, 22, 13, 20), at(2023, 11, 14, 23, 13, 20, micro=500000)]
+
+
+def test_braces_in_a_timestamp_format_are_literal(stamps):
+    log, instants = stamps(["2024-03-05{c}"], timestamp_format="%Y-%m-%d{c}")
+    assert instants == [at(2024, 3, 5)] and log.rejected == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,6 +61,12 @@ def events(log: cjm.EventLog, *columns: str) -> list[tuple]:
     return log.con.execute(
         f"SELECT {wanted} FROM events ORDER BY journey, ts, _file, _line"
     ).fetchall()
+
+
+def csv_rows(path: str | Path) -> list[list[str]]:
+    """The rows of a CSV file cjm wrote (such as a rejects file)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
 
 
 def reject_lines(log: cjm.EventLog) -> list[tuple[int, str]]:

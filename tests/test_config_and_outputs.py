@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CLI_ENV
+from conftest import CLI_ENV, csv_rows
 from typer.testing import CliRunner
 
 import cjm.safety
@@ -178,9 +178,7 @@ def test_every_row_rejected_writes_the_rejects_and_exits_1(write, command):
     assert ("Error: log.csv: no events to work with (4 rows read, 4 rejected, 0 filtered); "
             "2 rows: missing journey id (column case_id), first at log.csv:2") in result.stderr
     assert "--rejects FILE.csv lists every row" in result.stderr
-    with open("r.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    assert rows == [
+    assert csv_rows("r.csv") == [
         ["file", "line", "reason", "content"],
         ["log.csv", "2", "missing journey id (column case_id)",
          "journey id=, stage=Visit, timestamp=2024-01-01T09:00:00Z"],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 
 import pytest
-from conftest import CLI_ENV
+from conftest import CLI_ENV, csv_rows
 from typer.testing import CliRunner
 
 from cjm.cli import app
@@ -63,9 +62,7 @@ def test_rejects_file_is_written(write, tmp_path):
     write("log.csv", WITH_REJECTS)
     result = run("inspect", "log.csv", "--rejects", "out/rejects.csv", "--strict")
     assert result.exit_code == 1
-    with (tmp_path / "out" / "rejects.csv").open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    assert rows == [
+    assert csv_rows(tmp_path / "out" / "rejects.csv") == [
         ["file", "line", "reason", "content"],
         ["log.csv", "5", "missing journey id (column case_id)",
          "journey id=, stage=Visit, timestamp=2024-03-02T10:00:00Z"],

@@ -27,6 +27,7 @@ class DuckDBEngine:
         self.con = con
         self.seq = "seq" + suffix
         self.jrn = "jrn" + suffix
+        self.funnel_table = "funnel" + suffix
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
@@ -134,6 +135,46 @@ class DuckDBEngine:
         return _rows(self.con,
             f"SELECT stage, next_stage, journey, wait FROM {self.seq} WHERE {pairs} "
             "ORDER BY journey, pos")
+
+    def funnel(self, steps: Sequence[str], strict: bool,
+               within: float | None) -> list[tuple[int, float | None]]:
+        """(journeys reaching it, median seconds from the step before) for each step.
+
+        ``steps`` are SQL string literals. Each step's match is the earliest event that
+        qualifies, so that a journey reaches as many steps as it can. The matches are kept
+        in the table ``funnel_<suffix>`` for :meth:`funnel_next`.
+        """
+        window = f" AND epoch(e.ts) - epoch(m.t0) <= {float(within)}" if within else ""
+        parts = [f"m0 AS (SELECT journey, min(pos) AS pos, arg_min(ts, pos) AS ts, "
+                 f"arg_min(ts, pos) AS t0 FROM {self.seq} WHERE stage = {steps[0]} "
+                 "GROUP BY journey)"]
+        for k, step in enumerate(steps[1:], start=1):
+            # Strict: after the previous match; any order: anywhere in the journey.
+            after = " AND e.pos > m.pos" if strict else ""
+            parts.append(
+                f"m{k} AS (SELECT m.journey, min(e.pos) AS pos, arg_min(e.ts, e.pos) AS ts, "
+                f"m.t0 FROM m{k - 1} m JOIN {self.seq} e ON e.journey = m.journey "
+                f"AND e.stage = {step}{after}{window} GROUP BY m.journey, m.t0)")
+        union = " UNION ALL ".join(
+            f"SELECT {k} AS step, journey, pos, ts FROM m{k}" for k in range(len(steps)))
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.funnel_table} AS "
+                         f"WITH {', '.join(parts)} {union}")
+        return _rows(self.con,
+            # In any order a step may come first: the time between two steps is unsigned.
+            "SELECT count(a.journey), median(abs(epoch(a.ts) - epoch(b.ts))) "
+            "FROM range(?) r(step) "
+            f"LEFT JOIN {self.funnel_table} a ON a.step = r.step "
+            f"LEFT JOIN {self.funnel_table} b ON b.step = r.step - 1 AND b.journey = a.journey "
+            "GROUP BY r.step ORDER BY r.step", [len(steps)])
+
+    def funnel_next(self, step: int) -> list[tuple[str | None, int]]:
+        """Where journeys that matched ``step - 1`` but not ``step`` went next, most first."""
+        return _rows(self.con,
+            f"SELECT e.stage, count(*) AS n FROM {self.funnel_table} p "
+            f"LEFT JOIN {self.seq} e ON e.journey = p.journey AND e.pos = p.pos + 1 "
+            f"WHERE p.step = ? AND p.journey NOT IN (SELECT journey FROM {self.funnel_table} "
+            "WHERE step = ?) GROUP BY e.stage ORDER BY n DESC, e.stage NULLS LAST",
+            [step - 1, step])
 
     def outcome_values(self, column: str, limit: int = 50) -> list[str]:
         """Distinct lower-cased values of an outcome column (up to ``limit``)."""

@@ -5,6 +5,7 @@ import typer
 from cjm import __version__
 from cjm.cli.check_cmd import check_command
 from cjm.cli.discover_cmd import discover_command
+from cjm.cli.funnel_cmd import funnel_command
 from cjm.cli.inspect_cmd import inspect_command
 from cjm.cli.model_cmd import model_command
 
@@ -35,6 +36,7 @@ def _root(
 
 app.command("inspect", rich_help_panel="Read")(inspect_command)
 app.command("discover", rich_help_panel="Analyse")(discover_command)
+app.command("funnel", rich_help_panel="Analyse")(funnel_command)
 app.command("model", rich_help_panel="Design")(model_command)
 app.command("check", rich_help_panel="Design")(check_command)
 

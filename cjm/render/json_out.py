@@ -166,3 +166,26 @@ def check_json(result, graph=None) -> dict[str, Any]:
         data["map"] = {"stages_shown": len(graph.nodes), "transitions_shown": len(graph.edges),
                        "hidden_stages": graph.hidden_stages}
     return data
+
+
+FUNNEL_SCHEMA = "cjm.funnel/1"
+
+
+def funnel_json(result, log) -> dict[str, Any]:
+    """The ``cjm.funnel/1`` object (see docs/json.md)."""
+    return {
+        "schema": FUNNEL_SCHEMA,
+        "reading": reading(log),
+        "order": result.order,
+        "within_seconds": result.within_seconds,
+        "journeys": result.journeys,
+        "conversion": _r(result.conversion),
+        "steps": [
+            {"stage": s.stage, "journeys": s.journeys,
+             "step_conversion": _r(s.step_conversion),
+             "overall_conversion": _r(s.overall_conversion),
+             "median_seconds": _s(s.median_seconds), "dropped": s.dropped,
+             "went_instead": [{"stage": stage, "journeys": n} for stage, n in s.went_instead]}
+            for s in result.steps
+        ],
+    }

@@ -290,3 +290,23 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
     for path in written:
         parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)
+
+
+def funnel_view(result, log) -> RenderableType:
+    """The ``cjm funnel`` summary."""
+    window = f", within {format_seconds(result.within_seconds)} of the first step" \
+        if result.within_seconds else ""
+    parts: list[RenderableType] = [reading_header(log), Text(
+        f"funnel of {len(result.steps)} steps, {result.order} order{window}: "
+        f"{percent(result.conversion)} of the journeys that start it finish it")]
+    grid = table("", "step", "journeys", "from previous", "from first", "median time",
+                 "dropped", "where the dropped went next", right=(1, 2, 3, 4, 5), wrap=(6,))
+    grid.title = None
+    for step in result.steps:
+        went = ", ".join(f"{escape(short(s, 24))} ({count(n)})" for s, n in step.went_instead)
+        grid.add_row(escape(short(step.stage, 24)), count(step.journeys),
+                     percent(step.step_conversion), percent(step.overall_conversion),
+                     format_seconds(step.median_seconds) if step.median_seconds is not None
+                     else "", count(step.dropped) if step.dropped else "", went)
+    parts += [Text(), grid]
+    return Group(*parts)

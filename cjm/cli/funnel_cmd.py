@@ -1,0 +1,49 @@
+"""``cjm funnel``: journeys through a chosen sequence of stages, and where the others went."""
+
+from typing import Annotated
+
+import typer
+
+from cjm.cli import mapout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout
+
+FUNNEL = "Funnel"
+
+
+@log_command
+def funnel_command(
+    args: LogArgs,
+    steps: Annotated[str, typer.Option(
+        "--steps", help="The funnel's stages, in order, separated by commas.",
+        rich_help_panel=FUNNEL, metavar="A,B,C", show_default=False)],
+    within: Annotated[str | None, typer.Option(
+        "--within", help="Count a step only within this span of the journey's first step "
+        "(e.g. 7d).", rich_help_panel=FUNNEL, metavar="SPAN", show_default=False)] = None,
+    order: Annotated[str, typer.Option(
+        "--order", help="strict: the steps in this order; any: all of them, in any order.",
+        rich_help_panel=FUNNEL)] = "strict",
+    json_out: mapout.JsonOut = None,
+    quiet: mapout.Quiet = False,
+) -> None:
+    """Show how many journeys pass each step of a funnel, the conversion from step to step,
+    the time it takes, and where the journeys that dropped out went instead.
+
+    Example: cjm funnel examples/shop.csv --steps "View Product,Add to Cart,Checkout,Purchase"
+    --within 7d
+    """
+    from cjm.funnel import funnel
+    from cjm.render.json_out import funnel_json, write_json
+    from cjm.render.terminal import funnel_view, notes_and_warnings
+    from cjm.units import parse_span
+
+    names = [s.strip() for s in steps.split(",") if s.strip()]
+    span = parse_span(within, "--within") if within else None
+    with args.read() as log:
+        result = funnel(log, names, within=span, order=order)
+        if json_out:
+            write_json(funnel_json(result, log), json_out)
+        if not quiet and json_out != "-":
+            stdout().print(funnel_view(result, log))
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    args.check_strict(log)

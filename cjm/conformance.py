@@ -115,7 +115,8 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     """
     from cjm.model import alignment_fitness, precision, replay
 
-    engine = DuckDBEngine(journey_map.log.con)  # the tables discover() prepared
+    log = journey_map.log
+    engine = DuckDBEngine(log.con, log.suffix, log.table)  # the tables discover() prepared
     examples = engine.path_examples()
     per_path = {p.stages: path_deviations(p.stages, design) for p in journey_map.paths}
     affected: dict[tuple[str, str], int] = defaultdict(int)
@@ -124,7 +125,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     for p in journey_map.paths:
         for key in per_path[p.stages]:
             affected[key] += p.journeys
-            shown[key].extend(examples[p.stages][: 3 - len(shown[key])])
+            shown[key].extend(examples[p.stages])
         if not per_path[p.stages]:
             conforming += p.journeys
     slow: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -140,7 +141,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
         affected[key] = len(journeys)
         shown[key] = sorted(journeys)[:3]
     deviations = sorted(
-        (Deviation(kind, detail, n, tuple(shown[(kind, detail)]))
+        (Deviation(kind, detail, n, tuple(sorted(shown[(kind, detail)])[:3]))
          for (kind, detail), n in affected.items()),
         key=lambda d: (-d.journeys, d.kind, d.detail))
 

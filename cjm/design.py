@@ -122,7 +122,14 @@ def _load_yaml(path: Path) -> Design:
             raise _Spot(path, nodes[key]).error(
                 f"unknown key {key!r}.{did_you_mean(key, _YAML_KEYS)}",
                 "Keys: " + ", ".join(_YAML_KEYS))
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:  # e.g. a tag such as !!python/object, which safe_load refuses
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise DataError(f"{path}:{line}: not a plain YAML design: "
+                        f"{getattr(exc, 'problem', None) or exc}",
+                        "Use plain lists, mappings and strings (no !! tags).") from None
     if "stages" not in data:
         raise _Spot(path, root).error("the design lists no 'stages'")
     stages = _stages(path, fields["stages"], data["stages"])
@@ -160,7 +167,13 @@ def _load_yaml(path: Path) -> Design:
         if wait is None:
             raise _Spot(path, node).error("a service level needs max_wait (e.g. 2d)")
         service[(source, target)] = wait
-    starts = _names(path, fields, data, "start", known) or {names[0]}
+    # By default a journey may start on each stage up to the first required one.
+    default_starts = set()
+    for name in names:
+        default_starts.add(name)
+        if stages[name].required:
+            break
+    starts = _names(path, fields, data, "start", known) or default_starts
     goals = _names(path, fields, data, "goals", known) or {names[-1]}
     return Design(path, "yaml", str(data.get("name", path.stem)), stages, allowed, starts,
                   goals, order={n: i for i, n in enumerate(names)} if sequence else None,
@@ -208,6 +221,10 @@ def _pair(path: Path, item: Any, node: Any, known) -> tuple[str, str, float | No
     if isinstance(item, list) and len(item) == 2:
         return known(item[0], node, "from"), known(item[1], node, "to"), None
     if isinstance(item, dict) and "from" in item and "to" in item:
+        extra = set(item) - {"from", "to", "max_wait"}
+        if extra:
+            raise spot.error(f"unknown transition setting {sorted(extra)[0]!r}",
+                             "A transition has: from, to, max_wait.")
         wait = item.get("max_wait")
         seconds = None
         if wait is not None:

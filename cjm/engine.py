@@ -23,8 +23,9 @@ def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
 class DuckDBEngine:
     """Aggregates over the ``events`` table of an EventLog's DuckDB connection."""
 
-    def __init__(self, con, suffix: str = "") -> None:
+    def __init__(self, con, suffix: str = "", events: str = "events") -> None:
         self.con = con
+        self.events = events
         self.seq = "seq" + suffix
         self.jrn = "jrn" + suffix
         self.funnel_table = "funnel" + suffix
@@ -45,7 +46,8 @@ class DuckDBEngine:
             "row_number() OVER w AS pos, lead(stage) OVER w AS next_stage, "
             "epoch(lead(ts) OVER w) - epoch(ts) AS wait, "
             f"lead({hand}) OVER w AS next_hand "
-            f"FROM events {where} WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
+            f"FROM {self.events} {where} "
+            "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
         )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS SELECT journey, "
@@ -179,5 +181,5 @@ class DuckDBEngine:
     def outcome_values(self, column: str, limit: int = 50) -> list[str]:
         """Distinct lower-cased values of an outcome column (up to ``limit``)."""
         return [row[0] for row in _rows(self.con,
-            f"SELECT DISTINCT lower(trim({sql_name(column)})) v FROM events "
+            f"SELECT DISTINCT lower(trim({sql_name(column)})) v FROM {self.events} "
             f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]

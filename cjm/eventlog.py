@@ -10,7 +10,7 @@ import csv
 import shutil
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,10 @@ class EventLog:
     first_timestamp: datetime | None
     last_timestamp: datetime | None
     journey_gap_seconds: float | None = None
+    table: str = "events"  # the events of this log (a view of them for a subset)
+    label: str | None = None  # what a subset is: "segment = vip", "2024-Q3"
     _workdir: Path | None = None
+    _parent: EventLog | None = None  # a subset shares its parent's engine
 
     @property
     def rows(self) -> int:
@@ -107,10 +110,32 @@ class EventLog:
         """The optional roles this log has (channel, segment, …)."""
         return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
 
+    @property
+    def suffix(self) -> str:
+        """Names this log's working tables apart from those of its subsets."""
+        return "" if self.table == "events" else "_" + self.table
+
     def stage_names(self) -> list[str]:
         """The stages of the log, in name order."""
         return [row[0] for row in self.con.execute(
-            "SELECT DISTINCT stage FROM events ORDER BY stage").fetchall()]
+            f"SELECT DISTINCT stage FROM {self.table} ORDER BY stage").fetchall()]
+
+    def subset(self, journeys_sql: str, label: str, events_sql: str | None = None) -> EventLog:
+        """The journeys that ``journeys_sql`` (a query of journey ids) selects, as a log;
+        ``events_sql`` (a condition) keeps only some of their events.
+
+        The subset shares this log's engine and reading accounting; closing it does nothing.
+        """
+        name = f"events_{len(self.con.execute('SHOW TABLES').fetchall())}"
+        clip = f" AND ({events_sql})" if events_sql else ""
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {self.table} "
+                         f"WHERE journey IN ({journeys_sql}){clip}")
+        events, journeys, stages, first, last = self.con.execute(
+            "SELECT count(*), count(DISTINCT journey), count(DISTINCT stage), min(ts), max(ts) "
+            f"FROM {name}").fetchall()[0]
+        return replace(self, table=name, label=label, events=events, journeys=journeys,
+                       stages=stages, first_timestamp=first, last_timestamp=last,
+                       _workdir=None, _parent=self)
 
     def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Rejected rows in file and line order: file, line, reason, content."""
@@ -151,10 +176,13 @@ class EventLog:
 
     def to_pandas(self):
         """The events as a pandas DataFrame, in journey order."""
-        return self.con.execute("SELECT * FROM events ORDER BY journey, ts, _file, _line").df()
+        return self.con.execute(
+            f"SELECT * FROM {self.table} ORDER BY journey, ts, _file, _line").df()
 
     def close(self) -> None:
-        """Close the engine and remove its temporary files."""
+        """Close the engine and remove its temporary files (a subset leaves them be)."""
+        if self._parent is not None:
+            return
         self.con.close()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)

@@ -62,7 +62,7 @@ def funnel(log: EventLog, steps: list[str], *, within: float | None = None,
     _check_steps(log, steps)
     from cjm.engine import DuckDBEngine
 
-    engine = DuckDBEngine(log.con, suffix="_funnel")
+    engine = DuckDBEngine(log.con, log.suffix + "_funnel", log.table)
     engine.prepare(None, None)
     rows = engine.funnel([sql_string(s) for s in steps], order == "strict", within)
     first = rows[0][0] or 0

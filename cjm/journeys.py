@@ -141,7 +141,7 @@ class JourneyMap:
 
 
 def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: str | None,
-           goal_share: float) -> Goals:
+           goal_share: float, infer: bool = True) -> Goals:
     names = {s.name for s in stages}
     if goals:
         for goal in goals:
@@ -152,6 +152,8 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
         return Goals(tuple(sorted(set(goals))), "flag")
     if outcome:
         return Goals((), "outcome", outcome)
+    if not infer:
+        return Goals((), "none")
     inferred = tuple(sorted(
         s.name for s in stages
         if s.journeys and s.ends / s.journeys >= goal_share and s.ends >= GOAL_MIN_ENDS * journeys
@@ -167,6 +169,7 @@ def discover(
     goal_share: float = GOAL_SHARE,
     still_active: float | None = None,
     handoff_column: str | None = None,
+    infer_goals: bool = True,
 ) -> JourneyMap:
     """Aggregate ``log`` into a JourneyMap.
 
@@ -179,6 +182,7 @@ def discover(
     ``still_active`` (seconds) sets journeys whose last event is that close to the end of the
     log apart as open. ``handoff_column`` is a role (channel, device, department) or column
     whose change between two events makes a hand-off; it defaults to the channel.
+    ``infer_goals=False`` leaves a log without named goals (or outcome) with no goals.
     """
     if not 0 < goal_share <= 1:
         raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")
@@ -188,7 +192,7 @@ def discover(
     if use_outcome and goals:
         raise UsageError("success comes from goal stages or from the outcome column, not both",
                          "Give goals, or use_outcome=True, not both.")
-    engine = DuckDBEngine(log.con)
+    engine = DuckDBEngine(log.con, log.suffix, log.table)
     notes = []
     if outcome and (use_outcome or (use_outcome is None and not goals)):
         values = engine.outcome_values(outcome)
@@ -219,7 +223,8 @@ def discover(
         paths.append(JourneyPath(tuple(key), count, count / journeys,
                           covered / journeys, float(median)))
     goal_spec = _goals(stages, journeys, goals,
-                       log.mapping.column("outcome") if use_outcome else None, goal_share)
+                       log.mapping.column("outcome") if use_outcome else None, goal_share,
+                       infer_goals)
     endings = engine.endings(goal_spec.stages, use_outcome, still_active)
     reaching = {s.name: s.journeys for s in stages}
     dead_total = sum(n for _, status, n, _, _ in endings if status == "dead_end")

@@ -41,6 +41,8 @@ class MapEdge:
     median_seconds: float | None
     handoff_share: float
     status: str = ""  # "deviation": the design does not allow it; "unused": never taken
+    change: float | None = None  # on a comparison map: the change of its share, B minus A
+    significant: bool = False  # that change is more than noise
 
 
 @dataclass
@@ -87,7 +89,8 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     kept += [g for g in journey_map.goals.stages if g not in kept]  # the goal always shows
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
-        engine = DuckDBEngine(journey_map.log.con, suffix="_map")
+        log = journey_map.log
+        engine = DuckDBEngine(log.con, log.suffix + "_map", log.table)
         engine.prepare(journey_map.handoff_role, None, stages=kept)
         stage_rows = [Stage(*row) for row in engine.stages()]
         edges = [MapEdge(a, b, n, float(m), h / n)
@@ -101,7 +104,7 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends]
     if paths is None:
         paths = AUTO_PATHS if transitions > AUTO_EDGES else 1.0
-    shown, restored = _simplify(edges, [s.name for s in stage_rows], paths, min_count)
+    shown, restored = simplify_edges(edges, [s.name for s in stage_rows], paths, min_count)
 
     goals = set(journey_map.goals.stages)
     dead = {d.stage: d.share_of_reaching for d in journey_map.dead_ends}
@@ -116,8 +119,9 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
                     "--paths 100%" + (" --min-count 1" if min_count > 1 else ""))
 
 
-def _simplify(edges: list[MapEdge], stages: list[str], paths: float,
-              min_count: int) -> tuple[list[MapEdge], int]:
+def simplify_edges(edges: list[MapEdge], stages: list[str], paths: float,
+                   min_count: int) -> tuple[list[MapEdge], int]:
+    """The edges to keep, and how many weaker ones were put back to keep stages connected."""
     if paths >= 1.0 and min_count <= 1:
         return list(edges), 0
     ranked = sorted(edges, key=lambda e: (-e.count, e.source, e.target))

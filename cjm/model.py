@@ -91,6 +91,7 @@ def write_model(model: Model, path: Path) -> None:
     from cjm.safety import write_bytes, write_text
 
     pm4py = _pm4py()
+    path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in MODEL_FORMATS:
         raise UsageError(f"-o {path}: cannot tell the model format from the extension",
@@ -143,7 +144,14 @@ def read_net(path: Path) -> PetriNet:
         if fmt == ".bpmn":
             return PetriNet(*pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path))))
         if fmt == ".pnml":
-            return PetriNet(*pm4py.read_pnml(str(path)))
+            net = PetriNet(*pm4py.read_pnml(str(path)))
+            if not net.initial or not net.final:
+                raise DataError(f"{path}: the PNML has no initial or no final marking",
+                                "A designed journey needs both, to know where journeys start "
+                                "and end.")
+            return net
+    except DataError:
+        raise
     except Exception as exc:  # pm4py raises many kinds for a damaged file
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot read the {fmt[1:].upper()} design: {message}",

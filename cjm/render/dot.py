@@ -15,6 +15,7 @@ _GOAL_FILL, _GOAL_LINE = "#c7e9c0", "#238b45"
 _DEAD_LINE, _DEAD_TEXT, _DEAD_TEXT_ON_DARK = "#cb181d", "#a50f15", "#ffe0e0"
 _HANDOFF = "#e6550d"
 _DEVIATION, _DEVIATION_FILL, _UNUSED = "#d7301f", "#fdd49e", "#969696"
+_UP, _DOWN, _UNCHANGED = "#1a9850", "#d73027", "#9e9e9e"
 _FONT = "Helvetica"
 
 
@@ -102,7 +103,13 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
             attrs.append(f"label={quote(label)}")
         elif label:
             attrs.append(f"label={quote(fmt_count(edge.count))}")
-        if edge.status == "unused":
+        if edge.change is not None:
+            attrs = [f"penwidth={width:.2f}", f"label={quote(_change_label(edge))}"]
+            tone = (_UP if edge.change > 0 else _DOWN) if edge.significant else _UNCHANGED
+            attrs.append(f'color="{tone}" fontcolor="{tone}"')
+            if edge.source == START or edge.target == END:
+                attrs = ['style=dotted color="#888888"', f"penwidth={width:.2f}"]
+        elif edge.status == "unused":
             attrs = [f'style=dashed color="{_UNUSED}" fontcolor="{_UNUSED}" '
                      'label="designed, never taken"']
         elif edge.status == "deviation":
@@ -117,6 +124,11 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
     return "\n".join(lines) + "\n"
 
 
+def _change_label(edge: MapEdge) -> str:
+    points = edge.change * 100
+    return f"{points:+.1f} pp" + ("" if edge.significant else " (n.s.)")
+
+
 def _legend(view: str, graph: MapGraph) -> list[str]:
     """A legend of what this map shows, drawn inside the graph."""
     goals = any(n.goal for n in graph.nodes)
@@ -124,6 +136,7 @@ def _legend(view: str, graph: MapGraph) -> list[str]:
     with_handoffs = any(e.handoff_share >= 0.5 and not e.status for e in graph.edges)
     deviations = any(x.status == "deviation" for x in (*graph.nodes, *graph.edges))
     unused = any(x.status == "unused" for x in (*graph.nodes, *graph.edges))
+    changes = any(e.change is not None for e in graph.edges)
     meaning = {"frequency": "transitions", "performance": "median wait",
                "both": "transitions (median wait)"}[view]
     lines = [
@@ -138,6 +151,10 @@ def _legend(view: str, graph: MapGraph) -> list[str]:
         lines.append(f'    legend_dead [label="dead-end stage ({DEAD_END_MARK:.0%} or more of '
                      f'its journeys stop there)" fillcolor="{_BLUES[0]}" color="{_DEAD_LINE}" '
                      "penwidth=2.5];")
+    if changes:
+        meaning = "change of the share of its stage (pp)"
+        lines.append(f'    legend_up [label="green: grew, red: shrank, grey: no significant '
+                     f'change" shape=plaintext style="" fontcolor="{_UP}"];')
     lines.append(f'    legend_note [label="edge label: {meaning}\\nedge width: transitions" '
                  'shape=plaintext style=""];')
     if deviations:

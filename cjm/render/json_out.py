@@ -189,3 +189,39 @@ def funnel_json(result, log) -> dict[str, Any]:
             for s in result.steps
         ],
     }
+
+
+COMPARE_SCHEMA = "cjm.compare/1"
+
+
+def _change(c) -> dict[str, Any]:
+    return {"count_a": c.count_a, "total_a": c.total_a, "share_a": _r(c.share_a),
+            "count_b": c.count_b, "total_b": c.total_b, "share_b": _r(c.share_b),
+            "change": _r(c.change), "p_value": _r(c.p_value), "adjusted_p": _r(c.adjusted_p)}
+
+
+def compare_json(result) -> dict[str, Any]:
+    """The ``cjm.compare/1`` object (see docs/json.md)."""
+    def side(label, jm):
+        return {"label": label, "journeys": jm.journeys, "events": jm.events,
+                "median_duration_seconds": _s(jm.duration_median),
+                "goal_rate": _r(jm.goal_rate), "dead_end_rate": _r(jm.dead_end_rate)}
+
+    return {
+        "schema": COMPARE_SCHEMA,
+        "a": side(result.label_a, result.a),
+        "b": side(result.label_b, result.b),
+        "min_count": result.min_count,
+        "alpha": result.alpha,
+        "goal_rate": _change(result.goal_rate) if result.goal_rate else None,
+        "transitions": [
+            {"from": t.key[0], "to": t.key[1], **_change(t),
+             "significant": t.significant(result.alpha),
+             "median_seconds_a": _s(t.median_a), "median_seconds_b": _s(t.median_b)}
+            for t in result.transitions
+        ],
+        "dead_ends": [{"stage": d.key[0], **_change(d),
+                       "significant": d.significant(result.alpha)} for d in result.dead_ends],
+        "new_paths": [{"stages": list(p), "journeys": n} for p, n in result.new_paths],
+        "vanished_paths": [{"stages": list(p), "journeys": n} for p, n in result.vanished_paths],
+    }

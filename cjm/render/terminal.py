@@ -276,7 +276,7 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
                          percent(d.journeys / result.journeys), escape(", ".join(d.examples)))
         parts += [Text(), grid]
     if result.missing_stages:
-        listed = ", ".join(f"{escape(short(s, 24))} ({count(n)} events)"
+        listed = ", ".join(f"{escape(short(s, 24))} ({count(n)} event{'s' * (n != 1)})"
                            for s, n in result.missing_stages[:top])
         parts += [Text(), Text.from_markup(f"[yellow]In the log, not in the design:[/] {listed}")]
     if result.unused_stages:
@@ -309,4 +309,64 @@ def funnel_view(result, log) -> RenderableType:
                      format_seconds(step.median_seconds) if step.median_seconds is not None
                      else "", count(step.dropped) if step.dropped else "", went)
     parts += [Text(), grid]
+    return Group(*parts)
+
+
+def _points(change: float) -> str:
+    return f"{change * 100:+.1f} pp"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "too few"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def compare_view(result, top: int = 10, written=()) -> RenderableType:
+    """The ``cjm compare`` summary."""
+    a, b = result.a, result.b
+    parts: list[RenderableType] = [Text.from_markup(
+        f"[bold]A[/] {escape(result.label_a)}: {count(a.journeys)} journeys, "
+        f"{count(a.events)} events, median {format_seconds(a.duration_median)}\n"
+        f"[bold]B[/] {escape(result.label_b)}: {count(b.journeys)} journeys, "
+        f"{count(b.events)} events, median {format_seconds(b.duration_median)}")]
+    goal = result.goal_rate
+    if goal is not None:
+        verdict = "significant" if goal.significant(result.alpha) else "not significant"
+        parts.append(Text(f"goal rate: {percent(goal.share_a)} → {percent(goal.share_b)} "
+                          f"({_points(goal.change)}, p {_p(goal.p_value)}, {verdict})"))
+    significant = result.significant
+    grid = table(f"Transitions whose share changed ({len(significant)} of "
+                 f"{len(result.transitions)} significant at {result.alpha:g}, Holm-adjusted; "
+                 f"tested when A and B count {result.min_count}+)",
+                 "from", "to", "A", "B", "change", "p (adj.)", "wait A → B",
+                 right=(2, 3, 4, 5))
+    for t in (significant or result.transitions)[:top]:
+        waits = f"{format_seconds(t.median_a)} → {format_seconds(t.median_b)}"
+        grid.add_row(escape(short(t.key[0], 22)), escape(short(t.key[1], 22)),
+                     f"{percent(t.share_a)} ({count(t.count_a)})",
+                     f"{percent(t.share_b)} ({count(t.count_b)})", _points(t.change),
+                     _p(t.adjusted_p), waits)
+    parts += [Text(), grid]
+    for title, items in (("New transitions", result.new_transitions),
+                         ("Vanished transitions", result.vanished_transitions)):
+        if items:
+            listed = ", ".join(f"{escape(short(t.key[0], 22))} → {escape(short(t.key[1], 22))} "
+                               f"({count(max(t.count_a, t.count_b))})" for t in items[:top])
+            parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
+    for title, paths in (("New paths", result.new_paths),
+                         ("Vanished paths", result.vanished_paths)):
+        if paths:
+            listed = "; ".join(f"{escape(path_text(p, 60))} ({count(n)})" for p, n in paths[:5])
+            parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
+    moved = [d for d in result.dead_ends if d.p_value is not None][:top]
+    if moved:
+        grid = table("Dead-end rates (of the journeys reaching the stage)", "stage", "A", "B",
+                     "change", "p (adj.)", right=(1, 2, 3, 4))
+        for d in moved:
+            grid.add_row(escape(short(d.key[0], 24)), percent(d.share_a), percent(d.share_b),
+                         _points(d.change), _p(d.adjusted_p))
+        parts += [Text(), grid]
+    for path in written:
+        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)

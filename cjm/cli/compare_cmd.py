@@ -1,0 +1,119 @@
+"""``cjm compare``: two logs, two segments, or the last two periods, side by side."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cjm.cli import mapout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.errors import UsageError
+
+WHAT = "What to compare"
+TEST = "Testing"
+
+
+@log_command
+def compare_command(
+    args: LogArgs,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Compare two values of a role (segment, channel, device, department, "
+        "outcome), at each journey's first event; give them with --values.",
+        rich_help_panel=WHAT, show_default=False)] = None,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="Compare periods (day, week, month, quarter, year) by each journey's "
+        "first event: the last two, or those given with --values.", rich_help_panel=WHAT,
+        show_default=False)] = None,
+    values: Annotated[str | None, typer.Option(
+        "--values", help="The two values (or periods) to compare, A first: vip,new or "
+        "2024-Q2,2024-Q3.", rich_help_panel=WHAT, metavar="A,B", show_default=False)] = None,
+    goal: Annotated[list[str] | None, typer.Option(
+        "--goal", help="A goal stage (repeatable), for goal and dead-end rates. (default: as "
+        "cjm discover decides on A)", rich_help_panel=WHAT, metavar="STAGE",
+        show_default=False)] = None,
+    min_count: Annotated[int, typer.Option(
+        "--min-count", help="Test a share only when A and B together count this many.",
+        rich_help_panel=TEST, min=1)] = 20,
+    alpha: Annotated[float, typer.Option(
+        "--alpha", help="Significance level, after Holm's correction for the number of tests.",
+        rich_help_panel=TEST, min=0.0001, max=0.5)] = 0.05,
+    output: mapout.Output = None,
+    no_map: mapout.NoMap = False,
+    json_out: mapout.JsonOut = None,
+    top: mapout.Top = None,
+    quiet: mapout.Quiet = False,
+) -> None:
+    """Compare two sets of journeys: two logs (cjm compare a.csv b.csv), two values of a
+    segment (--by segment --values vip,new) or two periods (--period quarter): changed
+    transitions, goal and dead-end rates, new and vanished paths, and a difference map.
+
+    Example: cjm compare examples/shop.csv --period quarter --values 2024-Q2,2024-Q3
+    """
+    from cjm.compare import compare, compare_map
+    from cjm.journeys import discover
+    from cjm.render.json_out import compare_json
+    from cjm.render.terminal import compare_view, notes_and_warnings
+
+    chosen = mapout.targets(args.paths, output, no_map, json_out, "compare")
+    pair = [v.strip() for v in values.split(",")] if values else None
+    if pair is not None and len(pair) != 2:
+        raise UsageError("--values: give exactly two values, A first: --values vip,new")
+    if by and period:
+        raise UsageError("compare either --by a role or by --period, not both")
+    logs = []
+    try:
+        sides = _sides(args, by, period, pair, logs)
+        a = discover(sides[0], goals=goal or (), use_outcome=None if not goal else False)
+        # B is measured against A's goals (those of them it has), so the rates compare.
+        shared = [g for g in a.goals.stages if g in set(sides[1].stage_names())]
+        b = discover(sides[1], goals=shared, use_outcome=a.goals.source == "outcome",
+                     infer_goals=False)
+        result = compare(a, b, sides[0].label or "A", sides[1].label or "B",
+                         min_count=min_count, alpha=alpha)
+        graph = compare_map(result)
+        title = f"{result.label_a} → {result.label_b}"
+        written = mapout.write(graph, chosen, lambda: compare_json(result), json_out,
+                               "frequency", "journeys", title)
+        if not quiet and json_out != "-":
+            stdout().print(compare_view(result, top or 10, written))
+        for log in logs:
+            for line in notes_and_warnings(log):
+                stderr().print(line)
+            args.check_strict(log)
+    finally:
+        for log in logs:
+            log.close()
+
+
+def _sides(args: LogArgs, by, period, pair, logs: list):
+    """The two sets of journeys, A then B; the logs opened go into ``logs``."""
+    from dataclasses import replace
+
+    from cjm.segments import by_period, by_segment, period_labels
+
+    if len(args.paths) == 2 and not by and not period:
+        for path in args.paths:
+            log = replace(args, paths=[path]).read()
+            logs.append(log)
+            log.label = Path(path).name
+        return logs
+    if len(args.paths) != 1 and (by or period):
+        raise UsageError("with --by or --period, give one log (several files: one glob)")
+    if not by and not period:
+        raise UsageError("give two logs, or one log with --by ROLE --values A,B, or with "
+                         "--period quarter", "Example: cjm compare a.csv b.csv")
+    log = args.read()
+    logs.append(log)
+    if by:
+        if pair is None:
+            raise UsageError("--by needs --values A,B: the two values to compare")
+        return by_segment(log, by, values=pair)
+    labels = pair or period_labels(log, period)[-2:]
+    if len(labels) < 2:
+        raise UsageError(f"--period {period}: the log covers one {period} only")
+    present = set(period_labels(log, period))
+    for label in labels:
+        if label not in present:
+            raise UsageError(f"--values: no journey starts in {label!r}",
+                             "Periods: " + ", ".join(sorted(present)))
+    return by_period(log, period, labels)

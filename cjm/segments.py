@@ -1,0 +1,120 @@
+"""Slices of a log: journeys by segment (or another role) and by period of their first event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cjm.errors import UsageError
+from cjm.eventlog import EventLog
+from cjm.readers.base import sql_name, sql_string
+
+BY_ROLES = ("segment", "channel", "device", "department", "outcome")
+PERIODS = {  # the label of the period holding the timestamp {t}, as SQL
+    "day": "strftime({t}, '%Y-%m-%d')",
+    "week": "isoyear({t}) || '-W' || lpad(week({t})::VARCHAR, 2, '0')",
+    "month": "strftime({t}, '%Y-%m')",
+    "quarter": "year({t}) || '-Q' || quarter({t})",
+    "year": "year({t})::VARCHAR",
+}
+NONE = "(none)"
+
+
+def _role(log: EventLog, by: str) -> str:
+    for role in BY_ROLES:
+        if by == role or log.mapping.column(role) == by:
+            if role not in log.mapping:
+                break
+            return role
+    mapped = [r for r in BY_ROLES if r in log.mapping]
+    raise UsageError(
+        f"--by: {by!r} is not a mapped role of this log",
+        f"Use one of: {', '.join(mapped) or 'none mapped'}; map a column to a role with "
+        "--segment COLUMN (or --channel, --device, --department, --outcome).")
+
+
+def segment_values(log: EventLog, by: str) -> list[tuple[str | None, int]]:
+    """(value, journeys) of a role, taken at each journey's first event, most journeys first."""
+    role = _role(log, by)
+    return [(v, n) for v, n in log.con.execute(
+        f"SELECT v, count(*) n FROM (SELECT arg_min({sql_name(role)}, ts) v FROM {log.table} "
+        "GROUP BY journey) GROUP BY v ORDER BY n DESC, v NULLS LAST").fetchall()]
+
+
+def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
+               top: int | None = None) -> list[EventLog]:
+    """One log per value of ``by`` (at each journey's first event).
+
+    ``values`` picks the values (in that order); otherwise the ``top`` most frequent values,
+    and the rest together as "other".
+    """
+    role = _role(log, by)
+    column = log.mapping.column(role)
+    counts = segment_values(log, role)
+    present = [v for v, _ in counts]
+    if values is not None:
+        for value in values:
+            if value not in present:
+                shown = ", ".join(NONE if v is None else str(v) for v in present[:20])
+                raise UsageError(f"--values: {column} has no journeys with {value!r}",
+                                 f"Values: {shown}")
+        chosen, rest = list(values), []
+    else:
+        chosen = present[:top] if top else present
+        rest = present[len(chosen):]
+    first = (f"SELECT journey FROM {log.table} GROUP BY journey "
+             f"HAVING arg_min({sql_name(role)}, ts)")
+    slices = []
+    for value in chosen:
+        test = " IS NULL" if value is None else f" = {sql_string(str(value))}"
+        slices.append(log.subset(first + test, f"{column} = {NONE if value is None else value}"))
+    if rest:
+        listing = ", ".join(sql_string(str(v)) for v in rest if v is not None) or "NULL"
+        slices.append(log.subset(f"{first} IN ({listing})", f"{column} = other"))
+    return slices
+
+
+def period_labels(log: EventLog, period: str) -> list[str]:
+    """The periods in which journeys start, oldest first."""
+    label = _label(period)
+    return [row[0] for row in log.con.execute(
+        f"SELECT DISTINCT {label} p FROM {log.table} GROUP BY journey ORDER BY p").fetchall()]
+
+
+def by_period(log: EventLog, period: str, labels: list[str] | None = None) -> list[EventLog]:
+    """One log per period (by each journey's first event); ``labels`` picks some of them."""
+    expression = _label(period)
+    slices = []
+    for label in labels if labels is not None else period_labels(log, period):
+        slices.append(log.subset(
+            f"SELECT journey FROM {log.table} GROUP BY journey "
+            f"HAVING {expression} = {sql_string(label)}", label))
+    return slices
+
+
+def between(log: EventLog, since: datetime | None, until: datetime | None,
+            clip_events: bool = False) -> EventLog:
+    """Journeys whose first event falls in [since, until); or, with ``clip_events``, the
+    events in that window (journeys cut at its edges)."""
+    bounds = []
+    if since is not None:
+        bounds.append(f"{{t}} >= {sql_string(since.isoformat())}::TIMESTAMPTZ")
+    if until is not None:
+        bounds.append(f"{{t}} < {sql_string(until.isoformat())}::TIMESTAMPTZ")
+    if not bounds:
+        return log
+    label = f"{since:%Y-%m-%d}" if since else "…"
+    label += f" to {until:%Y-%m-%d}" if until else " onwards"
+    if clip_events:
+        condition = " AND ".join(b.replace("{t}", "ts") for b in bounds)
+        return log.subset(f"SELECT journey FROM {log.table} WHERE {condition}", label,
+                          events_sql=condition)
+    condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds)
+    return log.subset(f"SELECT journey FROM {log.table} GROUP BY journey HAVING {condition}",
+                      label)
+
+
+def _label(period: str) -> str:
+    """SQL for the period label of a journey (by its first event, min(ts))."""
+    if period not in PERIODS:
+        raise UsageError(f"--period: {period!r} is not one of {', '.join(PERIODS)}")
+    return PERIODS[period].replace("{t}", "min(ts)")

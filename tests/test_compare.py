@@ -1,0 +1,143 @@
+"""cjm compare: the statistics against scipy, and comparisons with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cjm
+from cjm.cli import app
+from cjm.compare import compare, compare_map, holm, two_proportion_p
+from cjm.errors import UsageError
+from cjm.segments import by_period, by_segment, period_labels
+from tests.journey_logs import write_journeys
+
+ENV = {"NO_COLOR": "1", "COLUMNS": "120"}
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [
+    (30, 100, 45, 100), (5, 40, 9, 41), (120, 1000, 150, 1100), (0, 50, 6, 50)])
+def test_two_proportion_test_equals_scipy(x1, n1, x2, n2):
+    from scipy.stats import chi2_contingency
+
+    table = [[x1, n1 - x1], [x2, n2 - x2]]
+    expected = chi2_contingency(table, correction=False)[1]  # the same test, squared
+    assert two_proportion_p(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-9)
+
+
+def test_holm_adjustment():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]
+    assert holm([]) == []
+
+
+def _log(tmp_path, name, journeys, extra=None):
+    return cjm.read_log(write_journeys(tmp_path / name, journeys, extra))
+
+
+def test_compare_two_logs_with_known_shares(tmp_path):
+    # A: 60 of 100 Cart → Buy; B: 30 of 100. New path Visit → Help in B (25 journeys).
+    a = {f"a{i}": ["Visit", "Cart", "Buy" if i < 60 else "Leave"] for i in range(100)}
+    b = {f"b{i}": ["Visit", "Cart", "Buy" if i < 30 else "Leave"] for i in range(100)}
+    b |= {f"h{i}": ["Visit", "Help"] for i in range(25)}
+    with _log(tmp_path, "a.csv", a) as la, _log(tmp_path, "b.csv", b) as lb:
+        ja = cjm.discover(la, goals=["Buy"])
+        jb = cjm.discover(lb, goals=["Buy"])
+        result = compare(ja, jb, "A", "B")
+        changes = {t.key: t for t in result.transitions}
+        buy = changes[("Cart", "Buy")]
+        assert (buy.count_a, buy.total_a, buy.count_b, buy.total_b) == (60, 100, 30, 100)
+        assert buy.change == pytest.approx(-0.3)
+        assert buy.significant()
+        # Help also takes a share of Visit's traffic from Cart: 100% → 80%.
+        assert {("Cart", "Buy"), ("Cart", "Leave"), ("Visit", "Help"), ("Visit", "Cart")} == \
+            {t.key for t in result.significant}
+        assert [t.key for t in result.new_transitions] == [("Visit", "Help")]
+        assert result.new_paths == [(("Visit", "Help"), 25)]
+        assert result.vanished_paths == []
+        assert result.goal_rate.share_a == pytest.approx(0.6)
+        assert result.goal_rate.share_b == pytest.approx(30 / 125)
+        graph = compare_map(result)
+        edge = next(e for e in graph.edges if (e.source, e.target) == ("Cart", "Buy"))
+        assert edge.count == 90 and edge.significant and edge.change == pytest.approx(-0.3)
+
+
+def test_small_counts_are_not_tested(tmp_path):
+    a = {"a1": ["V", "X"], "a2": ["V", "Y"]}
+    b = {"b1": ["V", "X"], "b2": ["V", "X"]}
+    with _log(tmp_path, "a.csv", a) as la, _log(tmp_path, "b.csv", b) as lb:
+        result = compare(cjm.discover(la), cjm.discover(lb))
+        assert all(t.p_value is None for t in result.transitions)
+        assert result.significant == []
+
+
+AWKWARD = ["vip / gold", "neu ünïcode", "a b"]
+
+
+def test_segments_with_awkward_names(tmp_path):
+    journeys = {f"j{i}": ["Visit", "Buy" if i % 2 else "Leave"] for i in range(30)}
+    extra = {f"j{i}": {"segment": AWKWARD[i % 3]} for i in range(30)}
+    with _log(tmp_path, "s.csv", journeys, extra) as log:
+        parts = by_segment(log, "segment", values=["vip / gold", "neu ünïcode"])
+        assert [p.label for p in parts] == ["segment = vip / gold", "segment = neu ünïcode"]
+        assert [p.journeys for p in parts] == [10, 10]
+        rest = by_segment(log, "segment", top=1)
+        assert [p.journeys for p in rest] == [10, 20]
+        assert rest[1].label == "segment = other"
+        with pytest.raises(UsageError, match="no journeys with 'gold'"):
+            by_segment(log, "segment", values=["gold"])
+        with pytest.raises(UsageError, match="not a mapped role"):
+            by_segment(log, "device")
+
+
+def test_periods_by_first_event(tmp_path):
+    journeys = {f"j{i}": ["Visit", "Buy"] for i in range(40)}  # one a day from 2024-01-01
+    with _log(tmp_path, "p.csv", journeys) as log:
+        assert period_labels(log, "month") == ["2024-01", "2024-02"]
+        assert [p.journeys for p in by_period(log, "month")] == [31, 9]
+        assert period_labels(log, "week")[:2] == ["2024-W01", "2024-W02"]
+        assert period_labels(log, "quarter") == ["2024-Q1"]
+        with pytest.raises(UsageError, match="--period"):
+            period_labels(log, "fortnight")
+
+
+def test_compare_cli_by_segment_and_period(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    journeys = {f"j{i}": ["Visit", "Cart", "Buy" if i % 3 else "Leave"] for i in range(60)}
+    extra = {f"j{i}": {"segment": AWKWARD[i % 3]} for i in range(60)}
+    write_journeys(tmp_path / "s.csv", journeys, extra)
+    result = CliRunner().invoke(app, ["compare", "s.csv", "--by", "segment", "--values",
+                                      "vip / gold,a b", "--json", "c.json", "-o", "d.svg"],
+                                env=ENV)
+    assert result.exit_code == 0, result.output
+    data = json.loads(Path("c.json").read_text())
+    assert data["schema"] == "cjm.compare/1"
+    assert (data["a"]["label"], data["b"]["label"]) == ("segment = vip / gold",
+                                                        "segment = a b")
+    assert Path("d.svg").read_text().startswith("<?xml")
+    result = CliRunner().invoke(app, ["compare", "s.csv", "--period", "month", "--json", "-"],
+                                env=ENV)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["a"]["label"], data["b"]["label"]) == ("2024-01", "2024-02")
+    assert (data["a"]["journeys"], data["b"]["journeys"]) == (31, 29)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["s.csv"], "give two logs"),
+    (["s.csv", "--by", "segment"], "--by needs --values"),
+    (["s.csv", "--by", "segment", "--values", "a"], "exactly two values"),
+    (["s.csv", "--period", "year"], "covers one year only"),
+    (["s.csv", "--period", "month", "--values", "2023-01,2024-01"], "no journey starts in"),
+    (["s.csv", "--by", "segment", "--period", "month"], "not both"),
+])
+def test_compare_usage_errors(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    write_journeys(tmp_path / "s.csv", {f"j{i}": ["V", "W"] for i in range(40)},
+                   {f"j{i}": {"segment": "x"} for i in range(40)})
+    result = CliRunner().invoke(app, ["compare", *args, "--no-map"], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -144,7 +144,9 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
            goal_share: float, infer: bool = True) -> Goals:
     names = {s.name for s in stages}
     if goals:
-        for goal in goals:
+        # A goal named by the user must exist; one carried over from another log (a
+        # segment, a period, a design) may be missing here: then no journey reaches it.
+        for goal in goals if infer else ():
             if goal not in names:
                 raise UsageError(
                     f"--goal: no stage {goal!r} in the log.{did_you_mean(goal, names)}",
@@ -182,7 +184,8 @@ def discover(
     ``still_active`` (seconds) sets journeys whose last event is that close to the end of the
     log apart as open. ``handoff_column`` is a role (channel, device, department) or column
     whose change between two events makes a hand-off; it defaults to the channel.
-    ``infer_goals=False`` leaves a log without named goals (or outcome) with no goals.
+    ``infer_goals=False`` leaves a log without named goals (or outcome) with no goals, and
+    accepts goals that do not occur in it (carried over from a larger log or a design).
     """
     if not 0 < goal_share <= 1:
         raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")

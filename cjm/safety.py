@@ -62,3 +62,27 @@ def write_bytes(path: Path, data: bytes) -> None:
 def write_text(path: Path, text: str) -> None:
     with atomic_writer(path, "w", newline="") as handle:
         handle.write(text)
+
+
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+             *(f"lpt{i}" for i in range(1, 10))}
+
+
+def safe_name(value: str, used: set[str] | None = None) -> str:
+    """A file-name part made from data: no path separators, no dots at the ends, no names
+    Windows reserves, and distinct from the names already ``used`` (which it extends)."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", value)
+    name = re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._") or "value"
+    if name.lower() in _RESERVED:
+        name = "_" + name
+    name = name[:80]
+    if used is not None:
+        base, n = name, 1
+        while name.lower() in used:
+            n += 1
+            name = f"{base}_{n}"
+        used.add(name.lower())
+    return name

@@ -65,8 +65,7 @@ def check_command(
     }
     designed = load_design(design)
     with args.read() as log, _progress(exact) as progress:
-        goals = sorted(designed.goals & set(log.stage_names()))
-        jm = discover(log, goals=goals, use_outcome=False, infer_goals=False)
+        jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
         result = check(jm, designed, exact=exact, max_paths=max_paths, progress=progress)
         graph = check_map(result, **mapout.simplify(stages, paths, min_count))
         title = f"{', '.join(Path(f.path).name for f in log.files)} against {designed.name}"

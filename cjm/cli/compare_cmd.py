@@ -64,9 +64,8 @@ def compare_command(
     try:
         sides = _sides(args, by, period, pair, logs)
         a = discover(sides[0], goals=goal or (), use_outcome=None if not goal else False)
-        # B is measured against A's goals (those of them it has), so the rates compare.
-        shared = [g for g in a.goals.stages if g in set(sides[1].stage_names())]
-        b = discover(sides[1], goals=shared, use_outcome=a.goals.source == "outcome",
+        # B is measured against A's goals, so that the rates compare.
+        b = discover(sides[1], goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
                      infer_goals=False)
         result = compare(a, b, sides[0].label or "A", sides[1].label or "B",
                          min_count=min_count, alpha=alpha)

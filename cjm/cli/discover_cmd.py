@@ -7,8 +7,10 @@ import typer
 
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.errors import ThresholdError, UsageError
 
 ANALYSIS = "Goals and gaps"
+SLICES = "Segments and periods"
 GATES = "CI gates"
 
 
@@ -35,6 +37,25 @@ def discover_command(
     handoff_column: Annotated[str | None, typer.Option(
         "--handoff-column", help="What a hand-off changes: channel, device or department. "
         "(default: channel)", rich_help_panel=ANALYSIS, show_default=False)] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="One summary and map per value of a role (segment, channel, device, "
+        "department, outcome), at each journey's first event, and a side-by-side table.",
+        rich_help_panel=SLICES, show_default=False)] = None,
+    top_values: Annotated[int | None, typer.Option(
+        "--top-values", help="With --by: the most frequent values, the rest as 'other'.",
+        rich_help_panel=SLICES, min=1, show_default=False)] = None,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="One summary and map per day, week, month, quarter or year (by each "
+        "journey's first event).", rich_help_panel=SLICES, show_default=False)] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only journeys that start on or after this date (2024-07-01).",
+        rich_help_panel=SLICES, metavar="DATE", show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Only journeys that start before this date.", rich_help_panel=SLICES,
+        metavar="DATE", show_default=False)] = None,
+    window: Annotated[str, typer.Option(
+        "--window", help="journeys: --since/--until select journeys by their first event; "
+        "events: they clip the events instead.", rich_help_panel=SLICES)] = "journeys",
     view: mapout.View = None,
     node_label: mapout.NodeLabel = "journeys",
     stages: mapout.Stages = "100%",
@@ -61,6 +82,7 @@ def discover_command(
     from cjm.journeys import GOAL_SHARE, discover
     from cjm.mapgraph import build_map
     from cjm.render.json_out import journey_json
+    from cjm.segments import between, by_period, by_segment
     from cjm.units import parse_rate, parse_share, parse_span
 
     config = find_config()
@@ -80,7 +102,15 @@ def discover_command(
         "p90": parse_span(fail_on_p90_duration, "--fail-on-p90-duration")
         if fail_on_p90_duration else None,
     }
-    with args.read(config) as log:
+    if by and period:
+        raise UsageError("give --by or --period, not both")
+    if window not in ("journeys", "events"):
+        raise UsageError(f"--window: {window!r} is not one of journeys, events")
+    bounds = (_date(since, "--since"), _date(until, "--until"))
+    simplify = mapout.simplify(stages, paths, min_count)
+    results: list = []
+    with args.read(config) as whole:
+        log = between(whole, *bounds, clip_events=window == "events")
         jm = discover(
             log, goals=goal or (),
             use_outcome=True if (args.outcome or config.get("outcome")) and not goal else None,
@@ -88,17 +118,68 @@ def discover_command(
             still_active=parse_span(still_active, "--still-active") if still_active else None,
             handoff_column=handoff_column,
         )
-        graph = build_map(jm, **mapout.simplify(stages, paths, min_count))
         title = ", ".join(Path(f.path).name for f in log.files)
-        written = mapout.write(graph, chosen, lambda: journey_json(jm, graph), json_out, view,
-                               node_label, title)
-    from cjm.render.terminal import discover_view, notes_and_warnings
+        if log.label:
+            title += f" ({log.label})"
+        if by or period:
+            slices = by_segment(log, by, top=top_values) if by else by_period(log, period)
+            results = _slices(jm, slices, chosen, json_out, view, node_label, title, simplify)
+        else:
+            graph = build_map(jm, **simplify)
+            written = mapout.write(graph, chosen, lambda: journey_json(jm, graph), json_out,
+                                   view, node_label, title)
+    from cjm.render.terminal import discover_view, notes_and_warnings, slices_view
 
     if not quiet and json_out != "-":
-        stdout().print(discover_view(jm, graph if chosen else None, top, written))
+        if results:
+            stdout().print(slices_view(jm, results, by or period))
+        else:
+            stdout().print(discover_view(jm, graph if chosen else None, top, written))
     for line in notes_and_warnings(log, jm.notes):  # after the summary, where a reader's eye ends
         stderr().print(line)
-    check_gates(jm, dead_end_rate=dead_end_gate, median_duration=gates["median"],
-                p90_duration=gates["p90"])
+    for label, result, _ in [(None, jm, None), *results]:
+        try:
+            check_gates(result, dead_end_rate=dead_end_gate, median_duration=gates["median"],
+                        p90_duration=gates["p90"])
+        except ThresholdError as exc:
+            if label:  # in CI, say which segment or period broke the threshold
+                exc.message = f"{label}: {exc.message}"
+            raise
     args.check_strict(log)
 
+
+def _date(text: str | None, flag: str):
+    """A date or date-time from a flag, in UTC when it carries no offset."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read {text!r} as a date",
+                         "Write 2024-07-01 or 2024-07-01T08:00:00+02:00.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> list:
+    """Discover each slice with the goals of the whole; a map per slice, one JSON for all."""
+    from cjm.journeys import discover
+    from cjm.mapgraph import build_map
+    from cjm.render.json_out import journey_json, slices_json, write_json
+    from cjm.safety import safe_name
+
+    goals = jm.goals
+    results, used = [], set()
+    for part in slices:
+        result = discover(part, goals=goals.stages, use_outcome=goals.source == "outcome",
+                          infer_goals=False, handoff_column=jm.handoff_role)
+        graph = build_map(result, **simplify)
+        name = safe_name(part.label.split(" = ", 1)[-1], used)
+        targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]
+        written = mapout.write(graph, targets, lambda r=result, g=graph: journey_json(r, g),
+                               None, view, node_label, f"{title} ({part.label})")
+        results.append((part.label, result, written))
+    if json_out:
+        write_json(slices_json(jm, results), json_out)
+    return results

@@ -225,3 +225,15 @@ def compare_json(result) -> dict[str, Any]:
         "new_paths": [{"stages": list(p), "journeys": n} for p, n in result.new_paths],
         "vanished_paths": [{"stages": list(p), "journeys": n} for p, n in result.vanished_paths],
     }
+
+
+SLICES_SCHEMA = "cjm.slices/1"
+
+
+def slices_json(whole, results) -> dict[str, Any]:
+    """``cjm.slices/1``: the whole log's figures and a ``cjm.journey/1`` object per slice."""
+    return {
+        "schema": SLICES_SCHEMA,
+        "all": journey_json(whole),
+        "slices": [{"label": label, **journey_json(result)} for label, result, _ in results],
+    }

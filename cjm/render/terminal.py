@@ -370,3 +370,27 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
     for path in written:
         parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)
+
+
+def slices_view(whole, results, by: str) -> RenderableType:
+    """The side-by-side table of ``cjm discover --by`` or ``--period``."""
+    parts: list[RenderableType] = [reading_header(whole.log), _goals_line(whole)]
+    grid = table(f"By {escape(by)}", by, "journeys", "goal rate", "dead-end rate",
+                 "median duration", "top path", right=(1, 2, 3, 4), wrap=(5,))
+
+    def rate(value: float | None) -> str:
+        return percent(value) if value is not None else "–"  # noqa: RUF001
+
+    def row(label: str, jm) -> None:
+        top = path_text(jm.paths[0].stages, 60) if jm.paths else ""
+        grid.add_row(escape(label), count(jm.journeys), rate(jm.goal_rate),
+                     rate(jm.dead_end_rate), format_seconds(jm.duration_median), escape(top))
+
+    for label, jm, _ in results:
+        row(label.split(" = ", 1)[-1], jm)
+    row("all", whole)
+    parts += [Text(), grid]
+    for _, _, written in results:
+        for path in written:
+            parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    return Group(*parts)

@@ -20,7 +20,7 @@ READ_KEYS = (
     "lifecycle", "journey_gap", "drop_duplicates",
 )
 DISCOVER_KEYS = (
-    "goals", "goal_share", "still_active", "handoff_column", "view", "top",
+    "goals", "goal_share", "still_active", "handoff_column", "view", "top", "channel_cost",
 )
 KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -29,9 +29,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
                      "still_active", "handoff_column", "view"), (str,)),
     **dict.fromkeys(("dayfirst", "monthfirst", "drop_duplicates"), (bool,)),
     "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "goals": (list,),
+    "channel_cost": (dict,),
 }
 _EXAMPLES = {str: 'a string ("…")', bool: "true or false", int: "a whole number",
-             float: "a number", list: 'a list (["…", "…"])'}
+             float: "a number", list: 'a list (["…", "…"])',
+             dict: "a table ({web = 0.1, phone = 6})"}
 
 
 @dataclass
@@ -89,6 +91,10 @@ def _check_value(key: str, value: Any, path: Path) -> None:
             parse_span(value, key)
         if key == "goal_share":
             parse_share(value, key)
+        if key == "channel_cost" and not all(
+                isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 0
+                for p in value.values()):
+            raise UsageError("must give each channel a price of 0 or more")
     except UsageError as exc:
         reason = exc.message.split(": ", 1)[-1]
         raise UsageError(f"{path}: setting {key!r}: {reason}, not {value!r}", exc.hint) \

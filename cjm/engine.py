@@ -29,6 +29,7 @@ class DuckDBEngine:
         self.seq = "seq" + suffix
         self.jrn = "jrn" + suffix
         self.funnel_table = "funnel" + suffix
+        self.suffix = suffix
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
@@ -177,6 +178,35 @@ class DuckDBEngine:
             f"WHERE p.step = ? AND p.journey NOT IN (SELECT journey FROM {self.funnel_table} "
             "WHERE step = ?) GROUP BY e.stage ORDER BY n DESC, e.stage NULLS LAST",
             [step - 1, step])
+
+    def channel_mix(self) -> list[tuple]:
+        """(stage, channel, events) for events with a channel."""
+        return _rows(self.con,
+            f"SELECT stage, hand, count(*) FROM {self.seq} WHERE hand IS NOT NULL "
+            "GROUP BY stage, hand")
+
+    def channel_sequences(self) -> list[tuple]:
+        """(channels in order, repeats folded; journeys), most journeys first."""
+        return _rows(self.con,
+            "SELECT seq, count(*) n FROM (SELECT journey, list(hand ORDER BY pos) seq FROM ("
+            f"SELECT journey, pos, hand, lag(hand) OVER (PARTITION BY journey ORDER BY pos) "
+            f"prev FROM {self.seq} WHERE hand IS NOT NULL) WHERE prev IS DISTINCT FROM hand "
+            "GROUP BY journey) GROUP BY seq ORDER BY n DESC, seq")
+
+    def costs(self, cost_sql: str) -> dict[str, list[tuple]]:
+        """Cost totals per journey path and per stage; ``cost_sql`` is an event's cost."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE cost{self.suffix} AS SELECT journey, "
+                         f"stage, pos, coalesce({cost_sql}, 0) AS cost FROM {self.seq}")
+        per_path = _rows(self.con,
+            f"SELECT j.path, count(*), sum(c.total), median(c.total) FROM {self.jrn} j JOIN "
+            f"(SELECT journey, sum(cost) total FROM cost{self.suffix} GROUP BY journey) c "
+            "USING (journey) GROUP BY j.path")
+        per_stage = _rows(self.con,
+            f"SELECT stage, count(*), sum(cost) FROM cost{self.suffix} GROUP BY stage")
+        per_journey = _rows(self.con,
+            "SELECT count(*), sum(total), median(total), avg(total) FROM "
+            f"(SELECT journey, sum(cost) total FROM cost{self.suffix} GROUP BY journey)")
+        return {"path": per_path, "stage": per_stage, "journey": per_journey}
 
     def outcome_values(self, column: str, limit: int = 50) -> list[str]:
         """Distinct lower-cased values of an outcome column (up to ``limit``)."""

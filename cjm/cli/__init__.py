@@ -3,6 +3,7 @@
 import typer
 
 from cjm import __version__
+from cjm.cli.channels_cmd import channels_command
 from cjm.cli.check_cmd import check_command
 from cjm.cli.compare_cmd import compare_command
 from cjm.cli.discover_cmd import discover_command
@@ -39,6 +40,7 @@ app.command("inspect", rich_help_panel="Read")(inspect_command)
 app.command("discover", rich_help_panel="Analyse")(discover_command)
 app.command("funnel", rich_help_panel="Analyse")(funnel_command)
 app.command("compare", rich_help_panel="Analyse")(compare_command)
+app.command("channels", rich_help_panel="Analyse")(channels_command)
 app.command("model", rich_help_panel="Design")(model_command)
 app.command("check", rich_help_panel="Design")(check_command)
 

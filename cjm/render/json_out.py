@@ -237,3 +237,29 @@ def slices_json(whole, results) -> dict[str, Any]:
         "all": journey_json(whole),
         "slices": [{"label": label, **journey_json(result)} for label, result, _ in results],
     }
+
+
+CHANNELS_SCHEMA = "cjm.channels/1"
+
+
+def channels_json(report, log) -> dict[str, Any]:
+    """The ``cjm.channels/1`` object (see docs/json.md)."""
+    return {
+        "schema": CHANNELS_SCHEMA,
+        "reading": reading(log),
+        "column": report.column,
+        "mix": [{"stage": stage, "channels": [{"channel": c, "events": n} for c, n in mix]}
+                for stage, mix in sorted(report.mix.items())],
+        "sequences": [{"channels": list(s), "journeys": n} for s, n in report.sequences],
+        "escalations": [{"from": a, "to": b, "transitions": n}
+                        for a, b, n in report.escalations],
+        "escalation_journeys": report.escalation_journeys,
+        "prices": report.costs,
+        "cost_per_journey": {k: _r(v) if k != "journeys" else v
+                             for k, v in report.cost_per_journey.items()}
+        if report.cost_per_journey else None,
+        "cost_by_stage": [{"stage": s, "events": e, "total": _r(t)}
+                          for s, e, t in report.cost_by_stage],
+        "cost_by_path": [{"stages": list(p), "journeys": j, "total": _r(t),
+                          "median": _r(m)} for p, j, t, m in report.cost_by_path],
+    }

@@ -394,3 +394,50 @@ def slices_view(whole, results, by: str) -> RenderableType:
         for path in written:
             parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def channels_view(report, log, top: int = 10) -> RenderableType:
+    """The ``cjm channels`` summary."""
+    parts: list[RenderableType] = [reading_header(log)]
+    grid = table(f"Channel mix per stage ({escape(report.column)})", "stage", "channels",
+                 wrap=(1,))
+    for stage, mix in sorted(report.mix.items(), key=lambda kv: -sum(n for _, n in kv[1])):
+        total = sum(n for _, n in mix)
+        grid.add_row(escape(short(stage, 24)), ", ".join(
+            f"{escape(c)} {percent(n / total)}" for c, n in mix[:5]))
+    parts += [Text(), grid]
+    grid = table("Channel sequences", "journeys", "channels", right=(0,), wrap=(1,))
+    for sequence, n in report.sequences[:top]:
+        grid.add_row(count(n), escape(" → ".join(sequence)))
+    parts += [Text(), grid]
+    if report.escalations:
+        how = "by price" if report.costs else "in the usual order web/app < chat < email < " \
+            "phone < store"
+        listed = ", ".join(f"{escape(a)} → {escape(b)} ({count(n)})"
+                           for a, b, n in report.escalations[:top])
+        parts += [Text(), Text.from_markup(
+            f"[bold]Escalations[/] to a dearer channel ({how}): {listed}; "
+            f"{count(report.escalation_journeys)} journeys escalate")]
+    if report.cost_per_journey:
+        c = report.cost_per_journey
+        parts += [Text(), Text.from_markup(
+            f"[bold]Cost to serve:[/] {_money(c['total'])} in all; per journey median "
+            f"{_money(c['median'])}, mean {_money(c['mean'])}")]
+        grid = table("Costliest paths (in total)", "journeys", "total", "median", "path",
+                     right=(0, 1, 2), wrap=(3,))
+        for path, journeys, total, median in report.cost_by_path[:top]:
+            grid.add_row(count(journeys), _money(total), _money(median),
+                         escape(path_text(path, 80)))
+        parts += [grid, Text()]
+        grid = table("Cost by stage", "stage", "events", "total", right=(1, 2))
+        for stage, events, total in report.cost_by_stage[:top]:
+            grid.add_row(escape(short(stage, 24)), count(events), _money(total))
+        parts.append(grid)
+    else:
+        parts += [Text(), Text("No costs: pass --channel-cost web=0.1,chat=2,… or map a cost "
+                               "column with --cost.")]
+    return Group(*parts)

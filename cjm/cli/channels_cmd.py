@@ -1,0 +1,45 @@
+"""``cjm channels``: channel mix, channel sequences, escalations and the cost to serve."""
+
+from typing import Annotated
+
+import typer
+
+from cjm.cli import mapout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout
+
+COSTS = "Cost to serve"
+
+
+@log_command
+def channels_command(
+    args: LogArgs,
+    channel_cost: Annotated[str | None, typer.Option(
+        "--channel-cost", help="Price of an event per channel, e.g. "
+        "web=0.1,chat=2,email=3,phone=6 (or channel_cost in cjm.toml). Without it, the "
+        "log's cost column, if any.", rich_help_panel=COSTS, metavar="CH=PRICE,…",
+        show_default=False)] = None,
+    json_out: mapout.JsonOut = None,
+    top: mapout.Top = None,
+    quiet: mapout.Quiet = False,
+) -> None:
+    """Show which channels each stage uses, how journeys move between channels, the
+    escalations to dearer channels, and what journeys, paths and stages cost to serve.
+
+    Example: cjm channels examples/shop.csv --channel-cost web=0.1,chat=2,email=3,phone=6
+    """
+    from cjm.channels import channel_report, parse_costs
+    from cjm.config import find_config
+    from cjm.render.json_out import channels_json, write_json
+    from cjm.render.terminal import channels_view, notes_and_warnings
+
+    config = find_config()
+    costs = parse_costs(channel_cost) if channel_cost else config.get("channel_cost")
+    with args.read(config) as log:
+        report = channel_report(log, costs)
+        if json_out:
+            write_json(channels_json(report, log), json_out)
+        if not quiet and json_out != "-":
+            stdout().print(channels_view(report, log, top or 10))
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    args.check_strict(log)

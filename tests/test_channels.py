@@ -1,0 +1,73 @@
+"""cjm channels on a hand-made log with known mixes, escalations and costs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cjm
+from cjm.channels import channel_report, parse_costs
+from cjm.cli import app
+from cjm.errors import UsageError
+from tests.journey_logs import write_journeys
+
+JOURNEYS = {
+    "a": [("Visit", "web"), ("Help", "chat"), ("Help", "phone")],   # web → chat → phone
+    "b": [("Visit", "web"), ("Help", "chat"), ("Visit", "web")],    # web → chat → web
+    "c": [("Visit", "app"), ("Buy", "app")],                         # app only
+}
+PRICES = "web=0.5,app=0.5,chat=2,phone=6"
+
+
+@pytest.fixture
+def log(tmp_path):
+    with cjm.read_log(write_journeys(tmp_path / "c.csv", JOURNEYS)) as opened:
+        yield opened
+
+
+def test_mix_sequences_escalations_and_costs(log):
+    report = channel_report(log, parse_costs(PRICES))
+    assert report.mix["Help"] == [("chat", 2), ("phone", 1)]
+    assert report.mix["Visit"] == [("web", 3), ("app", 1)]
+    assert report.sequences == [(("app",), 1), (("web", "chat", "phone"), 1),
+                                (("web", "chat", "web"), 1)]
+    assert report.escalations == [("web", "chat", 2), ("chat", "phone", 1)]
+    assert report.escalation_journeys == 2
+    # a: 0.5 + 2 + 6, b: 0.5 + 2 + 0.5, c: 0.5 + 0.5
+    assert report.cost_per_journey == pytest.approx({"total": 12.5, "median": 3.0,
+                                                     "mean": 12.5 / 3, "journeys": 3})
+    assert report.cost_by_stage[0] == ("Help", 3, 10.0)
+    assert report.cost_by_path[0] == (("Visit", "Help", "Help"), 1, 8.5, 8.5)
+
+
+def test_usual_order_without_prices(log):
+    report = channel_report(log)
+    assert report.escalations == [("web", "chat", 2), ("chat", "phone", 1)]
+    assert report.cost_per_journey is None
+
+
+@pytest.mark.parametrize("text", ["web=cheap", "=2", "web=-1"])
+def test_bad_prices(text):
+    with pytest.raises(UsageError, match="--channel-cost"):
+        parse_costs(text)
+
+
+def test_channels_cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_journeys(tmp_path / "c.csv", JOURNEYS)
+    (tmp_path / "cjm.toml").write_text("[channel_cost]\nweb = 0.5\napp = 0.5\nchat = 2\n"
+                                       "phone = 6\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["channels", "c.csv", "--json", "out.json"],
+                                env={"NO_COLOR": "1", "COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Cost to serve: 12.50 in all" in result.output
+    data = json.loads(Path("out.json").read_text())
+    assert data["schema"] == "cjm.channels/1"
+    assert data["escalation_journeys"] == 2
+    assert data["prices"] == {"web": 0.5, "app": 0.5, "chat": 2, "phone": 6}
+    (tmp_path / "cjm.toml").write_text("[channel_cost]\nweb = \"cheap\"\n", encoding="utf-8")
+    bad = CliRunner().invoke(app, ["channels", "c.csv"], env={"NO_COLOR": "1"})
+    assert bad.exit_code == 2 and "channel_cost" in bad.output

@@ -208,6 +208,26 @@ class DuckDBEngine:
             f"(SELECT journey, sum(cost) total FROM cost{self.suffix} GROUP BY journey)")
         return {"path": per_path, "stage": per_stage, "journey": per_journey}
 
+    def outcome_items(self, y_sql: str) -> tuple[tuple, list[tuple]]:
+        """Journey outcomes overall (n, sum, sum of squares) and per stage and transition.
+
+        ``y_sql`` aggregates a journey's events (the events table's columns) into its outcome
+        (NULL: unknown). Each item is (kind, name, journeys with it, sum, sum of squares)
+        over the journeys with an outcome.
+        """
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE outcome{self.suffix} AS SELECT journey, {y_sql} AS y "
+            f"FROM {self.events} GROUP BY journey HAVING {y_sql} IS NOT NULL")
+        overall = _rows(self.con,
+            f"SELECT count(*), sum(y), sum(y * y) FROM outcome{self.suffix}")[0]
+        items = _rows(self.con,
+            "SELECT kind, item, count(*), sum(y), sum(y * y) FROM ("
+            f"SELECT DISTINCT journey, 'stage' AS kind, stage AS item FROM {self.seq} "
+            f"UNION SELECT DISTINCT journey, 'transition', stage || ' → ' || next_stage "
+            f"FROM {self.seq} WHERE next_stage IS NOT NULL) "
+            f"JOIN outcome{self.suffix} USING (journey) GROUP BY kind, item")
+        return overall, items
+
     def outcome_values(self, column: str, limit: int = 50) -> list[str]:
         """Distinct lower-cased values of an outcome column (up to ``limit``)."""
         return [row[0] for row in _rows(self.con,

@@ -10,6 +10,7 @@ from cjm.cli.discover_cmd import discover_command
 from cjm.cli.funnel_cmd import funnel_command
 from cjm.cli.inspect_cmd import inspect_command
 from cjm.cli.model_cmd import model_command
+from cjm.cli.moments_cmd import moments_command
 
 app = typer.Typer(
     name="cjm",
@@ -41,6 +42,7 @@ app.command("discover", rich_help_panel="Analyse")(discover_command)
 app.command("funnel", rich_help_panel="Analyse")(funnel_command)
 app.command("compare", rich_help_panel="Analyse")(compare_command)
 app.command("channels", rich_help_panel="Analyse")(channels_command)
+app.command("moments", rich_help_panel="Analyse")(moments_command)
 app.command("model", rich_help_panel="Design")(model_command)
 app.command("check", rich_help_panel="Design")(check_command)
 

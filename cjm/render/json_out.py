@@ -263,3 +263,25 @@ def channels_json(report, log) -> dict[str, Any]:
         "cost_by_path": [{"stages": list(p), "journeys": j, "total": _r(t),
                           "median": _r(m)} for p, j, t, m in report.cost_by_path],
     }
+
+
+MOMENTS_SCHEMA = "cjm.moments/1"
+
+
+def moments_json(result, log) -> dict[str, Any]:
+    """The ``cjm.moments/1`` object (see docs/json.md)."""
+    return {
+        "schema": MOMENTS_SCHEMA,
+        "reading": reading(log),
+        "outcome_column": result.outcome_column,
+        "kind": result.kind,
+        "journeys": result.journeys,
+        "overall": _r(result.overall),
+        "items": [
+            {"kind": m.kind, "name": m.name, "journeys_with": m.journeys_with,
+             "journeys_without": m.journeys_without, "with": _r(m.value_with),
+             "without": _r(m.value_without), "difference": _r(m.difference),
+             "low": _r(m.low), "high": _r(m.high), "clear": m.clear}
+            for m in result.items
+        ],
+    }

@@ -441,3 +441,26 @@ def channels_view(report, log, top: int = 10) -> RenderableType:
         parts += [Text(), Text("No costs: pass --channel-cost web=0.1,chat=2,… or map a cost "
                                "column with --cost.")]
     return Group(*parts)
+
+
+def moments_view(result, log, top: int = 10) -> RenderableType:
+    """The ``cjm moments`` summary."""
+    def show(value: float) -> str:
+        return percent(value) if result.kind == "rate" else f"{value:.2f}"
+
+    def shift(value: float) -> str:
+        return f"{value * 100:+.1f} pp" if result.kind == "rate" else f"{value:+.2f}"
+
+    what = "rate" if result.kind == "rate" else "mean"
+    parts: list[RenderableType] = [reading_header(log), Text(
+        f"outcome: {result.outcome_column} ({what} {show(result.overall)} over "
+        f"{count(result.journeys)} journeys). Association, not cause.")]
+    grid = table("Moments of truth (clearest and largest differences first)", "kind", "stage or "
+                 "transition", "with", "without", "difference", "95% interval", right=(2, 3, 4),
+                 wrap=(1,))
+    for m in result.items[:top]:
+        grid.add_row(m.kind, escape(m.name), f"{show(m.value_with)} ({count(m.journeys_with)})",
+                     f"{show(m.value_without)} ({count(m.journeys_without)})",
+                     shift(m.difference), f"{shift(m.low)} to {shift(m.high)}")
+    parts += [Text(), grid]
+    return Group(*parts)

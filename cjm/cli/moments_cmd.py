@@ -1,0 +1,39 @@
+"""``cjm moments``: the stages and transitions that go with better or worse outcomes."""
+
+from typing import Annotated
+
+import typer
+
+from cjm.cli import mapout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout
+
+
+@log_command
+def moments_command(
+    args: LogArgs,
+    min_count: Annotated[int, typer.Option(
+        "--min-count", help="Leave out stages and transitions seen in (or missed by) fewer "
+        "journeys than this.", min=2)] = 20,
+    json_out: mapout.JsonOut = None,
+    top: mapout.Top = None,
+    quiet: mapout.Quiet = False,
+) -> None:
+    """Moments of truth: for each stage and transition, the outcome of the journeys with it
+    and without it, the difference with a 95% confidence interval, ranked. This is
+    association, not cause. The outcome column is a yes/no (converted) or a number (NPS).
+
+    Example: cjm moments examples/shop.csv --outcome converted
+    """
+    from cjm.moments import moments
+    from cjm.render.json_out import moments_json, write_json
+    from cjm.render.terminal import moments_view, notes_and_warnings
+
+    with args.read() as log:
+        result = moments(log, min_count=min_count)
+        if json_out:
+            write_json(moments_json(result, log), json_out)
+        if not quiet and json_out != "-":
+            stdout().print(moments_view(result, log, top or 10))
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    args.check_strict(log)

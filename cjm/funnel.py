@@ -47,7 +47,7 @@ def _check_steps(log: EventLog, steps: list[str]) -> None:
                          "--steps 'View Product,Add to Cart,Purchase'")
     if len(set(steps)) != len(steps):
         raise UsageError("--steps: each stage may appear once in a funnel")
-    names = log.stage_names()
+    names = log.stage_names() if log._parent is None else log._parent.stage_names()
     for step in steps:
         if step not in names:
             raise UsageError(f"--steps: no stage {step!r} in the log.{did_you_mean(step, names)}",

@@ -89,3 +89,17 @@ def test_funnel_cli(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "no stage 'Nope'" in bad.output
     assert CliRunner().invoke(app, ["funnel", "f.csv", "--steps", "View,Cart", "--within",
                                     "soon"], env=env).exit_code == 2
+
+
+def test_funnel_by_segment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    extra = {j: {"segment": "vip" if j in "abe" else "new"} for j in JOURNEYS}
+    write_journeys(tmp_path / "f.csv", JOURNEYS, extra)
+    result = CliRunner().invoke(app, ["funnel", "f.csv", "--steps", "View,Cart,Pay", "--by",
+                                      "segment", "--json", "-"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema"] == "cjm.funnels/1"
+    by_label = {f["label"]: [s["journeys"] for s in f["steps"]] for f in data["funnels"]}
+    # vip: a, b, e (e views after its cart: strict misses it); new: c, d, f (f never views).
+    assert by_label == {"segment = vip": [3, 2, 1], "segment = new": [2, 0, 0]}

@@ -22,6 +22,13 @@ def funnel_command(
     order: Annotated[str, typer.Option(
         "--order", help="strict: the steps in this order; any: all of them, in any order.",
         rich_help_panel=FUNNEL)] = "strict",
+    by: Annotated[str | None, typer.Option(
+        "--by", help="One funnel per value of a role (segment, channel, device, department, "
+        "outcome), at each journey's first event.", rich_help_panel=FUNNEL,
+        show_default=False)] = None,
+    top_values: Annotated[int | None, typer.Option(
+        "--top-values", help="With --by: the most frequent values, the rest as 'other'.",
+        rich_help_panel=FUNNEL, min=1, show_default=False)] = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
 ) -> None:
@@ -34,16 +41,22 @@ def funnel_command(
     from cjm.funnel import funnel
     from cjm.render.json_out import funnel_json, write_json
     from cjm.render.terminal import funnel_view, notes_and_warnings
+    from cjm.segments import by_segment
     from cjm.units import parse_span
 
     names = [s.strip() for s in steps.split(",") if s.strip()]
     span = parse_span(within, "--within") if within else None
     with args.read() as log:
-        result = funnel(log, names, within=span, order=order)
+        parts = by_segment(log, by, top=top_values) if by else [log]
+        results = [(part, funnel(part, names, within=span, order=order)) for part in parts]
         if json_out:
-            write_json(funnel_json(result, log), json_out)
+            data = [funnel_json(result, part) | {"label": part.label}
+                    for part, result in results]
+            write_json(data[0] if not by else {"schema": "cjm.funnels/1", "by": by,
+                                                "funnels": data}, json_out)
         if not quiet and json_out != "-":
-            stdout().print(funnel_view(result, log))
+            for part, result in results:
+                stdout().print(funnel_view(result, part))
     for line in notes_and_warnings(log):
         stderr().print(line)
     args.check_strict(log)

@@ -296,7 +296,9 @@ def funnel_view(result, log) -> RenderableType:
     """The ``cjm funnel`` summary."""
     window = f", within {format_seconds(result.within_seconds)} of the first step" \
         if result.within_seconds else ""
-    parts: list[RenderableType] = [reading_header(log), Text(
+    head = reading_header(log) if log.label is None else Text.from_markup(
+        f"[bold]{escape(log.label)}[/]: {count(log.journeys)} journeys")
+    parts: list[RenderableType] = [head, Text(
         f"funnel of {len(result.steps)} steps, {result.order} order{window}: "
         f"{percent(result.conversion)} of the journeys that start it finish it")]
     grid = table("", "step", "journeys", "from previous", "from first", "median time",

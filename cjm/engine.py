@@ -147,7 +147,8 @@ class DuckDBEngine:
         qualifies, so that a journey reaches as many steps as it can. The matches are kept
         in the table ``funnel_<suffix>`` for :meth:`funnel_next`.
         """
-        window = f" AND epoch(e.ts) - epoch(m.t0) <= {float(within)}" if within else ""
+        span = "epoch(e.ts) - epoch(m.t0)" if strict else "abs(epoch(e.ts) - epoch(m.t0))"
+        window = f" AND {span} <= {float(within)}" if within else ""
         parts = [f"m0 AS (SELECT journey, min(pos) AS pos, arg_min(ts, pos) AS ts, "
                  f"arg_min(ts, pos) AS t0 FROM {self.seq} WHERE stage = {steps[0]} "
                  "GROUP BY journey)"]

@@ -69,7 +69,8 @@ def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
         slices.append(log.subset(first + test, f"{column} = {NONE if value is None else value}"))
     if rest:
         listing = ", ".join(sql_string(str(v)) for v in rest if v is not None) or "NULL"
-        slices.append(log.subset(f"{first} IN ({listing})", f"{column} = other"))
+        empty = f" OR arg_min({sql_name(role)}, ts) IS NULL" if None in rest else ""
+        slices.append(log.subset(f"{first} IN ({listing}){empty}", f"{column} = other"))
     return slices
 
 

@@ -91,6 +91,9 @@ def _sides(args: LogArgs, by, period, pair, logs: list):
     from cjm.segments import by_period, by_segment, period_labels
 
     if len(args.paths) == 2 and not by and not period:
+        if pair is not None:
+            raise UsageError("--values picks segment values or periods; two logs are "
+                             "compared as they are")
         for path in args.paths:
             log = replace(args, paths=[path]).read()
             logs.append(log)

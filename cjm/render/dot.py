@@ -15,7 +15,8 @@ _GOAL_FILL, _GOAL_LINE = "#c7e9c0", "#238b45"
 _DEAD_LINE, _DEAD_TEXT, _DEAD_TEXT_ON_DARK = "#cb181d", "#a50f15", "#ffe0e0"
 _HANDOFF = "#e6550d"
 _DEVIATION, _DEVIATION_FILL, _UNUSED = "#d7301f", "#fdd49e", "#969696"
-_UP, _DOWN, _UNCHANGED = "#1a9850", "#d73027", "#9e9e9e"
+_UP, _DOWN, _UNCHANGED = "#66bd63", "#f46d43", "#9e9e9e"
+_UP_STRONG, _DOWN_STRONG = "#006837", "#a50026"
 _FONT = "Helvetica"
 
 
@@ -105,7 +106,9 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
             attrs.append(f"label={quote(fmt_count(edge.count))}")
         if edge.change is not None:
             attrs = [f"penwidth={width:.2f}", f"label={quote(_change_label(edge))}"]
-            tone = (_UP if edge.change > 0 else _DOWN) if edge.significant else _UNCHANGED
+            strong = abs(edge.change) >= 0.1  # ten points or more: the darker shade
+            tone = ((_UP_STRONG if strong else _UP) if edge.change > 0 else
+                    (_DOWN_STRONG if strong else _DOWN)) if edge.significant else _UNCHANGED
             attrs.append(f'color="{tone}" fontcolor="{tone}"')
             if edge.source == START or edge.target == END:
                 attrs = ['style=dotted color="#888888"', f"penwidth={width:.2f}"]
@@ -153,8 +156,9 @@ def _legend(view: str, graph: MapGraph) -> list[str]:
                      "penwidth=2.5];")
     if changes:
         meaning = "change of the share of its stage (pp)"
-        lines.append(f'    legend_up [label="green: grew, red: shrank, grey: no significant '
-                     f'change" shape=plaintext style="" fontcolor="{_UP}"];')
+        lines.append(f'    legend_up [label="green: grew, red: shrank (darker: 10 pp or more), '
+                     f'grey: no significant change" shape=plaintext style="" '
+                     f'fontcolor="{_UP_STRONG}"];')
     lines.append(f'    legend_note [label="edge label: {meaning}\\nedge width: transitions" '
                  'shape=plaintext style=""];')
     if deviations:

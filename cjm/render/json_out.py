@@ -197,7 +197,8 @@ COMPARE_SCHEMA = "cjm.compare/1"
 def _change(c) -> dict[str, Any]:
     return {"count_a": c.count_a, "total_a": c.total_a, "share_a": _r(c.share_a),
             "count_b": c.count_b, "total_b": c.total_b, "share_b": _r(c.share_b),
-            "change": _r(c.change), "p_value": _r(c.p_value), "adjusted_p": _r(c.adjusted_p)}
+            # p-values unrounded: a tiny p must not read as 0
+            "change": _r(c.change), "p_value": c.p_value, "adjusted_p": c.adjusted_p}
 
 
 def compare_json(result) -> dict[str, Any]:

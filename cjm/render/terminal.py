@@ -338,7 +338,9 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
         parts.append(Text(f"goal rate: {percent(goal.share_a)} → {percent(goal.share_b)} "
                           f"({_points(goal.change)}, p {_p(goal.p_value)}, {verdict})"))
     significant = result.significant
-    grid = table(f"Transitions whose share changed ({len(significant)} of "
+    heading = "Transitions whose share changed" if significant else \
+        "Transitions (no change is significant; the closest first)"
+    grid = table(f"{heading} ({len(significant)} of "
                  f"{len(result.transitions)} significant at {result.alpha:g}, Holm-adjusted; "
                  f"tested when A and B count {result.min_count}+)",
                  "from", "to", "A", "B", "change", "p (adj.)", "wait A → B",

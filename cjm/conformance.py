@@ -23,6 +23,7 @@ KINDS = {
     "repeated": "stage repeated",
     "slow": "service level breached",
     "ended_early": "journey ended before a goal",
+    "not_fit": "path does not fit the model (token replay)",
 }
 ENTRY = "●"  # how a wrong first stage shows in a transition: ● → stage
 
@@ -132,6 +133,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     for a, b, journey, _ in engine.slow_transitions(design.service_levels):
         slow[("slow", f"{a} → {b}")].add(journey)
     breached = set().union(*slow.values()) if slow else set()
+    path_of: dict[str, tuple[str, ...]] = {}
     if breached:
         path_of = {j: tuple(p) for j, p in journey_map.log.con.execute(
             f"SELECT journey, path FROM {engine.jrn} WHERE journey IN (SELECT unnest(?))",
@@ -147,9 +149,23 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
 
     weighted = [(p.stages, p.journeys) for p in journey_map.paths]
     net = design.petri_net()
+    replayed = replay(net, weighted)
+    if design.ends is not None:
+        # A net is stricter than what follows what: a path conforms only if it fits.
+        unfit = [p for p in journey_map.paths
+                 if not per_path[p.stages] and not replayed.path_fits[p.stages]]
+        if unfit:
+            count = sum(p.journeys for p in unfit)
+            ids = sorted(j for p in unfit for j in examples[p.stages])[:3]
+            deviations.append(Deviation("not_fit", "the journeys' paths", count, tuple(ids)))
+            deviations.sort(key=lambda d: (-d.journeys, d.kind, d.detail))
+            unfit_paths = {p.stages for p in unfit}
+            # Journeys already counted out for a breached service level stay counted once.
+            already = sum(1 for j in breached if path_of[j] in unfit_paths)
+            conforming -= count - already
     result = CheckResult(
         design=design, journey_map=journey_map, journeys=journey_map.journeys,
-        conforming=conforming, fitness=replay(net, weighted).fitness,
+        conforming=conforming, fitness=replayed.fitness,
         precision=precision(net, weighted), deviations=deviations,
         unused_stages=sorted(set(design.stages) - {s.name for s in journey_map.stages}),
         missing_stages=[(s.name, s.events) for s in journey_map.stages

@@ -88,6 +88,8 @@ class _Spot:
 def load_design(path: str | Path) -> Design:
     """Read a designed journey from ``.yaml``/``.yml``, ``.bpmn`` or ``.pnml``."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"--design {path}: is a folder, not a design file")
     if not path.is_file():
         raise UsageError(f"--design {path}: no such file")
     suffix = path.suffix.lower()
@@ -113,6 +115,9 @@ def _load_yaml(path: Path) -> Design:
         raise DataError(f"{path}:1: a design is a mapping with 'stages' (and optionally "
                         "'transitions', 'start', 'goals', 'service_levels')",
                         "See docs/design.md for an example.")
+    for key, _ in root.value:
+        if not isinstance(key, yaml.ScalarNode):
+            raise _Spot(path, key).error("a design's keys are plain words such as 'stages'")
     fields = {key.value: value for key, value in root.value}
     nodes = {key.value: key for key, _ in root.value}
     for key in fields:

@@ -104,9 +104,11 @@ def write_model(model: Model, path: Path) -> None:
             write_bytes(path, render(dot, fmt))
         return
     # pm4py writes to a path: let it write beside the target, then move the file into place.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise DataError(f"cannot write {path}: it is a folder", "Give a file name.")
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{fmt}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "bpmn":
             pm4py.write_bpmn(model.bpmn(), str(temp))
         elif fmt == "pnml":
@@ -115,6 +117,8 @@ def write_model(model: Model, path: Path) -> None:
         else:
             pm4py.write_ptml(model.tree, str(temp))
         os.replace(temp, path)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         temp.unlink(missing_ok=True)
 
@@ -132,7 +136,12 @@ def bpmn_dot(bpmn: Any) -> str:
         return ids.setdefault(match.group(0), f"n{len(ids)}")
 
     # pm4py names nodes by id(); renumber them in order of appearance for stable output.
-    return re.sub(r"\b\d{6,}\b", stable, source)
+    # Only ids are renumbered (a node statement's start, either end of an edge), never a
+    # number inside a label.
+    source = re.sub(r"(?m)^(\s*)(\d{6,})(?=\s*(?:\[|->))",
+                    lambda m: m.group(1) + stable(re.match(r"\d+", m.group(2))), source)
+    return re.sub(r"(->\s*)(\d{6,})\b",
+                  lambda m: m.group(1) + stable(re.match(r"\d+", m.group(2))), source)
 
 
 def read_net(path: Path) -> PetriNet:
@@ -144,7 +153,9 @@ def read_net(path: Path) -> PetriNet:
         if fmt == ".bpmn":
             return PetriNet(*pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path))))
         if fmt == ".pnml":
-            net = PetriNet(*pm4py.read_pnml(str(path)))
+            with warnings.catch_warnings():  # pm4py warns of a missing marking: said below
+                warnings.simplefilter("ignore", UserWarning)
+                net = PetriNet(*pm4py.read_pnml(str(path)))
             if not net.initial or not net.final:
                 raise DataError(f"{path}: the PNML has no initial or no final marking",
                                 "A designed journey needs both, to know where journeys start "

@@ -261,3 +261,31 @@ def test_wait_step(tmp_path):
     # A quick sanity check of the fixture helper the tests above rely on.
     path = write_journeys(tmp_path / "l.csv", {"x": ["A", "B"]}, step=timedelta(minutes=5))
     assert "2024-01-01T09:05:00Z" in path.read_text()
+
+
+def test_journeys_conforming_to_a_model_are_those_pm4py_finds_fit(tmp_path):
+    if not (SHARED / "receipt.csv").exists():
+        pytest.skip(f"shared data not found at {SHARED} (needs ../shared/data beside the repo)")
+    import pm4py
+
+    with cjm.read_log(SHARED / "receipt.csv") as log:
+        jm = cjm.discover(log)
+        weighted = [(p.stages, p.journeys) for p in jm.paths]
+        write_model(discover_model(weighted, noise=0.2), tmp_path / "m.bpmn")
+        design = load_design(tmp_path / "m.bpmn")
+        frame = pm4py.format_dataframe(
+            log.to_pandas().rename(columns={"journey": "case:concept:name"}),
+            case_id="case:concept:name", activity_key="stage", timestamp_key="ts")
+        net = design.petri_net()
+        fit = pm4py.conformance_diagnostics_token_based_replay(frame, net.net, net.initial,
+                                                                net.final)
+        assert check(jm, design).conforming == sum(1 for t in fit if t["trace_is_fit"])
+
+
+def test_model_drawing_keeps_long_numbers_in_stage_names(tmp_path):
+    path = write_journeys(tmp_path / "n.csv", {"a": ["Call 0800123456", "Buy"],
+                                               "b": ["Call 0800123456", "Buy"]})
+    with cjm.read_log(path) as log:
+        weighted = [(p.stages, p.journeys) for p in cjm.discover(log).paths]
+        write_model(discover_model(weighted), tmp_path / "m.dot")
+        assert "Call 0800123456" in (tmp_path / "m.dot").read_text()

@@ -90,6 +90,8 @@ def _progress(wanted: bool):
 def _bar():
     from rich.progress import Progress
 
-    with Progress(console=stderr(), transient=True) as bar:
+    # Leave stdout alone: with --json - it carries the JSON.
+    with Progress(console=stderr(), transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as bar:
         task = bar.add_task("aligning paths", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from cjm.cli import mapout
-from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.common import LogArgs, log_command, report
 
 COSTS = "Cost to serve"
 
@@ -29,17 +29,10 @@ def channels_command(
     """
     from cjm.channels import channel_report, parse_costs
     from cjm.config import find_config
-    from cjm.render.json_out import channels_json, write_json
-    from cjm.render.terminal import channels_view, notes_and_warnings
+    from cjm.render.json_out import channels_json
+    from cjm.render.terminal import channels_view
 
     config = find_config()
     costs = parse_costs(channel_cost) if channel_cost else config.get("channel_cost")
-    with args.read(config) as log:
-        report = channel_report(log, costs)
-        if json_out:
-            write_json(channels_json(report, log), json_out)
-        if not quiet and json_out != "-":
-            stdout().print(channels_view(report, log, top or 10))
-    for line in notes_and_warnings(log):
-        stderr().print(line)
-    args.check_strict(log)
+    report(args, lambda log: channel_report(log, costs), channels_json,
+           lambda result, log: channels_view(result, log, top or 10), json_out, quiet, config)

@@ -129,6 +129,24 @@ PATHS = Annotated[list[str], typer.Argument(
     show_default=False, metavar="LOG...")]
 
 
+def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callable,
+           json_out: str | None, quiet: bool, config=None) -> None:
+    """Read the log, compute one result, write its JSON, print its view, then the warnings:
+    the shape every report command shares."""
+    from cjm.render.json_out import write_json
+    from cjm.render.terminal import notes_and_warnings
+
+    with args.read(config) as log:
+        result = compute(log)
+        if json_out:
+            write_json(to_json(result, log), json_out)
+        if not quiet and json_out != "-":
+            stdout().print(to_view(result, log))
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    args.check_strict(log)
+
+
 def log_stem(logs: list[str]) -> str:
     """The first log's name without its extensions, for default output names."""
     from cjm.readers import expand_paths

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from cjm.cli import mapout
-from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.common import LogArgs, log_command, report
 
 
 @log_command
@@ -25,15 +25,8 @@ def moments_command(
     Example: cjm moments examples/shop.csv --outcome converted
     """
     from cjm.moments import moments
-    from cjm.render.json_out import moments_json, write_json
-    from cjm.render.terminal import moments_view, notes_and_warnings
+    from cjm.render.json_out import moments_json
+    from cjm.render.terminal import moments_view
 
-    with args.read() as log:
-        result = moments(log, min_count=min_count)
-        if json_out:
-            write_json(moments_json(result, log), json_out)
-        if not quiet and json_out != "-":
-            stdout().print(moments_view(result, log, top or 10))
-    for line in notes_and_warnings(log):
-        stderr().print(line)
-    args.check_strict(log)
+    report(args, lambda log: moments(log, min_count=min_count), moments_json,
+           lambda result, log: moments_view(result, log, top or 10), json_out, quiet)

@@ -141,3 +141,21 @@ def test_compare_usage_errors(tmp_path, monkeypatch, args, message):
     result = CliRunner().invoke(app, ["compare", *args, "--no-map"], env=ENV)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_compare_periods_within_a_segment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # One journey a day from 2024-01-01; every third is vip.
+    journeys = {f"j{i:02d}": ["Visit", "Buy" if i % 2 else "Leave"] for i in range(60)}
+    extra = {f"j{i:02d}": {"segment": "vip" if i % 3 == 0 else "new"} for i in range(60)}
+    write_journeys(tmp_path / "s.csv", journeys, extra)
+    result = CliRunner().invoke(app, ["compare", "s.csv", "--where", "segment=vip", "--period",
+                                      "month", "--json", "-"], env=ENV)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # 60 days from 2024-01-01: the vip ones are Jan 1, 4, … 31 (11) and Feb 3, 6, … 27 (9).
+    assert (data["a"]["label"], data["a"]["journeys"]) == ("segment = vip, 2024-01", 11)
+    assert (data["b"]["label"], data["b"]["journeys"]) == ("segment = vip, 2024-02", 9)
+    bad = CliRunner().invoke(app, ["compare", "s.csv", "--where", "segment", "--period",
+                                   "month"], env=ENV)
+    assert bad.exit_code == 2 and "ROLE=VALUE" in bad.output

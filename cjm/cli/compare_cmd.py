@@ -27,6 +27,10 @@ def compare_command(
     values: Annotated[str | None, typer.Option(
         "--values", help="The two values (or periods) to compare, A first: vip,new or "
         "2024-Q2,2024-Q3.", rich_help_panel=WHAT, metavar="A,B", show_default=False)] = None,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="Only journeys whose role has this value at their first event, e.g. "
+        "--where segment=vip (repeatable), before comparing periods or values.",
+        rich_help_panel=WHAT, metavar="ROLE=VALUE", show_default=False)] = None,
     goal: Annotated[list[str] | None, typer.Option(
         "--goal", help="A goal stage (repeatable), for goal and dead-end rates. (default: as "
         "cjm discover decides on A)", rich_help_panel=WHAT, metavar="STAGE",
@@ -62,7 +66,7 @@ def compare_command(
         raise UsageError("compare either --by a role or by --period, not both")
     logs = []
     try:
-        sides = _sides(args, by, period, pair, logs)
+        sides = _sides(args, by, period, pair, logs, where or [])
         a = discover(sides[0], goals=goal or (), use_outcome=None if not goal else False)
         # B is measured against A's goals, so that the rates compare.
         b = discover(sides[1], goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
@@ -84,13 +88,15 @@ def compare_command(
             log.close()
 
 
-def _sides(args: LogArgs, by, period, pair, logs: list):
+def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str]):
     """The two sets of journeys, A then B; the logs opened go into ``logs``."""
     from dataclasses import replace
 
     from cjm.segments import by_period, by_segment, period_labels
 
     if len(args.paths) == 2 and not by and not period:
+        if where:
+            raise UsageError("--where goes with --by or --period on one log")
         if pair is not None:
             raise UsageError("--values picks segment values or periods; two logs are "
                              "compared as they are")
@@ -106,10 +112,17 @@ def _sides(args: LogArgs, by, period, pair, logs: list):
                          "--period quarter", "Example: cjm compare a.csv b.csv")
     log = args.read()
     logs.append(log)
+    for condition in where:
+        role, sep, value = condition.partition("=")
+        if not sep:
+            raise UsageError(f"--where: write ROLE=VALUE, not {condition!r}",
+                             "Example: --where segment=vip")
+        log = by_segment(log, role.strip(), values=[value.strip()])[0]
     if by:
         if pair is None:
             raise UsageError("--by needs --values A,B: the two values to compare")
-        return by_segment(log, by, values=pair)
+        sides = by_segment(log, by, values=pair)
+        return [_labelled(side, log) for side in sides]
     labels = pair or period_labels(log, period)[-2:]
     if len(labels) < 2:
         raise UsageError(f"--period {period}: the log covers one {period} only")
@@ -118,4 +131,11 @@ def _sides(args: LogArgs, by, period, pair, logs: list):
         if label not in present:
             raise UsageError(f"--values: no journey starts in {label!r}",
                              "Periods: " + ", ".join(sorted(present)))
-    return by_period(log, period, labels)
+    return [_labelled(side, log) for side in by_period(log, period, labels)]
+
+
+def _labelled(side, within):
+    """Name a side after its filter too: "segment = vip, 2024-Q3"."""
+    if within.label:
+        side.label = f"{within.label}, {side.label}"
+    return side

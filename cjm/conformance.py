@@ -57,6 +57,39 @@ class CheckResult:
     exact_fitness: float | None = None
     exact_paths: int | None = None
     notes: list[str] = field(default_factory=list)
+    # What each path breaks, and the journeys breaching a service level: per-journey verdicts.
+    path_deviations: dict[tuple[str, ...], set[tuple[str, str]]] = field(default_factory=dict)
+    slow_journeys: dict[str, set[str]] = field(default_factory=dict)
+
+    def journey_verdicts(self):
+        """(journey, conforms, deviation labels) for every journey, in journey id order."""
+        from cjm.engine import DuckDBEngine
+
+        log = self.journey_map.log
+        engine = DuckDBEngine(log.con, log.suffix, log.table)
+        for journey, path in log.con.execute(
+                f"SELECT journey, path FROM {engine.jrn} ORDER BY journey").fetchall():
+            found = sorted(f"{KINDS[kind]}: {detail}"
+                           for kind, detail in self.path_deviations[tuple(path)])
+            found += sorted(f"{KINDS['slow']}: {d}" for d in self.slow_journeys.get(journey, ()))
+            yield journey, not found, found
+
+    def write_journeys(self, path) -> int:
+        """Write every journey's verdict as CSV (journey, conforms, deviations)."""
+        import csv
+        from pathlib import Path
+
+        from cjm.safety import atomic_writer, neutralise_formula
+
+        rows = 0
+        with atomic_writer(Path(path), newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["journey", "conforms", "deviations"])
+            for journey, conforms, found in self.journey_verdicts():
+                writer.writerow([neutralise_formula(journey), "true" if conforms else "false",
+                                 neutralise_formula("; ".join(found))])
+                rows += 1
+        return rows
 
     @property
     def conformance_rate(self) -> float:
@@ -130,8 +163,10 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
         if not per_path[p.stages]:
             conforming += p.journeys
     slow: dict[tuple[str, str], set[str]] = defaultdict(set)
+    slow_journeys: dict[str, set[str]] = defaultdict(set)
     for a, b, journey, _ in engine.slow_transitions(design.service_levels):
         slow[("slow", f"{a} → {b}")].add(journey)
+        slow_journeys[journey].add(f"{a} → {b}")
     breached = set().union(*slow.values()) if slow else set()
     path_of: dict[str, tuple[str, ...]] = {}
     if breached:
@@ -154,6 +189,8 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
         # A net is stricter than what follows what: a path conforms only if it fits.
         unfit = [p for p in journey_map.paths
                  if not per_path[p.stages] and not replayed.path_fits[p.stages]]
+        for p in unfit:
+            per_path[p.stages] = {("not_fit", "the journeys' paths")}
         if unfit:
             count = sum(p.journeys for p in unfit)
             ids = sorted(j for p in unfit for j in examples[p.stages])[:3]
@@ -172,6 +209,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
                         if s.name not in design.stages],
         unused_transitions=sorted(design.allowed - {(t.source, t.target)
                                                     for t in journey_map.transitions}),
+        path_deviations=per_path, slow_journeys=dict(slow_journeys),
     )
     if exact:
         top = weighted[:max_paths]

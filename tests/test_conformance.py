@@ -110,6 +110,10 @@ def test_check_counts_journeys_per_deviation(shop, design):
     assert result.missing_stages == [("Chat", 1)]
     assert ("Cart", "View") in result.unused_transitions
     assert result.deviation_rate == pytest.approx(5 / 6)
+    verdicts = {j: found for j, _, found in result.journey_verdicts()}
+    assert verdicts["a"] == []
+    assert verdicts["b"] == ["service level breached: Cart → Buy"]
+    assert sum(1 for found in verdicts.values() if not found) == result.conforming
 
 
 def test_check_map_marks_deviations_and_unused_design(shop, design):
@@ -279,7 +283,9 @@ def test_journeys_conforming_to_a_model_are_those_pm4py_finds_fit(tmp_path):
         net = design.petri_net()
         fit = pm4py.conformance_diagnostics_token_based_replay(frame, net.net, net.initial,
                                                                 net.final)
-        assert check(jm, design).conforming == sum(1 for t in fit if t["trace_is_fit"])
+        result = check(jm, design)
+        assert result.conforming == sum(1 for t in fit if t["trace_is_fit"])
+        assert sum(1 for _, ok, _ in result.journey_verdicts() if ok) == result.conforming
 
 
 def test_model_drawing_keeps_long_numbers_in_stage_names(tmp_path):

@@ -25,6 +25,9 @@ def check_command(
     max_paths: Annotated[int, typer.Option(
         "--max-paths", help="With --exact: align the most frequent paths, up to this many.",
         rich_help_panel=DESIGN, min=1)] = 1000,
+    journeys_out: Annotated[str | None, typer.Option(
+        "--journeys", help="Write every journey's verdict (journey, conforms, deviations) to "
+        "this CSV.", rich_help_panel=DESIGN, metavar="FILE.csv", show_default=False)] = None,
     output: mapout.Output = None,
     no_map: mapout.NoMap = False,
     json_out: mapout.JsonOut = None,
@@ -67,6 +70,8 @@ def check_command(
     with args.read() as log, _progress(exact) as progress:
         jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
         result = check(jm, designed, exact=exact, max_paths=max_paths, progress=progress)
+        if journeys_out:
+            result.write_journeys(journeys_out)
         graph = check_map(result, **mapout.simplify(stages, paths, min_count))
         title = f"{', '.join(Path(f.path).name for f in log.files)} against {designed.name}"
         written = mapout.write(graph, chosen, lambda: check_json(result, graph), json_out,

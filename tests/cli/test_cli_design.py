@@ -135,3 +135,18 @@ def test_check_output_is_the_same_bytes_whatever_the_hash_seed(files):
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_check_writes_every_journeys_verdict(files):
+    from conftest import csv_rows
+
+    result = run("check", "log.csv", "--design", "design.yaml", "--no-map", "-q",
+                 "--journeys", "verdicts.csv")
+    assert result.exit_code == 0, result.output
+    assert csv_rows("verdicts.csv") == [
+        ["journey", "conforms", "deviations"],
+        ["a", "true", ""],
+        ["b", "true", ""],
+        ["c", "false", "required stage skipped: View; transition not allowed: Visit → Cart"],
+        ["d", "false", "journey ended before a goal: View"],
+    ]

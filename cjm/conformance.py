@@ -25,6 +25,10 @@ KINDS = {
     "ended_early": "journey ended before a goal",
     "not_fit": "path does not fit the model (token replay)",
 }
+EXACT_KINDS = {
+    "log": "stage the design does not take there (alignment)",
+    "model": "stage of the design skipped (alignment)",
+}
 ENTRY = "●"  # how a wrong first stage shows in a transition: ● → stage
 
 
@@ -56,6 +60,7 @@ class CheckResult:
     unused_transitions: list[tuple[str, str]]  # designed, never taken
     exact_fitness: float | None = None
     exact_paths: int | None = None
+    exact_deviations: list[Deviation] = field(default_factory=list)  # kinds of EXACT_KINDS
     notes: list[str] = field(default_factory=list)
     # What each path breaks, and the journeys breaching a service level: per-journey verdicts.
     path_deviations: dict[tuple[str, ...], set[tuple[str, str]]] = field(default_factory=dict)
@@ -147,7 +152,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     ``exact`` adds the fitness of optimal alignments for the ``max_paths`` most frequent paths
     (slower); ``progress`` is called with (done, total) while they are computed.
     """
-    from cjm.model import alignment_fitness, precision, replay
+    from cjm.model import align, precision, replay
 
     log = journey_map.log
     engine = DuckDBEngine(log.con, log.suffix, log.table)  # the tables discover() prepared
@@ -213,8 +218,19 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     )
     if exact:
         top = weighted[:max_paths]
-        result.exact_fitness = alignment_fitness(net, top, progress)
+        aligned = align(net, top, progress)
+        result.exact_fitness = aligned.fitness
         result.exact_paths = len(top)
+        moved: dict[tuple[str, str], int] = defaultdict(int)
+        moved_examples: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for stages, journeys in top:
+            for key in set(aligned.moves[stages]):
+                moved[key] += journeys
+                moved_examples[key].extend(examples[stages])
+        result.exact_deviations = sorted(
+            (Deviation(kind, stage, n, tuple(sorted(moved_examples[(kind, stage)])[:3]))
+             for (kind, stage), n in moved.items()),
+            key=lambda d: (-d.journeys, d.kind, d.detail))
         if len(top) < len(weighted):
             covered = sum(n for _, n in top) / journey_map.journeys
             result.notes.append(f"exact fitness from the {len(top)} most frequent paths "

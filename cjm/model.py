@@ -338,13 +338,26 @@ def precision(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> fl
     return 1 - sum_ee / sum_at if sum_at else 1.0
 
 
-def alignment_fitness(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]],
-                      progress=None) -> float:
-    """Fitness of optimal alignments, once per distinct path, weighted by its journeys."""
+@dataclass(frozen=True)
+class Alignments:
+    """Optimal alignments of distinct paths: fitness, and the moves that do not synchronise.
+
+    ``moves`` maps each path to its (kind, stage) moves: "log" for a stage the model cannot
+    take there, "model" for a stage the model needed that the journey skipped.
+    """
+
+    fitness: float
+    moves: dict[tuple[str, ...], list[tuple[str, str]]]
+
+
+def align(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]],
+          progress=None) -> Alignments:
+    """Optimal alignments once per distinct path; fitness weighted by its journeys."""
     _pm4py()
     from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
 
     total = weight = 0.0
+    moves: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for done, (stages, journeys) in enumerate(paths, start=1):
         with warnings.catch_warnings():
             # pm4py's A* heuristic still builds numpy matrices; the result is unaffected.
@@ -353,6 +366,17 @@ def alignment_fitness(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]
                                             net.final)
         total += journeys * float(result["fitness"])
         weight += journeys
+        moves[tuple(stages)] = [
+            ("log", log) if model == ">>" else ("model", model)
+            for log, model in result["alignment"]
+            if (log == ">>") != (model == ">>") and not (log == ">>" and model is None)
+        ]
         if progress:
             progress(done, len(paths))
-    return total / weight if weight else 1.0
+    return Alignments(total / weight if weight else 1.0, moves)
+
+
+def alignment_fitness(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]],
+                      progress=None) -> float:
+    """Fitness of optimal alignments, once per distinct path, weighted by its journeys."""
+    return align(net, paths, progress).fitness

@@ -295,3 +295,14 @@ def test_model_drawing_keeps_long_numbers_in_stage_names(tmp_path):
         weighted = [(p.stages, p.journeys) for p in cjm.discover(log).paths]
         write_model(discover_model(weighted), tmp_path / "m.dot")
         assert "Call 0800123456" in (tmp_path / "m.dot").read_text()
+
+
+def test_exact_deviations_from_alignments(shop, design):
+    result = check(cjm.discover(shop), design, exact=True)
+    found = {(d.kind, d.detail): (d.journeys, d.examples) for d in result.exact_deviations}
+    # c skips View (a model move); d's Chat is a log move; e and f stop before Cart and Buy.
+    assert found[("model", "View")] == (1, ("c",))
+    assert found[("log", "Chat")] == (1, ("d",))
+    assert found[("model", "Cart")] == (2, ("e", "f"))
+    assert found[("model", "Buy")] == (2, ("e", "f"))
+    assert ("model", "Visit") not in found

@@ -133,7 +133,7 @@ CHECK_SCHEMA = "cjm.check/1"
 
 def check_json(result, graph=None) -> dict[str, Any]:
     """The ``cjm.check/1`` object (see docs/json.md)."""
-    from cjm.conformance import KINDS
+    from cjm.conformance import EXACT_KINDS, KINDS
 
     design = result.design
     data: dict[str, Any] = {
@@ -149,6 +149,11 @@ def check_json(result, graph=None) -> dict[str, Any]:
         "precision": _r(result.precision),
         "exact_fitness": _r(result.exact_fitness),
         "exact_paths": result.exact_paths,
+        "exact_deviations": [
+            {"kind": d.kind, "description": EXACT_KINDS[d.kind], "stage": d.detail,
+             "journeys": d.journeys, "examples": list(d.examples)}
+            for d in result.exact_deviations
+        ],
         "deviations": [
             {"kind": d.kind, "description": KINDS[d.kind], "detail": d.detail,
              "journeys": d.journeys, "share": _r(d.journeys / result.journeys),

@@ -275,6 +275,16 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
             grid.add_row(KINDS[d.kind], escape(d.detail), count(d.journeys),
                          percent(d.journeys / result.journeys), escape(", ".join(d.examples)))
         parts += [Text(), grid]
+    if result.exact_deviations:
+        from cjm.conformance import EXACT_KINDS
+
+        grid = table(f"Exact deviations (alignments of the {count(result.exact_paths)} most "
+                     "frequent paths)", "deviation", "stage", "journeys", "for example",
+                     right=(2,), wrap=(1, 3))
+        for d in result.exact_deviations[:top]:
+            grid.add_row(EXACT_KINDS[d.kind], escape(d.detail), count(d.journeys),
+                         escape(", ".join(d.examples)))
+        parts += [Text(), grid]
     if result.missing_stages:
         listed = ", ".join(f"{escape(short(s, 24))} ({count(n)} event{'s' * (n != 1)})"
                            for s, n in result.missing_stages[:top])

@@ -258,9 +258,12 @@ def check_map(result: CheckResult, **simplify) -> MapGraph:
                    for n in graph.nodes]
     graph.nodes += [MapNode(s, 0, 0, s in design.goals, 0.0, False, "unused")
                     for s in result.unused_stages]
-    # Hand-offs are not drawn here: orange means a deviation on this map.
+    # Hand-offs are not drawn here: orange means a deviation on this map. A transition whose
+    # service level some journeys breached is a deviation too.
+    slow = {tuple(d.detail.split(" → ", 1)) for d in result.deviations if d.kind == "slow"}
     graph.edges = [replace(e, handoff_share=0.0, status="" if _allowed(design, e.source, e.target)
-                           else "deviation") for e in graph.edges]
+                           and (e.source, e.target) not in slow else "deviation")
+                   for e in graph.edges]
     shown = {n.name for n in graph.nodes}
     graph.edges += [MapEdge(a, b, 0, None, 0.0, "unused")
                     for a, b in result.unused_transitions if a in shown and b in shown]

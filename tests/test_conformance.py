@@ -306,3 +306,9 @@ def test_exact_deviations_from_alignments(shop, design):
     assert found[("model", "Cart")] == (2, ("e", "f"))
     assert found[("model", "Buy")] == (2, ("e", "f"))
     assert ("model", "Visit") not in found
+
+
+def test_check_map_marks_breached_service_levels(shop, design):
+    graph = check_map(check(cjm.discover(shop, goals=["Buy"]), design))
+    edges = {(e.source, e.target): e.status for e in graph.edges}
+    assert edges[("Cart", "Buy")] == "deviation"  # b waited 20 minutes, the limit is 15

@@ -127,13 +127,19 @@ def test_check_map_marks_deviations_and_unused_design(shop, design):
     assert edges[("View", "Cart")] == ""
 
 
+def _pm4py_frame(log):
+    """The whole event log as pm4py reads it: every journey, not one path at a time."""
+    import pm4py
+
+    return pm4py.format_dataframe(
+        log.to_pandas().rename(columns={"journey": "case:concept:name"}),
+        case_id="case:concept:name", activity_key="stage", timestamp_key="ts")
+
+
 def _pm4py_scores(log, net):
     import pm4py
 
-    frame = log.to_pandas().rename(columns={"journey": "case:concept:name",
-                                            "stage": "concept:name", "ts": "time:timestamp"})
-    frame = pm4py.format_dataframe(frame, case_id="case:concept:name",
-                                   activity_key="concept:name", timestamp_key="time:timestamp")
+    frame = _pm4py_frame(log)
     fitness = pm4py.fitness_token_based_replay(frame, net.net, net.initial, net.final)
     return fitness["log_fitness"], pm4py.precision_token_based_replay(
         frame, net.net, net.initial, net.final)
@@ -185,9 +191,7 @@ def test_exact_fitness_equals_pm4py_alignments_on_the_full_log(shop, design):
 
     result = check(cjm.discover(shop), design, exact=True)
     assert result.exact_paths == 4 and not result.notes
-    frame = pm4py.format_dataframe(
-        shop.to_pandas().rename(columns={"journey": "case:concept:name"}),
-        case_id="case:concept:name", activity_key="stage", timestamp_key="ts")
+    frame = _pm4py_frame(shop)
     net = design.petri_net()
     from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
 
@@ -277,9 +281,7 @@ def test_journeys_conforming_to_a_model_are_those_pm4py_finds_fit(tmp_path):
         weighted = [(p.stages, p.journeys) for p in jm.paths]
         write_model(discover_model(weighted, noise=0.2), tmp_path / "m.bpmn")
         design = load_design(tmp_path / "m.bpmn")
-        frame = pm4py.format_dataframe(
-            log.to_pandas().rename(columns={"journey": "case:concept:name"}),
-            case_id="case:concept:name", activity_key="stage", timestamp_key="ts")
+        frame = _pm4py_frame(log)
         net = design.petri_net()
         fit = pm4py.conformance_diagnostics_token_based_replay(frame, net.net, net.initial,
                                                                 net.final)

@@ -20,6 +20,19 @@ SHARED_DATA = TESTS.parents[1] / "shared" / "data"
 CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
 
 
+def run_cli(*args: str):
+    """Run ``cjm ARGS`` in-process; no traceback and no stray exception, whatever the exit."""
+    from typer.testing import CliRunner
+
+    from cjm.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=CLI_ENV)
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
+                                                                     SystemExit)
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run every test in its own folder, so no cjm.toml or pyproject.toml leaks in."""

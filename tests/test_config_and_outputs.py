@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CLI_ENV, csv_rows
-from typer.testing import CliRunner
+from conftest import csv_rows
+from conftest import run_cli as run
 
 import cjm.safety
-from cjm.cli import app
 from cjm.errors import DataError
 from cjm.safety import atomic_writer
 from tests.journey_logs import write_journeys
@@ -31,14 +30,6 @@ PHASES = ("case_id,stage,timestamp,phase\n"
           "c1,Buy,2024-01-01T09:10:00Z,start\n"
           "c1,Buy,2024-01-01T09:15:00Z,complete\n"
           "c2,Visit,2024-01-02T09:00:00Z,complete\n")
-
-
-def run(*args: str):
-    result = CliRunner().invoke(app, list(args), env=CLI_ENV)
-    assert "Traceback" not in result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
-                                                                     SystemExit)
-    return result
 
 
 def flat(text: str) -> str:

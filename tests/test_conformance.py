@@ -168,22 +168,28 @@ def test_weighted_replay_equals_pm4py_on_real_logs(name):
         assert precision(net, weighted) == pytest.approx(prec, abs=1e-12)
 
 
-def test_receipt_model_round_trips_through_bpmn_and_pnml(tmp_path):
+@pytest.fixture
+def receipt():
+    """The shared receipt log, its journey map and its weighted paths."""
     if not (SHARED / "receipt.csv").exists():
         pytest.skip(f"shared data not found at {SHARED} (needs ../shared/data beside the repo)")
     with cjm.read_log(SHARED / "receipt.csv") as log:
         jm = cjm.discover(log)
-        weighted = [(p.stages, p.journeys) for p in jm.paths]
-        model = discover_model(weighted, noise=0.0)  # no noise: every path fits the tree
-        assert alignment_fitness(model.petri_net(), weighted[:10]) == pytest.approx(1.0)
-        for suffix in (".bpmn", ".pnml"):
-            write_model(model, tmp_path / f"receipt{suffix}")
-            net = read_net(tmp_path / f"receipt{suffix}")
-            fitness, _ = _pm4py_scores(log, net)
-            result = check(jm, load_design(tmp_path / f"receipt{suffix}"))
-            assert result.fitness == pytest.approx(fitness, abs=1e-12)
-            assert result.fitness > 0.999
-        assert {s.name for s in jm.stages} == set(load_design(tmp_path / "receipt.bpmn").stages)
+        yield log, jm, [(p.stages, p.journeys) for p in jm.paths]
+
+
+def test_receipt_model_round_trips_through_bpmn_and_pnml(tmp_path, receipt):
+    log, jm, weighted = receipt
+    model = discover_model(weighted, noise=0.0)  # no noise: every path fits the tree
+    assert alignment_fitness(model.petri_net(), weighted[:10]) == pytest.approx(1.0)
+    for suffix in (".bpmn", ".pnml"):
+        write_model(model, tmp_path / f"receipt{suffix}")
+        net = read_net(tmp_path / f"receipt{suffix}")
+        fitness, _ = _pm4py_scores(log, net)
+        result = check(jm, load_design(tmp_path / f"receipt{suffix}"))
+        assert result.fitness == pytest.approx(fitness, abs=1e-12)
+        assert result.fitness > 0.999
+    assert {s.name for s in jm.stages} == set(load_design(tmp_path / "receipt.bpmn").stages)
 
 
 def test_exact_fitness_equals_pm4py_alignments_on_the_full_log(shop, design):
@@ -271,23 +277,19 @@ def test_wait_step(tmp_path):
     assert "2024-01-01T09:05:00Z" in path.read_text()
 
 
-def test_journeys_conforming_to_a_model_are_those_pm4py_finds_fit(tmp_path):
-    if not (SHARED / "receipt.csv").exists():
-        pytest.skip(f"shared data not found at {SHARED} (needs ../shared/data beside the repo)")
+def test_journeys_conforming_to_a_model_are_those_pm4py_finds_fit(tmp_path, receipt):
     import pm4py
 
-    with cjm.read_log(SHARED / "receipt.csv") as log:
-        jm = cjm.discover(log)
-        weighted = [(p.stages, p.journeys) for p in jm.paths]
-        write_model(discover_model(weighted, noise=0.2), tmp_path / "m.bpmn")
-        design = load_design(tmp_path / "m.bpmn")
-        frame = _pm4py_frame(log)
-        net = design.petri_net()
-        fit = pm4py.conformance_diagnostics_token_based_replay(frame, net.net, net.initial,
-                                                                net.final)
-        result = check(jm, design)
-        assert result.conforming == sum(1 for t in fit if t["trace_is_fit"])
-        assert sum(1 for _, ok, _ in result.journey_verdicts() if ok) == result.conforming
+    log, jm, weighted = receipt
+    write_model(discover_model(weighted, noise=0.2), tmp_path / "m.bpmn")
+    design = load_design(tmp_path / "m.bpmn")
+    frame = _pm4py_frame(log)
+    net = design.petri_net()
+    fit = pm4py.conformance_diagnostics_token_based_replay(frame, net.net, net.initial,
+                                                            net.final)
+    result = check(jm, design)
+    assert result.conforming == sum(1 for t in fit if t["trace_is_fit"])
+    assert sum(1 for _, ok, _ in result.journey_verdicts() if ok) == result.conforming
 
 
 def test_model_drawing_keeps_long_numbers_in_stage_names(tmp_path):

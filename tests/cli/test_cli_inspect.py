@@ -6,23 +6,13 @@ import json
 import tempfile
 
 import pytest
-from conftest import CLI_ENV, csv_rows
-from typer.testing import CliRunner
-
-from cjm.cli import app
+from conftest import csv_rows
+from conftest import run_cli as run
 
 GOOD = ("case_id,activity,timestamp\n"
         "c1,Visit,2024-03-01T10:00:00Z\nc1,Buy,2024-03-01T11:00:00Z\n"
         "c2,Visit,2024-03-02T10:00:00Z\n")
 WITH_REJECTS = GOOD + ",Visit,2024-03-02T10:00:00Z\nc3,Visit,soon\n=cmd|' /C calc'!A0,x,y,z\n"
-
-
-def run(*args: str):
-    result = CliRunner().invoke(app, list(args), env=CLI_ENV)
-    assert "Traceback" not in result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
-                                                                     SystemExit)
-    return result
 
 
 def test_inspect_a_good_log(write):

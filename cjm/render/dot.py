@@ -105,7 +105,10 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
         elif label:
             attrs.append(f"label={quote(fmt_count(edge.count))}")
         if edge.change is not None:
-            attrs = [f"penwidth={width:.2f}", f"label={quote(_change_label(edge))}"]
+            # Only significant changes carry a label: grey edges say "no change" by themselves.
+            attrs = [f"penwidth={width:.2f}"]
+            if edge.significant:
+                attrs.append(f"label={quote(_change_label(edge))}")
             strong = abs(edge.change) >= 0.1  # ten points or more: the darker shade
             tone = ((_UP_STRONG if strong else _UP) if edge.change > 0 else
                     (_DOWN_STRONG if strong else _DOWN)) if edge.significant else _UNCHANGED
@@ -128,8 +131,7 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
 
 
 def _change_label(edge: MapEdge) -> str:
-    points = edge.change * 100
-    return f"{points:+.1f} pp" + ("" if edge.significant else " (n.s.)")
+    return f"{edge.change * 100:+.1f} pp"
 
 
 def _legend(view: str, graph: MapGraph) -> list[str]:
@@ -157,7 +159,7 @@ def _legend(view: str, graph: MapGraph) -> list[str]:
     if changes:
         meaning = "change of the share of its stage (pp)"
         lines.append(f'    legend_up [label="green: grew, red: shrank (darker: 10 pp or more), '
-                     f'grey: no significant change" shape=plaintext style="" '
+                     f'grey, unlabelled: no significant change" shape=plaintext style="" '
                      f'fontcolor="{_UP_STRONG}"];')
     lines.append(f'    legend_note [label="edge label: {meaning}\\nedge width: transitions" '
                  'shape=plaintext style=""];')

@@ -15,6 +15,7 @@ from cjm.design import Design
 from cjm.engine import DuckDBEngine
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
+from cjm.progress import step
 
 KINDS = {
     "skipped": "required stage skipped",
@@ -146,11 +147,11 @@ def _skipped(designed: list[str], design: Design) -> set[tuple[str, str]]:
 
 
 def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
-          max_paths: int = 1000, progress=None) -> CheckResult:
+          max_paths: int = 1000) -> CheckResult:
     """Compare the journeys of ``journey_map`` with ``design``.
 
     ``exact`` adds the fitness of optimal alignments for the ``max_paths`` most frequent paths
-    (slower); ``progress`` is called with (done, total) while they are computed.
+    (slower).
     """
     from cjm.model import align, precision, replay
 
@@ -189,7 +190,10 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
 
     weighted = [(p.stages, p.journeys) for p in journey_map.paths]
     net = design.petri_net()
-    replayed = replay(net, weighted)
+    with step("Replaying paths"):
+        replayed = replay(net, weighted)
+    with step("Measuring precision"):
+        precise = precision(net, weighted)
     if design.ends is not None:
         # A net is stricter than what follows what: a path conforms only if it fits.
         unfit = [p for p in journey_map.paths
@@ -208,7 +212,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     result = CheckResult(
         design=design, journey_map=journey_map, journeys=journey_map.journeys,
         conforming=conforming, fitness=replayed.fitness,
-        precision=precision(net, weighted), deviations=deviations,
+        precision=precise, deviations=deviations,
         unused_stages=sorted(set(design.stages) - {s.name for s in journey_map.stages}),
         missing_stages=[(s.name, s.events) for s in journey_map.stages
                         if s.name not in design.stages],
@@ -218,7 +222,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     )
     if exact:
         top = weighted[:max_paths]
-        aligned = align(net, top, progress)
+        aligned = align(net, top)
         result.exact_fitness = aligned.fitness
         result.exact_paths = len(top)
         moved: dict[tuple[str, str], int] = defaultdict(int)

@@ -17,6 +17,7 @@ from typing import Any
 
 from cjm.config import ROLE_KEYS, Config, find_config
 from cjm.errors import DataError, UsageError
+from cjm.progress import step
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
 from cjm.schema import (
@@ -291,10 +292,14 @@ def read_log(
         except duckdb.Error:
             raise UsageError(f"--timezone: unknown time zone {timezone!r}",
                              "Use an IANA name such as Europe/Amsterdam or UTC.") from None
-        loads = [load_file(con, path, i, options, workdir) for i, path in enumerate(files)]
-        log = _build(con, loads, _given_roles(columns, config), timezone, timestamp_format
-                     or config.get("timestamp_format"), dayfirst, lifecycle, gap_seconds,
-                     drop_duplicates)
+        loads = []
+        for i, path in enumerate(files):
+            with step(f"Reading {path.name}"):
+                loads.append(load_file(con, path, i, options, workdir))
+        with step("Checking the events"):
+            log = _build(con, loads, _given_roles(columns, config), timezone,
+                         timestamp_format or config.get("timestamp_format"), dayfirst,
+                         lifecycle, gap_seconds, drop_duplicates)
         log._workdir = workdir
         # A log never closed still removes its files when it is garbage-collected.
         weakref.finalize(log, shutil.rmtree, workdir, True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from cjm.engine import FALSY, TRUTHY, DuckDBEngine
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
+from cjm.progress import step
 
 GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
 GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
@@ -210,39 +211,40 @@ def discover(
                          "not yes/no values, so it does not mark success")
         use_outcome = _boolean(values)
     hand = _handoff_role(log, handoff_column)
-    engine.prepare(hand, outcome if use_outcome else None)
+    with step("Aggregating the journeys"):
+        engine.prepare(hand, outcome if use_outcome else None)
 
-    stages = sorted((Stage(*row) for row in engine.stages()), key=lambda s: (-s.events, s.name))
-    events_of = {s.name: s.events for s in stages}
-    transitions = sorted(
-        (Transition(a, b, n, j, n / events_of[a], float(med), float(mean), float(p90), int(h))
-         for a, b, n, j, med, mean, p90, h in engine.transitions()),
-        key=lambda t: (-t.count, t.source, t.target),
-    )
-    journeys, d_med, d_p90, d_mean, n_med, n_mean, n_max = engine.journey_figures()
-    paths, covered = [], 0
-    for key, count, median in engine.paths():
-        covered += count
-        paths.append(JourneyPath(tuple(key), count, count / journeys,
-                          covered / journeys, float(median)))
-    goal_spec = _goals(stages, journeys, goals,
-                       log.mapping.column("outcome") if use_outcome else None, goal_share,
-                       infer_goals)
-    endings = engine.endings(goal_spec.stages, use_outcome, still_active)
-    reaching = {s.name: s.journeys for s in stages}
-    dead_total = sum(n for _, status, n, _, _ in endings if status == "dead_end")
-    dead_ends = sorted(
-        (DeadEnd(stage, n, n / reaching[stage], n / dead_total,
-                 tuple(path), int(path_n))
-         for stage, status, n, path, path_n in endings if status == "dead_end"),
-        key=lambda d: (-d.journeys, d.stage),
-    )
-    if goal_spec.source == "none":
-        dead_ends, dead_total = [], 0
-    handoffs = sorted(
-        (Handoff(str(a), str(b), n, float(med)) for a, b, n, med in engine.handoff_matrix()),
-        key=lambda h: (-h.count, h.source, h.target),
-    ) if hand else []
+        stages = sorted((Stage(*row) for row in engine.stages()), key=lambda s: (-s.events, s.name))
+        events_of = {s.name: s.events for s in stages}
+        transitions = sorted(
+            (Transition(a, b, n, j, n / events_of[a], float(med), float(mean), float(p90), int(h))
+             for a, b, n, j, med, mean, p90, h in engine.transitions()),
+            key=lambda t: (-t.count, t.source, t.target),
+        )
+        journeys, d_med, d_p90, d_mean, n_med, n_mean, n_max = engine.journey_figures()
+        paths, covered = [], 0
+        for key, count, median in engine.paths():
+            covered += count
+            paths.append(JourneyPath(tuple(key), count, count / journeys,
+                              covered / journeys, float(median)))
+        goal_spec = _goals(stages, journeys, goals,
+                           log.mapping.column("outcome") if use_outcome else None, goal_share,
+                           infer_goals)
+        endings = engine.endings(goal_spec.stages, use_outcome, still_active)
+        reaching = {s.name: s.journeys for s in stages}
+        dead_total = sum(n for _, status, n, _, _ in endings if status == "dead_end")
+        dead_ends = sorted(
+            (DeadEnd(stage, n, n / reaching[stage], n / dead_total,
+                     tuple(path), int(path_n))
+             for stage, status, n, path, path_n in endings if status == "dead_end"),
+            key=lambda d: (-d.journeys, d.stage),
+        )
+        if goal_spec.source == "none":
+            dead_ends, dead_total = [], 0
+        handoffs = sorted(
+            (Handoff(str(a), str(b), n, float(med)) for a, b, n, med in engine.handoff_matrix()),
+            key=lambda h: (-h.count, h.source, h.target),
+        ) if hand else []
     return JourneyMap(
         log=log, stages=stages, transitions=transitions, paths=paths, paths_total=len(paths),
         journeys=int(journeys), events=log.events, duration_median=float(d_med),

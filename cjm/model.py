@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.errors import DataError, UsageError
+from cjm.progress import step
 
 MODEL_FORMATS = ("bpmn", "pnml", "ptml", "svg", "png", "dot")
 MAX_MINED_PATHS = 2000  # the miner's cost grows with distinct paths; see docs/concepts.md
@@ -350,33 +351,36 @@ class Alignments:
     moves: dict[tuple[str, ...], list[tuple[str, str]]]
 
 
-def align(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]],
-          progress=None) -> Alignments:
+def align(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> Alignments:
     """Optimal alignments once per distinct path; fitness weighted by its journeys."""
     _pm4py()
-    from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
-
     total = weight = 0.0
     moves: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    for done, (stages, journeys) in enumerate(paths, start=1):
-        with warnings.catch_warnings():
-            # pm4py's A* heuristic still builds numpy matrices; the result is unaffected.
-            warnings.simplefilter("ignore", PendingDeprecationWarning)
-            result = alignments.apply_trace(_log_of([stages])[0], net.net, net.initial,
-                                            net.final)
-        total += journeys * float(result["fitness"])
-        weight += journeys
-        moves[tuple(stages)] = [
-            ("log", log) if model == ">>" else ("model", model)
-            for log, model in result["alignment"]
-            if (log == ">>") != (model == ">>") and not (log == ">>" and model is None)
-        ]
-        if progress:
-            progress(done, len(paths))
+    with step("Aligning paths", total=len(paths)) as advance:
+        for done, (stages, journeys) in enumerate(paths, start=1):
+            moves[tuple(stages)], fitness = _align_one(net, stages)
+            total += journeys * fitness
+            weight += journeys
+            advance(done)
     return Alignments(total / weight if weight else 1.0, moves)
 
 
-def alignment_fitness(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]],
-                      progress=None) -> float:
+def _align_one(net: PetriNet, stages: tuple[str, ...]) -> tuple[list[tuple[str, str]], float]:
+    """The log and model moves of one path's optimal alignment, and its fitness."""
+    from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
+
+    with warnings.catch_warnings():
+        # pm4py's A* heuristic still builds numpy matrices; the result is unaffected.
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        result = alignments.apply_trace(_log_of([stages])[0], net.net, net.initial, net.final)
+    moves = [
+        ("log", log) if model == ">>" else ("model", model)
+        for log, model in result["alignment"]
+        if (log == ">>") != (model == ">>") and not (log == ">>" and model is None)
+    ]
+    return moves, float(result["fitness"])
+
+
+def alignment_fitness(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> float:
     """Fitness of optimal alignments, once per distinct path, weighted by its journeys."""
-    return align(net, paths, progress).fitness
+    return align(net, paths).fitness

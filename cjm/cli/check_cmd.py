@@ -1,6 +1,5 @@
 """``cjm check``: actual journeys against the designed journey."""
 
-import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -67,9 +66,9 @@ def check_command(
         if max_deviation_rate else None,
     }
     designed = load_design(design)
-    with args.read() as log, _progress(exact) as progress:
+    with args.read() as log:
         jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
-        result = check(jm, designed, exact=exact, max_paths=max_paths, progress=progress)
+        result = check(jm, designed, exact=exact, max_paths=max_paths)
         if journeys_out:
             result.write_journeys(journeys_out)
         graph = check_map(result, **mapout.simplify(stages, paths, min_count))
@@ -83,20 +82,3 @@ def check_command(
     check_conformance_gates(result, **gates)
     args.check_strict(log)
 
-
-def _progress(wanted: bool):
-    """A progress bar on stderr for the alignments, only when stderr is a terminal."""
-    if not wanted or not stderr().is_terminal:
-        return contextlib.nullcontext(None)
-    return _bar()
-
-
-@contextlib.contextmanager
-def _bar():
-    from rich.progress import Progress
-
-    # Leave stdout alone: with --json - it carries the JSON.
-    with Progress(console=stderr(), transient=True, redirect_stdout=False,
-                  redirect_stderr=False) as bar:
-        task = bar.add_task("aligning paths", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -124,9 +124,11 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--debug", help="Show the traceback of an unexpected error.", panel=OUTPUT)], False),
 }
 
-PATHS = Annotated[list[str], typer.Argument(
-    help="Log files or globs: CSV, TSV, JSON, JSON Lines, Parquet, XES (gzip too).",
-    show_default=False, metavar="LOG...")]
+_PATHS_HELP = "Log files or globs: CSV, TSV, JSON, JSON Lines, Parquet, XES (gzip too)."
+PATHS = Annotated[list[str], typer.Argument(help=_PATHS_HELP, show_default=False,
+                                            metavar="LOG...")]
+OPTIONAL_PATHS = Annotated[list[str] | None, typer.Argument(
+    help=_PATHS_HELP, show_default=False, metavar="[LOG...]")]
 
 
 def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callable,
@@ -158,11 +160,14 @@ def log_stem(logs: list[str]) -> str:
     return name or "journey"
 
 
-def log_command(func: Callable[..., None]) -> Callable[..., None]:
+def log_command(func: Callable[..., None] | None = None, *, optional: bool = False) -> Any:
     """Give a command the log paths and the shared reading options, collected as LogArgs.
 
-    ``func`` takes ``args: LogArgs`` first, then its own options.
+    ``func`` takes ``args: LogArgs`` first, then its own options. With ``optional`` the log
+    paths may be left out (the command has another source, such as a config file).
     """
+    if func is None:
+        return functools.partial(log_command, optional=optional)
     own = list(inspect.signature(func).parameters.values())[1:]
     shared = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
@@ -170,12 +175,14 @@ def log_command(func: Callable[..., None]) -> Callable[..., None]:
         for name, (annotation, default) in _SHARED.items()
     ]
     # Named "logs" so that a command may have a --paths option of its own.
-    logs = inspect.Parameter("logs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PATHS)
+    logs = inspect.Parameter("logs", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                             annotation=OPTIONAL_PATHS if optional else PATHS,
+                             default=None if optional else inspect.Parameter.empty)
     names = {f.name for f in fields(LogArgs)} - {"paths"}
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> None:
-        args = LogArgs(paths=kwargs.pop("logs"),
+        args = LogArgs(paths=kwargs.pop("logs") or [],
                        **{k: kwargs.pop(k) for k in list(kwargs) if k in names})
         with reporting(args.debug):
             func(args, **kwargs)
@@ -191,7 +198,12 @@ def log_command(func: Callable[..., None]) -> Callable[..., None]:
 
 @contextlib.contextmanager
 def reporting(debug: bool = False) -> Iterator[None]:
-    """Turn errors into one message on stderr and an exit code; never a traceback."""
+    """Turn errors into one message on stderr and an exit code; never a traceback.
+
+    Long steps show their progress on stderr meanwhile, when it is a terminal."""
+    from cjm import progress
+
+    progress.enable(stderr())
     try:
         yield
     except CjmError as exc:

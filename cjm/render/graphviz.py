@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from cjm.errors import DataError
+from cjm.progress import step
 
 RENDERED = ("svg", "png", "pdf")
 TIMEOUT_SECONDS = 300
@@ -42,8 +43,9 @@ def render(dot: str, fmt: str, prefer_system: bool = True) -> bytes:
     """The drawing of ``dot`` in ``fmt`` (svg, png or pdf)."""
     program, name = layout_program(fmt, prefer_system)
     try:
-        done = subprocess.run([program, f"-T{fmt}"], input=dot.encode("utf-8"),
-                              capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+        with step(f"Drawing the map ({fmt})"):
+            done = subprocess.run([program, f"-T{fmt}"], input=dot.encode("utf-8"),
+                                  capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         raise DataError(f"{name} did not finish drawing the map in {TIMEOUT_SECONDS} s",
                         "Simplify the map with --stages 80% or --paths 50%.") from None

@@ -20,6 +20,7 @@ DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many
 DEAD_END_MARK = 0.2  # and is drawn as a dead-end stage from this share on
 AUTO_EDGES = 60  # a map with more transitions than this is simplified unless --paths is given
 AUTO_PATHS = 0.9
+LEAST_PATHS = 0.3  # max_edges lowers --paths no further than this
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,17 @@ def _kept_stages(stages: list[Stage], share: float) -> list[str]:
 
 
 def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | None = None,
-              min_count: int = 1) -> MapGraph:
+              min_count: int = 1, max_stages: int | None = None,
+              max_edges: int | None = None) -> MapGraph:
     """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
 
     ``paths=None`` keeps every transition of a map with up to 60 of them and the strongest
     ones carrying 90% of the traffic (plus those that connect stages) of a larger map.
+    ``max_stages`` caps the stages shown (the most frequent, and the goals); ``max_edges``
+    lowers ``paths`` in steps of 10% until no more edges are shown than that, as far as
+    keeping every stage connected allows.
     """
-    kept = _kept_stages(journey_map.stages, stages)
+    kept = _kept_stages(journey_map.stages, stages)[:max_stages]
     kept += [g for g in journey_map.goals.stages if g not in kept]  # the goal always shows
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
@@ -104,7 +109,8 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends]
     if paths is None:
         paths = AUTO_PATHS if transitions > AUTO_EDGES else 1.0
-    shown, restored = simplify_edges(edges, [s.name for s in stage_rows], paths, min_count)
+    shown, restored = _fit_edges(edges, [s.name for s in stage_rows], paths, min_count,
+                                 max_edges)
 
     goals = set(journey_map.goals.stages)
     dead = {d.stage: d.share_of_reaching for d in journey_map.dead_ends}
@@ -117,6 +123,31 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored,
                     journey_map.handoff_column,
                     "--paths 100%" + (" --min-count 1" if min_count > 1 else ""))
+
+
+def _fit_edges(edges: list[MapEdge], stages: list[str], paths: float, min_count: int,
+               max_edges: int | None) -> tuple[list[MapEdge], int]:
+    """simplify_edges, with ``paths`` lowered in 10% steps until at most ``max_edges`` show."""
+    shown, restored = simplify_edges(edges, stages, paths, min_count)
+    while max_edges is not None and len(shown) > max_edges and paths > LEAST_PATHS:
+        paths = round(min(paths, 1.0) - 0.1, 2)
+        shown, restored = simplify_edges(edges, stages, paths, min_count)
+    return shown, restored
+
+
+def trim(graph: MapGraph, max_stages: int, max_edges: int) -> MapGraph:
+    """A smaller drawing of a finished map (a comparison or a check): its ``max_stages``
+    largest stages and the goals, and the strongest edges among them, at most ``max_edges``
+    as far as keeping them connected allows."""
+    nodes = [n for i, n in enumerate(graph.nodes) if i < max_stages or n.goal]
+    names = {n.name for n in nodes} | {START, END}
+    edges = [e for e in graph.edges if e.source in names and e.target in names]
+    shown, restored = _fit_edges(edges, [n.name for n in nodes], 1.0, 1, max_edges)
+    shown.sort(key=lambda e: (-e.count, e.source, e.target))
+    dropped = [n.name for n in graph.nodes if n.name not in names]
+    return MapGraph(nodes, shown, graph.hidden_stages + dropped,
+                    graph.hidden_edges + len(graph.edges) - len(shown), restored,
+                    graph.handoff_column, graph.show_all)
 
 
 def simplify_edges(edges: list[MapEdge], stages: list[str], paths: float,

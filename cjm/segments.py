@@ -119,3 +119,38 @@ def _label(period: str) -> str:
     if period not in PERIODS:
         raise UsageError(f"--period: {period!r} is not one of {', '.join(PERIODS)}")
     return PERIODS[period].replace("{t}", "min(ts)")
+
+
+def where_all(log: EventLog, conditions: list[str]) -> EventLog:
+    """The journeys that match every ``ROLE=VALUE`` condition (at their first event)."""
+    for condition in conditions:
+        role, sep, value = condition.partition("=")
+        if not sep:
+            raise UsageError(f"--where: write ROLE=VALUE, not {condition!r}",
+                             "Example: --where segment=vip")
+        log = by_segment(log, role.strip(), values=[value.strip()])[0]
+    return log
+
+
+def sides(log: EventLog, by: str | None, period: str | None,
+          values: list[str] | None) -> list[EventLog]:
+    """The two sets of journeys to compare, A then B: two values of ``by``, or two periods
+    (``values``, or else the last two), each named after its filter too."""
+    if by:
+        if values is None:
+            raise UsageError("--by needs --values A,B: the two values to compare")
+        chosen = by_segment(log, by, values=values)
+    else:
+        labels = values or period_labels(log, period)[-2:]
+        if len(labels) < 2:
+            raise UsageError(f"--period {period}: the log covers one {period} only")
+        present = set(period_labels(log, period))
+        for label in labels:
+            if label not in present:
+                raise UsageError(f"--values: no journey starts in {label!r}",
+                                 "Periods: " + ", ".join(sorted(present)))
+        chosen = by_period(log, period, labels)
+    for side in chosen:
+        if log.label:  # "segment = vip, 2024-Q3"
+            side.label = f"{log.label}, {side.label}"
+    return chosen

@@ -70,3 +70,17 @@ def parse_share(text: str | float, flag: str) -> float:
     if value == 0:
         raise UsageError(f"{flag}: {text!r} must be above 0%")
     return value
+
+
+def parse_date(text: str | None, flag: str):
+    """A date or date-time from a flag, in UTC when it carries no offset."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read {text!r} as a date",
+                         "Write 2024-07-01 or 2024-07-01T08:00:00+02:00.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -92,7 +92,7 @@ def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str]):
     """The two sets of journeys, A then B; the logs opened go into ``logs``."""
     from dataclasses import replace
 
-    from cjm.segments import by_period, by_segment, period_labels
+    from cjm.segments import sides, where_all
 
     if len(args.paths) == 2 and not by and not period:
         if where:
@@ -112,30 +112,5 @@ def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str]):
                          "--period quarter", "Example: cjm compare a.csv b.csv")
     log = args.read()
     logs.append(log)
-    for condition in where:
-        role, sep, value = condition.partition("=")
-        if not sep:
-            raise UsageError(f"--where: write ROLE=VALUE, not {condition!r}",
-                             "Example: --where segment=vip")
-        log = by_segment(log, role.strip(), values=[value.strip()])[0]
-    if by:
-        if pair is None:
-            raise UsageError("--by needs --values A,B: the two values to compare")
-        sides = by_segment(log, by, values=pair)
-        return [_labelled(side, log) for side in sides]
-    labels = pair or period_labels(log, period)[-2:]
-    if len(labels) < 2:
-        raise UsageError(f"--period {period}: the log covers one {period} only")
-    present = set(period_labels(log, period))
-    for label in labels:
-        if label not in present:
-            raise UsageError(f"--values: no journey starts in {label!r}",
-                             "Periods: " + ", ".join(sorted(present)))
-    return [_labelled(side, log) for side in by_period(log, period, labels)]
+    return sides(where_all(log, where), by, period, pair)
 
-
-def _labelled(side, within):
-    """Name a side after its filter too: "segment = vip, 2024-Q3"."""
-    if within.label:
-        side.label = f"{within.label}, {side.label}"
-    return side

@@ -83,7 +83,7 @@ def discover_command(
     from cjm.mapgraph import build_map
     from cjm.render.json_out import journey_json
     from cjm.segments import between, by_period, by_segment
-    from cjm.units import parse_rate, parse_share, parse_span
+    from cjm.units import parse_date, parse_rate, parse_share, parse_span
 
     config = find_config()
     goal = goal or list(config.get("goals", []))
@@ -106,7 +106,7 @@ def discover_command(
         raise UsageError("give --by or --period, not both")
     if window not in ("journeys", "events"):
         raise UsageError(f"--window: {window!r} is not one of journeys, events")
-    bounds = (_date(since, "--since"), _date(until, "--until"))
+    bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
     simplify = mapout.simplify(stages, paths, min_count)
     results: list = []
     with args.read(config) as whole:
@@ -146,20 +146,6 @@ def discover_command(
                 exc.message = f"{label}: {exc.message}"
             raise
     args.check_strict(log)
-
-
-def _date(text: str | None, flag: str):
-    """A date or date-time from a flag, in UTC when it carries no offset."""
-    if text is None:
-        return None
-    from datetime import UTC, datetime
-
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag}: cannot read {text!r} as a date",
-                         "Write 2024-07-01 or 2024-07-01T08:00:00+02:00.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> list:

@@ -38,7 +38,7 @@ def _html(text: str) -> str:
     return html.escape(" ".join(text.split()), quote=True)
 
 
-def _edge_label(edge: MapEdge, view: str) -> str:
+def edge_label(edge: MapEdge, view: str) -> str:
     wait = format_seconds(edge.median_seconds) if edge.median_seconds is not None else None
     if view == "frequency" or wait is None:
         return fmt_count(edge.count)
@@ -99,7 +99,7 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
     for edge in graph.edges:
         width = 1 + 6 * edge.count / peak_edge
         attrs = [f"penwidth={width:.2f}"]
-        label = _edge_label(edge, view)
+        label = edge_label(edge, view)
         if label and edge.source != START and edge.target != END:
             attrs.append(f"label={quote(label)}")
         elif label:
@@ -108,7 +108,7 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
             # Only significant changes carry a label: grey edges say "no change" by themselves.
             attrs = [f"penwidth={width:.2f}"]
             if edge.significant:
-                attrs.append(f"label={quote(_change_label(edge))}")
+                attrs.append(f"label={quote(change_label(edge))}")
             strong = abs(edge.change) >= 0.1  # ten points or more: the darker shade
             tone = ((_UP_STRONG if strong else _UP) if edge.change > 0 else
                     (_DOWN_STRONG if strong else _DOWN)) if edge.significant else _UNCHANGED
@@ -130,7 +130,7 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
     return "\n".join(lines) + "\n"
 
 
-def _change_label(edge: MapEdge) -> str:
+def change_label(edge: MapEdge) -> str:
     return f"{edge.change * 100:+.1f} pp"
 
 

@@ -11,6 +11,7 @@ from cjm.cli.funnel_cmd import funnel_command
 from cjm.cli.inspect_cmd import inspect_command
 from cjm.cli.model_cmd import model_command
 from cjm.cli.moments_cmd import moments_command
+from cjm.cli.report_cmd import report_command
 
 app = typer.Typer(
     name="cjm",
@@ -45,6 +46,7 @@ app.command("channels", rich_help_panel="Analyse")(channels_command)
 app.command("moments", rich_help_panel="Analyse")(moments_command)
 app.command("model", rich_help_panel="Design")(model_command)
 app.command("check", rich_help_panel="Design")(check_command)
+app.command("report", rich_help_panel="Report")(report_command)
 
 
 def main() -> None:

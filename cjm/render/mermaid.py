@@ -22,8 +22,9 @@ _UNUSED = "fill:#ffffff,stroke:#969696,stroke-dasharray:4 3"
 _UP, _DOWN, _GREY = "#1a9850", "#d73027", "#9e9e9e"
 
 
+# Markup (quotes, tags, entities) and the Markdown Mermaid 11 reads in labels (*, _, `, $).
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "#": "&num;",
-             "`": "&grave;"}
+             "`": "&grave;", "*": "&ast;", "_": "&lowbar;", "$": "&dollar;"}
 
 
 def text(value: str) -> str:
@@ -72,8 +73,10 @@ def _node_text(node: MapNode, node_label: str) -> str:
     if node.status == "deviation":
         parts.append("not in the design")
     elif not node.goal and node.dead_end:
-        parts.append(text(f"{node.dead_end_share:.0%} dead-end here"))
-    return "<br>".join(parts)
+        parts.append(text(f"{node.dead_end_share:.0%} dead-end"))
+    # One line, which Mermaid wraps: a <br> makes Mermaid 11.12 read the label as Markdown
+    # after decoding its entities, so that *name* would turn into emphasis.
+    return " · ".join(parts)
 
 
 def _node_class(node: MapNode) -> str | None:

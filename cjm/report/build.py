@@ -1,0 +1,237 @@
+"""Gather everything a report shows: the results as their JSON documents and the maps.
+
+The report renderers (HTML, Markdown) read only a ``Report``, so that both show the same
+figures, and those figures are the ones ``--json`` gives.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cjm.eventlog import EventLog
+from cjm.journeys import GOAL_SHARE, JourneyMap
+from cjm.mapgraph import MapGraph
+from cjm.progress import step
+
+MERMAID_STAGES = 15  # the Markdown diagram is simplified to stay legible on a hosting page
+MERMAID_EDGES = 30
+
+
+@dataclass
+class ReportOptions:
+    """What goes into a report, beyond the journey map: the flags of ``cjm report``."""
+
+    title: str | None = None
+    goals: Sequence[str] = ()
+    use_outcome: bool | None = None
+    goal_share: float = GOAL_SHARE
+    still_active: float | None = None
+    handoff_column: str | None = None
+    where: Sequence[str] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    by: str | None = None
+    top_values: int | None = None
+    period: str | None = None
+    funnel: Sequence[str] = ()
+    within: float | None = None
+    funnel_order: str = "strict"
+    compare_by: str | None = None
+    compare_period: str | None = None
+    compare_values: list[str] | None = None
+    design: str | None = None
+    stages: float = 1.0
+    paths: float | None = None
+    min_count: int = 1
+    top: int = 10
+    view: str = "both"
+
+
+@dataclass
+class Figure:
+    """A map of the report: the full graph for the drawing, a smaller one for Mermaid."""
+
+    title: str
+    graph: MapGraph
+    small: MapGraph
+    view: str = "both"
+
+    def dot(self) -> str:
+        from cjm.render.dot import to_dot
+
+        return to_dot(self.graph, view=self.view, title=self.title)
+
+    @functools.cached_property
+    def svg(self) -> str:
+        from cjm.render.graphviz import render
+
+        return render(self.dot(), "svg").decode("utf-8")
+
+    def mermaid(self) -> str:
+        from cjm.render.mermaid import to_mermaid
+
+        return to_mermaid(self.small, view=self.view)
+
+
+@dataclass
+class Slice:
+    label: str
+    journey: dict[str, Any]
+    figure: Figure
+
+
+@dataclass
+class Report:
+    """One report: the journey map of the log, and the sections that were asked for."""
+
+    title: str
+    options: ReportOptions
+    journey: dict[str, Any]  # cjm.journey/1
+    journey_map: JourneyMap
+    figure: Figure
+    warnings: list[str] = field(default_factory=list)
+    slices: list[Slice] = field(default_factory=list)
+    slice_by: str | None = None
+    funnel: dict[str, Any] | None = None  # cjm.funnel/1
+    comparison: dict[str, Any] | None = None  # cjm.compare/1
+    comparison_figure: Figure | None = None
+    check: dict[str, Any] | None = None  # cjm.check/1
+    check_figure: Figure | None = None
+
+    @property
+    def figures(self) -> list[tuple[str, Figure]]:
+        """Every map, with a name for its asset file."""
+        named = [("map", self.figure)]
+        named += [(f"slice-{i + 1}", s.figure) for i, s in enumerate(self.slices)]
+        if self.comparison_figure:
+            named.append(("comparison", self.comparison_figure))
+        if self.check_figure:
+            named.append(("check", self.check_figure))
+        return named
+
+
+def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
+    """Compute every section of a report on ``log``."""
+    from cjm.journeys import discover
+    from cjm.mapgraph import build_map
+    from cjm.render.json_out import journey_json
+    from cjm.segments import between, where_all
+
+    options = options or ReportOptions()
+    chosen = where_all(log, list(options.where))
+    whole = between(chosen, options.since, options.until)
+    if whole is not chosen and chosen.label:  # "segment = vip, 2024-07-01 to 2024-10-01"
+        whole.label = f"{chosen.label}, {whole.label}"
+    jm = discover(whole, goals=options.goals, use_outcome=options.use_outcome,
+                  goal_share=options.goal_share, still_active=options.still_active,
+                  handoff_column=options.handoff_column)
+    simplify = {"stages": options.stages, "paths": options.paths,
+                "min_count": options.min_count}
+    graph = build_map(jm, **simplify)
+    title = options.title or ", ".join(Path(f.path).name for f in log.files)
+    if whole.label:
+        title += f" ({whole.label})"
+    report = Report(title=title, options=options, journey=journey_json(jm, graph),
+                    journey_map=jm, figure=_figure(jm, graph, title, options.view),
+                    warnings=_warnings(whole, jm))
+    if options.by or options.period:
+        report.slice_by = options.by or options.period
+        report.slices = _slices(jm, whole, options, simplify, title)
+    if options.funnel:
+        report.funnel = _funnel(whole, options)
+    if options.compare_by or options.compare_period:
+        report.comparison, report.comparison_figure = _comparison(jm, whole, options)
+    if options.design:
+        report.check, report.check_figure = _check(whole, options, simplify, title)
+    return report
+
+
+def _figure(jm: JourneyMap, graph: MapGraph, title: str, view: str) -> Figure:
+    from cjm.mapgraph import build_map
+
+    small = build_map(jm, max_stages=MERMAID_STAGES, max_edges=MERMAID_EDGES)
+    return Figure(title, graph, small, view)
+
+
+def _trimmed(graph: MapGraph, title: str, view: str) -> Figure:
+    from cjm.mapgraph import trim
+
+    return Figure(title, graph, trim(graph, MERMAID_STAGES, MERMAID_EDGES), view)
+
+
+def _warnings(log: EventLog, jm: JourneyMap) -> list[str]:
+    lines = [f"Note: {note}" for note in (*log.notes, *jm.notes)]
+    for warning in log.warnings:
+        example = f" (e.g. {', '.join(warning.examples[:2])})" if warning.examples else ""
+        lines.append(f"Warning: {warning.message}{example}")
+    return lines
+
+
+def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dict,
+            title: str) -> list[Slice]:
+    """Each segment or period with the goals of the whole, so that the rates compare."""
+    from cjm.journeys import discover
+    from cjm.mapgraph import build_map
+    from cjm.render.json_out import journey_json
+    from cjm.segments import by_period, by_segment
+
+    parts = (by_segment(log, options.by, top=options.top_values) if options.by
+             else by_period(log, options.period))
+    slices = []
+    for part in parts:
+        with step(f"Slice {part.label}"):
+            result = discover(part, goals=jm.goals.stages,
+                              use_outcome=jm.goals.source == "outcome", infer_goals=False,
+                              handoff_column=jm.handoff_role)
+            graph = build_map(result, **simplify)
+            slices.append(Slice(part.label, journey_json(result, graph),
+                                _figure(result, graph, f"{title}: {part.label}", options.view)))
+    return slices
+
+
+def _funnel(log: EventLog, options: ReportOptions) -> dict[str, Any]:
+    from cjm.funnel import funnel
+    from cjm.render.json_out import funnel_json
+
+    with step("Funnel"):
+        result = funnel(log, list(options.funnel), within=options.within,
+                        order=options.funnel_order)
+        return funnel_json(result, log)
+
+
+def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
+    from cjm.compare import compare, compare_map
+    from cjm.journeys import discover
+    from cjm.render.json_out import compare_json
+    from cjm.segments import sides
+
+    with step("Comparison"):
+        a_log, b_log = sides(log, options.compare_by, options.compare_period,
+                             options.compare_values)
+        a = discover(a_log, goals=jm.goals.stages, use_outcome=jm.goals.source == "outcome",
+                     infer_goals=False)
+        b = discover(b_log, goals=jm.goals.stages, use_outcome=jm.goals.source == "outcome",
+                     infer_goals=False)
+        result = compare(a, b, a_log.label or "A", b_log.label or "B")
+        graph = compare_map(result)
+        title = f"{result.label_a} → {result.label_b}"
+        return compare_json(result), _trimmed(graph, title, "frequency")
+
+
+def _check(log: EventLog, options: ReportOptions, simplify: dict, title: str):
+    from cjm.conformance import check, check_map
+    from cjm.design import load_design
+    from cjm.journeys import discover
+    from cjm.render.json_out import check_json
+
+    designed = load_design(options.design)
+    jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
+    result = check(jm, designed)
+    graph = check_map(result, **simplify)
+    return (check_json(result, graph),
+            _trimmed(graph, f"{title} against {designed.name}", options.view))

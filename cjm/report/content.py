@@ -1,0 +1,316 @@
+"""What a report says, section by section, as plain blocks both renderers draw.
+
+Deciding the content once keeps the HTML and the Markdown report in step: each renderer only
+knows how to draw a heading, a row of key figures, a table, a map and a list of notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cjm.report.build import Figure, Report
+from cjm.units import format_count, format_seconds
+
+ARROW = " → "
+
+
+@dataclass(frozen=True)
+class Share:
+    """A share in a table cell: drawn as a bar in HTML, a percentage in Markdown."""
+
+    value: float | None
+
+
+Cell = str | Share
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[Cell]]
+    numeric: tuple[int, ...] = ()  # right-aligned columns
+    caption: str | None = None
+
+
+@dataclass
+class Figures:
+    """Key figures: (label, value, detail)."""
+
+    items: list[tuple[str, str, str]]
+
+
+@dataclass
+class Map:
+    figure: Figure
+    caption: str
+
+
+@dataclass
+class Notes:
+    lines: list[str]
+
+
+@dataclass
+class Heading:
+    text: str
+
+
+Block = Table | Figures | Map | Notes | Heading
+
+
+@dataclass
+class Section:
+    anchor: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f}%"  # noqa: RUF001
+
+
+def wait(seconds: float | None) -> str:
+    return format_seconds(seconds)
+
+
+def path_text(stages: list[str]) -> str:
+    return ARROW.join(stages)
+
+
+def subtitle(data: dict[str, Any]) -> str:
+    """What the report covers, in one line."""
+    first, last = (data["first_timestamp"] or "")[:10], (data["last_timestamp"] or "")[:10]
+    return (f"{format_count(data['journeys'])} journeys, {format_count(data['events'])} "
+            f"events, {first} to {last}")
+
+
+def sections(report: Report) -> list[Section]:
+    """The report's sections, in reading order."""
+    data, top = report.journey, report.options.top
+    parts = [
+        Section("overview", "Overview", [_figures(data), *_goal_note(data)]),
+        Section("map", "Journey map", [Map(report.figure, _map_caption(data))]),
+        Section("paths", "Paths", [_paths(data, top)]),
+        Section("dead-ends", "Dead-ends", _dead_ends(data, top)),
+        Section("gaps", "Gaps", _gaps(data, top)),
+        Section("handoffs", "Hand-offs", _handoffs(data, top)),
+    ]
+    if report.slices:
+        parts.append(_slices(report))
+    if report.funnel:
+        parts.append(Section("funnel", "Funnel", _funnel(report.funnel)))
+    if report.comparison:
+        parts.append(Section("comparison", "Comparison",
+                             _comparison(report.comparison, report.comparison_figure, top)))
+    if report.check:
+        parts.append(Section("conformance", "Conformance",
+                             _check(report.check, report.check_figure, top)))
+    parts.append(Section("data", "Data", _data(data, report.warnings)))
+    return parts
+
+
+def _figures(data: dict[str, Any]) -> Figures:
+    goals = data["goals"]
+    durations = data["duration_seconds"]
+    goal_detail = (", ".join(goals["stages"]) if goals["stages"]
+                   else f"{goals['outcome_column']} is yes" if goals["source"] == "outcome"
+                   else "no goal")
+    return Figures([
+        ("Journeys", format_count(data["journeys"]), f"{format_count(data['events'])} events"),
+        ("Goal reached", pct(goals["rate"]), goal_detail),
+        ("Dead-ends", pct(data["dead_ends"]["rate"]),
+         f"{format_count(data['dead_ends']['journeys'])} journeys"),
+        ("Median journey", wait(durations["median"]), f"90% within {wait(durations['p90'])}"),
+        ("Paths", format_count(data["paths_total"]),
+         f"top 10 cover {pct(_coverage(data, 10), 0)}"),
+        ("Hand-offs", format_count(data["handoffs"]["count"]),
+         f"{data['handoffs']['column']} changes" if data["handoffs"]["column"] else "–"),  # noqa: RUF001
+    ])
+
+
+def _coverage(data: dict[str, Any], n: int) -> float | None:
+    paths = data["paths"][:n]
+    return paths[-1]["coverage"] if paths else None
+
+
+def _goal_note(data: dict[str, Any]) -> list[Block]:
+    goals = data["goals"]
+    source = {"flag": "given", "outcome": "from the outcome column", "inferred": "inferred",
+              "none": "none"}.get(goals["source"], goals["source"])
+    first, last = data["first_timestamp"], data["last_timestamp"]
+    return [Notes([f"Journeys from {first} to {last}. Goals: {source}. A dead-end is a "
+                   "journey that ended without reaching a goal."])]
+
+
+def _map_caption(data: dict[str, Any]) -> str:
+    shown = data.get("map", {})
+    text = (f"{shown.get('stages_shown', len(data['stages']))} stages and "
+            f"{shown.get('transitions_shown', len(data['transitions']))} transitions shown")
+    hidden = shown.get("hidden_transitions") or 0
+    if hidden or shown.get("hidden_stages"):
+        text += (f"; {len(shown.get('hidden_stages', []))} stages and {hidden} map edges "
+                 "hidden to keep it legible")
+    return text + ". Edge labels: transitions (median wait); width: traffic."
+
+
+def _paths(data: dict[str, Any], top: int) -> Table:
+    rows = [[str(i), path_text(p["stages"]), format_count(p["journeys"]), Share(p["share"]),
+             pct(p["coverage"]), wait(p["median_seconds"])]
+            for i, p in enumerate(data["paths"][:top], start=1)]
+    return Table(["#", "Path", "Journeys", "Share", "Cumulative", "Median duration"], rows,
+                 numeric=(0, 2, 4, 5),
+                 caption=f"The {min(top, len(data['paths']))} most frequent of "
+                         f"{format_count(data['paths_total'])} paths")
+
+
+def _dead_ends(data: dict[str, Any], top: int) -> list[Block]:
+    dead = data["dead_ends"]
+    if data["goals"]["source"] == "none":
+        return [Notes(["No goal stage is known, so no journey counts as a dead-end. "
+                       "Name one with --goal STAGE."])]
+    rows = [[d["stage"], format_count(d["journeys"]), Share(d["share_of_reaching"]),
+             pct(d["share_of_dead_ends"]), path_text(d["top_path"]),
+             format_count(d["top_path_journeys"])] for d in dead["stages"][:top]]
+    notes = [f"{format_count(dead['journeys'])} journeys ({pct(dead['rate'])}) ended without "
+             "reaching a goal."]
+    if dead["open_journeys"]:
+        notes.append(f"{format_count(dead['open_journeys'])} recent journeys are still open "
+                     "and not counted.")
+    return [Notes(notes), Table(
+        ["Last stage", "Journeys", "Of those reaching it", "Of all dead-ends",
+         "Most common path there", "Its journeys"], rows, numeric=(1, 3, 5))]
+
+
+def _gaps(data: dict[str, Any], top: int) -> list[Block]:
+    slow = [[t["from"], t["to"], wait(t["median_seconds"]), format_count(t["count"])]
+            for t in data["gaps"]["slowest"][:top]]
+    rework = [[r["stage"], format_count(r["journeys"]), format_count(r["extra_visits"])]
+              for r in data["loops"]["rework"][:top]]
+    blocks: list[Block] = [Table(["From", "To", "Median wait", "Transitions"], slow,
+                                 numeric=(2, 3), caption="Slowest transitions")]
+    if rework:
+        blocks.append(Table(["Stage", "Journeys coming back", "Extra visits"], rework,
+                            numeric=(1, 2), caption="Loops: stages visited again"))
+    return blocks
+
+
+def _handoffs(data: dict[str, Any], top: int) -> list[Block]:
+    hand = data["handoffs"]
+    if not hand["column"]:
+        return [Notes(["The log has no channel (or other hand-off) column."])]
+    matrix = [[h["from"], h["to"], format_count(h["count"]), wait(h["median_seconds"])]
+              for h in hand["matrix"][:top]]
+    where = [[t["from"], t["to"], format_count(t["handoffs"]), format_count(t["count"])]
+             for t in hand["transitions"][:top]]
+    return [
+        Notes([f"{format_count(hand['count'])} transitions change {hand['column']}."]),
+        Table([f"From {hand['column']}", f"To {hand['column']}", "Hand-offs", "Median wait"],
+              matrix, numeric=(2, 3), caption="Between which"),
+        Table(["From stage", "To stage", "Hand-offs", "Transitions"], where, numeric=(2, 3),
+              caption="At which transitions"),
+    ]
+
+
+def _slices(report: Report) -> Section:
+    rows = []
+    for s in report.slices:
+        d = s.journey
+        worst = d["dead_ends"]["stages"][0]["stage"] if d["dead_ends"]["stages"] else "–"  # noqa: RUF001
+        rows.append([s.label, format_count(d["journeys"]), Share(d["goals"]["rate"]),
+                     pct(d["dead_ends"]["rate"]), wait(d["duration_seconds"]["median"]),
+                     worst])
+    blocks: list[Block] = [Table(
+        ["Slice", "Journeys", "Goal reached", "Dead-ends", "Median journey",
+         "Most dead-ends at"], rows, numeric=(1, 3, 4),
+        caption="Measured against the goals of the whole log")]
+    for s in report.slices:
+        blocks += [Heading(s.label), _figures(s.journey),
+                   Map(s.figure, _map_caption(s.journey))]
+    return Section("slices", f"By {report.slice_by}", blocks)
+
+
+def _funnel(data: dict[str, Any]) -> list[Block]:
+    rows = [[s["stage"], format_count(s["journeys"]), pct(s["step_conversion"]),
+             Share(s["overall_conversion"]), wait(s["median_seconds"]),
+             format_count(s["dropped"]),
+             ", ".join(f"{w['stage']} ({format_count(w['journeys'])})"
+                       for w in s["went_instead"][:3])]
+            for s in data["steps"]]
+    within = f", within {wait(data['within_seconds'])}" if data["within_seconds"] else ""
+    return [Notes([f"{pct(data['conversion'])} of {format_count(data['journeys'])} journeys "
+                   f"pass every step ({data['order']} order{within})."]),
+            Table(["Step", "Journeys", "From the step before", "Of all", "Median time",
+                   "Dropped", "Went instead to"], rows, numeric=(1, 2, 4, 5))]
+
+
+def _comparison(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]:
+    a, b = data["a"], data["b"]
+    sides = [[s["label"], format_count(s["journeys"]), pct(s["goal_rate"]),
+              pct(s["dead_end_rate"]), wait(s["median_duration_seconds"])] for s in (a, b)]
+    changed = [t for t in data["transitions"] if t["significant"]][:top]
+    rows = [[t["from"], t["to"], pct(t["share_a"]), pct(t["share_b"]),
+             f"{t['change'] * 100:+.1f} pp", f"{t['adjusted_p']:.2g}"] for t in changed]
+    dead = [[d["stage"], pct(d["share_a"]), pct(d["share_b"]), f"{d['change'] * 100:+.1f} pp"]
+            for d in data["dead_ends"] if d["significant"]][:top]
+    blocks: list[Block] = [
+        Table(["", "Journeys", "Goal reached", "Dead-ends", "Median journey"], sides,
+              numeric=(1, 2, 3, 4), caption=f"A: {a['label']}; B: {b['label']}"),
+        Table(["From", "To", "Share in A", "Share in B", "Change", "Adjusted p"], rows,
+              numeric=(2, 3, 4, 5),
+              caption="Transitions whose share of their stage changed significantly "
+                      f"(Holm-adjusted, alpha {data['alpha']:g})"),
+    ]
+    if dead:
+        blocks.append(Table(["Stage", "Dead-ends in A", "Dead-ends in B", "Change"], dead,
+                            numeric=(1, 2, 3), caption="Dead-end stages that changed"))
+    if data["new_paths"] or data["vanished_paths"]:
+        paths = [["new in B", path_text(p["stages"]), format_count(p["journeys"])]
+                 for p in data["new_paths"][:top]]
+        paths += [["gone in B", path_text(p["stages"]), format_count(p["journeys"])]
+                  for p in data["vanished_paths"][:top]]
+        blocks.append(Table(["", "Path", "Journeys"], paths, numeric=(2,),
+                            caption="Paths seen on one side only"))
+    if figure:
+        blocks.append(Map(figure, "Green: grew, red: shrank; only significant changes are "
+                                  "labelled."))
+    return blocks
+
+
+def _check(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]:
+    design = data["design"]
+    figures = Figures([
+        ("Conforming", pct(data["conformance_rate"]),
+         f"{format_count(data['conforming'])} of {format_count(data['journeys'])} journeys"),
+        ("Fitness", f"{data['fitness']:.3f}", "token replay"),
+        ("Precision", f"{data['precision']:.3f}", "escaping edges"),
+    ])
+    rows = [[d["description"], d["detail"], format_count(d["journeys"]), Share(d["share"]),
+             ", ".join(d["examples"])] for d in data["deviations"][:top]]
+    blocks: list[Block] = [
+        Notes([f"Against the design {design['name']} ({design['kind']}, {design['path']})."]),
+        figures,
+        Table(["Deviation", "Where", "Journeys", "Share", "For example"], rows,
+              numeric=(2,), caption="Deviations, by the journeys they affect"),
+    ]
+    if figure:
+        blocks.append(Map(figure, "Deviations in red; designed but unused stages and "
+                                  "transitions dashed grey."))
+    return blocks
+
+
+def _data(data: dict[str, Any], warnings: list[str]) -> list[Block]:
+    reading = data["reading"]
+    files = [[f["path"], f["format"], format_count(f["rows"]), format_count(f["events"]),
+              format_count(f["rejected"]), format_count(f["filtered"])]
+             for f in reading["files"]]
+    mapping = [[role, item["column"], item["source"]]
+               for role, item in reading["mapping"].items()]
+    blocks: list[Block] = [
+        Table(["File", "Format", "Rows", "Events", "Rejected", "Filtered"], files,
+              numeric=(2, 3, 4, 5), caption="Every row is an event, rejected or filtered"),
+        Table(["Role", "Column", "From"], mapping, caption="Columns read"),
+    ]
+    if warnings:
+        blocks.append(Notes(warnings))
+    return blocks

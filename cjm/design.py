@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.errors import DataError, UsageError
+from cjm.safety import protect
 from cjm.units import parse_span
 
 DESIGN_FORMATS = (".yaml", ".yml", ".bpmn", ".pnml")
@@ -95,6 +96,7 @@ def load_design(path: str | Path) -> Design:
     suffix = path.suffix.lower()
     if suffix not in DESIGN_FORMATS:
         raise UsageError(f"--design {path}: a design is a .yaml, .bpmn or .pnml file")
+    protect(path)
     if suffix in (".yaml", ".yml"):
         return _load_yaml(path)
     return _load_net(path, suffix[1:])

@@ -20,6 +20,7 @@ from cjm.errors import DataError, UsageError
 from cjm.progress import step
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
+from cjm.safety import protect
 from cjm.schema import (
     OPTIONAL_ROLES,
     REQUIRED_ROLES,
@@ -266,6 +267,8 @@ def read_log(
     config = config if config is not None else find_config()
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     files = expand_paths(items)
+    for file in files:
+        protect(file)
     timezone = timezone or config.get("timezone") or "UTC"
     lifecycle = (lifecycle or config.get("lifecycle") or "complete").lower()
     if lifecycle not in LIFECYCLE_MODES:
@@ -318,9 +321,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
            drop_duplicates) -> EventLog:
     names = ", ".join(str(load.path) for load in loads)
     where = names if len(loads) == 1 else f"{len(loads)} files"
-    all_columns: list[str] = []
-    for load in loads:
-        all_columns.extend(c for c in load.columns if c not in all_columns)
+    all_columns = list(dict.fromkeys(c for load in loads for c in load.columns))
     mapping = resolve_mapping(all_columns, given, where)
     for load in loads if len(loads) > 1 else ():
         have = {c.casefold() for c in load.columns}

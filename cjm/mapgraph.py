@@ -20,6 +20,8 @@ DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many
 DEAD_END_MARK = 0.2  # and is drawn as a dead-end stage from this share on
 AUTO_EDGES = 60  # a map with more transitions than this is simplified unless --paths is given
 AUTO_PATHS = 0.9
+AUTO_STAGES = 100  # a log with more stages than this is drawn with its most frequent ones
+AUTO_MAX_STAGES = 60
 LEAST_PATHS = 0.3  # max_edges lowers --paths no further than this
 
 
@@ -55,11 +57,12 @@ class MapGraph:
     restored_edges: int = 0
     handoff_column: str | None = None
     show_all: str = "--paths 100%"  # the flags that would bring every hidden edge back
+    capped_from: int | None = None  # the log's stage count, when too many to draw them all
 
     def hidden_summary(self) -> str | None:
         parts = []
         if self.hidden_stages:
-            parts.append(f"{len(self.hidden_stages)} stages hidden by --stages")
+            parts.append(f"{len(self.hidden_stages):,} stages hidden by --stages")
         if self.hidden_edges:
             parts.append(f"{self.hidden_edges} of {self.hidden_edges + len(self.edges)} "
                          f"map edges hidden ({self.show_all} shows them all)")
@@ -79,18 +82,25 @@ def _kept_stages(stages: list[Stage], share: float) -> list[str]:
     return kept
 
 
-def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | None = None,
+def build_map(journey_map: JourneyMap, *, stages: float | None = None,
+              paths: float | None = None,
               min_count: int = 1, max_stages: int | None = None,
               max_edges: int | None = None) -> MapGraph:
     """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
 
-    ``paths=None`` keeps every transition of a map with up to 60 of them and the strongest
-    ones carrying 90% of the traffic (plus those that connect stages) of a larger map.
+    ``stages=None`` keeps every stage of a log with up to 100 of them, and the 60 most
+    frequent (and the goals) of a larger one, such as a log of page URLs, whose full drawing
+    would never finish. ``paths=None`` keeps every transition of a map with up to 60 of them
+    and the strongest ones carrying 90% of the traffic (plus those that connect stages) of a
+    larger map.
     ``max_stages`` caps the stages shown (the most frequent, and the goals); ``max_edges``
     lowers ``paths`` in steps of 10% until no more edges are shown than that, as far as
     keeping every stage connected allows.
     """
-    kept = _kept_stages(journey_map.stages, stages)[:max_stages]
+    capped = stages is None and len(journey_map.stages) > AUTO_STAGES
+    if capped:
+        max_stages = min(max_stages or AUTO_MAX_STAGES, AUTO_MAX_STAGES)
+    kept = _kept_stages(journey_map.stages, 1.0 if stages is None else stages)[:max_stages]
     kept += [g for g in journey_map.goals.stages if g not in kept]  # the goal always shows
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
@@ -122,7 +132,8 @@ def build_map(journey_map: JourneyMap, *, stages: float = 1.0, paths: float | No
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
     return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored,
                     journey_map.handoff_column,
-                    "--paths 100%" + (" --min-count 1" if min_count > 1 else ""))
+                    "--paths 100%" + (" --min-count 1" if min_count > 1 else ""),
+                    len(journey_map.stages) if capped else None)
 
 
 def _fit_edges(edges: list[MapEdge], stages: list[str], paths: float, min_count: int,

@@ -12,6 +12,22 @@ from typing import IO
 from cjm.errors import DataError
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_INPUTS: set[tuple[int, int]] = set()  # (device, inode) of every file read in this process
+
+
+def protect(path: Path) -> None:
+    """Remember ``path`` as an input: no output of this process may replace it."""
+    with contextlib.suppress(OSError):
+        info = os.stat(path)
+        _INPUTS.add((info.st_dev, info.st_ino))
+
+
+def _is_input(path: Path) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino) in _INPUTS
 
 
 def neutralise_formula(cell: str) -> str:
@@ -25,6 +41,9 @@ def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> It
     path = Path(path)
     if path.is_dir():
         raise DataError(f"cannot write {path}: it is a folder", "Give a file name.")
+    if _is_input(path):
+        raise DataError(f"will not write {path}: it is an input of this command",
+                        "Give the output another name.")
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)

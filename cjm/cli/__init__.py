@@ -50,4 +50,8 @@ app.command("report", rich_help_panel="Report")(report_command)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling started
+        typer.echo("Error: interrupted", err=True)
+        raise SystemExit(130) from None

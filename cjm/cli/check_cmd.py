@@ -34,7 +34,7 @@ def check_command(
     quiet: mapout.Quiet = False,
     view: mapout.View = None,
     node_label: mapout.NodeLabel = "journeys",
-    stages: mapout.Stages = "100%",
+    stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     min_fitness: Annotated[str | None, typer.Option(

@@ -4,7 +4,9 @@ import contextlib
 import functools
 import inspect
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Annotated, Any
@@ -200,26 +202,39 @@ def log_command(func: Callable[..., None] | None = None, *, optional: bool = Fal
 def reporting(debug: bool = False) -> Iterator[None]:
     """Turn errors into one message on stderr and an exit code; never a traceback.
 
-    Long steps show their progress on stderr meanwhile, when it is a terminal."""
+    Ctrl-C exits 130 whatever it interrupted: DuckDB turns it into an error of the query it
+    stopped, which the readers report as bad input, so the signal itself is noted. Long
+    steps show their progress on stderr meanwhile, when it is a terminal."""
     from cjm import progress
 
     progress.enable(stderr())
+    interrupted: list[bool] = []
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        interrupted.append(True)
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
     try:
         yield
-    except CjmError as exc:
-        error(exc.message, exc.hint)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        error("interrupted")
-        raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt) as exc:
+        if interrupted or isinstance(exc, KeyboardInterrupt):
+            error("interrupted")
+            raise typer.Exit(130) from None
+        if isinstance(exc, CjmError):
+            error(exc.message, exc.hint)
+            raise typer.Exit(exc.exit_code) from None
         if debug:
             raise
         error(f"unexpected {type(exc).__name__}: {exc}",
               "This is a bug in cjm; run again with --debug and report the traceback.")
         raise typer.Exit(1) from None
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def error(message: str, hint: str | None = None) -> None:

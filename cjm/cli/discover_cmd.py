@@ -58,7 +58,7 @@ def discover_command(
         "events: they clip the events instead.", rich_help_panel=SLICES)] = "journeys",
     view: mapout.View = None,
     node_label: mapout.NodeLabel = "journeys",
-    stages: mapout.Stages = "100%",
+    stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     fail_on_dead_end_rate: Annotated[str | None, typer.Option(

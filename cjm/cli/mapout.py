@@ -32,9 +32,10 @@ View = Annotated[str | None, typer.Option(
     "(default: both)", rich_help_panel=MAP, show_default=False)]
 NodeLabel = Annotated[str, typer.Option(
     "--node-label", help="Stage sizes in journeys or events.", rich_help_panel=MAP)]
-Stages = Annotated[str, typer.Option(
-    "--stages", help="Keep the most frequent stages covering this share of events.",
-    rich_help_panel=MAP)]
+Stages = Annotated[str | None, typer.Option(
+    "--stages", help="Keep the most frequent stages covering this share of events. "
+    "(default: 100%, or the 60 most frequent of a log with more than 100)",
+    rich_help_panel=MAP, show_default=False)]
 Paths = Annotated[str | None, typer.Option(
     "--paths", help="Keep the strongest transitions carrying this share of the traffic, "
     "and those that keep every stage connected. (default: 100%, or 90% above 60 "
@@ -51,11 +52,11 @@ def check_view(view: str, node_label: str) -> None:
         raise UsageError(f"--node-label: {node_label!r} is not one of journeys, events")
 
 
-def simplify(stages: str, paths: str | None, min_count: int) -> dict[str, Any]:
+def simplify(stages: str | None, paths: str | None, min_count: int) -> dict[str, Any]:
     """build_map's keyword arguments from the --stages, --paths and --min-count flags."""
     from cjm.units import parse_share
 
-    return {"stages": parse_share(stages, "--stages"),
+    return {"stages": parse_share(stages, "--stages") if stages else None,
             "paths": parse_share(paths, "--paths") if paths else None, "min_count": min_count}
 
 
@@ -102,6 +103,10 @@ def write(graph, chosen: list[Path], data: Callable[[], dict], json_out: str | N
         write_json(data(), json_out)
         if json_out != "-":
             written.append(Path(json_out))
-    if len(graph.nodes) > 80 and chosen:
+    if graph.capped_from and chosen:
+        warn(f"the log has {graph.capped_from:,} stages; the map shows the "
+             f"{len(graph.nodes)} most frequent. --stages 80% keeps those covering 80% of the "
+             "events; --stages 100% draws every stage, which may not finish")
+    elif len(graph.nodes) > 80 and chosen:
         warn(f"the map shows {len(graph.nodes)} stages; --stages 80% makes it easier to read")
     return written

@@ -88,7 +88,7 @@ def report_command(
         metavar="DATE", show_default=False)] = None,
     top: mapout.Top = None,
     view: mapout.View = None,
-    stages: mapout.Stages = "100%",
+    stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     fail_on_dead_end_rate: Annotated[str | None, typer.Option(
@@ -194,7 +194,7 @@ def report_options(values: dict[str, Any]):
         compare_by=get("compare_by"), compare_period=get("compare_period"),
         compare_values=pair, design=get("design"),
         top=get("top") or int(config.get("top", 10)), view=view,
-        **mapout.simplify(get("stages") or "100%", get("paths"), get("min_count") or 1),
+        **mapout.simplify(get("stages"), get("paths"), get("min_count") or 1),
     )
     gate = get("fail_on_dead_end_rate")
     return options, parse_rate(gate, "--fail-on-dead-end-rate") if gate is not None else None

@@ -45,7 +45,7 @@ class ReportOptions:
     compare_period: str | None = None
     compare_values: list[str] | None = None
     design: str | None = None
-    stages: float = 1.0
+    stages: float | None = None
     paths: float | None = None
     min_count: int = 1
     top: int = 10

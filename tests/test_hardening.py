@@ -1,0 +1,127 @@
+"""Hostile names through every renderer, outputs that never replace inputs, Ctrl-C, logs with
+tens of thousands of stages."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+ROOT = Path(__file__).parents[1]
+EXAMPLE = ROOT / "examples" / "shop.csv"
+NAMES = [
+    'say "hi"', "back\\slash", "two\nlines", "<b>&amp;</b>", "{curly} | [square]",
+    "digraph { a -> b }", "A-->B; click A call x()", "emoji 😀 and עברית", "=1+1",
+]
+
+
+def _log(write) -> Path:
+    """Journeys through every hostile name, ending at Done."""
+    rows = ["journey,stage,timestamp"]
+    for j in range(3):
+        for minute, stage in enumerate([*NAMES, "Done"]):
+            rows.append(f'j{j},"{stage.replace(chr(34), 2 * chr(34))}",'
+                        f"2024-05-0{j + 1}T09:{minute:02}:00Z")
+    return write("names.csv", "\n".join(rows) + "\n")
+
+
+def test_names_survive_json_exactly(write):
+    result = run_cli("discover", str(_log(write)), "--goal", "Done", "--json", "-")
+    assert result.exit_code == 0, result.output
+    stages = {s["name"] for s in json.loads(result.stdout)["stages"]}
+    assert stages == {*NAMES, "Done"}
+
+
+def test_names_show_literally_in_the_terminal(write):
+    result = run_cli("discover", str(_log(write)), "--goal", "Done", "--no-map")
+    assert result.exit_code == 0, result.output
+    for name in NAMES:
+        for line in name.split("\n"):
+            assert line in result.stdout, line
+
+
+@pytest.mark.parametrize("system", [True, False], ids=["dot", "graphviz-pure"])
+def test_names_show_literally_in_the_drawn_svg(write, tmp_path, system, monkeypatch):
+    if system and not shutil.which("dot"):
+        pytest.skip("the system Graphviz is not installed (apt-get install graphviz)")
+    if not system:
+        monkeypatch.setattr("cjm.render.graphviz.shutil.which",
+                            lambda name: None if name == "dot" else shutil.which(name))
+    result = run_cli("discover", str(_log(write)), "--goal", "Done", "-o", "names.svg",
+                     "-o", "names.dot")
+    assert result.exit_code == 0, result.output
+    svg = ET.parse(tmp_path / "names.svg").getroot()  # well-formed XML, whatever the names
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = " ".join(t.text or "" for t in svg.iter(f"{ns}text"))
+    nodes = [g.find(f"{ns}title").text or "" for g in svg.iter(f"{ns}g")
+             if g.get("class") == "node"]
+    for name in NAMES:
+        assert " ".join(name.split()) in texts, name
+    # Each name is one node: DOT syntax in a name makes no extra nodes or edges.
+    dot = (tmp_path / "names.dot").read_text()
+    assert dot.count("[label=<") == len(NAMES) + 1
+    assert sum(t.startswith("stage:") for t in nodes) == len(NAMES) + 1
+
+
+def test_an_output_never_replaces_an_input(write, tmp_path):
+    log = _log(write)
+    before = log.read_bytes()
+    for args in (["discover", str(log), "--rejects", str(log)],
+                 ["discover", str(log), "--no-map", "--json", str(log)],
+                 ["report", str(log), "-o", "r.md", "--rejects", str(log)]):
+        result = run_cli(*args, "--goal", "Done")
+        assert result.exit_code == 1, args
+        assert "it is an input of this command" in result.output
+        assert log.read_bytes() == before
+    design = write("design.yaml", "stages: [Done]\ngoals: [Done]\n")
+    result = run_cli("check", str(log), "--design", str(design), "--journeys", str(design))
+    assert result.exit_code == 1 and "it is an input" in result.output
+    assert design.read_text() == "stages: [Done]\ngoals: [Done]\n"
+
+
+def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path):
+    cjm = Path(sys.executable).parent / "cjm"
+    design = ROOT / "examples" / "designed-journey.yaml"
+    process = subprocess.Popen(
+        [str(cjm), "check", str(EXAMPLE), "--design", str(design), "--exact", "-o", "out.svg",
+         "--json", "out.json"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "NO_COLOR": "1"})
+    time.sleep(2.5)  # the exact alignments alone take longer than this
+    assert process.poll() is None, "the command ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip().endswith("Error: interrupted")
+    assert "Traceback" not in out + err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+def test_tens_of_thousands_of_stages_draw_the_most_frequent_with_a_warning(write, tmp_path):
+    rows = ["journey,stage,timestamp"]
+    for j in range(6000):
+        pages = [f"/page/{(j * 7 + k * 13) % 5000}" for k in range(4)] + ["/checkout"]
+        rows += [f"j{j},{page},2024-01-01T10:{k:02}:00Z" for k, page in enumerate(pages)]
+    log = write("pages.csv", "\n".join(rows) + "\n")
+    result = run_cli("discover", str(log), "-o", "pages.svg", "--goal", "/checkout")
+    assert result.exit_code == 0, result.output
+    assert "the log has 5,001 stages; the map shows the 60 most frequent" in result.output
+    assert "--stages 80%" in result.output
+    svg = (tmp_path / "pages.svg").read_text()
+    assert len(re.findall(r'class="node">\s*<title>stage:', svg)) == 60  # /checkout too
+    assert "/checkout" in svg
+    # Asked for explicitly, every stage is kept: the flag wins over the cap.
+    result = run_cli("discover", str(log), "-o", "all.dot", "--goal", "/checkout",
+                     "--stages", "100%")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "all.dot").read_text().count("[label=<") == 5001

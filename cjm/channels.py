@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cjm.engine import DuckDBEngine
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
+from cjm.privacy import rare_stages
 from cjm.readers.base import sql_name, sql_string
 
 USUAL_ORDER = {"web": 0, "app": 0, "sms": 1, "chat": 1, "email": 2, "e-mail": 2, "phone": 3,
@@ -54,13 +55,15 @@ def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> Chan
         raise UsageError("the log has no channel column", "Pass --channel COLUMN.")
     engine = DuckDBEngine(log.con, log.suffix + "_channels", log.table)
     engine.prepare("channel", None)
+    rare, least = rare_stages(log), log.min_journeys  # --min-journeys
     mix: dict[str, list[tuple[str, int]]] = {}
     for stage, channel, n in sorted(engine.channel_mix(), key=lambda r: (r[0], -r[2], r[1])):
-        mix.setdefault(stage, []).append((channel, n))
+        if stage not in rare:
+            mix.setdefault(stage, []).append((channel, n))
     rank = costs or USUAL_ORDER
     escalations = sorted(
-        ((a, b, n) for a, b, n, _ in engine.handoff_matrix()
-         if a in rank and b in rank and rank[b] > rank[a]),
+        ((a, b, n) for a, b, n, _, journeys in engine.handoff_matrix()
+         if a in rank and b in rank and rank[b] > rank[a] and journeys >= least),
         key=lambda e: (-e[2], e[0], e[1]))
     escalated = log.con.execute(
         f"SELECT count(DISTINCT journey) FROM {engine.seq} WHERE next_hand IS NOT NULL AND "
@@ -78,11 +81,13 @@ def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> Chan
         n, total, median, mean = totals["journey"][0]
         per_journey = {"total": float(total or 0), "median": float(median or 0),
                        "mean": float(mean or 0), "journeys": int(n)}
-        by_stage = sorted(((s, int(e), float(c or 0)) for s, e, c in totals["stage"]),
-                          key=lambda r: (-r[2], r[0]))
+        by_stage = sorted(((s, int(e), float(c or 0)) for s, e, c in totals["stage"]
+                           if s not in rare), key=lambda r: (-r[2], r[0]))
         by_path = sorted(((tuple(p), int(j), float(t or 0), float(m or 0))
-                          for p, j, t, m in totals["path"]), key=lambda r: (-r[2], r[0]))
+                          for p, j, t, m in totals["path"] if j >= least),
+                         key=lambda r: (-r[2], r[0]))
     return ChannelReport(
         log.mapping.column("channel"), mix,
-        [(tuple(s), n) for s, n in engine.channel_sequences()], escalations, int(escalated),
+        [(tuple(s), n) for s, n in engine.channel_sequences() if n >= least], escalations,
+        int(escalated),
         costs, per_journey, by_stage, by_path)

@@ -13,8 +13,10 @@ from itertools import pairwise
 
 from cjm.design import Design
 from cjm.engine import DuckDBEngine
+from cjm.errors import UsageError
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
+from cjm.privacy import kept
 from cjm.progress import step
 
 KINDS = {
@@ -85,6 +87,9 @@ class CheckResult:
         import csv
         from pathlib import Path
 
+        if self.journey_map.log.min_journeys > 1:
+            raise UsageError("--journeys writes one row per journey, which --min-journeys "
+                             "forbids", "Leave out --journeys, or --min-journeys.")
         from cjm.safety import atomic_writer, neutralise_formula
 
         rows = 0
@@ -239,6 +244,9 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
             covered = sum(n for _, n in top) / journey_map.journeys
             result.notes.append(f"exact fitness from the {len(top)} most frequent paths "
                                 f"({covered:.1%} of journeys); --max-paths changes that")
+    # --min-journeys: deviations that few journeys share could single a customer out.
+    result.deviations = kept(result.deviations, lambda d: d.journeys, log)
+    result.exact_deviations = kept(result.exact_deviations, lambda d: d.journeys, log)
     return result
 
 

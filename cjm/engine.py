@@ -116,9 +116,9 @@ class DuckDBEngine:
             "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1")
 
     def handoff_matrix(self) -> list[tuple]:
-        """(from value, to value, count, median wait) over hand-off transitions."""
+        """(from value, to value, count, median wait, journeys) over hand-off transitions."""
         return _rows(self.con,
-            "SELECT hand, next_hand, count(*), median(wait) FROM "
+            "SELECT hand, next_hand, count(*), median(wait), count(DISTINCT journey) FROM "
             f"{self.seq} WHERE next_stage IS NOT NULL AND hand IS NOT NULL AND next_hand "
             "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand")
 

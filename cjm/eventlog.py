@@ -17,6 +17,7 @@ from typing import Any
 
 from cjm.config import ROLE_KEYS, Config, find_config
 from cjm.errors import DataError, UsageError
+from cjm.privacy import check_min_journeys, pseudonym_sql
 from cjm.progress import step
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
@@ -33,6 +34,8 @@ from cjm.timestamps import TimestampFormat, detect_format
 from cjm.units import parse_span
 
 LIFECYCLE_MODES = ("complete", "all")
+_EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
+WITHHELD = "(withheld: --pseudonymize or --min-journeys)"  # a raw row may hold ids
 # Columns of the events table, besides the optional roles (named after their role).
 EVENT_COLUMNS = ("journey", "case_id", "stage", "ts", "_file", "_line")
 
@@ -92,6 +95,8 @@ class EventLog:
     journey_gap_seconds: float | None = None
     table: str = "events"  # the events of this log (a view of them for a subset)
     label: str | None = None  # what a subset is: "segment = vip", "2024-Q3"
+    min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
+    private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
 
@@ -146,7 +151,8 @@ class EventLog:
             + (f" LIMIT {int(limit)}" if limit is not None else "")
         ).fetchall()
         return [
-            {"file": self.files[f].path, "line": line, "reason": reason, "content": content}
+            {"file": self.files[f].path, "line": line, "reason": reason,
+             "content": WITHHELD if self.private else content}
             for f, line, reason, content in rows
         ]
 
@@ -246,6 +252,8 @@ def read_log(
     drop_duplicates: bool | None = None,
     rejects: str | Path | None = None,
     config: Config | None = None,
+    pseudonym_key: str | None = None,
+    min_journeys: int | None = None,
 ) -> EventLog:
     """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one.
 
@@ -256,6 +264,8 @@ def read_log(
     ``"all"``. ``journey_gap`` (``"30m"`` or seconds) splits a case into journeys after that
     much inactivity. ``rejects`` names a CSV file to write every rejected row to (written
     even when nothing is left to read, so that the reasons can be looked at).
+    ``pseudonym_key`` replaces every journey id by a keyed pseudonym as it is read;
+    ``min_journeys`` leaves what fewer journeys share out of every result (see cjm.privacy).
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
@@ -302,7 +312,9 @@ def read_log(
         with step("Checking the events"):
             log = _build(con, loads, _given_roles(columns, config), timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
-                         lifecycle, gap_seconds, drop_duplicates)
+                         lifecycle, gap_seconds, drop_duplicates, pseudonym_key)
+        log.min_journeys = check_min_journeys(min_journeys)
+        log.private = pseudonym_key is not None or log.min_journeys > 1
         log._workdir = workdir
         # A log never closed still removes its files when it is garbage-collected.
         weakref.finalize(log, shutil.rmtree, workdir, True)
@@ -318,9 +330,11 @@ def read_log(
 
 
 def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, gap_seconds,
-           drop_duplicates) -> EventLog:
+           drop_duplicates, pseudonym_key=None) -> EventLog:
     names = ", ".join(str(load.path) for load in loads)
     where = names if len(loads) == 1 else f"{len(loads)} files"
+    if not any(load.rows > len(load.rejects) for load in loads):
+        raise _no_rows(loads, where)
     all_columns = list(dict.fromkeys(c for load in loads for c in load.columns))
     mapping = resolve_mapping(all_columns, given, where)
     for load in loads if len(loads) > 1 else ():
@@ -334,12 +348,6 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                     f"Its columns: {', '.join(load.columns)}. Read files with different "
                     "columns separately, or rename the column.")
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
-    if not con.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
-        rejected = sum(len(load.rejects) for load in loads)
-        raise DataError(
-            f"{where}: no rows to read" + (f" ({rejected} rejected)" if rejected else ""),
-            "Check the rejects (--rejects FILE)." if rejected else
-            "The file has a header but no rows.")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
     ts_column = mapping.column("timestamp")
     ts_format = detect_format(con, "raw", ts_column, types[ts_column],
@@ -359,12 +367,17 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         "WHEN nullif(trim(ts_text), '') IS NULL "
         f"THEN {sql_string('empty timestamp (column ' + ts_column + ')')} "
         f"WHEN ts IS NULL THEN 'unparsable timestamp (' || {sql_string(ts_format.description)} "
-        f"|| ' expected)' END"
+        f"|| ' expected)' "
+        # Python (and so every output) knows the years 1 to 9999 only; a day's margin keeps
+        # any time zone inside them.
+        f"WHEN ts NOT BETWEEN {_EARLIEST} AND {_LATEST} "
+        "THEN 'timestamp out of range (years 1 to 9999)' END"
     )
     lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
+    case = pseudonym_sql(text["case"], pseudonym_key) if pseudonym_key else text["case"]
     con.execute(
         "CREATE TABLE staged AS SELECT *, " + reason + " AS reason FROM ("
-        f"SELECT _file, _line, {text['case']} AS case_id, {text['stage']} AS stage, "
+        f"SELECT _file, _line, {case} AS case_id, {text['stage']} AS stage, "
         f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
         + "".join(f", {text[r]} AS {r}" for r in optional)
         + " FROM raw)"
@@ -419,6 +432,24 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
     )
+
+
+def _no_rows(loads: Sequence[FileLoad], where: str) -> DataError:
+    """The error for files that gave no row at all: empty, or every row rejected on reading."""
+    rejects = [(load, r) for load in loads for r in load.rejects]
+    if not rejects:
+        hint = ("The files hold no records." if len(loads) > 1 else
+                "The file has a header but no rows." if loads[0].format == "csv" else
+                "The file holds no records.")
+        return DataError(f"{where}: no rows to read", hint)
+    reasons: dict[str, list[str]] = {}
+    for load, reject in rejects:
+        reasons.setdefault(reject.reason, []).append(f"{load.path}:{reject.line}")
+    reason, places = max(reasons.items(), key=lambda item: len(item[1]))
+    return DataError(
+        f"{where}: no rows to read ({len(rejects)} rejected); {len(places)} rows: {reason}, "
+        f"first at {places[0]}",
+        "Check that the file is what its name says (format, delimiter, encoding).")
 
 
 def _nothing_left(log: EventLog) -> DataError:

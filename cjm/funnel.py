@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
+from cjm.privacy import rare_stages
 from cjm.readers.base import sql_string
 
 ORDERS = ("strict", "any")
@@ -66,10 +67,12 @@ def funnel(log: EventLog, steps: list[str], *, within: float | None = None,
     engine.prepare(None, None)
     rows = engine.funnel([sql_string(s) for s in steps], order == "strict", within)
     first = rows[0][0] or 0
+    rare = rare_stages(log)
     result, previous = [], None
     for k, (reached, median) in enumerate(rows):
         dropped = (previous - reached) if previous is not None else 0
-        went = engine.funnel_next(k) if k and dropped else []
+        went = [(stage, n) for stage, n in (engine.funnel_next(k) if k and dropped else [])
+                if n >= log.min_journeys and stage not in rare]
         result.append(FunnelStep(
             steps[k], reached,
             reached / previous if previous else 1.0 if k == 0 else 0.0,

@@ -72,6 +72,7 @@ class Handoff:
     target: str
     count: int
     median_seconds: float
+    journeys: int = 0
 
 
 @dataclass
@@ -242,7 +243,8 @@ def discover(
         if goal_spec.source == "none":
             dead_ends, dead_total = [], 0
         handoffs = sorted(
-            (Handoff(str(a), str(b), n, float(med)) for a, b, n, med in engine.handoff_matrix()),
+            (Handoff(str(a), str(b), n, float(med), j)
+             for a, b, n, med, j in engine.handoff_matrix()),
             key=lambda h: (-h.count, h.source, h.target),
         ) if hand else []
     return JourneyMap(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cjm.engine import DuckDBEngine
 from cjm.journeys import JourneyMap, Stage
+from cjm.privacy import kept as shared_by_enough
 
 START, END = "\x00start", "\x00end"  # cannot clash with a stage name from a text column
 DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many journeys stop
@@ -107,16 +108,21 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
         log = journey_map.log
         engine = DuckDBEngine(log.con, log.suffix + "_map", log.table)
         engine.prepare(journey_map.handoff_role, None, stages=kept)
-        stage_rows = [Stage(*row) for row in engine.stages()]
+        stage_rows = shared_by_enough([Stage(*row) for row in engine.stages()],
+                                      lambda s: s.journeys, log)
+        names = {s.name for s in stage_rows}
         edges = [MapEdge(a, b, n, float(m), h / n)
-                 for a, b, n, _, m, _, _, h in engine.transitions()]
+                 for a, b, n, j, m, _, _, h in engine.transitions()
+                 if j >= log.min_journeys and a in names and b in names]
     else:
         stage_rows = journey_map.stages
         edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)
                  for t in journey_map.transitions]
     transitions = len(edges)
-    edges += [MapEdge(START, s.name, s.starts, None, 0.0) for s in stage_rows if s.starts]
-    edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends]
+    least = journey_map.log.min_journeys  # starts and ends count journeys
+    edges += [MapEdge(START, s.name, s.starts, None, 0.0) for s in stage_rows
+              if s.starts >= least]
+    edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends >= least]
     if paths is None:
         paths = AUTO_PATHS if transitions > AUTO_EDGES else 1.0
     shown, restored = _fit_edges(edges, [s.name for s in stage_rows], paths, min_count,

@@ -57,6 +57,7 @@ def _stats(n: int, total: float, squares: float) -> tuple[float, float]:
 
 def moments(log: EventLog, *, min_count: int = MIN_COUNT) -> Moments:
     """Moments of truth for the log's outcome column."""
+    min_count = max(min_count, log.min_journeys)  # --min-journeys
     if "outcome" not in log.mapping:
         raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
     column = log.mapping.column("outcome")

@@ -17,6 +17,7 @@ from cjm.errors import CjmError, DataError
 
 COLUMNS = "Columns"
 READING = "Reading"
+PRIVACY = "Privacy"
 OUTPUT = "Output"
 
 
@@ -45,6 +46,9 @@ class LogArgs:
     drop_duplicates: bool | None = None
     rejects: str | None = None
     strict: bool = False
+    pseudonymize: bool = False
+    salt: str | None = None
+    min_journeys: int | None = None
     debug: bool = False
 
     def check_strict(self, log) -> None:
@@ -56,6 +60,7 @@ class LogArgs:
     def read(self, config=None):
         """Read the log as these options say; write the rejects file when asked."""
         from cjm.eventlog import read_log
+        from cjm.privacy import pseudonym_key
 
         roles = {
             "case": self.case, "stage": self.stage, "timestamp": self.timestamp,
@@ -69,6 +74,8 @@ class LogArgs:
             timestamp_format=self.timestamp_format, dayfirst=self.dayfirst,
             lifecycle=self.lifecycle, journey_gap=self.journey_gap,
             drop_duplicates=self.drop_duplicates, rejects=self.rejects, config=config,
+            pseudonym_key=pseudonym_key(self.pseudonymize, self.salt),
+            min_journeys=self.min_journeys,
         )
 
 
@@ -122,6 +129,16 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         panel=READING, metavar="FILE.csv")], None),
     "strict": (Annotated[bool, _opt(
         "--strict", help="Fail (exit 1) when any row is rejected.", panel=READING)], False),
+    "pseudonymize": (Annotated[bool, _opt(
+        "--pseudonymize", help="Replace journey ids in every output by keyed pseudonyms (key: "
+        "--salt or $CJM_SALT).", panel=PRIVACY)], False),
+    "salt": (Annotated[str | None, _opt(
+        "--salt", help="The secret key of --pseudonymize (8 characters or more).",
+        panel=PRIVACY, metavar="KEY")], None),
+    "min_journeys": (Annotated[int | None, _opt(
+        "--min-journeys", help="Leave out every stage, transition and path that fewer than K "
+        "journeys share, for maps shared outside the company.", panel=PRIVACY, metavar="K",
+        min=1)], None),
     "debug": (Annotated[bool, _opt(
         "--debug", help="Show the traceback of an unexpected error.", panel=OUTPUT)], False),
 }

@@ -55,6 +55,7 @@ def compare_command(
     """
     from cjm.compare import compare, compare_map
     from cjm.journeys import discover
+    from cjm.privacy import suppress_comparison
     from cjm.render.json_out import compare_json
     from cjm.render.terminal import compare_view, notes_and_warnings
 
@@ -71,8 +72,9 @@ def compare_command(
         # B is measured against A's goals, so that the rates compare.
         b = discover(sides[1], goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
                      infer_goals=False)
-        result = compare(a, b, sides[0].label or "A", sides[1].label or "B",
-                         min_count=min_count, alpha=alpha)
+        result = suppress_comparison(compare(a, b, sides[0].label or "A",
+                                             sides[1].label or "B", min_count=min_count,
+                                             alpha=alpha))
         graph = compare_map(result)
         title = f"{result.label_a} → {result.label_b}"
         written = mapout.write(graph, chosen, lambda: compare_json(result), json_out,

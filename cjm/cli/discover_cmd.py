@@ -81,6 +81,7 @@ def discover_command(
     from cjm.gates import check_gates
     from cjm.journeys import GOAL_SHARE, discover
     from cjm.mapgraph import build_map
+    from cjm.privacy import suppress
     from cjm.render.json_out import journey_json
     from cjm.segments import between, by_period, by_segment
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
@@ -111,13 +112,13 @@ def discover_command(
     results: list = []
     with args.read(config) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
-        jm = discover(
+        jm = suppress(discover(
             log, goals=goal or (),
             use_outcome=True if (args.outcome or config.get("outcome")) and not goal else None,
             goal_share=parse_share(goal_share, "--goal-share"),
             still_active=parse_span(still_active, "--still-active") if still_active else None,
             handoff_column=handoff_column,
-        )
+        ))
         title = ", ".join(Path(f.path).name for f in log.files)
         if log.label:
             title += f" ({log.label})"
@@ -152,14 +153,16 @@ def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> 
     """Discover each slice with the goals of the whole; a map per slice, one JSON for all."""
     from cjm.journeys import discover
     from cjm.mapgraph import build_map
+    from cjm.privacy import suppress
     from cjm.render.json_out import journey_json, slices_json, write_json
     from cjm.safety import safe_name
 
     goals = jm.goals
     results, used = [], set()
     for part in slices:
-        result = discover(part, goals=goals.stages, use_outcome=goals.source == "outcome",
-                          infer_goals=False, handoff_column=jm.handoff_role)
+        result = suppress(discover(part, goals=goals.stages,
+                                   use_outcome=goals.source == "outcome", infer_goals=False,
+                                   handoff_column=jm.handoff_role))
         graph = build_map(result, **simplify)
         name = safe_name(part.label.split(" = ", 1)[-1], used)
         targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]

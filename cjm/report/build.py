@@ -16,6 +16,7 @@ from typing import Any
 from cjm.eventlog import EventLog
 from cjm.journeys import GOAL_SHARE, JourneyMap
 from cjm.mapgraph import MapGraph
+from cjm.privacy import suppress, suppress_comparison
 from cjm.progress import step
 
 MERMAID_STAGES = 15  # the Markdown diagram is simplified to stay legible on a hosting page
@@ -127,9 +128,9 @@ def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
     whole = between(chosen, options.since, options.until)
     if whole is not chosen and chosen.label:  # "segment = vip, 2024-07-01 to 2024-10-01"
         whole.label = f"{chosen.label}, {whole.label}"
-    jm = discover(whole, goals=options.goals, use_outcome=options.use_outcome,
-                  goal_share=options.goal_share, still_active=options.still_active,
-                  handoff_column=options.handoff_column)
+    jm = suppress(discover(whole, goals=options.goals, use_outcome=options.use_outcome,
+                           goal_share=options.goal_share, still_active=options.still_active,
+                           handoff_column=options.handoff_column))
     simplify = {"stages": options.stages, "paths": options.paths,
                 "min_count": options.min_count}
     graph = build_map(jm, **simplify)
@@ -185,9 +186,9 @@ def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dic
     slices = []
     for part in parts:
         with step(f"Slice {part.label}"):
-            result = discover(part, goals=jm.goals.stages,
-                              use_outcome=jm.goals.source == "outcome", infer_goals=False,
-                              handoff_column=jm.handoff_role)
+            result = suppress(discover(part, goals=jm.goals.stages,
+                                       use_outcome=jm.goals.source == "outcome",
+                                       infer_goals=False, handoff_column=jm.handoff_role))
             graph = build_map(result, **simplify)
             slices.append(Slice(part.label, journey_json(result, graph),
                                 _figure(result, graph, f"{title}: {part.label}", options.view)))
@@ -217,7 +218,7 @@ def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
                      infer_goals=False)
         b = discover(b_log, goals=jm.goals.stages, use_outcome=jm.goals.source == "outcome",
                      infer_goals=False)
-        result = compare(a, b, a_log.label or "A", b_log.label or "B")
+        result = suppress_comparison(compare(a, b, a_log.label or "A", b_log.label or "B"))
         graph = compare_map(result)
         title = f"{result.label_a} → {result.label_b}"
         return compare_json(result), _trimmed(graph, title, "frequency")
@@ -232,6 +233,7 @@ def _check(log: EventLog, options: ReportOptions, simplify: dict, title: str):
     designed = load_design(options.design)
     jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
     result = check(jm, designed)
+    result.journey_map = suppress(jm)
     graph = check_map(result, **simplify)
     return (check_json(result, graph),
             _trimmed(graph, f"{title} against {designed.name}", options.view))

@@ -1,0 +1,122 @@
+"""Privacy for maps shared outside the company: keyed pseudonyms for journey ids, and the
+suppression of anything seen in fewer than K journeys.
+
+Pseudonyms are made when the log is read, so no later step ever sees a raw id: a journey id
+becomes ``p-`` and the first 16 hex digits of SHA-256(key, 0x1f, id). The same key gives the
+same pseudonym in every run, so that reports stay comparable; without the key they cannot be
+turned back into ids. ``--min-journeys K`` leaves out every stage, transition, path and
+figure that fewer than K journeys share, since a rare path can single a customer out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, TypeVar
+
+from cjm.errors import UsageError
+
+if TYPE_CHECKING:
+    from cjm.compare import Comparison
+    from cjm.eventlog import EventLog
+    from cjm.journeys import JourneyMap
+
+SALT_VARIABLE = "CJM_SALT"
+MIN_KEY_LENGTH = 8
+T = TypeVar("T")
+
+
+def pseudonym_key(pseudonymize: bool, salt: str | None) -> str | None:
+    """The key for pseudonyms: ``--salt``, else $CJM_SALT; None when not asked for."""
+    if not pseudonymize:
+        if salt:
+            raise UsageError("--salt goes with --pseudonymize")
+        return None
+    key = salt or os.environ.get(SALT_VARIABLE)
+    if not key:
+        raise UsageError("--pseudonymize needs a key: --salt KEY or the CJM_SALT variable",
+                         "Keep the key secret and the same across runs, so that pseudonyms "
+                         "match from one report to the next.")
+    if len(key) < MIN_KEY_LENGTH:
+        raise UsageError(f"--salt: a key of {len(key)} characters is too easy to guess",
+                         f"Use {MIN_KEY_LENGTH} characters or more, e.g. from "
+                         "`openssl rand -hex 16`.")
+    return key
+
+
+def pseudonym_sql(column: str, key: str) -> str:
+    """SQL for the pseudonym of ``column`` (text); empty values stay empty."""
+    from cjm.readers.base import sql_string
+
+    return (f"CASE WHEN nullif(trim({column}), '') IS NULL THEN {column} ELSE 'p-' || "
+            f"left(sha256({sql_string(key + chr(31))} || {column}), 16) END")
+
+
+def check_min_journeys(k: int | None) -> int:
+    if k is None:
+        return 1
+    if k < 1:
+        raise UsageError(f"--min-journeys must be 1 or more, not {k}")
+    return k
+
+
+def kept(items: Iterable[T], journeys: Callable[[T], int], log: EventLog) -> list[T]:
+    """The items that at least ``log.min_journeys`` journeys share."""
+    return [item for item in items if journeys(item) >= log.min_journeys]
+
+
+def rare_stages(log: EventLog) -> set[str]:
+    """Stages seen in fewer than ``log.min_journeys`` journeys."""
+    if log.min_journeys <= 1:
+        return set()
+    return {row[0] for row in log.con.execute(
+        f"SELECT stage FROM {log.table} GROUP BY stage HAVING count(DISTINCT journey) < ?",
+        [log.min_journeys]).fetchall()}
+
+
+def suppress(jm: JourneyMap) -> JourneyMap:
+    """The journey map without what fewer than ``min_journeys`` journeys share, for output.
+
+    Rates and totals stay those of every journey; analyses that need every path (such as
+    conformance) run on the whole map first."""
+    log = jm.log
+    k = log.min_journeys
+    if k <= 1:
+        return jm
+    stages = kept(jm.stages, lambda s: s.journeys, log)
+    names = {s.name for s in stages}
+    transitions = [t for t in kept(jm.transitions, lambda t: t.journeys, log)
+                   if t.source in names and t.target in names]
+    dead_ends = [d if d.top_path_journeys >= k else replace(d, top_path=(), top_path_journeys=0)
+                 for d in kept(jm.dead_ends, lambda d: d.journeys, log)]
+    return replace(
+        jm, stages=stages, transitions=transitions,
+        paths=kept(jm.paths, lambda p: p.journeys, log),
+        rework=kept(jm.rework, lambda r: r.journeys, log),
+        dead_ends=dead_ends,
+        handoffs=kept(jm.handoffs, lambda h: h.journeys, log),
+        notes=[*jm.notes, f"stages, transitions and paths of fewer than {k} journeys are left "
+                          f"out (--min-journeys {k})"],
+    )
+
+
+def suppress_comparison(comparison: Comparison) -> Comparison:
+    """A comparison without what fewer than ``min_journeys`` journeys share on either side."""
+    k = comparison.a.log.min_journeys
+    if k <= 1:
+        return comparison
+
+    def shown(change) -> bool:  # zero on one side says nothing about anyone
+        return all(n == 0 or n >= k for n in (change.count_a, change.count_b))
+
+    a, b = suppress(comparison.a), suppress(comparison.b)
+    names = {s.name for s in (*a.stages, *b.stages)}
+    return replace(
+        comparison, a=a, b=b,
+        transitions=[t for t in comparison.transitions
+                     if shown(t) and t.key[0] in names and t.key[1] in names],
+        dead_ends=[d for d in comparison.dead_ends if shown(d) and d.key[0] in names],
+        new_paths=[(p, n) for p, n in comparison.new_paths if n >= k],
+        vanished_paths=[(p, n) for p, n in comparison.vanished_paths if n >= k],
+    )

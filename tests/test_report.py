@@ -225,3 +225,11 @@ def test_progress_is_silent_off_a_terminal(capsys):
         advance(1, 2)
     progress.enable(None)
     assert capsys.readouterr().err == ""
+
+
+def test_gate_names_the_segment_that_broke_it(tmp_path):
+    result = run_cli("report", str(EXAMPLE), "-o", "r.html", "--by", "segment",
+                     "--fail-on-dead-end-rate", "75%")
+    assert result.exit_code == 1
+    assert "segment = new: dead-end rate 77.8% is above 75.0%" in result.output
+    assert "Wrote r.html" in result.output  # written, and said so, before the gate fails

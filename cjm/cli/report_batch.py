@@ -106,6 +106,14 @@ def _value(key: str, value: Any, where: str) -> Any:
     return value
 
 
+def _announcer(name: str):
+    def announce(written: list[Path]) -> None:
+        stdout().print(f"{name}: wrote {len(written)} files: "
+                       + ", ".join(str(p) for p in written), highlight=False, markup=False,
+                       soft_wrap=True)
+    return announce
+
+
 def run_batch(path: Path, quiet: bool) -> None:
     """Run every entry; list the failures at the end and exit 1 if there were any."""
     from cjm import progress
@@ -116,7 +124,8 @@ def run_batch(path: Path, quiet: bool) -> None:
     with progress.step(f"Reports from {path.name}", total=len(entries)) as advance:
         for done, entry in enumerate(entries):
             try:
-                written = produce(entry.args, entry.values, entry.outputs, entry.assets)
+                produce(entry.args, entry.values, entry.outputs, entry.assets,
+                        None if quiet else _announcer(entry.name))
             except CjmError as exc:
                 failures.append((entry.name, exc.message))
                 error(f"{entry.name}: {exc.message}", exc.hint)
@@ -124,10 +133,6 @@ def run_batch(path: Path, quiet: bool) -> None:
                 failures.append((entry.name, f"unexpected {type(exc).__name__}: {exc}"))
                 error(f"{entry.name}: unexpected {type(exc).__name__}: {exc}",
                       "This is a bug in cjm; run the entry alone with --debug.")
-            else:
-                if not quiet:
-                    stdout().print(f"{entry.name}: wrote " + ", ".join(map(str, written)),
-                                   highlight=False, markup=False)
             advance(done + 1)
     if failures:
         stderr().print(f"{len(failures)} of {len(entries)} reports failed:", markup=False)

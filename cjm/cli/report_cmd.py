@@ -1,6 +1,7 @@
 """``cjm report``: one HTML page for people, Markdown with Mermaid for pipelines; or many
 reports from one config file."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -8,7 +9,7 @@ import typer
 
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
-from cjm.errors import UsageError
+from cjm.errors import ThresholdError, UsageError
 
 CONTENT = "Sections"
 SLICES = "Segments and periods"
@@ -51,8 +52,8 @@ def report_command(
         "--within", help="With --funnel: every step within this span of the first (7d).",
         rich_help_panel=CONTENT, metavar="SPAN", show_default=False)] = None,
     order: Annotated[str, typer.Option(
-        "--order", help="With --funnel: strict (steps in a row) or any (in order, other "
-        "stages between).", rich_help_panel=CONTENT)] = "strict",
+        "--order", help="With --funnel: strict: the steps in this order; any: all of them, in "
+        "any order.", rich_help_panel=CONTENT)] = "strict",
     compare_by: Annotated[str | None, typer.Option(
         "--compare-by", help="Add a comparison of two values of a role; give them with "
         "--compare-values.", rich_help_panel=CONTENT, show_default=False)] = None,
@@ -117,10 +118,12 @@ def report_command(
         raise UsageError("give a LOG file, or --config FILE.toml",
                          "Example: cjm report examples/shop.csv -o report.html")
     targets = [Path(o) for o in output] if output else [Path(f"{_stem(args)}.report.html")]
-    written = produce(args, values, targets, assets)
-    if not quiet:
-        for path in written:
-            stdout().print(f"wrote {path}", highlight=False, markup=False)
+    produce(args, values, targets, assets, None if quiet else _announce)
+
+
+def _announce(written: list[Path]) -> None:
+    for path in written:
+        stdout().print(f"Wrote {path}", highlight=False, markup=False)
 
 
 def _stem(args: LogArgs) -> str:
@@ -129,9 +132,10 @@ def _stem(args: LogArgs) -> str:
     return log_stem(args.paths)
 
 
-def produce(args: LogArgs, values: dict[str, Any], targets: list[Path],
-            assets: str | None) -> list[Path]:
-    """Read the log, build the report, write every target; then apply the gate."""
+def produce(args: LogArgs, values: dict[str, Any], targets: list[Path], assets: str | None,
+            announce: Callable[[list[Path]], None] | None = None) -> list[Path]:
+    """Read the log, build the report, write every target and ``announce`` them; then apply
+    the gate to the whole log and to each segment or period, naming the one that broke it."""
     from cjm.gates import check_gates
     from cjm.render.terminal import notes_and_warnings
     from cjm.report import build_report, report_format, write_report
@@ -146,9 +150,18 @@ def produce(args: LogArgs, values: dict[str, Any], targets: list[Path],
         report = build_report(log, options)
         for target in targets:
             written += write_report(report, target, assets)
+    if announce:
+        announce(written)
     for line in notes_and_warnings(log):
         stderr().print(line)
-    check_gates(report.journey_map, dead_end_rate=gate)
+    for label, journey_map in [(None, report.journey_map),
+                               *((s.label, s.journey_map) for s in report.slices)]:
+        try:
+            check_gates(journey_map, dead_end_rate=gate)
+        except ThresholdError as exc:
+            if label:
+                exc.message = f"{label}: {exc.message}"
+            raise
     args.check_strict(log)
     return written
 
@@ -177,6 +190,9 @@ def report_options(values: dict[str, Any]):
         raise UsageError("--compare-values: give exactly two values, A first: vip,new")
     if pair and not (get("compare_by") or get("compare_period")):
         raise UsageError("--compare-values goes with --compare-by or --compare-period")
+    if get("compare_by") and not pair:
+        raise UsageError("--compare-by needs --compare-values A,B: the two values to compare",
+                         "Example: --compare-by segment --compare-values vip,new")
     still = get("still_active") or config.get("still_active")
     goals = list(get("goal") or config.get("goals", []))
     options = ReportOptions(

@@ -84,6 +84,7 @@ class Slice:
     label: str
     journey: dict[str, Any]
     figure: Figure
+    journey_map: JourneyMap
 
 
 @dataclass
@@ -191,7 +192,8 @@ def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dic
                                        infer_goals=False, handoff_column=jm.handoff_role))
             graph = build_map(result, **simplify)
             slices.append(Slice(part.label, journey_json(result, graph),
-                                _figure(result, graph, f"{title}: {part.label}", options.view)))
+                                _figure(result, graph, f"{title}: {part.label}", options.view),
+                                result))
     return slices
 
 

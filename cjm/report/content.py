@@ -147,10 +147,11 @@ def _map_caption(data: dict[str, Any]) -> str:
     shown = data.get("map", {})
     text = (f"{shown.get('stages_shown', len(data['stages']))} stages and "
             f"{shown.get('transitions_shown', len(data['transitions']))} transitions shown")
-    hidden = shown.get("hidden_transitions") or 0
-    if hidden or shown.get("hidden_stages"):
-        text += (f"; {len(shown.get('hidden_stages', []))} stages and {hidden} map edges "
-                 "hidden to keep it legible")
+    hidden = [f"{len(shown['hidden_stages']):,} stages"] if shown.get("hidden_stages") else []
+    if shown.get("hidden_transitions"):
+        hidden.append(f"{shown['hidden_transitions']:,} weaker map edges")
+    if hidden:
+        text += "; " + " and ".join(hidden) + " hidden to keep it legible"
     return text + ". Edge labels: transitions (median wait); width: traffic."
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cjm.engine import DuckDBEngine
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
 from cjm.privacy import rare_stages
@@ -53,7 +52,7 @@ def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> Chan
     """Channels of ``log`` (its channel role), with costs from ``costs`` or the cost column."""
     if "channel" not in log.mapping:
         raise UsageError("the log has no channel column", "Pass --channel COLUMN.")
-    engine = DuckDBEngine(log.con, log.suffix + "_channels", log.table)
+    engine = log.engine("_channels")
     engine.prepare("channel", None)
     rare, least = rare_stages(log), log.min_journeys  # --min-journeys
     mix: dict[str, list[tuple[str, int]]] = {}

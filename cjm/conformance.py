@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from cjm.design import Design
-from cjm.engine import DuckDBEngine
 from cjm.errors import UsageError
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
@@ -71,10 +70,9 @@ class CheckResult:
 
     def journey_verdicts(self):
         """(journey, conforms, deviation labels) for every journey, in journey id order."""
-        from cjm.engine import DuckDBEngine
 
         log = self.journey_map.log
-        engine = DuckDBEngine(log.con, log.suffix, log.table)
+        engine = log.engine()
         for journey, path in log.con.execute(
                 f"SELECT journey, path FROM {engine.jrn} ORDER BY journey").fetchall():
             found = sorted(f"{KINDS[kind]}: {detail}"
@@ -161,7 +159,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     from cjm.model import align, precision, replay
 
     log = journey_map.log
-    engine = DuckDBEngine(log.con, log.suffix, log.table)  # the tables discover() prepared
+    engine = log.engine()  # the tables discover() prepared
     examples = engine.path_examples()
     per_path = {p.stages: path_deviations(p.stages, design) for p in journey_map.paths}
     affected: dict[tuple[str, str], int] = defaultdict(int)

@@ -144,6 +144,12 @@ class EventLog:
                        stages=stages, first_timestamp=first, last_timestamp=last,
                        _workdir=None, _parent=self)
 
+    def engine(self, suffix: str = ""):
+        """The aggregation engine over this log's events (``suffix`` names its tables)."""
+        from cjm.engine import DuckDBEngine
+
+        return DuckDBEngine(self.con, self.suffix + suffix, self.table)
+
     def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Rejected rows in file and line order: file, line, reason, content."""
         rows = self.con.execute(

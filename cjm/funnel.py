@@ -61,9 +61,8 @@ def funnel(log: EventLog, steps: list[str], *, within: float | None = None,
     if order not in ORDERS:
         raise UsageError(f"--order: {order!r} is not one of strict, any")
     _check_steps(log, steps)
-    from cjm.engine import DuckDBEngine
 
-    engine = DuckDBEngine(log.con, log.suffix + "_funnel", log.table)
+    engine = log.engine("_funnel")
     engine.prepare(None, None)
     rows = engine.funnel([sql_string(s) for s in steps], order == "strict", within)
     first = rows[0][0] or 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cjm.engine import FALSY, TRUTHY, DuckDBEngine
+from cjm.engine import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 from cjm.progress import step
@@ -197,7 +197,7 @@ def discover(
     if use_outcome and goals:
         raise UsageError("success comes from goal stages or from the outcome column, not both",
                          "Give goals, or use_outcome=True, not both.")
-    engine = DuckDBEngine(log.con, log.suffix, log.table)
+    engine = log.engine()
     notes = []
     if outcome and (use_outcome or (use_outcome is None and not goals)):
         values = engine.outcome_values(outcome)

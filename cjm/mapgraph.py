@@ -12,7 +12,6 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from cjm.engine import DuckDBEngine
 from cjm.journeys import JourneyMap, Stage
 from cjm.privacy import kept as shared_by_enough
 
@@ -106,7 +105,7 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
         log = journey_map.log
-        engine = DuckDBEngine(log.con, log.suffix + "_map", log.table)
+        engine = log.engine("_map")
         engine.prepare(journey_map.handoff_role, None, stages=kept)
         stage_rows = shared_by_enough([Stage(*row) for row in engine.stages()],
                                       lambda s: s.journeys, log)

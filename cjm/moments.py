@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cjm.engine import FALSY, TRUTHY, DuckDBEngine
+from cjm.engine import FALSY, TRUTHY
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
 from cjm.readers.base import sql_name, sql_string
@@ -61,7 +61,7 @@ def moments(log: EventLog, *, min_count: int = MIN_COUNT) -> Moments:
     if "outcome" not in log.mapping:
         raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
     column = log.mapping.column("outcome")
-    engine = DuckDBEngine(log.con, log.suffix + "_moments", log.table)
+    engine = log.engine("_moments")
     values = engine.outcome_values("outcome", limit=1000)
     engine.prepare(None, None)
     raw = f"lower(trim(CAST({sql_name('outcome')} AS VARCHAR)))"

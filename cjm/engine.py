@@ -60,9 +60,16 @@ class DuckDBEngine:
 
     def stages(self) -> list[tuple]:
         """(stage, events, journeys, starts, ends)."""
+        # Visits (a journey's events at a stage) once: cheaper than count(DISTINCT journey),
+        # and rework() reads them too.
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE visits{self.suffix} AS SELECT stage, count(*) AS c, "
+            "count(*) FILTER (WHERE pos = 1) AS starts, "
+            f"count(*) FILTER (WHERE next_stage IS NULL) AS ends FROM {self.seq} "
+            "GROUP BY journey, stage")
         return _rows(self.con,
-            "SELECT stage, count(*), count(DISTINCT journey), count(*) FILTER (WHERE pos = 1), "
-            f"count(*) FILTER (WHERE next_stage IS NULL) FROM {self.seq} GROUP BY stage")
+            "SELECT stage, sum(c)::BIGINT, count(*), sum(starts)::BIGINT, sum(ends)::BIGINT "
+            f"FROM visits{self.suffix} GROUP BY stage")
 
     def transitions(self) -> list[tuple]:
         """(from, to, count, journeys, median, mean, p90 wait, hand-offs)."""
@@ -86,10 +93,10 @@ class DuckDBEngine:
             f"median(n), avg(n), max(n) FROM {self.jrn}")[0]
 
     def rework(self) -> list[tuple]:
-        """(stage, journeys revisiting it, extra visits)."""
+        """(stage, journeys revisiting it, extra visits); after stages()."""
         return _rows(self.con,
-            "SELECT stage, count(*), sum(c - 1) FROM (SELECT journey, stage, count(*) c "
-            f"FROM {self.seq} GROUP BY journey, stage HAVING count(*) > 1) GROUP BY stage")
+            f"SELECT stage, count(*), sum(c - 1) FROM visits{self.suffix} WHERE c > 1 "
+            "GROUP BY stage")
 
     def endings(self, goals: Sequence[str], use_outcome: bool,
                 still_active_seconds: float | None) -> list[tuple]:
@@ -232,5 +239,6 @@ class DuckDBEngine:
     def outcome_values(self, column: str, limit: int = 50) -> list[str]:
         """Distinct lower-cased values of an outcome column (up to ``limit``)."""
         return [row[0] for row in _rows(self.con,
-            f"SELECT DISTINCT lower(trim({sql_name(column)})) v FROM {self.events} "
+            "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
+            f"{sql_name(column)} AS raw FROM {self.events}) "
             f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]

@@ -43,6 +43,8 @@ class FileLoad:
 
 
 RESERVED_COLUMNS = ("_line", "_file")  # the engine's own columns
+# More columns than this is no event log but a broken export; refusing it beats a long wait.
+MAX_COLUMNS = 20_000
 
 
 class ColumnNames:
@@ -56,7 +58,7 @@ class ColumnNames:
         """The column name for a header or key ``raw`` (the same raw key, the same name)."""
         if position is None and raw in self.names:
             return self.names[raw]
-        base = raw.strip() or f"column{position}"
+        base = raw.strip() or (f"column{position}" if position is not None else "column")
         name, n = base, 1
         while name.casefold() in self.taken:
             n += 1

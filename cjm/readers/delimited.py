@@ -8,6 +8,7 @@ where each record starts.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -17,8 +18,10 @@ from array import array
 from pathlib import Path
 
 from cjm.errors import DataError
-from cjm.readers.base import FileLoad, ReadOptions, Reject, sql_name, sql_string
+from cjm.readers.base import MAX_COLUMNS, FileLoad, ReadOptions, Reject, sql_name, sql_string
 from cjm.readers.sniff import (
+    SAMPLE_BYTES,
+    csv_field_limit,
     detect_encoding,
     is_gzip,
     open_binary,
@@ -53,8 +56,14 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
     source = path
     if encoding not in _NATIVE:
         source = _transcode(path, encoding, workdir / f"transcoded_{index}.csv")
-    text = sample.decode(encoding, errors="replace")
-    dialect = sniff_dialect(text, options.delimiter, where)
+    text = sample.decode(encoding, errors="replace")  # _transcode tried it: it decodes
+    dialect = sniff_dialect(text, options.delimiter, where, complete=len(sample) < SAMPLE_BYTES)
+    if len(dialect.header) > MAX_COLUMNS:
+        raise DataError(
+            f"{where}: the header has {len(dialect.header):,} columns; cjm reads at most "
+            f"{MAX_COLUMNS:,}",
+            "Check the delimiter (--delimiter), or keep the columns the journeys need.",
+        )
     columns = "{" + ", ".join(
         f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
     ) + "}"
@@ -70,10 +79,24 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
             f"compression={sql_string('gzip' if is_gzip(source) else 'none')})"
         )
     except Exception as exc:  # duckdb raises its own hierarchy; all of it means unreadable
-        raise DataError(f"{where}: cannot parse as CSV: {_first_line(exc)}") from None
+        message = _first_line(exc)
+        if is_gzip(source) and "gzip" in message.lower():
+            raise DataError(f"{where}: the gzip data is damaged or cut short ({message})",
+                            "Check that the download or copy is complete (gzip -t FILE).") \
+                from None
+        if "state machine reached an invalid state" in message:
+            # DuckDB's words for a break it cannot skip line by line.
+            message = ("the file breaks the CSV rules in a way no single line can be set "
+                       "aside for (often: a carriage return inside a line, or line endings "
+                       "mixed)")
+        raise DataError(f"{where}: cannot parse as CSV: {message}",
+                        "Re-export the file as standard CSV (RFC 4180), with one kind of line "
+                        "ending.") from None
     good = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     rejects = _rejects(con, index, encoding)
-    line_expr, join = _line_numbers(con, source, encoding, index, good, rejects, dialect)
+    # A transcoded file is UTF-8, whatever the input was.
+    line_expr, join = _line_numbers(con, source, encoding if source == path else "utf-8",
+                                    index, good, rejects, dialect, where)
     relation = f"file_{index}"
     select = ", ".join(f"r.{sql_name(name)}" for name in dialect.header)
     con.execute(
@@ -103,16 +126,47 @@ def _transcode(path: Path, encoding: str, target: Path) -> Path:
                 io.TextIOWrapper(raw, encoding=encoding, newline="") as text, \
                 target.open("w", encoding="utf-8", newline="") as out:
             shutil.copyfileobj(text, out)
-    except (UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        line = _undecodable_line(path, encoding)
+        message = (f"{path}:{line[0]}: cannot decode as {encoding}: byte 0x{line[1]:02x} is "
+                   f"no {encoding} text" if line else
+                   f"{path}: cannot decode as {encoding} ({exc.reason})")
+        raise DataError(message, "Pass --encoding with the file's real encoding.") from None
+    except UnicodeError as exc:  # e.g. UTF-16 without a byte-order mark
         raise DataError(f"{path}: cannot decode as {encoding}: {exc}",
-                        "Pass --encoding with the file's real encoding.") from None
+                        "Pass --encoding with the file's real encoding (utf-16-le, "
+                        "utf-16-be, …).") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file: {exc}") from None
     return target
 
 
+def _undecodable_line(path: Path, encoding: str) -> tuple[int, int] | None:
+    """The first line that does not decode, and its first bad byte (None when the encoding
+    does not keep LF as the byte 0x0A, as UTF-16 does not)."""
+    try:
+        if "\n".encode(encoding) != b"\n":
+            return None
+    except UnicodeError:
+        return None
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open_binary(path) as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as exc:
+                bad = exc.object[exc.start:exc.start + 1] or line[-1:]
+                return number, bad[0]
+    return None
+
+
 def _rejects(con, index: int, encoding: str) -> list[Reject]:
+    # DuckDB reports a record with several missing columns once per column: one reject a
+    # record (where its line starts), with the first of its errors.
     rows = con.execute(
         f"SELECT line, csv_line, error_type, error_message FROM rejects_{index} "
-        "ORDER BY line"
+        "QUALIFY row_number() OVER (PARTITION BY coalesce(line_byte_position, line) "
+        "ORDER BY column_idx NULLS FIRST, byte_position) = 1 ORDER BY line"
     ).fetchall()
     rejects = []
     for line, content, kind, message in rows:
@@ -136,7 +190,7 @@ def _count_lines(path: Path) -> int:
     return lines + (last != b"\n")
 
 
-def _line_numbers(con, source, encoding, index, good, rejects, dialect):
+def _line_numbers(con, source, encoding, index, good, rejects, dialect, where):
     """A SQL expression for each row's line, and the join it needs."""
     spans = [(r.line, r.content.count("\n") + 1) for r in rejects]
     if _count_lines(source) == 1 + good + sum(span for _, span in spans):
@@ -167,7 +221,7 @@ def _line_numbers(con, source, encoding, index, good, rejects, dialect):
         starts = array("q", (s for s in starts if s not in refused))
     if len(starts) != good:
         raise DataError(
-            f"{source}: the rows could not be numbered ({good} parsed, {len(starts)} found by "
+            f"{where}: the rows could not be numbered ({good} parsed, {len(starts)} found by "
             "line); the file mixes line endings or quoting in a way cjm cannot follow",
             "Re-export the file as standard CSV (RFC 4180).",
         )
@@ -186,7 +240,7 @@ def _record_starts(source: Path, encoding: str, width: int,
                    delimiter: str) -> tuple[array, list[int]]:
     """The first line of every record after the header: well-formed ones, and the others."""
     starts, bad = array("q"), []
-    with open_binary(source) as raw, \
+    with open_binary(source) as raw, csv_field_limit(), \
             io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="") as text:
         reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True)
         previous_end, header_seen = 0, False
@@ -198,12 +252,19 @@ def _record_starts(source: Path, encoding: str, width: int,
                 header_seen = True
                 continue
             # Undecodable bytes come through as surrogates; DuckDB rejects those rows too.
-            if len(row) == width and not any(_UNDECODABLE.search(cell) for cell in row):
+            # DuckDB keeps a row with empty fields after the last column (1,2,3,,): so here.
+            if len(row) >= width and not any(row[width:]) \
+                    and not any(_UNDECODABLE.search(cell) for cell in row):
                 starts.append(start)
             else:
                 bad.append(start)
     return starts, bad
 
 
-def make_workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="cjm-"))
+def make_workdir(parent: str | Path | None = None) -> Path:
+    """A private folder for a log's temporary files, in ``parent`` or the system's."""
+    from cjm.errors import UsageError
+
+    if parent is not None and not Path(parent).is_dir():
+        raise UsageError(f"--temp-dir {parent}: no such folder")
+    return Path(tempfile.mkdtemp(prefix="cjm-", dir=parent))

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
+import re
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cjm.errors import DataError, UsageError
 from cjm.readers.base import ColumnNames
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 FORMATS = ("csv", "json", "jsonl", "parquet", "xes")
 _EXTENSIONS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv",
@@ -19,6 +24,7 @@ _EXTENSIONS = {
     ".parquet": "parquet", ".pq": "parquet", ".xes": "xes",
 }
 SAMPLE_BYTES = 1 << 20
+_NOT_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 DELIMITERS = (",", ";", "\t", "|")
 # Encodings DuckDB's CSV reader decodes itself; anything else is transcoded first.
 NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}
@@ -29,11 +35,53 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
+class _GzipStream(io.RawIOBase):
+    """Decompressed bytes of a gzip file; damaged or cut-off data is a DataError that names
+    the file, wherever in the file it shows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._gzip = gzip.open(path, "rb")  # noqa: SIM115 (closed by close())
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._gzip.read(len(buffer))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DataError(
+                f"{self.path}: the gzip data is damaged or cut short ({exc})",
+                "Check that the download or copy is complete (gzip -t FILE).",
+            ) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._gzip.close()
+        super().close()
+
+
 def open_binary(path: Path) -> io.BufferedIOBase:
     """The file's bytes, decompressed when it is gzip (whatever its name says)."""
     if is_gzip(path):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return io.BufferedReader(_GzipStream(path), 1 << 16)
     return path.open("rb")
+
+
+# DuckDB accepts CSV lines up to 8 MB; Python's csv module must follow fields that long.
+CSV_FIELD_LIMIT = 1 << 24
+
+
+@contextlib.contextmanager
+def csv_field_limit(limit: int = CSV_FIELD_LIMIT) -> Iterator[None]:
+    """Let the csv module read fields up to ``limit`` characters (its default is 128 KB)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
@@ -67,13 +115,16 @@ def detect_encoding(sample: bytes, given: str | None) -> tuple[str, str]:
     """The encoding to read with, and how it was chosen, for the report."""
     if given:
         try:
-            name = codecs.lookup(given).name
+            info = codecs.lookup(given)
         except LookupError:
+            info = None
+        # base64, rot13, zlib and the like are codecs, but no text encodings.
+        if info is None or not getattr(info, "_is_text_encoding", True):
             raise UsageError(
                 f"--encoding: unknown encoding {given!r}",
                 "Try utf-8, latin-1, cp1252 or utf-16.",
             ) from None
-        return _canonical(name), "flag"
+        return _canonical(info.name), "flag"
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8", "byte-order mark"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -81,6 +132,9 @@ def detect_encoding(sample: bytes, given: str | None) -> tuple[str, str]:
     try:
         _decode_cut(sample)
     except UnicodeDecodeError:
+        if any(byte in sample for byte in _NOT_CP1252):
+            # Bytes cp1252 leaves undefined: latin-1 decodes every byte.
+            return "latin-1", "not UTF-8 or cp1252; read as latin-1 (pass --encoding to change)"
         return "cp1252", "not UTF-8; read as cp1252 (pass --encoding to change)"
     return "utf-8", "detected"
 
@@ -108,21 +162,38 @@ class Dialect:
     delimiter_source: str
 
 
-def sniff_dialect(text: str, given: str | None, where: str) -> Dialect:
-    """Choose the delimiter whose field count is the most consistent over the first lines."""
-    lines = text.splitlines()[:200]
-    if len(text) >= SAMPLE_BYTES // 2 and len(lines) > 1:
+def sniff_dialect(text: str, given: str | None, where: str, complete: bool = True) -> Dialect:
+    """Choose the delimiter whose field count is the most consistent over the first lines.
+
+    ``text`` is the decoded sample; ``complete`` says it holds the whole file.
+    """
+    # Only CR and LF end a CSV line (str.splitlines would also split at U+2028, \x0c, …).
+    lines = _LINE_BREAK.split(text)
+    if lines and not lines[-1]:
+        lines.pop()
+    if len(lines) == 1 and not complete:
+        raise DataError(
+            f"{where}: the first line is longer than {SAMPLE_BYTES >> 20} MB, so it is no "
+            "CSV header",
+            "Give a CSV, TSV, JSON, JSON Lines, Parquet or XES file.",
+        )
+    if not complete and len(lines) > 1:
         lines = lines[:-1]  # the last line of a cut sample may be partial
+    lines = lines[:200]
     if not lines or not lines[0].strip():
         raise DataError(f"{where}: the file is empty or its first line is blank")
     if given is not None:
         delimiter = given.encode().decode("unicode_escape") if given == "\\t" else given
         if len(delimiter) != 1:
             raise UsageError(f"--delimiter: give one character, not {given!r}")
+        if delimiter in '"\r\n':
+            raise UsageError(f"--delimiter: {delimiter!r} cannot separate fields: it quotes "
+                             "fields or ends lines", "Try , ; | or \\t.")
         return Dialect(delimiter, _header(lines[0], delimiter), "flag")
     best: tuple[float, int, str] | None = None
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+        with csv_field_limit():
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
         if not counts or counts[0] < 2:
             continue
         consistent = sum(1 for n in counts if n == counts[0]) / len(counts)
@@ -134,6 +205,7 @@ def sniff_dialect(text: str, given: str | None, where: str) -> Dialect:
 
 
 def _header(line: str, delimiter: str) -> list[str]:
-    names = next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter), [])
+    with csv_field_limit():
+        names = next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter), [])
     unique = ColumnNames()
     return [unique(raw, position) for position, raw in enumerate(names, start=1)]

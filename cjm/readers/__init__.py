@@ -31,6 +31,10 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
             raise UsageError(f"{text}: no such file")
         if path.is_dir():
             raise UsageError(f"{text}: is a folder", f"Give files or a glob such as {text}/*.csv")
+        if not path.is_file():
+            # A pipe or device is read more than once (sniffing, then reading), or never ends.
+            raise UsageError(f"{text}: not a regular file (a pipe or a device)",
+                             "Save the data to a file first.")
         files.append(path)
     if not files:
         raise UsageError("no input files given")
@@ -44,7 +48,7 @@ def load_file(con, path: Path, index: int, options: ReadOptions, workdir: Path) 
     if fmt == "parquet":
         return load_parquet(con, path, index)
     if fmt == "jsonl":
-        return load_jsonl(con, path, index)
+        return load_jsonl(con, path, index, workdir)
     if fmt == "json":
-        return load_json(con, path, index)
-    return load_xes(con, path, index)
+        return load_json(con, path, index, workdir)
+    return load_xes(con, path, index, workdir)

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cjm.errors import DataError
-from cjm.readers.base import ColumnNames, FileLoad, Reject, sql_name
-from cjm.readers.sniff import open_binary
+from cjm.readers.base import MAX_COLUMNS, ColumnNames, FileLoad, Reject, sql_string
+from cjm.readers.sniff import open_binary, read_sample
 
 BATCH_ROWS = 50_000
+_BATCH_CELLS = 2_000_000
 Record = dict[str, str | None]
 
 
@@ -54,22 +56,43 @@ def _decode(text: str) -> Any:
 
 
 class _Loader:
-    """Appends records to one DuckDB table, adding columns as new ones appear."""
+    """Collects records in batches, each written to a Parquet file in the working folder.
 
-    def __init__(self, con, table: str) -> None:
-        self.con, self.table = con, table
+    A batch holds only the keys its records have, so records with many different keys cost
+    what they hold, not rows times columns; the files are read back as one, by column name.
+    """
+
+    def __init__(self, con, name: str, where: str, workdir: Path) -> None:
+        self.con, self.name, self.where, self.workdir = con, name, where, workdir
         self.columns: list[str] = []
+        self.known: set[str] = set()
+        self.parts: list[Path] = []
         self.lines: list[int] = []
         self.batch: list[Record] = []
+        self.batch_names: dict[str, None] = {}  # the columns of the batch
+        self.new = 0  # how many of them are not yet in self.columns
         self.rows = 0
         self.rejects: list[Reject] = []
         self.unique = ColumnNames()
-        con.execute(f"CREATE TABLE {table} (_line BIGINT)")
 
     def add(self, line: int, record: Record) -> None:
+        row = {self.unique(key): value for key, value in record.items()}
+        for name in row:
+            if name not in self.batch_names:
+                self.batch_names[name] = None
+                self.new += name not in self.known
+        if len(self.known) + self.new > MAX_COLUMNS:
+            raise DataError(
+                f"{self.where}:{line}: more than {MAX_COLUMNS:,} different keys (columns); "
+                "cjm reads at most that many",
+                "Keys that are data (ids or dates as keys) belong in values; or keep only the "
+                "keys the journeys need.",
+            )
         self.lines.append(line)
-        self.batch.append({self.unique(key): value for key, value in record.items()})
-        if len(self.batch) >= BATCH_ROWS:
+        self.batch.append(row)
+        # Wide records make smaller batches: a batch holds at most _BATCH_CELLS cells.
+        if len(self.batch) >= BATCH_ROWS or \
+                len(self.batch) * len(self.batch_names) >= _BATCH_CELLS:
             self.flush()
 
     def reject(self, line: int, reason: str, content: str) -> None:
@@ -80,24 +103,32 @@ class _Loader:
         if not self.batch:
             return
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        names: dict[str, None] = {}
-        for record in self.batch:
-            names.update(dict.fromkeys(record))
-        for name in names:
-            if name not in self.columns:
-                self.columns.append(name)
-                self.con.execute(f"ALTER TABLE {self.table} ADD COLUMN {sql_name(name)} VARCHAR")
+        names = list(self.batch_names)
         data = {"_line": pa.array(self.lines, pa.int64())}
         for name in names:
             data[name] = pa.array([r.get(name) for r in self.batch], pa.string())
-        self.con.register("_batch", pa.table(data))
-        self.con.execute(f"INSERT INTO {self.table} BY NAME SELECT * FROM _batch")
-        self.con.unregister("_batch")
+        part = self.workdir / f"{self.name}_{len(self.parts)}.parquet"
+        pq.write_table(pa.table(data), part, compression="snappy")
+        self.parts.append(part)
+        new = [name for name in names if name not in self.known]
+        self.columns.extend(new)
+        self.known.update(new)
         self.rows += len(self.batch)
-        self.batch, self.lines = [], []
+        self.batch, self.lines, self.batch_names, self.new = [], [], {}, 0
+
+    def relation(self) -> str:
+        """SQL for every record loaded, in line order."""
+        if not self.parts:
+            self.con.execute(f"CREATE TABLE {self.name} (_line BIGINT)")
+            return f"SELECT * FROM {self.name}"
+        files = "[" + ", ".join(sql_string(str(p)) for p in self.parts) + "]"
+        return f"SELECT * FROM read_parquet({files}, union_by_name=true) ORDER BY _line"
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _KINDS = {"[": "array", '"': "string", "t": "boolean", "f": "boolean", "n": "null"}
 
 
@@ -113,13 +144,19 @@ def _record_or_reject(loader: _Loader, line: int, value: Any, text: str) -> None
     except RecursionError:
         loader.reject(line, "record nested too deeply", text)
         return
+    # An escape such as \\ud800 on its own decodes to a lone surrogate, which is no text.
+    if _SURROGATE_ESCAPE.search(text) and any(
+            _SURROGATE.search(s) for item in record.items() for s in item if s):
+        loader.reject(line, "not valid text: a \\u escape of half a UTF-16 pair (lone "
+                      "surrogate)", text)
+        return
     loader.add(line, record)
 
 
 def _finish(loader: _Loader, path: Path, fmt: str, index: int, notes=None) -> FileLoad:
     loader.flush()
     relation = f"file_{index}"
-    loader.con.execute(f"CREATE VIEW {relation} AS SELECT * FROM {loader.table} ORDER BY _line")
+    loader.con.execute(f"CREATE VIEW {relation} AS {loader.relation()}")
     return FileLoad(path, fmt, relation, loader.rows, loader.columns, loader.rejects,
                     {"encoding": "utf-8"}, notes or [])
 
@@ -128,10 +165,12 @@ def _text(path: Path) -> io.TextIOWrapper:
     return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="strict", newline="")
 
 
-def load_jsonl(con, path: Path, index: int) -> FileLoad:
-    loader = _Loader(con, f"raw_{index}")
+def load_jsonl(con, path: Path, index: int, workdir: Path) -> FileLoad:
+    loader = _Loader(con, f"raw_{index}", str(path), workdir)
+    empty = True
     with open_binary(path) as raw:
         for number, line_bytes in enumerate(raw, start=1):
+            empty = empty and not line_bytes.strip(b" \t\r\n\xef\xbb\xbf")
             try:
                 line = line_bytes.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -149,6 +188,8 @@ def load_jsonl(con, path: Path, index: int) -> FileLoad:
                 loader.reject(number, f"malformed JSON: {str(exc).split(':')[0]}", line.strip())
                 continue
             _record_or_reject(loader, number, value, line.strip())
+    if empty:
+        raise DataError(f"{path}: the file is empty", "Give JSON Lines: one record a line.")
     return _finish(loader, path, "jsonl", index)
 
 
@@ -164,8 +205,17 @@ def _array_items(text: str, where: str) -> Iterator[tuple[int, Any, str]]:
             p += 1
         return p
 
+    def close(p: int) -> None:
+        """The array ends at ``p``: nothing but white space may follow."""
+        rest = skip(p + 1)
+        if rest < length:
+            raise DataError(f"{where}:{1 + text.count(chr(10), 0, rest)}: malformed JSON: "
+                            "text after the closing ']' of the array",
+                            "Fix the file, or export it as JSON Lines (one record a line).")
+
     pos = skip(pos)
     if pos < length and text[pos] == "]":
+        close(pos)
         return
     while True:
         line += text.count("\n", counted, pos)
@@ -184,12 +234,13 @@ def _array_items(text: str, where: str) -> Iterator[tuple[int, Any, str]]:
             pos = skip(pos + 1)
             continue
         if pos < length and text[pos] == "]":
+            close(pos)
             return
         line += text.count("\n", counted, pos)
         raise DataError(f"{where}:{line}: malformed JSON: expected ',' or ']' after a record")
 
 
-def load_json(con, path: Path, index: int) -> FileLoad:
+def load_json(con, path: Path, index: int, workdir: Path) -> FileLoad:
     """A JSON array of records; a file holding one object per line is read as JSON Lines."""
     try:
         with _text(path) as handle:
@@ -199,8 +250,8 @@ def load_json(con, path: Path, index: int) -> FileLoad:
     if not text.strip():
         raise DataError(f"{path}: the file is empty", "Give a JSON array of records.")
     if text.lstrip()[0] != "[":
-        return load_jsonl(con, path, index)
-    loader = _Loader(con, f"raw_{index}")
+        return load_jsonl(con, path, index, workdir)
+    loader = _Loader(con, f"raw_{index}", str(path), workdir)
     for line, value, source in _array_items(text, str(path)):
         _record_or_reject(loader, line, value, source)
     return _finish(loader, path, "json", index)
@@ -219,7 +270,48 @@ def _attributes(element) -> Record:
             if child.tag in _XES_VALUE_TAGS and child.get("key") is not None}
 
 
-def load_xes(con, path: Path, index: int) -> FileLoad:
+def _refuse_doctype(path: Path) -> None:
+    """Refuse a document type declaration that declares entities or names an external DTD.
+
+    XES needs neither. Entities are how a small file expands to gigabytes ("billion laughs")
+    or pulls in another file or URL; cjm refuses such a file before reading any element.
+    """
+    from lxml import etree
+
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True,
+                                 load_dtd=False, huge_tree=False)
+    head = b""
+    hint = "Remove the <!DOCTYPE …> declaration: XES needs none."
+    with open_binary(path) as raw:
+        while chunk := raw.read(1 << 16):
+            head += chunk if len(head) < 1 << 20 else b""
+            try:
+                parser.feed(chunk)
+                events = list(parser.read_events())
+            except etree.XMLSyntaxError:
+                if b"<!ENTITY" in head:  # e.g. parameter entities that blow up in the DTD
+                    raise DataError(f"{path}: refused: the XES file declares entities "
+                                    "(<!ENTITY …>), which cjm never expands", hint) from None
+                return  # the reader reports the syntax error with its line
+            if not events:
+                continue
+            info = events[0][1].getroottree().docinfo
+            dtd = info.internalDTD
+            names = [entity.name for entity in dtd.iterentities()] if dtd is not None else []
+            if names:
+                raise DataError(
+                    f"{path}: refused: the XES file declares entities ({', '.join(names[:5])})"
+                    " in its DOCTYPE; cjm never expands entities, which can blow up in size "
+                    "or read other files and URLs", hint)
+            if info.system_url or info.public_id:
+                raise DataError(
+                    f"{path}: refused: the XES file names an external DTD "
+                    f"({info.system_url or info.public_id}); cjm never fetches files or URLs "
+                    "a document names", hint)
+            return
+
+
+def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
     """XES (IEEE 1849), streamed; trace attributes become ``case:<key>`` columns.
 
     Entities are never resolved and nothing is fetched from the network, so a hostile
@@ -227,9 +319,12 @@ def load_xes(con, path: Path, index: int) -> FileLoad:
     """
     from lxml import etree
 
-    loader = _Loader(con, f"raw_{index}")
+    if not read_sample(path, 4096).strip():
+        raise DataError(f"{path}: the file is empty", "Give an XES file (XML).")
+    loader = _Loader(con, f"raw_{index}", str(path), workdir)
     trace, trace_attributes = None, {}
     try:
+        _refuse_doctype(path)
         with open_binary(path) as raw:
             parser = etree.iterparse(
                 raw, events=("end",), tag=("{*}event", "{*}trace"), resolve_entities=False,

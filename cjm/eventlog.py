@@ -227,8 +227,6 @@ def _relation_union(loads: Sequence[FileLoad]) -> str:
 
 
 def _insert_reader_rejects(con, loads: Sequence[FileLoad]) -> None:
-    import pyarrow as pa
-
     files, lines, reasons, contents = [], [], [], []
     for i, load in enumerate(loads):
         for reject in load.rejects:
@@ -236,12 +234,11 @@ def _insert_reader_rejects(con, loads: Sequence[FileLoad]) -> None:
             lines.append(reject.line)
             reasons.append(reject.reason)
             contents.append(reject.content)
-    con.register("_reader_rejects", pa.table({
-        "_file": pa.array(files, pa.int32()), "_line": pa.array(lines, pa.int64()),
-        "reason": pa.array(reasons, pa.string()), "content": pa.array(contents, pa.string()),
-    }))
-    con.execute("INSERT INTO rejects SELECT * FROM _reader_rejects")
-    con.unregister("_reader_rejects")
+    if not files:
+        return
+    # List parameters, not a registered table: registering imports pandas (0.3 s a run).
+    con.execute("INSERT INTO rejects SELECT unnest(?::INTEGER[]), unnest(?::BIGINT[]), "
+                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])", [files, lines, reasons, contents])
 
 
 def read_log(

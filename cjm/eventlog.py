@@ -28,6 +28,7 @@ from cjm.schema import (
     ROLE_DESCRIPTIONS,
     ROLES,
     Mapping,
+    column_listing,
     resolve_mapping,
 )
 from cjm.timestamps import TimestampFormat, detect_format
@@ -348,7 +349,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                 raise DataError(
                     f"{load.path}: has no column {column!r}, which the other files use for "
                     f"the {ROLE_DESCRIPTIONS[role]}",
-                    f"Its columns: {', '.join(load.columns)}. Read files with different "
+                    f"Its columns: {column_listing(load.columns)}. Read files with different "
                     "columns separately, or rename the column.")
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())

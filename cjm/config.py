@@ -17,7 +17,7 @@ from cjm.schema import ROLES
 ROLE_KEYS = tuple("lifecycle_column" if role == "lifecycle" else role for role in ROLES)
 READ_KEYS = (
     "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "monthfirst",
-    "lifecycle", "journey_gap", "drop_duplicates",
+    "lifecycle", "journey_gap", "drop_duplicates", "memory_limit", "temp_dir",
 )
 DISCOVER_KEYS = (
     "goals", "goal_share", "still_active", "handoff_column", "view", "top", "channel_cost",
@@ -26,7 +26,8 @@ KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
 _TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(ROLE_KEYS, (str,)),
     **dict.fromkeys(("delimiter", "encoding", "timezone", "timestamp_format", "lifecycle",
-                     "still_active", "handoff_column", "view"), (str,)),
+                     "still_active", "handoff_column", "view", "memory_limit", "temp_dir"),
+                    (str,)),
     **dict.fromkeys(("dayfirst", "monthfirst", "drop_duplicates"), (bool,)),
     "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "goals": (list,),
     "channel_cost": (dict,),

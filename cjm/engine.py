@@ -20,6 +20,13 @@ def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     return con.execute(sql, list(params)).fetchall()
 
 
+def stage_filter(stages: Sequence[str] | None) -> str:
+    """SQL that keeps the events of ``stages`` (all events for None)."""
+    if stages is None:
+        return ""
+    return f"stage IN ({', '.join(sql_string(s) for s in stages) or 'NULL'})"
+
+
 class DuckDBEngine:
     """Aggregates over the ``events`` table of an EventLog's DuckDB connection."""
 
@@ -34,10 +41,11 @@ class DuckDBEngine:
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
         """Order the journeys once; with ``stages``, only events of those stages count."""
-        where = ""
-        if stages is not None:
-            listing = ", ".join(sql_string(s) for s in stages) or "NULL"
-            where = f"WHERE stage IN ({listing})"
+        self._order(handoff, outcome, stage_filter(stages))
+
+    def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
+        """The tables ``seq`` and ``jrn`` for the events that meet ``condition`` (SQL)."""
+        where = f"WHERE {condition}" if condition else ""
         hand = sql_name(handoff) if handoff else "NULL::VARCHAR"
         outcome_sql = (f"lower(trim({sql_name(outcome)})) IN ("
                        + ", ".join(sql_string(t) for t in TRUTHY) + ")") if outcome else "false"

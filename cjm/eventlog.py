@@ -96,6 +96,7 @@ class EventLog:
     journey_gap_seconds: float | None = None
     table: str = "events"  # the events of this log (a view of them for a subset)
     label: str | None = None  # what a subset is: "segment = vip", "2024-Q3"
+    buckets: int = 1  # discover() orders the journeys in this many groups (a log > memory)
     min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
     private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
     _workdir: Path | None = None
@@ -145,8 +146,15 @@ class EventLog:
                        stages=stages, first_timestamp=first, last_timestamp=last,
                        _workdir=None, _parent=self)
 
-    def engine(self, suffix: str = ""):
-        """The aggregation engine over this log's events (``suffix`` names its tables)."""
+    def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
+        """The aggregation engine over this log's events (``suffix`` names its tables); with
+        ``buckets`` above 1, one that orders the journeys a bucket at a time (discover's
+        figures only; see cjm.buckets)."""
+        if buckets > 1:
+            from cjm.buckets import BucketedEngine
+
+            return BucketedEngine(self.con, self.suffix + suffix, self.table, buckets,
+                                  still_active)
         from cjm.engine import DuckDBEngine
 
         return DuckDBEngine(self.con, self.suffix + suffix, self.table)
@@ -258,6 +266,10 @@ def read_log(
     config: Config | None = None,
     pseudonym_key: str | None = None,
     min_journeys: int | None = None,
+    memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
+    buckets: int | None = None,
+    keep_rows: bool = False,
 ) -> EventLog:
     """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one.
 
@@ -270,6 +282,11 @@ def read_log(
     even when nothing is left to read, so that the reasons can be looked at).
     ``pseudonym_key`` replaces every journey id by a keyed pseudonym as it is read;
     ``min_journeys`` leaves what fewer journeys share out of every result (see cjm.privacy).
+    ``memory_limit`` (``"4GB"``) caps DuckDB's memory; beyond it, work spills to files in
+    ``temp_dir`` (default: the system's), never more than half the free space there.
+    ``buckets`` makes discover() order the journeys in that many groups, so that a log larger
+    than memory fits; by default as many as the memory limit needs (1 without a limit).
+    ``keep_rows`` keeps the rows as read (the view ``raw``), which cjm.convert writes out.
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
@@ -301,9 +318,9 @@ def read_log(
     )
 
     con = duckdb.connect()
-    workdir = make_workdir()
-    con.execute(f"SET temp_directory = {sql_string(str(workdir / 'spill'))}")
+    workdir = make_workdir(temp_dir or config.get("temp_dir"))
     try:
+        set_resources(con, workdir, memory_limit or config.get("memory_limit"))
         try:
             con.execute(f"SET TimeZone = {sql_string(timezone)}")
         except duckdb.Error:
@@ -316,8 +333,10 @@ def read_log(
         with step("Checking the events"):
             log = _build(con, loads, _given_roles(columns, config), timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
-                         lifecycle, gap_seconds, drop_duplicates, pseudonym_key)
+                         lifecycle, gap_seconds, drop_duplicates, pseudonym_key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
+        log.buckets = plan_buckets(con, log.events, buckets,
+                                   bool(memory_limit or config.get("memory_limit")))
         log.private = pseudonym_key is not None or log.min_journeys > 1
         log._workdir = workdir
         # A log never closed still removes its files when it is garbage-collected.
@@ -333,8 +352,50 @@ def read_log(
         raise
 
 
+def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
+    """Cap DuckDB's memory, and its spill files: by default DuckDB lets them fill 90% of
+    the free disk, which one large window query over 100M events did (55 GB)."""
+    import duckdb
+
+    spill = workdir / "spill"
+    con.execute("SET enable_progress_bar = false")  # cjm draws its own, on stderr only
+    free = shutil.disk_usage(workdir).free
+    con.execute(f"SET temp_directory = {sql_string(str(spill))}")
+    con.execute(f"SET max_temp_directory_size = '{max(free // 2, 1 << 20)}B'")
+    if memory_limit:
+        try:
+            con.execute(f"SET memory_limit = {sql_string(str(memory_limit))}")
+        except duckdb.Error:
+            raise UsageError(f"--memory-limit: cannot read {memory_limit!r} as a size",
+                             "Write it as 4GB or 512MB.") from None
+
+
+def plan_buckets(con, events: int, buckets: int | None, limited: bool) -> int:
+    """The buckets asked for, or, under a memory limit, as many as keep each within it."""
+    from cjm.buckets import buckets_for
+    from cjm.units import parse_size
+
+    if buckets is not None:
+        if buckets < 1:
+            raise UsageError(f"--buckets must be 1 or more, not {buckets}")
+        return buckets
+    if not limited:
+        return 1
+    limit = con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'") \
+        .fetchall()[0][0]
+    return buckets_for(events, parse_size(limit))
+
+
+def _drop_rows(con, loads: Sequence[FileLoad]) -> None:
+    """Free the rows as read: a second copy of the log that only cjm convert still needs."""
+    con.execute("DROP VIEW raw")
+    for index, load in enumerate(loads):
+        con.execute(f"DROP VIEW IF EXISTS {load.relation}")
+        con.execute(f"DROP TABLE IF EXISTS raw_{index}")
+
+
 def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, gap_seconds,
-           drop_duplicates, pseudonym_key=None) -> EventLog:
+           drop_duplicates, pseudonym_key=None, keep_rows=False) -> EventLog:
     names = ", ".join(str(load.path) for load in loads)
     where = names if len(loads) == 1 else f"{len(loads)} files"
     if not any(load.rows > len(load.rejects) for load in loads):
@@ -410,10 +471,14 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         kept = (f"SELECT *, lag(ts) OVER (PARTITION BY case_id ORDER BY ts, _file, _line) "
                 f"AS prev_ts FROM ({kept})")
     con.execute(
+        # Unsorted: every query that needs an order sorts within journeys itself.
         f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, _line"
-        f"{extra} FROM ({kept}) ORDER BY journey, ts, _file, _line"
+        f"{extra} FROM ({kept})"
     )
     reports = _file_reports(con, loads)
+    con.execute("DROP TABLE staged")  # the events and rejects hold all that is needed now
+    if not keep_rows:
+        _drop_rows(con, loads)
     notes = [n for load in loads for n in load.notes]
     if lifecycle_note:
         notes.append(lifecycle_note)

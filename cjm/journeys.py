@@ -108,6 +108,7 @@ class JourneyMap:
     handoff_role: str | None  # its name in the events table
     handoffs: list[Handoff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    buckets: int = 1  # how the engine ordered the journeys (see cjm.buckets)
 
     @property
     def dead_end_rate(self) -> float | None:
@@ -174,6 +175,7 @@ def discover(
     still_active: float | None = None,
     handoff_column: str | None = None,
     infer_goals: bool = True,
+    buckets: int | None = None,
 ) -> JourneyMap:
     """Aggregate ``log`` into a JourneyMap.
 
@@ -188,6 +190,9 @@ def discover(
     whose change between two events makes a hand-off; it defaults to the channel.
     ``infer_goals=False`` leaves a log without named goals (or outcome) with no goals, and
     accepts goals that do not occur in it (carried over from a larger log or a design).
+    ``buckets`` (default: the log's) above 1 orders the journeys a bucket at a time, for logs
+    larger than memory; the figures are the same, but the engine's journey tables, which
+    cjm.conformance reads after discover(), are not kept then: pass ``buckets=1`` for that.
     """
     if not 0 < goal_share <= 1:
         raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")
@@ -197,7 +202,8 @@ def discover(
     if use_outcome and goals:
         raise UsageError("success comes from goal stages or from the outcome column, not both",
                          "Give goals, or use_outcome=True, not both.")
-    engine = log.engine()
+    buckets = log.buckets if buckets is None else buckets
+    engine = log.engine(buckets=buckets, still_active=still_active)
     notes = []
     if outcome and (use_outcome or (use_outcome is None and not goals)):
         values = engine.outcome_values(outcome)
@@ -259,7 +265,7 @@ def discover(
         open_journeys=sum(n for _, status, n, _, _ in endings if status == "open"),
         dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
         handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
-        handoffs=handoffs, notes=notes,
+        handoffs=handoffs, notes=notes, buckets=buckets,
     )
 
 

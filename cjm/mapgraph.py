@@ -105,7 +105,7 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
         log = journey_map.log
-        engine = log.engine("_map")
+        engine = log.engine("_map", buckets=journey_map.buckets)
         engine.prepare(journey_map.handoff_role, None, stages=kept)
         stage_rows = shared_by_enough([Stage(*row) for row in engine.stages()],
                                       lambda s: s.journeys, log)

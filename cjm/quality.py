@@ -11,36 +11,35 @@ def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWar
     """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
     extra = "".join(f", {r}" for r in roles)
     warnings: list[QualityWarning] = []
+    # Duplicates share their timestamp: only the events in such ties need comparing whole.
     duplicates, first = con.execute(
         "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
         "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
-        "arg_min(_line, _file * 1e12 + _line) l FROM events "
-        f"GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
+        "arg_min(_line, _file * 1e12 + _line) l FROM events SEMI JOIN ("
+        "SELECT journey, ts FROM events GROUP BY journey, ts HAVING count(*) > 1) "
+        f"USING (journey, ts) GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
     ).fetchall()[0]
     if duplicates:
         examples = tuple(f"{files[f]}:{line}" for f, line in first or ())
         warnings.append(QualityWarning(
             "duplicates", f"{duplicates} exact duplicate events (kept; --drop-duplicates drops "
             "them)", int(duplicates), examples))
-    tied, tied_journeys = con.execute(
-        "SELECT coalesce(sum(n), 0), count(DISTINCT journey) FROM ("
-        "SELECT journey, count(*) n FROM events GROUP BY journey, ts HAVING count(*) > 1)"
+    # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
+    tied, tied_journeys, single, future, early = con.execute(
+        "SELECT coalesce(sum(tied), 0), count(*) FILTER (WHERE tied > 0), "
+        "count(*) FILTER (WHERE events = 1), coalesce(sum(future), 0), "
+        "coalesce(sum(early), 0) FROM (SELECT journey, sum(n) events, "
+        "sum(n) FILTER (WHERE n > 1) tied, sum(n) FILTER (WHERE ts > now()) future, "
+        f"sum(n) FILTER (WHERE ts < TIMESTAMPTZ '{_EARLIEST}') early FROM ("
+        "SELECT journey, ts, count(*) n FROM events GROUP BY journey, ts) GROUP BY journey)"
     ).fetchall()[0]
     if tied:
         warnings.append(QualityWarning(
             "ties", f"{tied} events share their timestamp with another event of the same "
             f"journey ({tied_journeys} journeys); they keep file order", int(tied)))
-    single = con.execute(
-        "SELECT count(*) FROM (SELECT journey FROM events GROUP BY journey "
-        "HAVING count(*) = 1)"
-    ).fetchall()[0][0]
     if single:
         warnings.append(QualityWarning(
             "single_event", f"{single} journeys have a single event", int(single)))
-    future, early = con.execute(
-        "SELECT count(*) FILTER (WHERE ts > now()), "
-        f"count(*) FILTER (WHERE ts < TIMESTAMPTZ '{_EARLIEST}') FROM events"
-    ).fetchall()[0]
     if future:
         warnings.append(QualityWarning(
             "future", f"{future} events are timestamped in the future", int(future)))
@@ -48,8 +47,8 @@ def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWar
         warnings.append(QualityWarning(
             "before_1990", f"{early} events are timestamped before 1990", int(early)))
     near = con.execute(
-        "SELECT lower(trim(stage)) k, list(DISTINCT stage ORDER BY stage) FROM events "
-        "GROUP BY k HAVING count(DISTINCT stage) > 1 ORDER BY k"
+        "SELECT lower(trim(stage)) k, list(stage ORDER BY stage) FROM (SELECT DISTINCT stage "
+        "FROM events) GROUP BY k HAVING count(*) > 1 ORDER BY k"
     ).fetchall()
     if near:
         examples = tuple(" / ".join(repr(s) for s in names) for _, names in near[:5])

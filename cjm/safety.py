@@ -36,8 +36,9 @@ def neutralise_formula(cell: str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO]:
-    """Write to a temporary file beside ``path`` and rename it into place only on success."""
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write, renamed onto ``path`` only on success, so
+    that a failure or Ctrl-C leaves the previous file as it was."""
     path = Path(path)
     if path.is_dir():
         raise DataError(f"cannot write {path}: it is a folder", "Give a file name.")
@@ -48,14 +49,13 @@ def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> It
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}",
                         "Check the folder exists and is writable.") from None
     try:
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs follow the umask
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
-            yield handle
+        yield Path(temp)
         os.replace(temp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -65,6 +65,19 @@ def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> It
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it into place only on success."""
+    with atomic_path(path) as temp:
+        encoding = None if "b" in mode else "utf-8"
+        try:
+            handle = open(temp, mode, encoding=encoding, newline=newline)  # noqa: SIM115
+        except OSError as exc:
+            raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with handle:
+            yield handle
 
 
 def _umask() -> int:

@@ -84,3 +84,12 @@ def parse_date(text: str | None, flag: str):
         raise UsageError(f"{flag}: cannot read {text!r} as a date",
                          "Write 2024-07-01 or 2024-07-01T08:00:00+02:00.") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes from a size as DuckDB writes it (``3.7 GiB``, ``512.0 MiB``, ``4GB``)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B\s*", text or "", re.IGNORECASE)
+    if not match:
+        return None
+    base = 1024 if match[3] else 1000
+    return int(float(match[1]) * base ** " KMGT".index(match[2].upper() or " "))

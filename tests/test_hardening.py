@@ -90,7 +90,9 @@ def test_an_output_never_replaces_an_input(write, tmp_path):
     assert design.read_text() == "stages: [Done]\ngoals: [Done]\n"
 
 
-def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path):
+@pytest.mark.parametrize(("signum", "code", "word"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path, signum, code, word):
     cjm = Path(sys.executable).parent / "cjm"
     design = ROOT / "examples" / "designed-journey.yaml"
     process = subprocess.Popen(
@@ -99,10 +101,10 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path):
         text=True, env={**os.environ, "NO_COLOR": "1"})
     time.sleep(2.5)  # the exact alignments alone take longer than this
     assert process.poll() is None, "the command ended before it could be interrupted"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert err.strip().endswith("Error: interrupted")
+    assert process.returncode == code
+    assert err.strip().endswith(f"Error: {word}")
     assert "Traceback" not in out + err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no temporary file
 

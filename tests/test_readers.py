@@ -65,7 +65,7 @@ def test_tab_delimiter_given_as_backslash_t(read):
 
 
 def test_quoted_fields_with_delimiters_quotes_and_newlines(read):
-    log = read(DATA / "quoted.csv")
+    log = read(DATA / "quoted.csv", keep_rows=True)
     assert events(log, "journey", "stage", "_line") == [
         ("1", "Visit, then leave", 2),
         ("1", "Chat\nwith agent", 3),
@@ -135,7 +135,7 @@ def test_json_array_of_records(read):
 
 
 def test_json_lines_nested_objects_become_dotted_columns(read):
-    log = read(DATA / "nested.jsonl")
+    log = read(DATA / "nested.jsonl", keep_rows=True)
     assert log.files[0].format == "jsonl"
     mapping = log.mapping.to_dict()
     assert mapping["case"] == {"column": "customer.id", "source": "detected"}
@@ -209,7 +209,7 @@ def test_xes_trace_attributes_become_case_columns(read, tmp_path, compressed):
         path.write_bytes(gzip.compress((DATA / "tiny.xes").read_bytes()))
     else:
         shutil.copy(DATA / "tiny.xes", path)
-    log = read(path)
+    log = read(path, keep_rows=True)
     assert log.files[0].format == "xes"
     assert log.mapping.to_dict() == {
         "case": {"column": "case:concept:name", "source": "detected"},

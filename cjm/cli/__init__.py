@@ -6,6 +6,7 @@ from cjm import __version__
 from cjm.cli.channels_cmd import channels_command
 from cjm.cli.check_cmd import check_command
 from cjm.cli.compare_cmd import compare_command
+from cjm.cli.convert_cmd import convert_command
 from cjm.cli.discover_cmd import discover_command
 from cjm.cli.funnel_cmd import funnel_command
 from cjm.cli.inspect_cmd import inspect_command
@@ -39,6 +40,7 @@ def _root(
 
 
 app.command("inspect", rich_help_panel="Read")(inspect_command)
+app.command("convert", rich_help_panel="Read")(convert_command)
 app.command("discover", rich_help_panel="Analyse")(discover_command)
 app.command("funnel", rich_help_panel="Analyse")(funnel_command)
 app.command("compare", rich_help_panel="Analyse")(compare_command)

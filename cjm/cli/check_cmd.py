@@ -68,7 +68,8 @@ def check_command(
     }
     designed = load_design(design)
     with args.read() as log:
-        jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
+        jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
+                      buckets=1)  # check() reads the journey tables discover() leaves
         result = check(jm, designed, exact=exact, max_paths=max_paths)
         result.journey_map = suppress(jm)  # checked on every journey, shown without the rare
         if journeys_out:

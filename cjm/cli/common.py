@@ -49,6 +49,9 @@ class LogArgs:
     pseudonymize: bool = False
     salt: str | None = None
     min_journeys: int | None = None
+    memory_limit: str | None = None
+    temp_dir: str | None = None
+    buckets: int | None = None
     debug: bool = False
 
     def check_strict(self, log) -> None:
@@ -57,7 +60,7 @@ class LogArgs:
             raise DataError(f"{log.rejected} rows rejected (--strict)",
                             "--rejects FILE.csv writes each with its line and reason.")
 
-    def read(self, config=None):
+    def read(self, config=None, keep_rows: bool = False):
         """Read the log as these options say; write the rejects file when asked."""
         from cjm.eventlog import read_log
         from cjm.privacy import pseudonym_key
@@ -76,6 +79,9 @@ class LogArgs:
             drop_duplicates=self.drop_duplicates, rejects=self.rejects, config=config,
             pseudonym_key=pseudonym_key(self.pseudonymize, self.salt),
             min_journeys=self.min_journeys,
+            memory_limit=self.memory_limit or os.environ.get("CJM_MEMORY_LIMIT"),
+            temp_dir=self.temp_dir or os.environ.get("CJM_TEMP_DIR"),
+            buckets=self.buckets, keep_rows=keep_rows,
         )
 
 
@@ -129,6 +135,18 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         panel=READING, metavar="FILE.csv")], None),
     "strict": (Annotated[bool, _opt(
         "--strict", help="Fail (exit 1) when any row is rejected.", panel=READING)], False),
+    "memory_limit": (Annotated[str | None, _opt(
+        "--memory-limit", help="Cap the memory the engine uses (4GB); beyond it, work spills "
+        "to --temp-dir. (default: $CJM_MEMORY_LIMIT, else 80% of RAM)", panel=READING,
+        metavar="SIZE")], None),
+    "temp_dir": (Annotated[str | None, _opt(
+        "--temp-dir", help="Folder for temporary and spill files, which may take at most half "
+        "its free space. (default: $CJM_TEMP_DIR, else the system's)", panel=READING,
+        metavar="DIR")], None),
+    "buckets": (Annotated[int | None, _opt(
+        "--buckets", help="Order the journeys in K groups, for logs larger than memory; the "
+        "figures are the same. (default: as --memory-limit needs, else 1)", panel=READING,
+        metavar="K", min=1)], None),
     "pseudonymize": (Annotated[bool, _opt(
         "--pseudonymize", help="Replace journey ids in every output by keyed pseudonyms (key: "
         "--salt or $CJM_SALT).", panel=PRIVACY)], False),
@@ -225,22 +243,24 @@ def reporting(debug: bool = False) -> Iterator[None]:
     from cjm import progress
 
     progress.enable(stderr())
-    interrupted: list[bool] = []
+    interrupted: list[int] = []  # the signal that stopped the command
 
     def on_interrupt(signum: int, frame: object) -> None:
-        interrupted.append(True)
-        raise KeyboardInterrupt
+        interrupted.append(signum)
+        raise KeyboardInterrupt  # unwinds, so temporary files and partial outputs go
 
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.signal(s, on_interrupt) for s in handled] if main else []
     try:
         yield
     except (typer.Exit, typer.Abort):
         raise
     except (Exception, KeyboardInterrupt) as exc:
         if interrupted or isinstance(exc, KeyboardInterrupt):
-            error("interrupted")
-            raise typer.Exit(130) from None
+            signum = interrupted[0] if interrupted else signal.SIGINT
+            error("interrupted" if signum == signal.SIGINT else "terminated")
+            raise typer.Exit(128 + signum) from None
         if isinstance(exc, CjmError):
             error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
@@ -250,8 +270,8 @@ def reporting(debug: bool = False) -> Iterator[None]:
               "This is a bug in cjm; run again with --debug and report the traceback.")
         raise typer.Exit(1) from None
     finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+        for number, handler in zip(handled, previous, strict=False):
+            signal.signal(number, handler)
 
 
 def error(message: str, hint: str | None = None) -> None:

@@ -233,7 +233,8 @@ def _check(log: EventLog, options: ReportOptions, simplify: dict, title: str):
     from cjm.render.json_out import check_json
 
     designed = load_design(options.design)
-    jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
+    jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
+                  buckets=1)  # check() reads the journey tables discover() leaves
     result = check(jm, designed)
     result.journey_map = suppress(jm)
     graph = check_map(result, **simplify)

@@ -1,0 +1,180 @@
+"""The journey map of a log larger than memory: journeys in K buckets, exact figures summed.
+
+A journey falls in bucket ``hash(journey) % K``, so every bucket holds whole journeys. Each
+bucket is ordered on its own (a K-th of the sort the whole log would need), and leaves exact
+partial aggregates: counts, and histograms of waits and durations (each value with how often
+it occurs). Summed over the buckets they give the same figures as one pass, medians and
+percentiles included, which are read off the merged histograms with DuckDB's interpolation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cjm.engine import DuckDBEngine, stage_filter
+from cjm.progress import step
+from cjm.readers.base import sql_string
+
+BYTES_PER_EVENT = 400  # what ordering one event costs DuckDB, roughly, with its window columns
+
+
+def buckets_for(events: int, memory_limit_bytes: int | None) -> int:
+    """How many buckets keep each one's ordering within a third of the memory limit."""
+    if not memory_limit_bytes:
+        return 1
+    return max(1, -(-events * BYTES_PER_EVENT // (memory_limit_bytes // 3)))
+
+
+def _quantile(histogram: str, keys: Sequence[str], q: float) -> str:
+    """SQL: per ``keys``, quantile_cont(q) of the values ``v`` weighted by their counts ``n``."""
+    key = ", ".join(keys)
+    part = f"PARTITION BY {key}" if keys else ""
+    lead = f"{key}, " if keys else ""
+    return (
+        f"SELECT {lead}a + f * (b - a) AS q FROM (SELECT {lead}"
+        "min(v) FILTER (WHERE cum > lo) AS a, min(v) FILTER (WHERE cum > hi) AS b, "
+        "any_value(h - lo) AS f FROM (SELECT *, floor(h) AS lo, ceil(h) AS hi FROM ("
+        f"SELECT {lead}v, n, sum(n) OVER ({part} ORDER BY v ROWS UNBOUNDED PRECEDING) AS cum, "
+        f"(sum(n) OVER ({part}) - 1) * {float(q)} AS h FROM ({histogram}))) "
+        + (f"GROUP BY {key})" if keys else ")")
+    )
+
+
+class BucketedEngine(DuckDBEngine):
+    """DuckDBEngine's figures for discover() and build_map(), computed bucket by bucket."""
+
+    def __init__(self, con, suffix: str, events: str, buckets: int,
+                 still_active: float | None = None) -> None:
+        super().__init__(con, suffix, events)
+        self.buckets = buckets
+        self.still_active = still_active
+        self.acc = f"acc{suffix}_"
+
+    def prepare(self, handoff: str | None, outcome: str | None,
+                stages: Sequence[str] | None = None) -> None:
+        condition = stage_filter(stages)
+        latest = self.con.execute(
+            f"SELECT epoch(max(ts)) FROM {self.events}"
+            + (f" WHERE {condition}" if condition else "")).fetchall()[0][0]
+        open_sql = (f"epoch(last_ts) >= {float(latest) - float(self.still_active)}"
+                    if self.still_active and latest is not None else "false")
+        a = self.acc
+        for name, columns in (
+            ("stage", "stage VARCHAR, events BIGINT, journeys BIGINT, starts BIGINT, "
+                      "ends BIGINT, again BIGINT, extra BIGINT"),
+            ("trans", "stage VARCHAR, next_stage VARCHAR, n BIGINT, journeys BIGINT, "
+                      "handoffs BIGINT"),
+            ("wait", "stage VARCHAR, next_stage VARCHAR, v DOUBLE, n BIGINT"),
+            ("jrn", "duration DOUBLE, events BIGINT, n BIGINT"),
+            ("path", "path VARCHAR[], v DOUBLE, n BIGINT"),
+            ("end", "last_stage VARCHAR, path VARCHAR[], success BOOLEAN, open BOOLEAN, "
+                    "n BIGINT"),
+            ("hand", "hand VARCHAR, next_hand VARCHAR, v DOUBLE, n BIGINT"),
+            ("handj", "hand VARCHAR, next_hand VARCHAR, journeys BIGINT"),
+        ):
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {a}{name} ({columns})")
+        handoff_sql = ("hand IS NOT NULL AND next_hand IS NOT NULL AND hand <> next_hand")
+        with step(f"Aggregating {self.buckets} buckets of journeys",
+                  total=self.buckets) as advance:
+            for bucket in range(self.buckets):
+                mine = f"hash(journey) % {self.buckets} = {bucket}"
+                self._order(handoff, outcome, f"{mine} AND {condition}" if condition else mine)
+                s, j = self.seq, self.jrn
+                for sql in (
+                    f"INSERT INTO {a}stage SELECT stage, sum(c), count(*), sum(starts), "
+                    "sum(ends), count(*) FILTER (WHERE c > 1), sum(c - 1) FROM (SELECT stage, "
+                    "count(*) c, count(*) FILTER (WHERE pos = 1) starts, count(*) FILTER "
+                    f"(WHERE next_stage IS NULL) ends FROM {s} GROUP BY journey, stage) "
+                    "GROUP BY stage",
+                    f"INSERT INTO {a}trans SELECT stage, next_stage, count(*), "
+                    f"count(DISTINCT journey), count(*) FILTER (WHERE {handoff_sql}) FROM {s} "
+                    "WHERE next_stage IS NOT NULL GROUP BY stage, next_stage",
+                    f"INSERT INTO {a}wait SELECT stage, next_stage, wait, count(*) FROM {s} "
+                    "WHERE next_stage IS NOT NULL GROUP BY stage, next_stage, wait",
+                    f"INSERT INTO {a}jrn SELECT duration, n, count(*) FROM {j} "
+                    "GROUP BY duration, n",
+                    f"INSERT INTO {a}path SELECT path, duration, count(*) FROM {j} "
+                    "GROUP BY path, duration",
+                    f"INSERT INTO {a}end SELECT last_stage, path, success, {open_sql}, count(*) "
+                    f"FROM {j} GROUP BY ALL",
+                    f"INSERT INTO {a}hand SELECT hand, next_hand, wait, count(*) FROM {s} "
+                    f"WHERE next_stage IS NOT NULL AND {handoff_sql} GROUP BY ALL",
+                    f"INSERT INTO {a}handj SELECT hand, next_hand, count(DISTINCT journey) "
+                    f"FROM {s} WHERE next_stage IS NOT NULL AND {handoff_sql} GROUP BY ALL",
+                ):
+                    self.con.execute(sql)
+                self.con.execute(f"DROP TABLE {s}")
+                self.con.execute(f"DROP TABLE {j}")
+                advance(bucket + 1)
+
+    def _merged(self, name: str, keys: str) -> str:
+        """A histogram table with each value once per key."""
+        return f"SELECT {keys}, v, sum(n) AS n FROM {self.acc}{name} GROUP BY {keys}, v"
+
+    def stages(self) -> list[tuple]:
+        return self._fetch(
+            "SELECT stage, sum(events)::BIGINT, sum(journeys)::BIGINT, sum(starts)::BIGINT, "
+            f"sum(ends)::BIGINT FROM {self.acc}stage GROUP BY stage")
+
+    def rework(self) -> list[tuple]:
+        return self._fetch(
+            f"SELECT stage, sum(again)::BIGINT, sum(extra)::BIGINT FROM {self.acc}stage "
+            "GROUP BY stage HAVING sum(again) > 0")
+
+    def transitions(self) -> list[tuple]:
+        keys = ["stage", "next_stage"]
+        waits = self._merged("wait", "stage, next_stage")
+        return self._fetch(
+            "SELECT t.stage, t.next_stage, t.n, t.journeys, m.q, w.mean, p.q, t.handoffs FROM "
+            f"(SELECT stage, next_stage, sum(n)::BIGINT n, sum(journeys)::BIGINT journeys, "
+            f"sum(handoffs)::BIGINT handoffs FROM {self.acc}trans GROUP BY ALL) t "
+            f"JOIN ({_quantile(waits, keys, 0.5)}) m USING (stage, next_stage) "
+            f"JOIN ({_quantile(waits, keys, 0.9)}) p USING (stage, next_stage) "
+            "JOIN (SELECT stage, next_stage, sum(v * n) / sum(n) AS mean FROM "
+            f"({waits}) GROUP BY ALL) w USING (stage, next_stage)")
+
+    def journey_figures(self) -> tuple:
+        durations = f"SELECT duration AS v, sum(n) AS n FROM {self.acc}jrn GROUP BY duration"
+        events = f"SELECT events::DOUBLE AS v, sum(n) AS n FROM {self.acc}jrn GROUP BY events"
+        return self._fetch(
+            f"SELECT (SELECT sum(n)::BIGINT FROM {self.acc}jrn), "
+            f"({_quantile(durations, [], 0.5)}), ({_quantile(durations, [], 0.9)}), "
+            f"(SELECT sum(duration * n) / sum(n) FROM {self.acc}jrn), "
+            f"({_quantile(events, [], 0.5)}), "
+            f"(SELECT sum(events * n) / sum(n) FROM {self.acc}jrn), "
+            f"(SELECT max(events) FROM {self.acc}jrn)")[0]
+
+    def paths(self) -> list[tuple]:
+        durations = self._merged("path", "path")
+        return self._fetch(
+            f"SELECT p.path, p.j, m.q FROM (SELECT path, sum(n)::BIGINT j FROM {self.acc}path "
+            f"GROUP BY path) p JOIN ({_quantile(durations, ['path'], 0.5)}) m USING (path) "
+            "ORDER BY p.j DESC, p.path")
+
+    def endings(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> list[tuple]:
+        listing = ", ".join(sql_string(g) for g in goals)
+        reached = "success" if use_outcome else (
+            f"list_has_any(path, [{listing}]::VARCHAR[])" if goals else "false")
+        open_sql = "open" if still_active_seconds else "false"
+        return self._fetch(
+            f"WITH s AS (SELECT last_stage, path, CASE WHEN {reached} THEN 'goal' "
+            f"WHEN {open_sql} THEN 'open' ELSE 'dead_end' END AS status, n FROM {self.acc}end), "
+            "c AS (SELECT last_stage, status, path, sum(n)::BIGINT AS n FROM s "
+            "GROUP BY last_stage, status, path), "
+            "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
+            "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
+            "AS total FROM c) "
+            "SELECT last_stage, status, total::BIGINT, path, n FROM r WHERE rank = 1")
+
+    def handoff_matrix(self) -> list[tuple]:
+        waits = self._merged("hand", "hand, next_hand")
+        return self._fetch(
+            f"SELECT h.hand, h.next_hand, h.n, m.q, j.journeys FROM (SELECT hand, next_hand, "
+            f"sum(n)::BIGINT n FROM {self.acc}hand GROUP BY ALL) h "
+            f"JOIN ({_quantile(waits, ['hand', 'next_hand'], 0.5)}) m USING (hand, next_hand) "
+            f"JOIN (SELECT hand, next_hand, sum(journeys)::BIGINT journeys FROM "
+            f"{self.acc}handj GROUP BY ALL) j USING (hand, next_hand)")
+
+    def _fetch(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()

@@ -1,0 +1,45 @@
+"""``cjm convert``: a log as Parquet, read once and then in seconds."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
+from cjm.errors import UsageError
+
+
+@log_command
+def convert_command(
+    args: LogArgs,
+    output: Annotated[str, typer.Option(
+        "-o", "--output", help="The Parquet file to write.", rich_help_panel=OUTPUT,
+        metavar="FILE.parquet", show_default=False)],
+) -> None:
+    """Convert a log to Parquet for repeated runs: every row as read (columns as text), in
+    file order, with its original line in cjm_line, so that rejects still name the line of
+    the original file.
+
+    Example: cjm convert examples/shop.csv -o shop.parquet
+    """
+    from cjm.convert import convert
+    from cjm.render.terminal import notes_and_warnings
+
+    if Path(output).suffix.lower() != ".parquet":
+        raise UsageError(f"-o {output}: cjm convert writes Parquet", "Use -o FILE.parquet.")
+    with args.read(keep_rows=True) as log:
+        done = convert(log, output)
+    stdout().print(f"Wrote {done.target}: {done.rows:,} rows, every column as text, in file "
+                   "order, each with its original line (cjm_line)", markup=False,
+                   highlight=False)
+    again = log.rejected - done.unreadable
+    if again:
+        stdout().print(f"{again:,} rows in the file were rejected as read and will be again, "
+                       "at the same lines (--rejects FILE.csv says why)", markup=False,
+                       highlight=False)
+    if done.unreadable:
+        stdout().print(f"{done.unreadable:,} rows could not be split into fields and are not in "
+                       "the file", markup=False, highlight=False)
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    args.check_strict(log)

@@ -1,0 +1,48 @@
+"""A log as Parquet, for repeated runs: read once from CSV, JSON or XES, then in seconds.
+
+The Parquet file holds every row that was read, as it was read (every column as text), in
+file order, with the row's line in its original file in ``cjm_line`` (and, for several files,
+the file's name in ``cjm_file``). Reading it again gives the same events, and the same
+rejects at the same original lines; rows the reader could not split into fields at all (a
+broken CSV line) are not in it, and are counted in the result instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cjm.eventlog import EventLog
+from cjm.progress import step
+from cjm.readers.base import sql_name, sql_string
+from cjm.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
+
+
+@dataclass(frozen=True)
+class Conversion:
+    target: Path
+    rows: int  # rows written
+    unreadable: int  # rows left out: the reader could not split them into fields
+
+
+def convert(log: EventLog, target: str | Path) -> Conversion:
+    """Write the rows ``log`` was read from to ``target`` (.parquet), in file order."""
+    from cjm.safety import atomic_path
+
+    target = Path(target)
+    columns = [name for name, _ in log.con.execute(
+        "SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
+        if name not in ("_file", "_line")]
+    names = ", ".join(f"CAST({sql_name(c)} AS VARCHAR) AS {sql_name(c)}" for c in columns)
+    files = "CASE _file " + " ".join(
+        f"WHEN {i} THEN {sql_string(Path(f.path).name)}" for i, f in enumerate(log.files)
+    ) + " END"
+    origin = f"_line AS {ORIGINAL_LINE}" + (f", {files} AS {ORIGINAL_FILE}"
+                                            if len(log.files) > 1 else "")
+    # Written beside the target and renamed into place, as every output is.
+    with step(f"Writing {target.name}"), atomic_path(target) as temporary:
+        log.con.execute(
+            f"COPY (SELECT {names}, {origin} FROM raw ORDER BY _file, _line) TO "
+            f"{sql_string(str(temporary))} (FORMAT parquet, COMPRESSION zstd)")
+    rows = log.con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    return Conversion(target, int(rows), log.rows - int(rows))

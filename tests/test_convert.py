@@ -1,0 +1,53 @@
+"""cjm convert: the log as Parquet, the same events and the same rejects at the same lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import csv_rows, run_cli
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "shop.csv"
+
+
+def _figures(args: list[str]) -> dict:
+    result = run_cli("discover", *args, "--no-map", "--json", "-")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    data.pop("reading")
+    return data
+
+
+def test_parquet_gives_the_same_journeys_as_the_csv(tmp_path):
+    result = run_cli("convert", str(EXAMPLE), "-o", "shop.parquet")
+    assert result.exit_code == 0, result.output
+    assert "Wrote shop.parquet: 13,595 rows" in result.output
+    assert _figures([str(EXAMPLE)]) == _figures(["shop.parquet"])
+    rows = duckdb.sql("SELECT cjm_line, journey_id, stage FROM 'shop.parquet'").fetchall()
+    assert [r[0] for r in rows] == list(range(2, 13597))  # file order, original lines
+    assert rows[0][1:] == ("J0000001", "Visit Site")
+
+
+def test_rejects_keep_their_original_lines(write, tmp_path):
+    log = write("log.csv", "journey,stage,timestamp\n"
+                           "a,Start,2024-01-01T10:00:00Z\n"
+                           "a,Middle,yesterday\n"
+                           "\n"
+                           "a,End,2024-01-01T10:05:00Z\n"
+                           ",End,2024-01-01T10:06:00Z\n")
+    assert run_cli("convert", str(log), "-o", "log.parquet").exit_code == 0
+    for source in (log, tmp_path / "log.parquet"):
+        result = run_cli("inspect", str(source), "--rejects", "rejects.csv")
+        assert result.exit_code == 0, result.output
+        rows = csv_rows(tmp_path / "rejects.csv")[1:]
+        assert [(r[1], r[2].split(" (")[0]) for r in rows] == [
+            ("3", "unparsable timestamp"), ("6", "missing journey id")], source
+
+
+def test_convert_refuses_other_formats_and_its_own_input(write):
+    assert run_cli("convert", str(EXAMPLE), "-o", "shop.csv").exit_code == 2
+    log = write("log.parquet", b"")
+    result = run_cli("convert", str(EXAMPLE), str(log), "-o", str(log))
+    assert result.exit_code != 0

@@ -1,9 +1,11 @@
-"""Safe outputs: atomic file writes, and CSV cells that a spreadsheet will not execute."""
+"""Safe outputs: atomic file writes, CSV cells a spreadsheet will not execute, and text a
+terminal will not obey."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import IO
 from cjm.errors import DataError
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _INPUTS: set[tuple[int, int]] = set()  # (device, inode) of every file read in this process
 
 
@@ -28,6 +31,12 @@ def _is_input(path: Path) -> bool:
     except OSError:
         return False
     return (info.st_dev, info.st_ino) in _INPUTS
+
+
+def printable(text: str) -> str:
+    """Text from the data safe to print on a terminal: control characters (an escape
+    sequence could clear the screen or retitle the window) written out as ``\\x1b``."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def neutralise_formula(cell: str) -> str:

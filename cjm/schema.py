@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 from cjm.errors import DataError, UsageError, did_you_mean
+from cjm.safety import printable
 
 # Control characters, line and paragraph separators, zero-width and bidirectional marks.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 REQUIRED_ROLES = ("case", "stage", "timestamp")
 OPTIONAL_ROLES = (
     "channel", "device", "department", "segment", "outcome", "cost", "lifecycle",
@@ -101,16 +101,10 @@ def column_listing(columns: list[str], most: int = 60, width: int = 80) -> str:
     """The columns for a message: at most ``most`` of them, long names shortened."""
     if not columns:
         return "(none)"
-    shown = [_printable(c if len(c) <= width else c[: width - 1] + "…")
+    shown = [printable(c if len(c) <= width else c[: width - 1] + "…")
              for c in columns[:most]]
     more = f", … ({len(columns) - most} more)" if len(columns) > most else ""
     return ", ".join(shown) + more
-
-
-def _printable(name: str) -> str:
-    """A column name safe to print on a terminal: control characters (an escape sequence
-    could clear the screen or retitle the window) written as ``\\x1b``."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], name)
 
 
 def _find_column(wanted: str, columns: list[str]) -> str | None:

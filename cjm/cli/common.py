@@ -287,7 +287,9 @@ def warn(message: str) -> None:
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    from cjm.safety import printable
+
+    return escape(printable(text))
 
 
 @functools.cache

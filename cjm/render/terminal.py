@@ -6,15 +6,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.table import Table
 from rich.text import Text
 
+from cjm.safety import printable
 from cjm.units import format_count as count
 from cjm.units import format_seconds
 
 NAME_WIDTH = 34
 PATH_WIDTH = 160  # a path longer than this loses stages from its middle; tables fold the rest
+
+
+def escape(text: str) -> str:
+    """Text from the data as literal terminal text: no Rich markup, no control characters."""
+    return escape_markup(printable(text))
 
 
 def short(name: str, width: int = NAME_WIDTH) -> str:
@@ -73,8 +79,8 @@ def mapping_line(log) -> Text:
     for role, choice in log.mapping.to_dict().items():
         by_source.setdefault(choice["source"], []).append(f"{role}={choice['column']}")
     parts = [f"{', '.join(items)} ({source})" for source, items in by_source.items()]
-    return Text(f"columns: {'; '.join(parts)}; timestamps {log.timestamp_format.description}",
-                style="dim")
+    return Text(printable(f"columns: {'; '.join(parts)}; "
+                          f"timestamps {log.timestamp_format.description}"), style="dim")
 
 
 def _delimiter_name(delimiter: str) -> str:

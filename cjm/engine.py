@@ -46,11 +46,20 @@ class DuckDBEngine:
     def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
         """The tables ``seq`` and ``jrn`` for the events that meet ``condition`` (SQL)."""
         where = f"WHERE {condition}" if condition else ""
+        # Stages as an ENUM (in name order, so that sorting is unchanged): paths become lists
+        # of small integers, which sort and group several times faster than text.
+        kind = f"stage_names{self.suffix}"
+        self.con.execute(f"DROP TABLE IF EXISTS {self.seq}")
+        self.con.execute(f"DROP TABLE IF EXISTS {self.jrn}")
+        self.con.execute(f"DROP TYPE IF EXISTS {kind}")
+        self.con.execute(f"CREATE TYPE {kind} AS ENUM (SELECT DISTINCT stage FROM "
+                         f"{self.events} {where} ORDER BY stage)")
         hand = sql_name(handoff) if handoff else "NULL::VARCHAR"
         outcome_sql = (f"lower(trim({sql_name(outcome)})) IN ("
                        + ", ".join(sql_string(t) for t in TRUTHY) + ")") if outcome else "false"
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, stage, ts, "
+            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, stage::{kind} AS stage, "
+            "ts, "
             f"{hand} AS hand, {outcome_sql} AS success, "
             "row_number() OVER w AS pos, lead(stage) OVER w AS next_stage, "
             "epoch(lead(ts) OVER w) - epoch(ts) AS wait, "

@@ -47,6 +47,11 @@ def format_count(n: float) -> str:
     return f"{int(n):,}"
 
 
+def format_counted(n: float, noun: str) -> str:
+    """``1 journey``, ``2,044 journeys``: a count and its plural noun, made singular for 1."""
+    return f"{format_count(n)} {noun.removesuffix('s') if int(n) == 1 else noun}"
+
+
 def iso(value) -> str | None:
     """A timestamp as ISO 8601 in UTC with a Z."""
     return value.isoformat().replace("+00:00", "Z") if value else None

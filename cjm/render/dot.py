@@ -6,7 +6,7 @@ import html
 
 from cjm.mapgraph import DEAD_END_MARK, DEAD_END_NOTE, END, START, MapEdge, MapGraph
 from cjm.units import format_count as fmt_count
-from cjm.units import format_seconds
+from cjm.units import format_counted, format_seconds
 
 VIEWS = ("frequency", "performance", "both")
 NODE_LABELS = ("journeys", "events")
@@ -68,7 +68,7 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
         size = getattr(node, node_label)
         shade = _BLUES[min(len(_BLUES) - 1, int(len(_BLUES) * size / peak_node))]
         rows = [f"<B>{_html(node.name)}</B>",
-                f'<FONT POINT-SIZE="9">{fmt_count(size)} {node_label}</FONT>']
+                f'<FONT POINT-SIZE="9">{format_counted(size, node_label)}</FONT>']
         attrs = [f"fillcolor={quote(shade)}"]
         if node.status == "deviation":
             rows.append(f'<FONT POINT-SIZE="9" COLOR="{_DEVIATION}">not in the design</FONT>')

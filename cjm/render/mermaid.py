@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode
 from cjm.render.dot import change_label, edge_label
-from cjm.units import format_count
+from cjm.units import format_count, format_counted
 
 MAX_STAGES = 15  # a Mermaid diagram beyond this is a tangle on a code-hosting page
 MAX_EDGES = 30
@@ -66,7 +66,7 @@ def to_mermaid(graph: MapGraph, *, view: str = "both", node_label: str = "journe
 
 
 def _node_text(node: MapNode, node_label: str) -> str:
-    size = f"{format_count(getattr(node, node_label))} {node_label}"
+    size = format_counted(getattr(node, node_label), node_label)
     if node.status == "unused":
         size = "designed, never seen"
     parts = [text(node.name) + (" (goal)" if node.goal else ""), text(size)]

@@ -18,6 +18,7 @@ from cjm.journeys import GOAL_SHARE, JourneyMap
 from cjm.mapgraph import MapGraph
 from cjm.privacy import suppress, suppress_comparison
 from cjm.progress import step
+from cjm.safety import safe_name
 
 MERMAID_STAGES = 15  # the Markdown diagram is simplified to stay legible on a hosting page
 MERMAID_EDGES = 30
@@ -109,7 +110,9 @@ class Report:
     def figures(self) -> list[tuple[str, Figure]]:
         """Every map, with a name for its asset file."""
         named = [("map", self.figure)]
-        named += [(f"slice-{i + 1}", s.figure) for i, s in enumerate(self.slices)]
+        used: set[str] = set()
+        named += [(f"slice-{safe_name(s.label.split(' = ', 1)[-1], used)}", s.figure)
+                  for s in self.slices]
         if self.comparison_figure:
             named.append(("comparison", self.comparison_figure))
         if self.check_figure:

@@ -89,7 +89,7 @@ def sections(report: Report) -> list[Section]:
     """The report's sections, in reading order."""
     data, top = report.journey, report.options.top
     parts = [
-        Section("overview", "Overview", [_figures(data), *_goal_note(data)]),
+        Section("overview", "Overview", [_figures(data, top), *_goal_note(data)]),
         Section("map", "Journey map", [Map(report.figure, _map_caption(data))]),
         Section("paths", "Paths", [_paths(data, top)]),
         Section("dead-ends", "Dead-ends", _dead_ends(data, top)),
@@ -110,7 +110,7 @@ def sections(report: Report) -> list[Section]:
     return parts
 
 
-def _figures(data: dict[str, Any]) -> Figures:
+def _figures(data: dict[str, Any], top: int) -> Figures:
     goals = data["goals"]
     durations = data["duration_seconds"]
     goal_detail = (", ".join(goals["stages"]) if goals["stages"]
@@ -123,7 +123,7 @@ def _figures(data: dict[str, Any]) -> Figures:
          f"{format_count(data['dead_ends']['journeys'])} journeys"),
         ("Median journey", wait(durations["median"]), f"90% within {wait(durations['p90'])}"),
         ("Paths", format_count(data["paths_total"]),
-         f"top 10 cover {pct(_coverage(data, 10), 0)}"),
+         f"top {top} cover {pct(_coverage(data, top), 0)}"),
         ("Hand-offs", format_count(data["handoffs"]["count"]),
          f"{data['handoffs']['column']} changes" if data["handoffs"]["column"] else "–"),  # noqa: RUF001
     ])
@@ -226,7 +226,7 @@ def _slices(report: Report) -> Section:
          "Most dead-ends at"], rows, numeric=(1, 3, 4),
         caption="Measured against the goals of the whole log")]
     for s in report.slices:
-        blocks += [Heading(s.label), _figures(s.journey),
+        blocks += [Heading(s.label), _figures(s.journey, report.options.top),
                    Map(s.figure, _map_caption(s.journey))]
     return Section("slices", f"By {report.slice_by}", blocks)
 

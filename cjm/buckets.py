@@ -53,7 +53,7 @@ class BucketedEngine(DuckDBEngine):
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
         condition = stage_filter(stages)
-        latest = self.con.execute(
+        latest = self.log_end if self.log_end is not None else self.con.execute(
             f"SELECT epoch(max(ts)) FROM {self.events}"
             + (f" WHERE {condition}" if condition else "")).fetchall()[0][0]
         open_sql = (f"epoch(last_ts) >= {float(latest) - float(self.still_active)}"

@@ -11,7 +11,17 @@ import math
 from dataclasses import dataclass
 
 from cjm.journeys import JourneyMap
-from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, simplify_edges
+from cjm.mapgraph import (
+    AUTO_MAX_STAGES,
+    AUTO_STAGES,
+    END,
+    START,
+    MapEdge,
+    MapGraph,
+    MapNode,
+    simplify_edges,
+    trim,
+)
 
 MIN_COUNT = 20
 ALPHA = 0.05
@@ -169,12 +179,19 @@ def compare_map(comparison: Comparison, paths: float | None = None,
             stages[s.name][5] += s.ends
     edges = [MapEdge(t.key[0], t.key[1], t.count_a + t.count_b, None, 0.0, "", t.change,
                      t.significant(comparison.alpha)) for t in comparison.transitions]
-    edges += [MapEdge(START, name, v[4], None, 0.0) for name, v in stages.items() if v[4]]
-    edges += [MapEdge(name, END, v[5], None, 0.0) for name, v in stages.items() if v[5]]
+    least = a.log.min_journeys  # starts and ends count journeys: --min-journeys applies
+    edges += [MapEdge(START, name, v[4], None, 0.0) for name, v in stages.items()
+              if v[4] and v[4] >= least]
+    edges += [MapEdge(name, END, v[5], None, 0.0) for name, v in stages.items()
+              if v[5] and v[5] >= least]
     share = paths if paths is not None else (0.9 if len(comparison.transitions) > 60 else 1.0)
     shown, restored = simplify_edges(edges, list(stages), share, min_count)
     goals = set(a.goals.stages)
     nodes = [MapNode(name, v[0] + v[1], v[2] + v[3], name in goals, 0.0, False)
              for name, v in sorted(stages.items(), key=lambda kv: (-kv[1][0] - kv[1][1], kv[0]))]
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
-    return MapGraph(nodes, shown, [], len(edges) - len(shown), restored)
+    graph = MapGraph(nodes, shown, [], len(edges) - len(shown), restored)
+    if len(nodes) > AUTO_STAGES:  # as build_map does: a drawing of them all never finishes
+        graph = trim(graph, AUTO_MAX_STAGES, len(graph.edges))
+        graph.capped_from = len(nodes)
+    return graph

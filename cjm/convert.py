@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cjm.errors import UsageError
 from cjm.eventlog import EventLog
 from cjm.progress import step
 from cjm.readers.base import sql_name, sql_string
@@ -33,6 +34,10 @@ def convert(log: EventLog, target: str | Path) -> Conversion:
     columns = [name for name, _ in log.con.execute(
         "SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
         if name not in ("_file", "_line")]
+    taken = [c for c in columns if c.casefold() in (ORIGINAL_LINE, ORIGINAL_FILE)]
+    if taken:
+        raise UsageError(f"the log has a column named {taken[0]!r}, which cjm convert uses "
+                         "for each row's original line", "Rename that column first.")
     names = ", ".join(f"CAST({sql_name(c)} AS VARCHAR) AS {sql_name(c)}" for c in columns)
     files = "CASE _file " + " ".join(
         f"WHEN {i} THEN {sql_string(Path(f.path).name)}" for i, f in enumerate(log.files)

@@ -37,6 +37,7 @@ class DuckDBEngine:
         self.jrn = "jrn" + suffix
         self.funnel_table = "funnel" + suffix
         self.suffix = suffix
+        self.log_end: float | None = None  # epoch seconds of the whole log's last event
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
@@ -127,8 +128,9 @@ class DuckDBEngine:
             f"journey IN (SELECT journey FROM {self.seq} WHERE stage IN ({listing}))")
         open_sql = "false"
         if still_active_seconds:
-            open_sql = (f"epoch(last_ts) >= (SELECT epoch(max(last_ts)) FROM {self.jrn}) - "
-                        f"{float(still_active_seconds)}")
+            end = (repr(float(self.log_end)) if self.log_end is not None
+                   else f"(SELECT epoch(max(last_ts)) FROM {self.jrn})")
+            open_sql = f"epoch(last_ts) >= {end} - {float(still_active_seconds)}"
         return _rows(self.con,
             f"WITH s AS (SELECT last_stage, path, CASE WHEN {success} THEN 'goal' "
             f"WHEN {open_sql} THEN 'open' ELSE 'dead_end' END AS status FROM {self.jrn}), "

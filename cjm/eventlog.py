@@ -36,6 +36,7 @@ from cjm.units import parse_span
 
 LIFECYCLE_MODES = ("complete", "all")
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
+MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
 WITHHELD = "(withheld: --pseudonymize or --min-journeys)"  # a raw row may hold ids
 # Columns of the events table, besides the optional roles (named after their role).
 EVENT_COLUMNS = ("journey", "case_id", "stage", "ts", "_file", "_line")
@@ -153,11 +154,18 @@ class EventLog:
         if buckets > 1:
             from cjm.buckets import BucketedEngine
 
-            return BucketedEngine(self.con, self.suffix + suffix, self.table, buckets,
-                                  still_active)
-        from cjm.engine import DuckDBEngine
+            engine = BucketedEngine(self.con, self.suffix + suffix, self.table, buckets,
+                                    still_active)
+        else:
+            from cjm.engine import DuckDBEngine
 
-        return DuckDBEngine(self.con, self.suffix + suffix, self.table)
+            engine = DuckDBEngine(self.con, self.suffix + suffix, self.table)
+        # "Still active" means close to the end of the whole log, also in a segment or period.
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        engine.log_end = root.last_timestamp.timestamp() if root.last_timestamp else None
+        return engine
 
     def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Rejected rows in file and line order: file, line, reason, content."""
@@ -363,6 +371,12 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
     con.execute(f"SET temp_directory = {sql_string(str(spill))}")
     con.execute(f"SET max_temp_directory_size = '{max(free // 2, 1 << 20)}B'")
     if memory_limit:
+        from cjm.units import parse_size
+
+        size = parse_size(str(memory_limit))
+        if size is not None and size < MIN_MEMORY:
+            raise UsageError(f"--memory-limit {memory_limit}: too little to read a log",
+                             "Give 50MB or more; beyond the limit, work spills to disk.")
         try:
             con.execute(f"SET memory_limit = {sql_string(str(memory_limit))}")
         except duckdb.Error:

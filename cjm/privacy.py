@@ -107,16 +107,20 @@ def suppress_comparison(comparison: Comparison) -> Comparison:
     if k <= 1:
         return comparison
 
-    def shown(change) -> bool:  # zero on one side says nothing about anyone
-        return all(n == 0 or n >= k for n in (change.count_a, change.count_b))
-
     a, b = suppress(comparison.a), suppress(comparison.b)
-    names = {s.name for s in (*a.stages, *b.stages)}
+    # Shown only where each side that has it has it in K journeys or more.
+    taken = [{(t.source, t.target) for t in side.transitions} for side in (a, b)]
+    ended = [{d.stage for d in side.dead_ends} for side in (a, b)]
+
+    def shown(counts: tuple[int, int], key, kept: list[set]) -> bool:
+        return all(n == 0 or key in k_side for n, k_side in zip(counts, kept, strict=True))
+
     return replace(
         comparison, a=a, b=b,
         transitions=[t for t in comparison.transitions
-                     if shown(t) and t.key[0] in names and t.key[1] in names],
-        dead_ends=[d for d in comparison.dead_ends if shown(d) and d.key[0] in names],
+                     if shown((t.count_a, t.count_b), t.key, taken)],
+        dead_ends=[d for d in comparison.dead_ends
+                   if shown((d.count_a, d.count_b), d.key[0], ended)],
         new_paths=[(p, n) for p, n in comparison.new_paths if n >= k],
         vanished_paths=[(p, n) for p, n in comparison.vanished_paths if n >= k],
     )

@@ -25,6 +25,14 @@ def protect(path: Path) -> None:
         _INPUTS.add((info.st_dev, info.st_ino))
 
 
+def _special(path: Path) -> bool:
+    """A pipe, a device or a socket, or a name for one (/dev/stdout: replacing it would
+    replace the system's link, or lose the output a shell redirected to a file)."""
+    if str(path.absolute()).startswith(("/dev/", "/proc/")):
+        return True
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def _is_input(path: Path) -> bool:
     try:
         info = os.stat(path)
@@ -48,12 +56,16 @@ def neutralise_formula(cell: str) -> str:
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` to write, renamed onto ``path`` only on success, so
     that a failure or Ctrl-C leaves the previous file as it was."""
-    path = Path(path)
+    # Through a symbolic link to its target: the link stays a link.
+    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
     if path.is_dir():
         raise DataError(f"cannot write {path}: it is a folder", "Give a file name.")
     if _is_input(path):
         raise DataError(f"will not write {path}: it is an input of this command",
                         "Give the output another name.")
+    if _special(path):
+        raise DataError(f"cannot write {path}: it is not a regular file",
+                        "Give the name of a file.")
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -78,15 +90,22 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO]:
-    """Write to a temporary file beside ``path`` and rename it into place only on success."""
-    with atomic_path(path) as temp:
-        encoding = None if "b" in mode else "utf-8"
-        try:
-            handle = open(temp, mode, encoding=encoding, newline=newline)  # noqa: SIM115
-        except OSError as exc:
-            raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-        with handle:
+    """Write to a temporary file beside ``path`` and rename it into place only on success;
+    a pipe or device (/dev/stdout, a FIFO) is written to as it is, never replaced."""
+    if _special(Path(path)):
+        with _open(path, path, mode, newline) as handle:
             yield handle
+        return
+    with atomic_path(path) as temp, _open(temp, path, mode, newline) as handle:
+        yield handle
+
+
+def _open(target: Path, shown: Path, mode: str, newline: str | None) -> IO:
+    encoding = None if "b" in mode else "utf-8"
+    try:
+        return open(target, mode, encoding=encoding, newline=newline)
+    except OSError as exc:
+        raise DataError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
 def _umask() -> int:

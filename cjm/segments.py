@@ -71,7 +71,12 @@ def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
         listing = ", ".join(sql_string(str(v)) for v in rest if v is not None) or "NULL"
         empty = f" OR arg_min({sql_name(role)}, ts) IS NULL" if None in rest else ""
         slices.append(log.subset(f"{first} IN ({listing}){empty}", f"{column} = other"))
-    return slices
+    return slices if values is not None else _enough(slices, log)
+
+
+def _enough(slices: list[EventLog], log: EventLog) -> list[EventLog]:
+    """--min-journeys: a segment or period of fewer journeys is not shown at all."""
+    return [s for s in slices if s.journeys >= log.min_journeys]
 
 
 def period_labels(log: EventLog, period: str) -> list[str]:
@@ -89,7 +94,7 @@ def by_period(log: EventLog, period: str, labels: list[str] | None = None) -> li
         slices.append(log.subset(
             f"SELECT journey FROM {log.table} GROUP BY journey "
             f"HAVING {expression} = {sql_string(label)}", label))
-    return slices
+    return slices if labels is not None else _enough(slices, log)
 
 
 def between(log: EventLog, since: datetime | None, until: datetime | None,

@@ -51,7 +51,7 @@ def test_buckets_give_identical_json_on_the_shared_logs(shared_data, name):
 
 def test_a_small_memory_limit_completes_with_the_same_results():
     unlimited = _outputs([str(EXAMPLE)], "1")
-    result = run_cli("discover", str(EXAMPLE), "--memory-limit", "40MB", "--json", "-",
+    result = run_cli("discover", str(EXAMPLE), "--memory-limit", "64MB", "--json", "-",
                      "-o", "m.dot")
     assert result.exit_code == 0, result.output
     assert (result.stdout, Path("m.dot").read_text()) == unlimited

@@ -51,3 +51,14 @@ def test_convert_refuses_other_formats_and_its_own_input(write):
     log = write("log.parquet", b"")
     result = run_cli("convert", str(EXAMPLE), str(log), "-o", str(log))
     assert result.exit_code != 0
+
+
+def test_convert_refuses_what_it_cannot_keep(write):
+    assert "apply to the commands" in run_cli(
+        "convert", str(EXAMPLE), "-o", "p.parquet", "--pseudonymize", "--salt",
+        "a-secret-key-1").output
+    assert "takes one file" in run_cli("convert", str(EXAMPLE), str(EXAMPLE), "-o",
+                                       "two.parquet").output
+    taken = write("taken.csv", "journey,stage,timestamp,cjm_line\na,S,2024-01-01T00:00:00Z,7\n")
+    result = run_cli("convert", str(taken), "-o", "t.parquet")
+    assert result.exit_code == 2 and "column named 'cjm_line'" in result.output

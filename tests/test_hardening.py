@@ -127,3 +127,27 @@ def test_tens_of_thousands_of_stages_draw_the_most_frequent_with_a_warning(write
                      "--stages", "100%")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "all.dot").read_text().count("[label=<") == 5001
+
+
+def test_outputs_to_a_pipe_and_through_a_link(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    result = run_cli("discover", str(EXAMPLE), "--no-map", "--json", str(fifo))
+    reader.join(timeout=60)
+    assert result.exit_code == 0, result.output
+    assert got and got[0].startswith(b"{") and fifo.is_fifo()
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    assert run_cli("discover", str(EXAMPLE), "--no-map", "--json", "link.json").exit_code == 0
+    assert (tmp_path / "link.json").is_symlink()
+    assert (tmp_path / "real.json").read_text().startswith("{")
+
+
+def test_a_memory_limit_too_small_to_read_is_a_usage_error():
+    result = run_cli("discover", str(EXAMPLE), "--no-map", "--memory-limit", "1MB")
+    assert result.exit_code == 2 and "too little to read a log" in result.output

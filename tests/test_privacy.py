@@ -124,3 +124,21 @@ def test_min_journeys_reaches_every_command(tmp_path):
     per_journey = run_cli("check", str(EXAMPLE), "--design", str(DESIGN), "--journeys",
                           "v.csv", "--min-journeys", "5")
     assert per_journey.exit_code == 2 and "--min-journeys forbids" in per_journey.output
+
+
+def test_min_journeys_in_comparisons_starts_ends_and_slices(write, tmp_path):
+    rows = ["journey,stage,timestamp,segment"]
+    for j in range(6):  # five journeys A -> B, one rare A -> Rare -> B; segment z has one
+        middle = ["Rare"] if j == 0 else []
+        for k, stage in enumerate(["A", *middle, "B"]):
+            rows.append(f"j{j},{stage},2024-0{1 + j % 2}-0{1 + j}T10:0{k}:00Z,"
+                        f"{'z' if j == 5 else 'y'}")
+    log = write("few.csv", "\n".join(rows) + "\n")
+    data = json.loads(run_cli("discover", str(log), "--goal", "B", "--min-journeys", "2",
+                              "--json", "-", "--no-map", "--by", "segment").stdout)
+    assert [s["label"] for s in data["slices"]] == ["segment = y"]
+    assert all(e["count"] >= 2 for e in data["all"]["starts"] + data["all"]["ends"])
+    result = run_cli("compare", str(log), "--period", "month", "--goal", "B",
+                     "--min-journeys", "2", "--json", "-", "--no-map")
+    compared = json.loads(result.stdout)
+    assert all("Rare" not in (t["from"], t["to"]) for t in compared["transitions"])

@@ -114,6 +114,7 @@ def test_hostile_stage_names_render_literally_in_markdown_and_mermaid(write, tmp
     ("x\ny", "x y"),
     ("`md`", "&grave;md&grave;"),
     ("A & B", "A &amp; B"),
+    ("%%{init: {}}%%", "&percnt;&percnt;{init: {}}&percnt;&percnt;"),
 ])
 def test_mermaid_label_text(name, shown):
     assert mermaid_text(name) == shown
@@ -233,3 +234,24 @@ def test_gate_names_the_segment_that_broke_it(tmp_path):
     assert result.exit_code == 1
     assert "segment = new: dead-end rate 77.8% is above 75.0%" in result.output
     assert "Wrote r.html" in result.output  # written, and said so, before the gate fails
+
+
+def test_batch_takes_no_other_flags(write):
+    config = write("reports.toml", f'[[report]]\nlogs = "{EXAMPLE.as_posix()}"\n'
+                                   'output = "a.html"\nmin_journeys = 5\n')
+    for extra in (["-o", "x.md"], ["--by", "segment"], ["--pseudonymize"]):
+        result = run_cli("report", "--config", str(config), *extra)
+        assert result.exit_code == 2, extra
+        assert "belongs in the file" in result.output
+    assert run_cli("report", "--config", str(config)).exit_code == 0  # min_journeys: an int
+
+
+def test_slices_and_comparison_keep_still_active(tmp_path):
+    import json
+
+    result = run_cli("discover", str(EXAMPLE), "--no-map", "--still-active", "60d", "--by",
+                     "segment", "--json", "-")
+    data = json.loads(result.stdout)
+    whole = data["all"]["dead_ends"]["journeys"]
+    assert sum(s["dead_ends"]["journeys"] for s in data["slices"]) == whole
+    assert all(s["dead_ends"]["open_journeys"] for s in data["slices"])

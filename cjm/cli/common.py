@@ -233,6 +233,14 @@ def log_command(func: Callable[..., None] | None = None, *, optional: bool = Fal
     return wrapper
 
 
+_INTERRUPTED: list[int] = []  # the signal that is stopping the command, if any
+
+
+def interrupted() -> bool:
+    """True once Ctrl-C (or SIGTERM) arrived: whatever error follows comes from it."""
+    return bool(_INTERRUPTED)
+
+
 @contextlib.contextmanager
 def reporting(debug: bool = False) -> Iterator[None]:
     """Turn errors into one message on stderr and an exit code; never a traceback.
@@ -243,7 +251,8 @@ def reporting(debug: bool = False) -> Iterator[None]:
     from cjm import progress
 
     progress.enable(stderr())
-    interrupted: list[int] = []  # the signal that stopped the command
+    interrupted = _INTERRUPTED
+    interrupted.clear()
 
     def on_interrupt(signum: int, frame: object) -> None:
         interrupted.append(signum)

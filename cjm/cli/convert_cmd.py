@@ -27,6 +27,14 @@ def convert_command(
 
     if Path(output).suffix.lower() != ".parquet":
         raise UsageError(f"-o {output}: cjm convert writes Parquet", "Use -o FILE.parquet.")
+    if args.pseudonymize or args.min_journeys:
+        # The file holds the rows as read: ids and rare rows alike. Privacy applies to results.
+        raise UsageError("cjm convert copies the rows as they are; --pseudonymize and "
+                         "--min-journeys apply to the commands that read the Parquet file")
+    if len(args.paths) != 1 or any(ch in args.paths[0] for ch in "*?["):
+        raise UsageError("cjm convert takes one file",
+                         "Convert each file to its own Parquet file; read them together "
+                         "later (cjm discover 'logs/*.parquet').")
     with args.read(keep_rows=True) as log:
         done = convert(log, output)
     stdout().print(f"Wrote {done.target}: {done.rows:,} rows, every column as text, in file "

@@ -162,7 +162,8 @@ def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> 
     for part in slices:
         result = suppress(discover(part, goals=goals.stages,
                                    use_outcome=goals.source == "outcome", infer_goals=False,
-                                   handoff_column=jm.handoff_role))
+                                   handoff_column=jm.handoff_role,
+                                   still_active=jm.still_active_seconds))
         graph = build_map(result, **simplify)
         name = safe_name(part.label.split(" = ", 1)[-1], used)
         targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]

@@ -15,14 +15,15 @@ from typing import Any
 
 import typer
 
-from cjm.cli.common import LogArgs, error, stderr, stdout
+from cjm.cli.common import LogArgs, error, interrupted, stderr, stdout
 from cjm.errors import CjmError, UsageError, did_you_mean
+from cjm.units import format_counted
 
 _READING = {f.name for f in fields(LogArgs)} - {"paths", "debug"}
 _LISTS = {"logs", "output", "goal", "where"}  # a single string is also accepted
 _JOINED = {"funnel", "compare_values"}  # a list is joined with commas, as the flag takes it
-_BOOLS = {"dayfirst", "drop_duplicates", "strict"}
-_INTS = {"top_values", "top", "min_count"}
+_BOOLS = {"dayfirst", "drop_duplicates", "strict", "pseudonymize"}
+_INTS = {"top_values", "top", "min_count", "min_journeys", "buckets"}
 _PATHS = {"logs", "output", "assets", "design", "rejects"}
 _REPORT = {
     "title", "goal", "goal_share", "still_active", "handoff_column", "funnel", "within",
@@ -54,7 +55,11 @@ def load_batch(path: Path) -> list[Entry]:
                          "A batch file has [defaults] and [[report]] entries.")
     defaults = document.get("defaults", {})
     entries = document.get("report", [])
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{path}: [defaults] must be a table of keys")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UsageError(f"{path}: each report is a [[report]] table of keys")
+    if not entries:
         raise UsageError(f"{path}: no [[report]] entries",
                          'Example:\n[[report]]\nlogs = ["shop.csv"]\noutput = "shop.html"')
     folder = path.parent
@@ -108,7 +113,7 @@ def _value(key: str, value: Any, where: str) -> Any:
 
 def _announcer(name: str):
     def announce(written: list[Path]) -> None:
-        stdout().print(f"{name}: wrote {len(written)} files: "
+        stdout().print(f"{name}: wrote {format_counted(len(written), 'files')}: "
                        + ", ".join(str(p) for p in written), highlight=False, markup=False,
                        soft_wrap=True)
     return announce
@@ -126,13 +131,16 @@ def run_batch(path: Path, quiet: bool) -> None:
             try:
                 produce(entry.args, entry.values, entry.outputs, entry.assets,
                         None if quiet else _announcer(entry.name))
-            except CjmError as exc:
-                failures.append((entry.name, exc.message))
-                error(f"{entry.name}: {exc.message}", exc.hint)
             except Exception as exc:  # one broken entry must not stop the others
-                failures.append((entry.name, f"unexpected {type(exc).__name__}: {exc}"))
-                error(f"{entry.name}: unexpected {type(exc).__name__}: {exc}",
-                      "This is a bug in cjm; run the entry alone with --debug.")
+                if interrupted():
+                    raise  # but Ctrl-C stops the batch: reporting() exits 130
+                if isinstance(exc, CjmError):
+                    failures.append((entry.name, exc.message))
+                    error(f"{entry.name}: {exc.message}", exc.hint)
+                else:
+                    failures.append((entry.name, f"unexpected {type(exc).__name__}: {exc}"))
+                    error(f"{entry.name}: unexpected {type(exc).__name__}: {exc}",
+                          "This is a bug in cjm; run the entry alone with --debug.")
             advance(done + 1)
     if failures:
         stderr().print(f"{len(failures)} of {len(entries)} reports failed:", markup=False)

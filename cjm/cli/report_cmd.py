@@ -110,6 +110,12 @@ def report_command(
     if config_file:
         if args.paths:
             raise UsageError("give LOG files or --config, not both")
+        flags = _flags_given(args, values) + (["-o"] if output else []) + \
+            (["--assets"] if assets else [])
+        if flags:
+            raise UsageError(f"--config runs the reports its file describes; {flags[0]} "
+                             "belongs in the file", "Write it as a key of [defaults] or of "
+                             "a [[report]] entry (see docs/report.md).")
         from cjm.cli.report_batch import run_batch
 
         run_batch(Path(config_file), quiet)
@@ -124,6 +130,18 @@ def report_command(
 def _announce(written: list[Path]) -> None:
     for path in written:
         stdout().print(f"Wrote {path}", highlight=False, markup=False)
+
+
+def _flags_given(args: LogArgs, values: dict[str, Any]) -> list[str]:
+    """The options given beyond their defaults, as flags (--goal-share)."""
+    from dataclasses import fields
+
+    defaults = {"order": "strict", "min_count": 1}
+    given = [k for k, v in values.items() if v not in (None, False, []) and
+             v != defaults.get(k)]
+    given += [f.name for f in fields(LogArgs)
+              if f.name not in ("paths", "debug") and getattr(args, f.name) != f.default]
+    return ["--" + name.replace("_", "-") for name in given]
 
 
 def _stem(args: LogArgs) -> str:

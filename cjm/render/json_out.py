@@ -78,10 +78,13 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
              "handoffs": t.handoffs}
             for t in jm.transitions
         ],
+        # Starts and ends count journeys: --min-journeys leaves out the rare ones.
         "starts": [{"to": s.name, "count": s.starts}
-                   for s in sorted(jm.stages, key=lambda s: (-s.starts, s.name)) if s.starts],
+                   for s in sorted(jm.stages, key=lambda s: (-s.starts, s.name))
+                   if s.starts and s.starts >= jm.log.min_journeys],
         "ends": [{"from": s.name, "count": s.ends}
-                 for s in sorted(jm.stages, key=lambda s: (-s.ends, s.name)) if s.ends],
+                 for s in sorted(jm.stages, key=lambda s: (-s.ends, s.name))
+                 if s.ends and s.ends >= jm.log.min_journeys],
         "paths_total": jm.paths_total,
         "paths": [
             {"stages": list(p.stages), "journeys": p.journeys, "share": _r(p.share),

@@ -24,7 +24,8 @@ _UP, _DOWN, _GREY = "#1a9850", "#d73027", "#9e9e9e"
 
 # Markup (quotes, tags, entities) and the Markdown Mermaid 11 reads in labels (*, _, `, $).
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "#": "&num;",
-             "`": "&grave;", "*": "&ast;", "_": "&lowbar;", "$": "&dollar;"}
+             "`": "&grave;", "*": "&ast;", "_": "&lowbar;", "$": "&dollar;",
+             "%": "&percnt;"}  # %%{init: …}%% anywhere in a diagram would configure it
 
 
 def text(value: str) -> str:

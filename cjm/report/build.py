@@ -192,7 +192,8 @@ def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dic
         with step(f"Slice {part.label}"):
             result = suppress(discover(part, goals=jm.goals.stages,
                                        use_outcome=jm.goals.source == "outcome",
-                                       infer_goals=False, handoff_column=jm.handoff_role))
+                                       infer_goals=False, handoff_column=jm.handoff_role,
+                                       still_active=jm.still_active_seconds))
             graph = build_map(result, **simplify)
             slices.append(Slice(part.label, journey_json(result, graph),
                                 _figure(result, graph, f"{title}: {part.label}", options.view),
@@ -219,10 +220,10 @@ def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
     with step("Comparison"):
         a_log, b_log = sides(log, options.compare_by, options.compare_period,
                              options.compare_values)
-        a = discover(a_log, goals=jm.goals.stages, use_outcome=jm.goals.source == "outcome",
-                     infer_goals=False)
-        b = discover(b_log, goals=jm.goals.stages, use_outcome=jm.goals.source == "outcome",
-                     infer_goals=False)
+        same = {"goals": jm.goals.stages, "use_outcome": jm.goals.source == "outcome",
+                "infer_goals": False, "handoff_column": jm.handoff_role,
+                "still_active": jm.still_active_seconds}
+        a, b = discover(a_log, **same), discover(b_log, **same)
         result = suppress_comparison(compare(a, b, a_log.label or "A", b_log.label or "B"))
         graph = compare_map(result)
         title = f"{result.label_a} → {result.label_b}"

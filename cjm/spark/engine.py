@@ -1,0 +1,298 @@
+"""The aggregation engine in Spark: DuckDBEngine's figures for discover() and build_map().
+
+Every method returns what cjm.engine.DuckDBEngine's method of the same name returns, to the
+bit: journeys are ordered by (timestamp, file, line); waits and durations are DuckDB's
+``epoch()`` differences (see cjm.spark.timestamps.epoch_seconds); medians and percentiles
+are DuckDB's ``quantile_cont``: Spark finds the two values around the quantile's position
+and the driver interpolates them with DuckDB's formula. Rows come back in no order where
+DuckDB's come back in none; ``paths`` is ordered as DuckDB orders it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from cjm.engine import TRUTHY
+from cjm.spark.timestamps import epoch_seconds, python_epoch, spark_trim
+
+# Two values whose 0.9 quantile tells whether DuckDB's interpolation fuses its multiply-add.
+_PROBE = (13114189.588902203, 34787169.63528702)
+
+
+def _fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once, as a fused multiply-add does."""
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+@functools.cache
+def _fused() -> bool:
+    """Whether this DuckDB's quantile_cont interpolates with a fused multiply-add (its
+    compiler decides; x86-64 and ARM builds do)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        got = con.execute("SELECT quantile_cont(x, 0.9) FROM (SELECT unnest(?::DOUBLE[]) x)",
+                          [list(_PROBE)]).fetchall()[0][0]
+    finally:
+        con.close()
+    lo, hi = _PROBE
+    return got == _fma(lo, 1.0 - 0.9, hi * 0.9)
+
+
+def position(n: int, q: float) -> float:
+    """DuckDB's position of quantile ``q`` among ``n`` sorted values (0-based)."""
+    return float(n - 1) * q
+
+
+def interpolate(lo: float, hi: float, n: int, q: float) -> float:
+    """DuckDB's quantile_cont from the values at floor and ceil of the position."""
+    rn = position(n, q)
+    if math.floor(rn) == math.ceil(rn):
+        return float(lo)
+    d = rn - math.floor(rn)
+    lo, hi = float(lo), float(hi)
+    if _fused():
+        return _fma(lo, 1.0 - d, hi * d)
+    return lo * (1.0 - d) + hi * d
+
+
+def _spark():
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    return F, Window
+
+
+def _with_quantiles(frame, keys: Sequence[str], value: str, qs: Sequence[float]):
+    """``frame`` with the columns _n (values in the group), _r (the value's rank) and, per
+    quantile, a flag for the ranks DuckDB interpolates between."""
+    F, Window = _spark()
+    group = Window.partitionBy(*keys) if keys else Window.partitionBy(F.lit(0))
+    ranked = frame.withColumn("_r", F.row_number().over(group.orderBy(value))) \
+        .withColumn("_n", F.count("*").over(group))
+    return ranked
+
+
+def _quantile_aggregates(value: str, qs: Sequence[float]) -> list[Any]:
+    """Aggregates giving, per quantile, the values at floor and ceil of its position."""
+    F, _ = _spark()
+    columns = []
+    for i, q in enumerate(qs):
+        rn = (F.col("_n") - 1).cast("double") * F.lit(q)
+        columns.append(F.max(F.when(F.col("_r") == F.floor(rn) + 1, F.col(value)))
+                       .alias(f"_lo{i}"))
+        columns.append(F.max(F.when(F.col("_r") == F.ceil(rn) + 1, F.col(value)))
+                       .alias(f"_hi{i}"))
+    return columns
+
+
+def _quantiles(row, n: int, qs: Sequence[float]) -> list[float | None]:
+    return [None if row[f"_lo{i}"] is None else
+            interpolate(row[f"_lo{i}"], row[f"_hi{i}"], n, q) for i, q in enumerate(qs)]
+
+
+def _guarded(method):
+    """Spark's failures in ``method`` reported as such (cjm.spark.session.failures)."""
+
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        from cjm.spark.session import failures
+
+        with failures():
+            return method(*args, **kwargs)
+
+    return run
+
+
+class SparkEngine:
+    """Aggregates over a SparkEventLog's events; the same interface as DuckDBEngine."""
+
+    def __init__(self, events, last_ts: int | None = None) -> None:
+        self.events = events
+        self.last_ts = last_ts  # the events' latest timestamp (microseconds), when known
+        self.seq = None
+        self.jrn = None
+        self.everything = True  # the last prepare() kept every stage
+
+    def release(self) -> None:
+        """Let go of the cached tables of the last prepare()."""
+        for frame in (self.seq, self.jrn):
+            if frame is not None:
+                with contextlib.suppress(Exception):  # the session is gone already
+                    frame.unpersist()
+        self.seq = self.jrn = None
+
+    @_guarded
+    def prepare(self, handoff: str | None, outcome: str | None,
+                stages: Sequence[str] | None = None) -> None:
+        """Order the journeys once; with ``stages``, only events of those stages count."""
+        from pyspark import StorageLevel
+
+        F, Window = _spark()
+        self.release()
+        self.everything = stages is None
+        events = self.events
+        if stages is not None:
+            events = events.where(F.col("stage").isin(list(stages))) if stages else \
+                events.limit(0)
+        hand = F.col(handoff) if handoff else F.lit(None).cast("string")
+        success = (F.lower(spark_trim(F.col(outcome))).isin(list(TRUTHY)) if outcome
+                   else F.lit(False))
+        w = Window.partitionBy("journey").orderBy("ts", "_file", "_line")
+        epoch = epoch_seconds(F.col("ts"))
+        seq = events.select(
+            "journey", "stage", "ts", hand.alias("hand"), success.alias("success"),
+            F.row_number().over(w).alias("pos"), F.lead("stage").over(w).alias("next_stage"),
+            (F.lead(epoch).over(w) - epoch).alias("wait"), F.lead(hand).over(w)
+            .alias("next_hand"),
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        jrn = seq.groupBy("journey").agg(
+            F.transform(F.sort_array(F.collect_list(F.struct("pos", "stage"))),
+                        lambda x: x["stage"]).alias("path"),
+            F.count("*").alias("n"),
+            (epoch_seconds(F.max("ts")) - epoch_seconds(F.min("ts"))).alias("duration"),
+            F.max("ts").alias("last_ts"),
+            F.max_by("stage", "pos").alias("last_stage"),
+            F.bool_or("success").alias("success"),
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        self.seq, self.jrn = seq, jrn
+
+    @_guarded
+    def stages(self) -> list[tuple]:
+        """(stage, events, journeys, starts, ends)."""
+        F, _ = _spark()
+        rows = self.seq.groupBy("stage").agg(
+            F.count("*").alias("e"), F.count_distinct("journey").alias("j"),
+            F.count(F.when(F.col("pos") == 1, 1)).alias("s"),
+            F.count(F.when(F.col("next_stage").isNull(), 1)).alias("x"),
+        ).collect()
+        return [(r["stage"], r["e"], r["j"], r["s"], r["x"]) for r in rows]
+
+    @_guarded
+    def transitions(self) -> list[tuple]:
+        """(from, to, count, journeys, median, mean, p90 wait, hand-offs)."""
+        F, _ = _spark()
+        qs = (0.5, 0.9)
+        moves = self.seq.where(F.col("next_stage").isNotNull())
+        handoff = (F.col("hand") != F.col("next_hand")) & F.col("hand").isNotNull() \
+            & F.col("next_hand").isNotNull()
+        rows = _with_quantiles(moves, ("stage", "next_stage"), "wait", qs) \
+            .groupBy("stage", "next_stage").agg(
+                F.count("*").alias("c"), F.count_distinct("journey").alias("j"),
+                F.avg("wait").alias("mean"), F.count(F.when(handoff, 1)).alias("h"),
+                *_quantile_aggregates("wait", qs)).collect()
+        result = []
+        for r in rows:
+            median, p90 = _quantiles(r, r["c"], qs)
+            result.append((r["stage"], r["next_stage"], r["c"], r["j"], median, r["mean"],
+                           p90, r["h"]))
+        return result
+
+    @_guarded
+    def paths(self) -> list[tuple]:
+        """(path key, journeys, median duration), most frequent first."""
+        F, _ = _spark()
+        qs = (0.5,)
+        rows = _with_quantiles(self.jrn, ("path",), "duration", qs).groupBy("path").agg(
+            F.count("*").alias("j"), *_quantile_aggregates("duration", qs)).collect()
+        result = [(list(r["path"]), r["j"], _quantiles(r, r["j"], qs)[0]) for r in rows]
+        result.sort(key=lambda row: (-row[1], row[0]))
+        return result
+
+    @_guarded
+    def journey_figures(self) -> tuple:
+        """(journeys, median and p90 duration, mean duration, median/mean/max events)."""
+        F, Window = _spark()
+        durations = (0.5, 0.9)
+        ranked = _with_quantiles(self.jrn, (), "duration", durations).withColumn(
+            "_rn", F.row_number().over(Window.partitionBy(F.lit(0)).orderBy("n")))
+        size_columns = [column.alias(column_name) for column, column_name in (
+            (F.max(F.when(F.col("_rn") == F.floor((F.col("_n") - 1) * 0.5) + 1, F.col("n"))),
+             "_nlo"),
+            (F.max(F.when(F.col("_rn") == F.ceil((F.col("_n") - 1) * 0.5) + 1, F.col("n"))),
+             "_nhi"))]
+        row = ranked.agg(
+            F.count("*").alias("c"), F.avg("duration").alias("mean"),
+            F.sum("n").alias("n_sum"), F.max("n").alias("n_max"),
+            *_quantile_aggregates("duration", durations), *size_columns).collect()[0]
+        n = row["c"]
+        if not n:
+            return (0, None, None, None, None, None, None)
+        median, p90 = _quantiles(row, n, durations)
+        size_median = interpolate(row["_nlo"], row["_nhi"], n, 0.5)
+        # The mean of whole numbers: their exact sum over the count, as DuckDB divides it.
+        return (n, median, p90, row["mean"], size_median, row["n_sum"] / n, row["n_max"])
+
+    @_guarded
+    def rework(self) -> list[tuple]:
+        """(stage, journeys revisiting it, extra visits)."""
+        F, _ = _spark()
+        rows = (self.seq.groupBy("journey", "stage").count().where(F.col("count") > 1)
+                .groupBy("stage").agg(F.count("*").alias("j"),
+                                      F.sum(F.col("count") - 1).alias("x")).collect())
+        return [(r["stage"], r["j"], r["x"]) for r in rows]
+
+    @_guarded
+    def endings(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> list[tuple]:
+        """(last stage, status, journeys, most common path, its journeys) per ending.
+
+        status is 'goal', 'open' (may still be running) or 'dead_end'.
+        """
+        F, _ = _spark()
+        if use_outcome:
+            success = F.coalesce(F.col("success"), F.lit(False))
+        elif goals:
+            # A journey succeeds once it reaches a goal stage, whatever happens after it.
+            success = F.arrays_overlap(F.col("path"), F.array(*[F.lit(g) for g in goals]))
+        else:
+            success = F.lit(False)
+        is_open = F.lit(False)
+        if still_active_seconds:
+            last = self.last_ts if self.everything and self.last_ts is not None else \
+                self.jrn.agg(F.max("last_ts")).collect()[0][0]
+            if last is not None:
+                threshold = python_epoch(int(last)) - float(still_active_seconds)
+                is_open = epoch_seconds(F.col("last_ts")) >= F.lit(threshold)
+        status = (F.when(success, "goal").when(is_open, "open").otherwise("dead_end"))
+        rows = (self.jrn.select("last_stage", "path", status.alias("status"))
+                .groupBy("last_stage", "status", "path").count().collect())
+        endings: dict[tuple[str, str], list[Any]] = {}
+        for r in rows:
+            path, n = tuple(r["path"]), r["count"]
+            entry = endings.setdefault((r["last_stage"], r["status"]), [0, None, 0])
+            entry[0] += n
+            if entry[1] is None or (-n, path) < (-entry[2], entry[1]):
+                entry[1], entry[2] = path, n
+        return [(stage, status, total, list(path), n)
+                for (stage, status), (total, path, n) in endings.items()]
+
+    @_guarded
+    def handoff_matrix(self) -> list[tuple]:
+        """(from value, to value, count, median wait, journeys) over hand-off transitions."""
+        F, _ = _spark()
+        qs = (0.5,)
+        moves = self.seq.where(
+            F.col("next_stage").isNotNull() & F.col("hand").isNotNull()
+            & F.col("next_hand").isNotNull() & (F.col("hand") != F.col("next_hand")))
+        rows = _with_quantiles(moves, ("hand", "next_hand"), "wait", qs) \
+            .groupBy("hand", "next_hand").agg(
+                F.count("*").alias("c"), F.count_distinct("journey").alias("j"),
+                *_quantile_aggregates("wait", qs)).collect()
+        return [(r["hand"], r["next_hand"], r["c"], _quantiles(r, r["c"], qs)[0], r["j"])
+                for r in rows]
+
+    @_guarded
+    def outcome_values(self, column: str, limit: int = 50) -> list[str]:
+        """Distinct lower-cased values of an outcome column (up to ``limit``)."""
+        F, _ = _spark()
+        value = F.lower(spark_trim(F.col(column))).alias("v")
+        rows = (self.events.select(value).where(F.col("v").isNotNull() & (F.col("v") != ""))
+                .distinct().orderBy("v").limit(int(limit)).collect())
+        return [r["v"] for r in rows]

@@ -1,0 +1,149 @@
+"""SparkEventLog: an EventLog whose events live in Spark (a persisted DataFrame).
+
+It offers what ``discover()``, ``build_map()`` and the renderers ask of a log: the reading
+accounting (files, rows, events, rejected, filtered), the mapping, the timestamp format,
+notes and warnings, first and last timestamps, rejects, and ``engine()``. What needs
+DuckDB's tables (subsets by segment or period, ``to_pandas``) is not offered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cjm.eventlog import WITHHELD, FileReport, QualityWarning
+from cjm.schema import OPTIONAL_ROLES, Mapping
+from cjm.timestamps import TimestampFormat
+
+
+@dataclass
+class SparkEventLog:
+    """Events in Spark: ``events_frame`` holds journey, case_id, stage, ts (microseconds
+    since 1970, UTC), _file, _line and the optional roles; ``rejects_frame`` the rejects
+    (_file, _line, reason, content)."""
+
+    spark: Any
+    events_frame: Any
+    rejects_frame: Any
+    staged_frame: Any  # the rows as read and parsed, cached; events and rejects read it
+    files: list[FileReport]
+    mapping: Mapping
+    timestamp_format: TimestampFormat
+    timezone: str
+    notes: list[str]
+    warnings: list[QualityWarning]
+    events: int
+    journeys: int
+    stages: int
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+    journey_gap_seconds: float | None = None
+    label: str | None = None
+    min_journeys: int = 1
+    private: bool = False
+    buckets: int = 1  # Spark spreads the journeys itself; discover() asks for this
+    engine_name: str = "spark"
+    _session: Any = None  # cjm.spark.session.Session, stopped on close when cjm started it
+    _engines: list[Any] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def filtered(self) -> int:
+        return sum(f.filtered for f in self.files)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The optional roles this log has (channel, segment, …)."""
+        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
+
+    @property
+    def suffix(self) -> str:
+        return ""
+
+    def stage_names(self) -> list[str]:
+        """The stages of the log, in name order."""
+        return sorted(row[0] for row in self.events_frame.select("stage").distinct().collect())
+
+    def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
+        """The aggregation engine over this log's events (Spark; ``buckets`` is DuckDB's)."""
+        from cjm.spark.engine import SparkEngine
+
+        last = None
+        if self.last_timestamp is not None:
+            last = (self.last_timestamp - datetime(1970, 1, 1, tzinfo=UTC)) \
+                // timedelta(microseconds=1)
+        engine = SparkEngine(self.events_frame, last)
+        self._engines.append(engine)
+        return engine
+
+    def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rejected rows in file and line order: file, line, reason, content."""
+        frame = self.rejects_frame.orderBy("_file", "_line", "reason")
+        if limit is not None:
+            frame = frame.limit(int(limit))
+        return [
+            {"file": self.files[row["_file"]].path, "line": row["_line"],
+             "reason": row["reason"], "content": WITHHELD if self.private else row["content"]}
+            for row in frame.collect()
+        ]
+
+    def reject_reasons(self, examples: int = 3) -> list[dict[str, Any]]:
+        """Reject counts by reason (most first) with the first few lines of each."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        first = Window.partitionBy("reason").orderBy("_file", "_line")
+        rows = (self.rejects_frame
+                .withColumn("_rank", F.row_number().over(first))
+                .withColumn("_count", F.count("*").over(Window.partitionBy("reason")))
+                .where(F.col("_rank") <= examples).collect())
+        reasons: dict[str, tuple[int, list[tuple[int, int, int]]]] = {}
+        for row in rows:
+            _, lines = reasons.setdefault(row["reason"], (row["_count"], []))
+            lines.append((row["_rank"], row["_file"], row["_line"]))
+        return [
+            {"reason": reason, "count": count,
+             "examples": [f"{self.files[f].path}:{line}" for _, f, line in sorted(lines)]}
+            for reason, (count, lines) in sorted(reasons.items(), key=lambda i: (-i[1][0], i[0]))
+        ]
+
+    def write_rejects(self, path: str | Path) -> int:
+        """Write every reject as CSV (file, line, reason, content); returns how many."""
+        from cjm.safety import atomic_writer, neutralise_formula
+
+        rows = self.rejects()
+        with atomic_writer(Path(path), newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "line", "reason", "content"])
+            for row in rows:
+                writer.writerow([neutralise_formula(str(row[k])) for k in
+                                 ("file", "line", "reason", "content")])
+        return len(rows)
+
+    def close(self) -> None:
+        """Let go of the cached events (and stop Spark when cjm started it)."""
+        for engine in self._engines:
+            engine.release()
+        self._engines.clear()
+        for frame in (self.events_frame, self.rejects_frame, self.staged_frame):
+            with contextlib.suppress(Exception):  # a stopped session has nothing to free
+                frame.unpersist()
+        if self._session is not None:
+            self._session.stop()
+
+    def __enter__(self) -> SparkEventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,653 @@
+"""Read logs with Spark into a SparkEventLog, with the same accounting as cjm.read_log.
+
+Sources: local files and folders, URIs Spark reads (``hdfs://``, ``s3a://``, ``abfss://``,
+``file://``, …) and table names (``sales.events``: a name that is no existing path, has no
+``/`` and no log extension). Formats: Parquet (a file, or a folder of part files: one source,
+its rows numbered in part-file order) and CSV with a header. Column roles, rejects and their
+reasons, lifecycle filtering, duplicates, journey gaps and pseudonyms follow cjm.eventlog
+rule for rule, so that a Parquet file gives the same reading report with either engine.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cjm.config import Config, find_config
+from cjm.errors import DataError, UsageError
+from cjm.eventlog import (
+    LIFECYCLE_MODES,
+    FileReport,
+    QualityWarning,
+    _given_roles,
+)
+from cjm.privacy import check_min_journeys
+from cjm.progress import step
+from cjm.readers.base import sql_name
+from cjm.schema import OPTIONAL_ROLES, REQUIRED_ROLES, ROLE_DESCRIPTIONS, resolve_mapping
+from cjm.spark import timestamps as sts
+from cjm.spark.log import SparkEventLog
+from cjm.spark.session import Session, failures, quiet, session
+from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, detect_format
+from cjm.units import parse_span
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+_PARQUET = (".parquet", ".parq", ".pq")
+_CSV = (".csv", ".tsv", ".txt", ".tab")
+_OTHER = (".json", ".jsonl", ".ndjson", ".xes")
+_COMPRESSION = (".gz", ".bz2", ".zst", ".snappy", ".lz4", ".deflate")
+ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a row came from
+_DUCKDB_TYPES = {"timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP",
+                 "date": "DATE"}
+_MICROS = 1_000_000
+# DuckDB's range check: years 1 to 9999, with a day's margin (cjm.eventlog).
+_EARLIEST = (datetime(1, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
+    // timedelta(microseconds=1)
+_LATEST = (datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
+    // timedelta(microseconds=1)
+_Y1990 = (datetime(1990, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
+    // timedelta(microseconds=1)
+SPARK_FORMATS_HINT = ("Spark reads ISO 8601 (2024-07-01 12:00:00, with or without an offset) and "
+                      "epoch numbers; use --engine duckdb for other formats, or write the "
+                      "timestamps as ISO 8601")
+
+
+@dataclass
+class Source:
+    """One input as the report names it and as Spark reads it."""
+
+    name: str  # as the reading report shows it
+    location: str  # what Spark reads: a URI or a table name
+    format: str  # parquet, csv or table
+    single_file: bool = True  # one file (rows numbered by their index in it)
+    local: Path | None = None
+
+
+@dataclass
+class Load:
+    """A source loaded as a DataFrame of _line and text columns (timestamps kept)."""
+
+    source: Source
+    frame: Any
+    rows: int
+    columns: list[str]
+    types: dict[str, str]  # column -> simple Spark type name
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _extension(name: str) -> str:
+    suffixes = [s.lower() for s in Path(name.rstrip("/")).suffixes]
+    while suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def _format_of(name: str) -> str:
+    extension = _extension(name)
+    if extension in _CSV:
+        return "csv"
+    if extension in _OTHER:
+        raise UsageError(
+            f"{name}: Spark reads Parquet and CSV, not {extension.lstrip('.')}",
+            f"Convert it first: cjm convert {name} -o {Path(name).stem}.parquet "
+            "(every column as text, in file order).")
+    return "parquet"  # .parquet, or a folder of part files as Spark writes them
+
+
+def sources(items: Iterable[str | Path]) -> list[Source]:
+    """What to read, in the order given (a glob's matches sorted)."""
+    from cjm.readers import expand_paths
+    from cjm.readers.sniff import detect_format as sniff_format
+    from cjm.readers.sniff import read_sample
+    from cjm.safety import protect
+
+    found: list[Source] = []
+    for item in items:
+        text = str(item)
+        if _SCHEME.match(text):
+            fmt = _format_of(text)
+            found.append(Source(text, text, fmt, single_file=bool(_extension(text))))
+            continue
+        path = Path(text)
+        if path.is_dir():
+            parts = sorted(p for p in path.iterdir() if p.is_file()
+                           and not p.name.startswith(("_", ".")))
+            fmt = "csv" if parts and all(_extension(p.name) in _CSV for p in parts) else \
+                "parquet"
+            found.append(Source(str(path), path.resolve().as_uri(), fmt, single_file=False,
+                                local=path))
+            continue
+        if not path.exists() and not any(ch in text for ch in "*?[") and _TABLE.match(text) \
+                and _extension(text) not in (*_PARQUET, *_CSV, *_OTHER, *_COMPRESSION):
+            found.append(Source(text, text, "table", single_file=False))
+            continue
+        for file in expand_paths([text]):
+            fmt = sniff_format(file, read_sample(file, 4096))
+            if fmt not in ("csv", "parquet"):
+                _format_of(f"x.{fmt}")  # the error that names the way out
+            protect(file)
+            found.append(Source(str(file), file.resolve().as_uri(), fmt, local=file))
+    if not found:
+        raise UsageError("no input files given")
+    return found
+
+
+def _simple_type(data_type) -> str:
+    name = data_type.typeName()
+    return {"timestamp_ntz": "timestamp_ntz", "timestamp": "timestamp", "date": "date"}.get(
+        name, "string" if name == "string" else "other")
+
+
+def _number_rows(frame, unit_columns: list[str], position: str):
+    """The frame with ``_line``: rows numbered from 1 in (unit, position) order, each unit
+    (a file, a block of one, a partition) counted on the driver."""
+    from pyspark.sql import functions as F
+
+    units = frame.groupBy(*unit_columns).agg(F.count("*").alias("_count"),
+                                            F.min(position).alias("_first")).collect()
+    units.sort(key=lambda r: tuple(r[c] for c in unit_columns))
+    rows, bases = 0, []
+    for unit in units:
+        # line = position + base: the first row of the unit is line rows + 1
+        bases.append((*[unit[c] for c in unit_columns], rows + 1 - unit["_first"]))
+        rows += unit["_count"]
+    spark = frame.sparkSession
+    base = spark.createDataFrame(bases, [*unit_columns, "_base"]) if bases else None
+    if base is None:
+        return frame.withColumn("_line", F.lit(None).cast("long")), 0
+    numbered = frame.join(F.broadcast(base), on=unit_columns, how="left")
+    return numbered.withColumn("_line", (F.col(position) + F.col("_base")).cast("long")) \
+        .drop("_base", *unit_columns, position), rows
+
+
+def _load(spark, source: Source, delimiter: str | None, encoding: str | None) -> Load:
+    from pyspark.sql import functions as F
+
+    from cjm.readers.base import ColumnNames
+
+    details: dict[str, Any] = {}
+    notes: list[str] = []
+    try:
+        if source.format == "table":
+            frame = spark.table(source.location)
+        elif source.format == "parquet":
+            frame = spark.read.parquet(source.location)
+        else:
+            sep = delimiter or _sniffed_delimiter(source)
+            sep = "\t" if sep == "\\t" else sep
+            frame = spark.read.csv(source.location, header=True, sep=sep,
+                                   encoding=encoding or "UTF-8", quote='"', escape='"',
+                                   mode="PERMISSIVE")
+            details = {"delimiter": sep, "rows_are": "records (line 2 is the first; a value "
+                       "that spans lines shifts the lines after it)"}
+        names = frame.columns
+    except UsageError:
+        raise
+    except Exception as exc:  # Spark's own: no such path or table, a damaged file
+        raise DataError(f"{source.name}: Spark cannot read it: {_first_line(exc)}",
+                        "Check the path (Spark reads it where Spark runs) or the table name."
+                        ) from None
+    original = ORIGINAL_LINE in names and source.format == "parquet"
+    kept = [(i, n) for i, n in enumerate(names) if not (original and n in (ORIGINAL_LINE,
+                                                                           ORIGINAL_FILE))]
+    unique = ColumnNames()
+    aliases = {i: unique(n, i + 1) for i, n in kept}
+    types = {aliases[i]: _simple_type(frame.schema.fields[i].dataType) for i, _ in kept}
+    positional = frame.toDF(*[f"_c{i}" for i in range(len(names))])
+    select = []
+    for i, _ in kept:
+        column = F.col(f"_c{i}")
+        if types[aliases[i]] in ("timestamp", "timestamp_ntz", "date"):
+            select.append(column.alias(aliases[i]))
+        else:
+            select.append(column.cast("string").alias(aliases[i]))
+            types[aliases[i]] = "string"
+    if original:  # written by cjm convert: the row's line in the file it was read from
+        lines = F.col(f"_c{names.index(ORIGINAL_LINE)}").cast("long").alias("_line")
+        loaded = positional.select(lines, *select)
+        rows = loaded.count()
+        details = {"rows_are": "lines of the original file"}
+    elif source.format == "parquet":
+        details = {"rows_are": "row numbers"}
+        meta = positional.select(*select, F.col("_metadata.file_path").alias("_unit"),
+                                 F.col("_metadata.row_index").alias("_pos"))
+        if source.single_file:
+            loaded = meta.withColumn("_line", F.col("_pos") + 1).drop("_unit", "_pos")
+            rows = positional.count()
+        else:
+            loaded, rows = _number_rows(meta, ["_unit"], "_pos")
+    elif source.format == "csv":
+        meta = positional.select(*select, F.col("_metadata.file_path").alias("_unit"),
+                                 F.col("_metadata.file_block_start").alias("_block"),
+                                 F.monotonically_increasing_id().alias("_pos"))
+        loaded, rows = _number_rows(meta, ["_unit", "_block"], "_pos")
+        loaded = loaded.withColumn("_line", F.col("_line") + 1)  # line 1 is the header
+    else:
+        details = {"rows_are": "rows in the order Spark reads the table"}
+        meta = positional.select(*select, F.spark_partition_id().alias("_unit"),
+                                 F.monotonically_increasing_id().alias("_pos"))
+        loaded, rows = _number_rows(meta, ["_unit"], "_pos")
+    columns = [aliases[i] for i, _ in kept]
+    return Load(source, loaded.select("_line", *columns), rows, columns, types, details, notes)
+
+
+def _sniffed_delimiter(source: Source) -> str:
+    if source.local is not None and source.local.is_file():
+        from cjm.readers.sniff import read_sample, sniff_dialect
+
+        sample = read_sample(source.local)
+        text = sample.decode("utf-8", errors="replace")
+        return sniff_dialect(text, None, source.name, complete=len(sample) < (1 << 20)).delimiter
+    return "\t" if _extension(source.name) in (".tsv", ".tab") else ","
+
+
+def read_spark_log(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    spark: Any = None,
+    remote: str | None = None,
+    master: str | None = None,
+    columns: dict[str, str] | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    timezone: str | None = None,
+    timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
+    lifecycle: str | None = None,
+    journey_gap: str | float | None = None,
+    drop_duplicates: bool | None = None,
+    rejects: str | Path | None = None,
+    config: Config | None = None,
+    pseudonym_key: str | None = None,
+    min_journeys: int | None = None,
+) -> SparkEventLog:
+    """Read logs with Spark: cjm.read_log's options and results, aggregated in Spark.
+
+    ``spark`` is a SparkSession to work in; without it, ``remote`` (Spark Connect, e.g.
+    ``sc://host:15002``), ``master`` or the session already running (see
+    cjm.spark.session). ``paths`` are local paths, URIs Spark reads or table names.
+
+    >>> log = read_spark_log("s3a://b/events.parquet", remote="sc://spark:15002")  # doctest: +SKIP
+    >>> cjm.discover(log).journeys  # doctest: +SKIP
+    """
+    config = config if config is not None else find_config()
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    found = sources(items)
+    timezone = timezone or config.get("timezone") or "UTC"
+    lifecycle = (lifecycle or config.get("lifecycle") or "complete").lower()
+    if lifecycle not in LIFECYCLE_MODES:
+        raise UsageError(f"--lifecycle: {lifecycle!r} is not one of complete, all")
+    if dayfirst is None and config.get("dayfirst") is not None:
+        dayfirst = bool(config.get("dayfirst"))
+    if dayfirst is None and config.get("monthfirst") is not None:
+        dayfirst = not bool(config.get("monthfirst"))
+    gap = journey_gap if journey_gap is not None else config.get("journey_gap")
+    gap_seconds = parse_span(gap, "--journey-gap") if isinstance(gap, str) else gap
+    drop_duplicates = bool(drop_duplicates if drop_duplicates is not None
+                           else config.get("drop_duplicates", False))
+    _check_timezone(timezone)
+    owner = Session(spark, owned=False) if spark is not None else session(remote, master)
+    try:
+        with quiet(), failures():
+            log = _read(owner.spark, found, delimiter or config.get("delimiter"),
+                        encoding or config.get("encoding"), _given_roles(columns, config),
+                        timezone, timestamp_format or config.get("timestamp_format"),
+                        dayfirst, lifecycle, gap_seconds, drop_duplicates, pseudonym_key)
+            log._session = owner
+            log.min_journeys = check_min_journeys(min_journeys)
+            log.private = pseudonym_key is not None or log.min_journeys > 1
+            if rejects is not None:
+                log.write_rejects(rejects)
+        if not log.events:
+            from cjm.eventlog import _nothing_left
+
+            raise _nothing_left(log)
+        return log
+    except BaseException:
+        owner.stop()
+        raise
+
+
+def _read(spark, found: list[Source], delimiter, encoding, given, *build) -> SparkEventLog:
+    loads = []
+    for source in found:
+        with step(f"Reading {Path(source.name).name or source.name}"):
+            loads.append(_load(spark, source, delimiter, encoding))
+    with step("Checking the events"):
+        return _build(spark, loads, given, *build)
+
+
+def _check_timezone(timezone: str) -> None:
+    """The time zone as DuckDB knows it (IANA names), with DuckDB's message."""
+    import duckdb
+
+    from cjm.readers.base import sql_string
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET TimeZone = {sql_string(timezone)}")
+    except duckdb.Error:
+        raise UsageError(f"--timezone: unknown time zone {timezone!r}",
+                         "Use an IANA name such as Europe/Amsterdam or UTC.") from None
+    finally:
+        con.close()
+
+
+def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str | None,
+           dayfirst: bool | None, lifecycle: str, gap_seconds: float | None,
+           drop_duplicates: bool, pseudonym_key: str | None) -> SparkEventLog:
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    names = ", ".join(load.source.name for load in loads)
+    where = names if len(loads) == 1 else f"{len(loads)} files"
+    if not any(load.rows for load in loads):
+        hint = ("The files hold no records." if len(loads) > 1 else
+                "The file has a header but no rows." if loads[0].source.format == "csv" else
+                "The file holds no records.")
+        raise DataError(f"{where}: no rows to read", hint)
+    all_columns = list(dict.fromkeys(c for load in loads for c in load.columns))
+    mapping = resolve_mapping(all_columns, given, where)
+    from cjm.schema import column_listing
+
+    for load in loads if len(loads) > 1 else ():
+        have = {c.casefold() for c in load.columns}
+        for role in REQUIRED_ROLES:
+            column = mapping.column(role)
+            if column.casefold() not in have:
+                raise DataError(
+                    f"{load.source.name}: has no column {column!r}, which the other files use "
+                    f"for the {ROLE_DESCRIPTIONS[role]}",
+                    f"Its columns: {column_listing(load.columns)}. Read files with different "
+                    "columns separately, or rename the column.")
+    ts_column = mapping.column("timestamp")
+    ts_types = {load.types.get(_actual(load.columns, ts_column)) for load in loads} - {None}
+    native = ts_types.pop() if len(ts_types) == 1 and ts_types <= {"timestamp", "timestamp_ntz",
+                                                                      "date"} else None
+    frames = []
+    for i, load in enumerate(loads):
+        frame = load.frame
+        if native is None:  # text for all, as DuckDB's union of text and timestamps gives
+            column = _actual(load.columns, ts_column)
+            if column and load.types.get(column) != "string":
+                frame = frame.withColumn(column, F.col(_q(column)).cast("string"))
+        frames.append(frame.withColumn("_file", F.lit(i)))
+    raw = frames[0]
+    for frame in frames[1:]:
+        raw = raw.unionByName(frame, allowMissingColumns=True)
+
+    def text(role: str):
+        return F.col(_q(mapping.column(role))).cast("string")
+
+    raw = raw.withColumn("_ts_text", sts.spark_trim(text("timestamp")))
+    if native is not None:
+        ts_format = TimestampFormat(f"native {_native_type(loads, ts_column, native)}",
+                                    "try_cast({c} AS TIMESTAMPTZ)", native != "timestamp")
+        raw = sts.with_native(raw, _q(ts_column), native, "_ts", timezone)
+    else:
+        ts_format, raw = _text_timestamps(raw, ts_column, timezone, timestamp_format, dayfirst,
+                                          where)
+    optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+    lifecycle_note, keep = _lifecycle_filter(raw, mapping, lifecycle)
+    case = text("case")
+    if pseudonym_key:
+        case = F.when(F.coalesce(sts.spark_trim(case), F.lit("")) == "", case).otherwise(
+            F.concat(F.lit("p-"), F.substring(
+                F.sha2(F.concat(F.lit(pseudonym_key + chr(31)), case), 256), 1, 16)))
+    staged = raw.select(
+        "_file", "_line", case.alias("case_id"), text("stage").alias("stage"),
+        text("timestamp").alias("ts_text"), F.col("_ts").alias("ts"), keep.alias("keep"),
+        *[text(r).alias(r) for r in optional])
+
+    def blank(column: str):
+        return F.coalesce(sts.spark_trim(F.col(column)), F.lit("")) == ""
+
+    reason = (
+        F.when(blank("case_id"), f"missing journey id (column {mapping.column('case')})")
+        .when(blank("stage"), f"missing stage (column {mapping.column('stage')})")
+        .when(blank("ts_text"), f"empty timestamp (column {ts_column})")
+        .when(F.col("ts").isNull(), f"unparsable timestamp ({ts_format.description} expected)")
+        .when(~F.col("ts").between(_EARLIEST, _LATEST),
+              "timestamp out of range (years 1 to 9999)")
+    )
+    # Cached as it is, so that Spark reads and parses each row once, and does not copy the
+    # parsing into every filter that uses its result.
+    staged = staged.withColumn("reason", reason).persist(StorageLevel.MEMORY_AND_DISK)
+    rejected = staged.where(F.col("reason").isNotNull()).select(
+        F.col("_file").cast("int").alias("_file"), "_line", "reason",
+        F.concat_ws(", ", F.concat(F.lit("journey id="), F.coalesce("case_id", F.lit(""))),
+                    F.concat(F.lit("stage="), F.coalesce("stage", F.lit(""))),
+                    F.concat(F.lit("timestamp="), F.coalesce("ts_text", F.lit(""))))
+        .alias("content"),
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    kept = staged.where(F.col("reason").isNull() & F.col("keep"))
+    if drop_duplicates:
+        same = Window.partitionBy("case_id", "stage", "ts", *optional).orderBy("_file", "_line")
+        kept = kept.withColumn("_first", F.row_number().over(same)).where(F.col("_first") == 1)
+    journey = F.col("case_id")
+    if gap_seconds:
+        order = Window.partitionBy("case_id").orderBy("ts", "_file", "_line")
+        epoch = sts.epoch_seconds(F.col("ts"))
+        gap = F.when(epoch - F.lag(epoch).over(order) > F.lit(float(gap_seconds)), 1)\
+            .otherwise(0)
+        kept = kept.withColumn("_gap", gap)
+        journey = F.concat(F.col("case_id"), F.lit("#"), (1 + F.sum("_gap").over(
+            order.rowsBetween(Window.unboundedPreceding, Window.currentRow))).cast("string"))
+    events = kept.select(journey.alias("journey"), "case_id", "stage", "ts", "_file", "_line",
+                         *optional)
+    if drop_duplicates or gap_seconds:  # windows: order them once
+        events = events.persist(StorageLevel.MEMORY_AND_DISK)
+    counted = (events.select("_file", F.lit("event").alias("kind"))
+               .unionByName(rejected.select("_file", F.lit("reject").alias("kind")))
+               .groupBy("_file", "kind").count().collect())
+    per_file = {(r["_file"], r["kind"]): r["count"] for r in counted}
+    reports = []
+    for i, load in enumerate(loads):
+        n_events, n_rejected = per_file.get((i, "event"), 0), per_file.get((i, "reject"), 0)
+        reports.append(FileReport(
+            path=load.source.name, format=load.source.format,
+            rows=load.rows, events=n_events, rejected=n_rejected,
+            filtered=load.rows - n_events - n_rejected, details=load.details))
+    notes = [n for load in loads for n in load.notes]
+    if lifecycle_note:
+        notes.append(lifecycle_note)
+    if ts_format.naive:
+        notes.append(
+            f"timestamps without an offset were read as {timezone}"
+            + (" (pass --timezone to change)" if timezone == "UTC" else "")
+        )
+    if drop_duplicates and sum(r.filtered for r in reports):
+        notes.append("exact duplicate events dropped (--drop-duplicates)")
+    totals = events.agg(F.count("*"), F.count_distinct("journey"), F.count_distinct("stage"),
+                        F.min("ts"), F.max("ts")).collect()[0]
+    return SparkEventLog(
+        spark=spark, events_frame=events, rejects_frame=rejected, staged_frame=staged,
+        files=reports,
+        mapping=mapping, timestamp_format=ts_format, timezone=timezone, notes=notes,
+        warnings=quality_warnings(events, optional, [r.path for r in reports]),
+        events=totals[0], journeys=totals[1], stages=totals[2],
+        first_timestamp=_datetime(totals[3]), last_timestamp=_datetime(totals[4]),
+        journey_gap_seconds=gap_seconds,
+    )
+
+
+def _q(name: str) -> str:
+    """A column name for F.col: dots and backticks taken literally."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _actual(columns: list[str], name: str) -> str | None:
+    """The file's own spelling of a column (the engine folds case)."""
+    for column in columns:
+        if column.casefold() == name.casefold():
+            return column
+    return None
+
+
+def _native_type(loads: list[Load], column: str, native: str) -> str:
+    """The type DuckDB would name, from the Parquet file itself when it is local."""
+    import duckdb
+
+    from cjm.readers.base import sql_string
+
+    local = next((load.source.local for load in loads if load.source.local is not None
+                  and load.source.format == "parquet" and load.source.single_file), None)
+    if local is not None:
+        con = duckdb.connect()
+        try:
+            rows = con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(local))})").fetchall()
+            for name, kind, *_ in rows:
+                if name.casefold() == column.casefold():
+                    return kind
+        except duckdb.Error:
+            pass
+        finally:
+            con.close()
+    return _DUCKDB_TYPES[native]
+
+
+def _datetime(micros: int | None) -> datetime | None:
+    if micros is None:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
+
+
+def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
+                     dayfirst: bool | None, where: str) -> tuple[TimestampFormat, Any]:
+    """How the column writes its timestamps (decided as DuckDB decides it, on the first
+    values), and ``raw`` with their microseconds in ``_ts``, which must be the instants
+    DuckDB reads from those first values."""
+    import duckdb
+    from pyspark.sql import functions as F
+
+    from cjm.readers.base import sql_string
+
+    if given_format:
+        raise UsageError("--timestamp-format is not supported with --engine spark",
+                         SPARK_FORMATS_HINT + ".")
+    iso = sts.with_iso(raw, "_ts_text", "_ts", timezone)
+    epoch = sts.with_epoch(raw, "_ts_text", "_ts")
+    # Both readings of the first values, in one pass; the format decides which counts.
+    first = (sts.with_epoch(iso.withColumnRenamed("_ts", "_iso"), "_ts_text", "_epoch")
+             .where(F.col("_ts_text").isNotNull() & (F.col("_ts_text") != ""))
+             .orderBy("_file", "_line").limit(SAMPLE_SIZE)
+             .select("_ts_text", "_iso", "_epoch").collect())
+    values = [r["_ts_text"] for r in first]
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET TimeZone = {sql_string(timezone)}")
+        con.execute(f"CREATE TABLE raw (_i BIGINT, {sql_name(column)} VARCHAR)")
+        if values:
+            con.execute("INSERT INTO raw SELECT * FROM (SELECT unnest(range(?)), "
+                        "unnest(?::VARCHAR[]))", [len(values), values])
+        ts_format = detect_format(con, "raw", column, "VARCHAR", given_format=None,
+                                  dayfirst=True if dayfirst is None else dayfirst, where=where)
+        if ts_format.description == "ISO 8601":
+            frame, ours = iso, [r["_iso"] for r in first]
+        elif ts_format.description.startswith("epoch "):
+            frame, ours = epoch, [r["_epoch"] for r in first]
+        else:
+            raise DataError(
+                f"{where}: the timestamps in column {column!r} are written as "
+                f"{ts_format.description} (for example {values[0]!r}), which Spark does not "
+                "read", SPARK_FORMATS_HINT + ".")
+        # The same values read by Spark and by DuckDB must give the same instants.
+        theirs = [r[0] for r in con.execute(
+            f"SELECT epoch_us({ts_format.expression(sql_name(column))}) FROM raw ORDER BY _i"
+        ).fetchall()]
+    finally:
+        con.close()
+    def outside(micros: int | None) -> bool:
+        return micros is not None and not _EARLIEST <= micros <= _LATEST
+
+    for value, mine, duck in zip(values, ours, theirs, strict=True):
+        if mine != duck and not (outside(mine) and outside(duck)):  # both rejected alike
+            raise DataError(
+                f"{where}: Spark and DuckDB read the timestamp {value!r} (column {column!r}) "
+                "differently", SPARK_FORMATS_HINT + " (YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]).")
+    return ts_format, frame
+
+
+def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:
+    """A note for the report and the condition that keeps a row (cjm.eventlog's)."""
+    from pyspark.sql import functions as F
+
+    if "lifecycle" not in mapping or lifecycle == "all":
+        return None, F.lit(True)
+    value = F.lower(sts.spark_trim(F.col(_q(mapping.column("lifecycle"))).cast("string")))
+    values = {r["v"]: r["count"] for r in raw.select(value.alias("v")).groupBy("v").count()
+              .collect()}
+    others = sum(n for v, n in values.items() if v != "complete")
+    if "complete" not in values or not others:
+        return None, F.lit(True)
+    kinds = ", ".join(sorted(str(v) for v in values if v != "complete"))
+    note = (f"kept complete events only: {others} events with lifecycle {kinds} set aside "
+            "(pass --lifecycle all to keep every event)")
+    return note, F.coalesce(value == "complete", F.lit(False))
+
+
+def quality_warnings(events, roles: list[str], files: list[str]) -> list[QualityWarning]:
+    """cjm.quality's warnings, counted in Spark."""
+    from pyspark.sql import functions as F
+
+    warnings: list[QualityWarning] = []
+    same = events.groupBy("journey", "stage", "ts", *roles).agg(
+        F.count("*").alias("n"), F.min(F.struct("_file", "_line")).alias("first")
+    ).where(F.col("n") > 1)
+    found, first = same.agg(F.sum(F.col("n") - 1),
+                            F.slice(F.sort_array(F.collect_list("first")), 1, 3)).collect()[0]
+    if found:
+        examples = tuple(f"{files[r['_file']]}:{r['_line']}" for r in first)
+        warnings.append(QualityWarning(
+            "duplicates", f"{found} exact duplicate events (kept; --drop-duplicates drops "
+            "them)", int(found), examples))
+    now = int(time.time() * _MICROS)
+    groups = events.groupBy("journey", "ts").count()
+    per_journey = groups.groupBy("journey").agg(
+        F.sum("count").alias("events"),
+        F.sum(F.when(F.col("count") > 1, F.col("count"))).alias("tied"),
+        F.sum(F.when(F.col("ts") > now, F.col("count"))).alias("future"),
+        F.sum(F.when(F.col("ts") < _Y1990, F.col("count"))).alias("early"))
+    tied, tied_journeys, single, future, early = per_journey.agg(
+        F.coalesce(F.sum("tied"), F.lit(0)), F.count(F.when(F.col("tied") > 0, 1)),
+        F.count(F.when(F.col("events") == 1, 1)), F.coalesce(F.sum("future"), F.lit(0)),
+        F.coalesce(F.sum("early"), F.lit(0))).collect()[0]
+    if tied:
+        warnings.append(QualityWarning(
+            "ties", f"{tied} events share their timestamp with another event of the same "
+            f"journey ({tied_journeys} journeys); they keep file order", int(tied)))
+    if single:
+        warnings.append(QualityWarning(
+            "single_event", f"{single} journeys have a single event", int(single)))
+    if future:
+        warnings.append(QualityWarning(
+            "future", f"{future} events are timestamped in the future", int(future)))
+    if early:
+        warnings.append(QualityWarning(
+            "before_1990", f"{early} events are timestamped before 1990", int(early)))
+    key = F.lower(sts.spark_trim(F.col("stage")))
+    near = (events.select(key.alias("k"), "stage").distinct().groupBy("k")
+            .agg(F.sort_array(F.collect_list("stage")).alias("names"))
+            .where(F.size("names") > 1).collect())
+    if near:
+        near.sort(key=lambda r: r["k"])
+        examples = tuple(" / ".join(repr(s) for s in r["names"]) for r in near[:5])
+        warnings.append(QualityWarning(
+            "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
+            "surrounding spaces", len(near), examples))
+    return warnings
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+

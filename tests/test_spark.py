@@ -1,0 +1,390 @@
+"""The Spark engine: the same figures as DuckDB's, byte for byte.
+
+Every parity test runs ``cjm discover LOG --json -`` once with DuckDB and once with
+``--engine spark`` and compares stdout (the JSON) and stderr (notes and warnings) byte for
+byte. The logs are Parquet files, as Spark reads them: generated ones, one cut and damaged on
+purpose, and the shared real logs. Spark starts once for the module (local mode, two cores).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import CLI_ENV, SHARED_DATA
+
+pytest.importorskip("pyspark", reason='the Spark extra is not installed (pip install -e ".[dev]")')
+if shutil.which("java") is None:
+    pytest.skip("no Java runtime: PySpark 4 needs Java 17 or later", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+SALT = "spark-parity-key"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None):
+    from typer.testing import CliRunner
+
+    from cjm.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={**CLI_ENV, **(env or {})})
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
+                                                                     SystemExit)
+    return result
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    """One local Spark for the module: starting one costs 15-30 s."""
+    from pyspark.sql import SparkSession
+
+    from cjm.spark.session import quiet
+
+    with quiet():
+        session = (SparkSession.builder.master("local[2]").appName("cjm-tests")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", "2")
+                   # Small logs: planning and compiling cost more than the work itself.
+                   .config("spark.sql.adaptive.enabled", "false")
+                   .config("spark.sql.codegen.wholeStage", "false").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def parity(*args: str, exit_code: int = 0) -> dict:
+    """Run ``cjm discover ARGS --json -`` with each engine; the outputs must be the same."""
+    duck = _cli("discover", *args, "--json", "-", "--engine", "duckdb")
+    assert duck.exit_code == exit_code, duck.output
+    spark = _cli("discover", *args, "--json", "-", "--engine", "spark")
+    assert spark.exit_code == exit_code, spark.output
+    assert spark.stdout == duck.stdout
+    assert spark.stderr == duck.stderr
+    return json.loads(duck.stdout)
+
+
+def to_parquet(source: Path, target: Path) -> Path:
+    """A CSV as Parquet with every column as text, in file order (what cjm convert makes)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{target}'")
+    con.close()
+    return target
+
+
+def events_parquet(log_path: Path, target: Path) -> Path:
+    """A log's events (read by cjm) as text Parquet, timestamps as ISO 8601 with an offset."""
+    import cjm
+    from cjm.config import Config
+
+    with cjm.read_log(log_path, config=Config()) as log:
+        roles = "".join(f', {role} AS "{log.mapping.column(role)}"' for role in log.roles
+                        if role != "lifecycle")
+        log.con.execute("SET TimeZone = 'UTC'")
+        log.con.execute(
+            'COPY (SELECT case_id AS "case:concept:name", stage AS "concept:name", '
+            "strftime(ts, '%Y-%m-%dT%H:%M:%S.%f') || '+00:00' AS \"time:timestamp\""
+            f"{roles} FROM events ORDER BY _file, _line) TO '{target}'")
+    return target
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("spark-logs")
+
+
+@pytest.fixture(scope="module")
+def generated(logs: Path) -> Path:
+    """2,000 generated journeys as text Parquet."""
+    csv_path = logs / "shop.csv"
+    subprocess.run([sys.executable, str(ROOT / "examples" / "generate.py"), "--journeys",
+                    "2000", "--seed", "7", "-o", str(csv_path)], check=True,
+                   capture_output=True)
+    return to_parquet(csv_path, logs / "shop.parquet")
+
+
+@pytest.fixture(scope="module")
+def sliced(logs: Path, generated: Path) -> Path:
+    """The generated log cut (every fourth row left out) and damaged: rows without id, stage
+    or timestamp, timestamps that do not parse or lie beyond year 9999, naive ones, offsets,
+    nanoseconds, 24:00:00, stage names that differ only in case, duplicates."""
+    with (logs / "shop.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], [r for i, r in enumerate(rows[1:]) if i % 4]
+    case, stage, ts = header.index("journey_id"), header.index("stage"), header.index("timestamp")
+    rng = random.Random(3)
+    damage = [
+        (case, ""), (stage, " "), (ts, ""), (ts, "yesterday"), (ts, "12024-01-01T00:00:00Z"),
+        (ts, "2024-02-30T10:00:00Z"), (ts, "2024-06-01 10:00:00"), (ts, "2024-06-01T24:00:00"),
+        (ts, "2024-06-01T10:00:00.123456789+02:00"), (ts, "2024-06-01 10:00:00 UTC"),
+        (ts, "2024/06/01 09:15"), (ts, "2024-06-01T10:00:00-0330"), (stage, "visit site"),
+        (ts, "0000-01-01T00:00:00Z"), (ts, "2024-06-01T10:00:60Z"),
+    ]
+    for i, (column, value) in zip(rng.sample(range(len(body)), 300), damage * 20, strict=True):
+        body[i][column] = value
+    body += [list(body[5]), list(body[5]), list(body[9])]  # exact duplicates
+    with (logs / "sliced.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *body])
+    return to_parquet(logs / "sliced.csv", logs / "sliced.parquet")
+
+
+def test_generated_log(spark, generated: Path) -> None:
+    data = parity(str(generated))
+    assert data["journeys"] == 2000
+    assert data["reading"]["files"][0]["rows_are"] == "row numbers"
+
+
+def test_options(spark, generated: Path) -> None:
+    # --stages re-reads the journeys without the hidden stages (build_map's second prepare).
+    data = parity(str(generated), "--goal", "Purchase", "--still-active", "14d", "--stages",
+                  "50%", "--handoff-column", "device", "--min-journeys", "3", "--case",
+                  "customer_id", "--journey-gap", "14d", "--drop-duplicates", "--pseudonymize",
+                  "--salt", SALT)
+    assert data["map"]["hidden_stages"]
+    assert data["dead_ends"]["open_journeys"] > 0
+    assert data["handoffs"]["column"] == "device"
+    assert data["reading"]["mapping"]["case"]["column"] == "customer_id"
+
+
+def test_cut_and_damaged_log(spark, sliced: Path, tmp_path: Path) -> None:
+    # Both engines write spark.csv, Spark last; DuckDB's own rejects go to duckdb.csv.
+    data = parity(str(sliced), "--rejects", "spark.csv")
+    assert data["reading"]["rejected"] > 100
+    assert any("without an offset" in note for note in data["reading"]["notes"])
+    result = _cli("discover", str(sliced), "--rejects", "duckdb.csv", "--no-map", "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "duckdb.csv").read_bytes()
+
+
+SHARED = {
+    "receipt.csv": to_parquet,
+    "sepsis.csv": to_parquet,
+    "roadtraffic100traces.csv": to_parquet,
+    "helpdesk.xes.gz": events_parquet,
+}
+
+
+@pytest.mark.parametrize("name", list(SHARED))
+def test_shared_logs(spark, logs: Path, name: str) -> None:
+    source = SHARED_DATA / name
+    if not source.is_file():
+        pytest.skip(f"the shared logs are not here: {source} is absent")
+    target = SHARED[name](source, logs / (name.split(".")[0] + ".parquet"))
+    parity(str(target))
+
+
+def test_cjm_convert_lines_are_kept(spark, logs: Path) -> None:
+    """A Parquet file holding each row's original line (cjm_line, as cjm convert writes it)
+    reports and rejects those lines with either engine."""
+    from cjm.readers import parquet
+
+    if not hasattr(parquet, "ORIGINAL_LINE"):
+        pytest.skip("this DuckDB reader does not read cjm_line yet")
+    import duckdb
+
+    target = logs / "converted.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM (VALUES ('a', 'Visit', '2024-01-01T10:00:00Z', 2), "
+        "('a', 'Buy', '2024-01-01T10:05:00Z', 3), ('', 'Visit', '2024-01-01T11:00:00Z', 7), "
+        "('b', 'Visit', 'soon', 9)) t(case_id, stage, timestamp, cjm_line)) "
+        f"TO '{target}'")
+    data = parity(str(target))
+    assert data["reading"]["files"][0]["rows_are"] == "lines of the original file"
+
+
+def test_timestamps_are_read_as_duckdb_reads_them(spark) -> None:
+    """Spark's instants for ISO 8601 and epoch text equal DuckDB's, in UTC and in a zone
+    whose clocks go back (where DuckDB takes the later of two instants)."""
+    import duckdb
+
+    from cjm.spark import timestamps as sts
+    from cjm.timestamps import _EPOCH_SQL, _ISO_SQL
+
+    iso = ["2024-01-05", "2024-1-5", "2024-01-05 10:00", "2024-01-05T10:00:00",
+           "2024-01-05 10:00:00Z", "2024-01-05T10:00:00+01", "2024-01-05 10:00:00+0100",
+           "2024-01-05 10:00:00-05:30", "2024-01-05 10:00:00+01:30:15",
+           "2024-01-05 10:00:00.1234567", "2024-01-05 10:00:00.", "2024-01-05 10:00:00 UTC",
+           "2024/01/05 10:00:00", "2024-01-05  10:00:00", "2024-01-05 1:2:3",
+           "2024-01-05 24:00:00", "2024-12-31 24:00", "2024-02-29", "2000-02-29", "1900-02-28",
+           "2024-10-27 02:30:00", "2024-03-31 02:30:00", "2024-10-27 01:59:59", "0001-01-01",
+           "9999-12-31 23:59:59", "1969-12-31 23:59:59.999999", "2024-01-05 10:00:00.5+01:00",
+           # not timestamps to either engine
+           "2024-02-30", "2023-02-29", "2024-13-01", "2024-01-05 10:60", "2024-01-05 24:30:00",
+           "2024-01-05 10:00:60", "2024-01-05T10:00:00z", "2024-01-05Z", "20240105",
+           "2024-01-05 10:00:00 +01:00", "2024-01-05 10", "2024-01/05", "yesterday", ""]
+    epoch = ["1700000000", "1700000000.5", "1.0000005", "-1.5e-6", "1700000000123",
+             "1700000000123.5", "1700000000123456", "1700000000123456789", "-86400",
+             "1e3", "12", "99999999999999999999", "abc"]
+    for zone in ("UTC", "Europe/Amsterdam"):
+        frame = spark.createDataFrame([(v,) for v in iso + epoch], "v string")
+        frame = sts.with_epoch(sts.with_iso(frame, "v", "iso", zone), "v", "epoch")
+        spark_values = {r["v"]: (r["iso"], r["epoch"]) for r in frame.collect()}
+        con = duckdb.connect()
+        con.execute(f"SET TimeZone = '{zone}'")
+        for value in iso + epoch:
+            duck = con.execute(
+                f"SELECT epoch_us({_ISO_SQL.replace('{c}', '$1')}), "
+                f"epoch_us({_EPOCH_SQL.replace('{c}', '$1')})", [value]).fetchall()[0]
+            if value in iso:
+                assert spark_values[value][0] == duck[0], (zone, value)
+            else:
+                assert spark_values[value][1] == duck[1], (zone, value)
+        con.close()
+
+
+def test_quantiles_interpolate_as_duckdb_does() -> None:
+    import duckdb
+
+    from cjm.spark.engine import interpolate, position
+
+    rng = random.Random(5)
+    con = duckdb.connect()
+    for _ in range(300):
+        values = sorted(rng.choice([rng.random() * 1e9, float(rng.randint(0, 10**5)),
+                                    round(rng.random() * 1e4, 3)])
+                        for _ in range(rng.randint(1, 30)))
+        for q in (0.5, 0.9):
+            duck = con.execute(f"SELECT quantile_cont(x, {q}) FROM "
+                               "(SELECT unnest(?::DOUBLE[]) x)", [values]).fetchall()[0][0]
+            rn = position(len(values), q)
+            low, high = values[int(rn // 1)], values[-int(-rn // 1)]
+            assert interpolate(low, high, len(values), q) == duck
+
+
+def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:
+    result = _cli("discover", str(generated), "--engine", "spark", "--by", "segment")
+    assert result.exit_code == 2
+    assert "--by: not supported with --engine spark" in result.stderr
+    result = _cli("discover", str(generated), "--engine", "spark", "--timestamp-format", "%Y")
+    assert result.exit_code == 2
+    assert "--timestamp-format is not supported with --engine spark" in result.stderr
+    jsonl = write("log.jsonl", '{"case": "a", "stage": "x", "timestamp": "2024-01-01"}\n')
+    result = _cli("discover", str(jsonl), "--engine", "spark")
+    assert result.exit_code == 2
+    assert "cjm convert" in result.stderr
+    dates = write("dates.csv", "case,stage,timestamp\na,x,13/01/2024\na,y,14/01/2024\n")
+    result = _cli("discover", str(dates), "--engine", "spark", "--no-map")
+    assert result.exit_code == 1
+    assert "day/month/year" in result.stderr and "--engine duckdb" in result.stderr
+    result = _cli("funnel", str(generated), "--steps", "Visit Site,Purchase",
+                  env={"CJM_ENGINE": "spark"})
+    assert result.exit_code == 2
+    assert "cjm funnel runs on DuckDB only" in result.stderr
+    result = _cli("discover", str(generated), "--engine", "flink")
+    assert result.exit_code == 2
+
+
+def test_csv_file(spark, logs: Path, generated: Path) -> None:
+    """A CSV file read by Spark gives DuckDB's figures (its reading report differs: Spark
+    reads the CSV itself)."""
+    duck = json.loads(_cli("discover", str(generated), "--json", "-").stdout)
+    result = _cli("discover", str(logs / "shop.csv"), "--engine", "spark", "--json", "-")
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.stdout)
+    assert ours["reading"]["files"][0]["format"] == "csv"
+    assert {k: v for k, v in ours.items() if k != "reading"} == \
+        {k: v for k, v in duck.items() if k != "reading"}
+
+
+def test_a_folder_of_parts_is_one_source(spark, logs: Path, generated: Path) -> None:
+    """A folder of Parquet parts, as Spark writes them, is one source: its rows are numbered
+    across the parts, in part order."""
+    from cjm.config import Config
+    from cjm.spark.read import read_spark_log
+
+    folder = logs / "parts"
+    spark.read.parquet(str(generated)).coalesce(1).write.mode("overwrite").option(
+        "maxRecordsPerFile", 4000).parquet(str(folder))
+    log = read_spark_log(folder, spark=spark, config=Config())
+    try:
+        rows = spark.read.parquet(str(generated)).count()
+        assert len(list(folder.glob("*.parquet"))) > 1
+        assert [f.path for f in log.files] == [str(folder)]
+        assert log.rows == log.events + log.rejected == rows
+        lines = [r["_line"] for r in log.events_frame.orderBy("_line").select("_line")
+                 .collect()]
+        assert lines == list(range(1, rows + 1))
+    finally:
+        log.close()
+
+
+# Spark Connect: a server from the PySpark wheel's own jars, on a free port.
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def connect_server(tmp_path_factory) -> Iterator[dict]:
+    """A Spark Connect server from the PySpark wheel's own jars, started when the module
+    starts (it takes 15-30 s) and used by the last test."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    submit = home / "bin" / "spark-submit"
+    if not submit.is_file():
+        yield {"skip": "this PySpark has no bin/spark-submit to start a Connect server with"}
+        return
+    port = _free_port()
+    logs = tmp_path_factory.mktemp("connect")
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(logs)}
+    with (logs / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [str(submit), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+             "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield {"port": port, "server": server, "log": logs / "server.log"}
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_spark_connect(spark, connect_server: dict, logs: Path) -> None:
+    """cjm as a thin client of a Spark Connect server (in its own process: a process holds
+    either a local Spark or a Connect session)."""
+    if "skip" in connect_server:
+        pytest.skip(connect_server["skip"])
+    port, server = connect_server["port"], connect_server["server"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the Spark Connect server did not start: "
+                    + connect_server["log"].read_text(errors="replace")[-800:])
+    small = logs / "small.csv"
+    subprocess.run([sys.executable, str(ROOT / "examples" / "generate.py"), "--journeys",
+                    "200", "-o", str(small)], check=True, capture_output=True)
+    small = to_parquet(small, logs / "small.parquet")
+    duck = _cli("discover", str(small), "--json", "-", "--goal", "Purchase")
+    remote = subprocess.run(
+        [sys.executable, "-m", "cjm", "discover", str(small), "--json", "-", "--goal",
+         "Purchase", "--engine", "spark", "--spark-remote", f"sc://127.0.0.1:{port}"],
+        capture_output=True, text=True, env={**os.environ, **CLI_ENV}, timeout=300,
+        check=False)
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    assert remote.stdout == duck.stdout
+    assert "Traceback" not in remote.stderr

@@ -484,6 +484,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         )
         kept = (f"SELECT *, lag(ts) OVER (PARTITION BY case_id ORDER BY ts, _file, _line) "
                 f"AS prev_ts FROM ({kept})")
+        if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
+            journey = pseudonym_sql(f"({journey})", pseudonym_key)
     con.execute(
         # Unsorted: every query that needs an order sorts within journeys itself.
         f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, _line"

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 
@@ -53,6 +53,7 @@ class LogArgs:
     temp_dir: str | None = None
     buckets: int | None = None
     debug: bool = False
+    command: ClassVar[str] = ""  # the command's name, for messages (set per instance)
 
     def check_strict(self, log) -> None:
         """Under --strict, any rejected row fails the command."""
@@ -60,10 +61,16 @@ class LogArgs:
             raise DataError(f"{log.rejected} rows rejected (--strict)",
                             "--rejects FILE.csv writes each with its line and reason.")
 
-    def read(self, config=None, keep_rows: bool = False):
-        """Read the log as these options say; write the rejects file when asked."""
+    def read(self, config=None, engine: str | None = None, keep_rows: bool = False):
+        """Read the log as these options say; write the rejects file when asked.
+
+        ``engine`` is the command's --engine; commands without one run on DuckDB only, and
+        refuse $CJM_ENGINE=spark."""
         from cjm.eventlog import read_log
         from cjm.privacy import pseudonym_key
+        from cjm.spark.options import check_supported
+
+        check_supported(self.command, engine)
 
         roles = {
             "case": self.case, "stage": self.stage, "timestamp": self.timestamp,
@@ -221,6 +228,7 @@ def log_command(func: Callable[..., None] | None = None, *, optional: bool = Fal
     def wrapper(**kwargs: Any) -> None:
         args = LogArgs(paths=kwargs.pop("logs") or [],
                        **{k: kwargs.pop(k) for k in list(kwargs) if k in names})
+        args.command = func.__name__.removesuffix("_command").replace("_", " ")
         with reporting(args.debug):
             func(args, **kwargs)
 

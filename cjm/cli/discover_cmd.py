@@ -8,6 +8,7 @@ import typer
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.errors import ThresholdError, UsageError
+from cjm.spark.options import Engine, SparkMaster, SparkRemote
 
 ANALYSIS = "Goals and gaps"
 SLICES = "Segments and periods"
@@ -70,6 +71,9 @@ def discover_command(
     fail_on_p90_duration: Annotated[str | None, typer.Option(
         "--fail-on-p90-duration", help="Exit 1 when the 90th percentile journey lasts longer.",
         rich_help_panel=GATES, metavar="SPAN", show_default=False)] = None,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Discover the journey map: stages, transitions, paths, dead-ends, gaps and hand-offs.
 
@@ -84,6 +88,7 @@ def discover_command(
     from cjm.privacy import suppress
     from cjm.render.json_out import journey_json
     from cjm.segments import between, by_period, by_segment
+    from cjm.spark.options import chosen_engine, default_stem, read_with_spark
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
 
     config = find_config()
@@ -94,6 +99,9 @@ def discover_command(
     view = view or config.get("view", "both")
     top = top or int(config.get("top", 10))
     mapout.check_view(view, node_label)
+    spark = chosen_engine(engine) == "spark"
+    if spark and not (output or no_map or json_out == "-"):  # URIs and tables have no stem
+        output = [f"{default_stem(args.paths)}.journey.svg"]
     chosen = mapout.targets(args.paths, output, no_map, json_out, "journey")
     dead_end_gate = (parse_rate(fail_on_dead_end_rate, "--fail-on-dead-end-rate")
                      if fail_on_dead_end_rate is not None else None)
@@ -110,7 +118,9 @@ def discover_command(
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
     simplify = mapout.simplify(stages, paths, min_count)
     results: list = []
-    with args.read(config) as whole:
+    with (read_with_spark(args, config, spark_remote, spark_master, {
+            "--by": by, "--period": period, "--since": since, "--until": until})
+          if spark else args.read(config, engine="duckdb")) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
         jm = suppress(discover(
             log, goals=goal or (),

@@ -113,12 +113,11 @@ def _guarded(method):
 class SparkEngine:
     """Aggregates over a SparkEventLog's events; the same interface as DuckDBEngine."""
 
-    def __init__(self, events, last_ts: int | None = None) -> None:
+    def __init__(self, events) -> None:
         self.events = events
-        self.last_ts = last_ts  # the events' latest timestamp (microseconds), when known
         self.seq = None
         self.jrn = None
-        self.everything = True  # the last prepare() kept every stage
+        self.log_end: float | None = None  # epoch seconds of the whole log's last event
 
     def release(self) -> None:
         """Let go of the cached tables of the last prepare()."""
@@ -136,7 +135,6 @@ class SparkEngine:
 
         F, Window = _spark()
         self.release()
-        self.everything = stages is None
         events = self.events
         if stages is not None:
             events = events.where(F.col("stage").isin(list(stages))) if stages else \
@@ -255,11 +253,8 @@ class SparkEngine:
             success = F.lit(False)
         is_open = F.lit(False)
         if still_active_seconds:
-            last = self.last_ts if self.everything and self.last_ts is not None else \
-                self.jrn.agg(F.max("last_ts")).collect()[0][0]
-            if last is not None:
-                threshold = python_epoch(int(last)) - float(still_active_seconds)
-                is_open = epoch_seconds(F.col("last_ts")) >= F.lit(threshold)
+            is_open = epoch_seconds(F.col("last_ts")) >= F.lit(self._open_from(
+                float(still_active_seconds)))
         status = (F.when(success, "goal").when(is_open, "open").otherwise("dead_end"))
         rows = (self.jrn.select("last_stage", "path", status.alias("status"))
                 .groupBy("last_stage", "status", "path").count().collect())
@@ -272,6 +267,23 @@ class SparkEngine:
                 entry[1], entry[2] = path, n
         return [(stage, status, total, list(path), n)
                 for (stage, status), (total, path, n) in endings.items()]
+
+    def _open_from(self, still_active: float) -> float:
+        """The epoch seconds from which a journey's last event makes it open: DuckDBEngine's
+        ``end - still_active``, evaluated by DuckDB as that engine writes it."""
+        import duckdb
+
+        F, _ = _spark()
+        if self.log_end is not None:
+            sql = f"CAST({float(self.log_end)!r} - {still_active} AS DOUBLE)"  # decimals
+        else:
+            last = self.jrn.agg(F.max("last_ts")).collect()[0][0]
+            sql = f"CAST({python_epoch(int(last))!r} AS DOUBLE) - {still_active}"
+        con = duckdb.connect()
+        try:
+            return con.execute(f"SELECT {sql}").fetchall()[0][0]
+        finally:
+            con.close()
 
     @_guarded
     def handoff_matrix(self) -> list[tuple]:

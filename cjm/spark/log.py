@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,9 @@ class SparkEventLog:
         """The aggregation engine over this log's events (Spark; ``buckets`` is DuckDB's)."""
         from cjm.spark.engine import SparkEngine
 
-        last = None
-        if self.last_timestamp is not None:
-            last = (self.last_timestamp - datetime(1970, 1, 1, tzinfo=UTC)) \
-                // timedelta(microseconds=1)
-        engine = SparkEngine(self.events_frame, last)
+        engine = SparkEngine(self.events_frame)
+        # "Still active" means close to the end of the whole log (cjm.eventlog does the same).
+        engine.log_end = self.last_timestamp.timestamp() if self.last_timestamp else None
         self._engines.append(engine)
         return engine
 

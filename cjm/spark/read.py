@@ -397,11 +397,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
                                           where)
     optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
     lifecycle_note, keep = _lifecycle_filter(raw, mapping, lifecycle)
-    case = text("case")
-    if pseudonym_key:
-        case = F.when(F.coalesce(sts.spark_trim(case), F.lit("")) == "", case).otherwise(
-            F.concat(F.lit("p-"), F.substring(
-                F.sha2(F.concat(F.lit(pseudonym_key + chr(31)), case), 256), 1, 16)))
+    case = _pseudonym(text("case"), pseudonym_key) if pseudonym_key else text("case")
     staged = raw.select(
         "_file", "_line", case.alias("case_id"), text("stage").alias("stage"),
         text("timestamp").alias("ts_text"), F.col("_ts").alias("ts"), keep.alias("keep"),
@@ -441,6 +437,8 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         kept = kept.withColumn("_gap", gap)
         journey = F.concat(F.col("case_id"), F.lit("#"), (1 + F.sum("_gap").over(
             order.rowsBetween(Window.unboundedPreceding, Window.currentRow))).cast("string"))
+        if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
+            journey = _pseudonym(journey, pseudonym_key)
     events = kept.select(journey.alias("journey"), "case_id", "stage", "ts", "_file", "_line",
                          *optional)
     if drop_duplicates or gap_seconds:  # windows: order them once
@@ -477,6 +475,16 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         first_timestamp=_datetime(totals[3]), last_timestamp=_datetime(totals[4]),
         journey_gap_seconds=gap_seconds,
     )
+
+
+def _pseudonym(column, key: str):
+    """cjm.privacy.pseudonym_sql in Spark: ``p-`` and 16 hex digits of SHA-256(key, 0x1f,
+    value); empty values stay as they are."""
+    from pyspark.sql import functions as F
+
+    return F.when(F.coalesce(sts.spark_trim(column), F.lit("")) == "", column).otherwise(
+        F.concat(F.lit("p-"), F.substring(
+            F.sha2(F.concat(F.lit(key + chr(31)), column), 256), 1, 16)))
 
 
 def _q(name: str) -> str:

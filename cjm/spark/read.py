@@ -89,16 +89,17 @@ def _extension(name: str) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _format_of(name: str) -> str:
-    extension = _extension(name)
-    if extension in _CSV:
-        return "csv"
-    if extension in _OTHER:
+def _format_of(name: str, fmt: str | None = None) -> str:
+    """csv or parquet, from the name (or from ``fmt``, what cjm found the file to be)."""
+    kind = fmt or ("csv" if _extension(name) in _CSV else
+                   _extension(name).lstrip(".") if _extension(name) in _OTHER else "parquet")
+    if kind not in ("csv", "parquet"):
+        stem = Path(name.rstrip("/")).name.split(".")[0] or "log"
         raise UsageError(
-            f"{name}: Spark reads Parquet and CSV, not {extension.lstrip('.')}",
-            f"Convert it first: cjm convert {name} -o {Path(name).stem}.parquet "
-            "(every column as text, in file order).")
-    return "parquet"  # .parquet, or a folder of part files as Spark writes them
+            f"{name}: Spark reads Parquet and CSV, not {kind.upper()}",
+            f"Convert it first: cjm convert {name} -o {stem}.parquet (every column as text, "
+            "in file order, with each row's line).")
+    return kind  # a name without a known extension: a folder of parts as Spark writes them
 
 
 def sources(items: Iterable[str | Path]) -> list[Source]:
@@ -129,9 +130,7 @@ def sources(items: Iterable[str | Path]) -> list[Source]:
             found.append(Source(text, text, "table", single_file=False))
             continue
         for file in expand_paths([text]):
-            fmt = sniff_format(file, read_sample(file, 4096))
-            if fmt not in ("csv", "parquet"):
-                _format_of(f"x.{fmt}")  # the error that names the way out
+            fmt = _format_of(str(file), sniff_format(file, read_sample(file, 4096)))
             protect(file)
             found.append(Source(str(file), file.resolve().as_uri(), fmt, local=file))
     if not found:

@@ -270,6 +270,28 @@ def test_quantiles_interpolate_as_duckdb_does() -> None:
             assert interpolate(low, high, len(values), q) == duck
 
 
+def test_median_durations_of_many_journeys_without_one_sort(spark, generated: Path,
+                                                            monkeypatch) -> None:
+    """Beyond WINDOW_LIMIT journeys the median and p90 durations come from approximate
+    bounds and the rows between them; they are the exact ones all the same, also when the
+    bounds are so rough that a full sort has to step in."""
+    from cjm.config import Config
+    from cjm.spark import engine
+    from cjm.spark.read import read_spark_log
+
+    log = read_spark_log(generated, spark=spark, config=Config())
+    try:
+        figures = log.engine()
+        figures.prepare(None, None)
+        exact = figures.journey_figures()
+        for accuracy in (10_000, 20):
+            monkeypatch.setattr(engine, "WINDOW_LIMIT", 0)
+            monkeypatch.setattr(engine, "ACCURACY", accuracy)
+            assert figures.journey_figures() == exact
+    finally:
+        log.close()
+
+
 def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:
     result = _cli("discover", str(generated), "--engine", "spark", "--by", "segment")
     assert result.exit_code == 2

@@ -10,6 +10,7 @@ DuckDB's come back in none; ``paths`` is ordered as DuckDB orders it.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import math
@@ -20,6 +21,8 @@ from typing import Any
 from cjm.engine import TRUTHY
 from cjm.spark.timestamps import epoch_seconds, python_epoch, spark_trim
 
+WINDOW_LIMIT = 1_000_000  # journeys one task may sort for their median and p90 durations
+ACCURACY = 100_000  # of Spark's approximate percentiles, which bound the exact ones
 # Two values whose 0.9 quantile tells whether DuckDB's interpolation fuses its multiply-add.
 _PROBE = (13114189.588902203, 34787169.63528702)
 
@@ -90,6 +93,70 @@ def _quantile_aggregates(value: str, qs: Sequence[float]) -> list[Any]:
         columns.append(F.max(F.when(F.col("_r") == F.ceil(rn) + 1, F.col(value)))
                        .alias(f"_hi{i}"))
     return columns
+
+
+def _ranks(n: int, qs: Sequence[float]) -> list[int]:
+    """The 0-based ranks whose values the quantiles ``qs`` of ``n`` values interpolate."""
+    return sorted({f(position(n, q)) for q in qs for f in (math.floor, math.ceil)})
+
+
+def _rank_in(counts: list[tuple[Any, int]], rank: int) -> Any:
+    """The value at a 0-based rank of sorted (value, how many) pairs."""
+    seen = 0
+    for value, k in counts:
+        seen += k
+        if rank < seen:
+            return value
+    raise IndexError(rank)
+
+
+def _order_statistics(frame, column: str, n: int, ranks: Sequence[int]) -> dict[int, float]:
+    """The values at 0-based ``ranks`` of ``column`` (``n`` rows, no nulls), exactly.
+
+    Up to WINDOW_LIMIT rows one task sorts them all. Beyond, Spark's approximate percentiles
+    give, for each rank, two values that hold it between them; the rows below, at and between
+    them are counted, and the few rows strictly between them collected and sorted here, so
+    that no task sorts them all.
+    """
+    F, _ = _spark()
+    if n <= WINDOW_LIMIT:
+        return _order_statistics_sorted(frame, column, ranks)
+    margin = 2 * n // ACCURACY + 2  # Spark's error is at most n / ACCURACY ranks
+    probes = sorted({min(n - 1, max(0, r + d)) for r in ranks for d in (-margin, margin)})
+    approx = frame.agg(F.percentile_approx(column, [p / (n - 1) for p in probes], ACCURACY)
+                       ).collect()[0][0]
+    near = dict(zip(probes, approx, strict=True))
+    bands = {r: (near[max(0, r - margin)], near[min(n - 1, r + margin)]) for r in ranks}
+    value = F.col(column)
+    counts = frame.agg(*[
+        aggregate for r, (low, high) in bands.items() for aggregate in (
+            F.count(F.when(value < low, 1)).alias(f"_below{r}"),
+            F.count(F.when(value == low, 1)).alias(f"_low{r}"),
+            F.count(F.when((value == high) & (value != low), 1)).alias(f"_high{r}"))
+    ]).collect()[0]
+    inside = functools.reduce(lambda a, b: a | b, [(value > low) & (value < high)
+                                                   for low, high in bands.values()])
+    values = sorted(row[0] for row in frame.where(inside).select(column).collect())
+    found = {}
+    for r, (low, high) in bands.items():
+        between = values[bisect.bisect_right(values, low):bisect.bisect_left(values, high)]
+        index, at_low = r - counts[f"_below{r}"], counts[f"_low{r}"]
+        if 0 <= index < at_low:
+            found[r] = low
+        elif at_low <= index < at_low + len(between):
+            found[r] = between[index - at_low]
+        elif 0 <= index - at_low - len(between) < counts[f"_high{r}"]:
+            found[r] = high
+        else:  # the approximation missed: sort them all
+            return _order_statistics_sorted(frame, column, ranks)
+    return found
+
+
+def _order_statistics_sorted(frame, column: str, ranks: Sequence[int]) -> dict[int, float]:
+    F, Window = _spark()
+    ranked = frame.select(column).withColumn(
+        "_r", F.row_number().over(Window.partitionBy(F.lit(0)).orderBy(column)) - 1)
+    return {r["_r"]: r[column] for r in ranked.where(F.col("_r").isin(list(ranks))).collect()}
 
 
 def _quantiles(row, n: int, qs: Sequence[float]) -> list[float | None]:
@@ -206,24 +273,21 @@ class SparkEngine:
     @_guarded
     def journey_figures(self) -> tuple:
         """(journeys, median and p90 duration, mean duration, median/mean/max events)."""
-        F, Window = _spark()
+        F, _ = _spark()
         durations = (0.5, 0.9)
-        ranked = _with_quantiles(self.jrn, (), "duration", durations).withColumn(
-            "_rn", F.row_number().over(Window.partitionBy(F.lit(0)).orderBy("n")))
-        size_columns = [column.alias(column_name) for column, column_name in (
-            (F.max(F.when(F.col("_rn") == F.floor((F.col("_n") - 1) * 0.5) + 1, F.col("n"))),
-             "_nlo"),
-            (F.max(F.when(F.col("_rn") == F.ceil((F.col("_n") - 1) * 0.5) + 1, F.col("n"))),
-             "_nhi"))]
-        row = ranked.agg(
-            F.count("*").alias("c"), F.avg("duration").alias("mean"),
-            F.sum("n").alias("n_sum"), F.max("n").alias("n_max"),
-            *_quantile_aggregates("duration", durations), *size_columns).collect()[0]
+        row = self.jrn.agg(F.count("*").alias("c"), F.avg("duration").alias("mean"),
+                           F.sum("n").alias("n_sum"), F.max("n").alias("n_max")).collect()[0]
         n = row["c"]
         if not n:
             return (0, None, None, None, None, None, None)
-        median, p90 = _quantiles(row, n, durations)
-        size_median = interpolate(row["_nlo"], row["_nhi"], n, 0.5)
+        # Events per journey are few distinct whole numbers: their median from their counts.
+        sizes = sorted((r["n"], r["count"]) for r in self.jrn.groupBy("n").count().collect())
+        at = _order_statistics(self.jrn, "duration", n, _ranks(n, durations))
+        median, p90 = (interpolate(at[math.floor(position(n, q))],
+                                   at[math.ceil(position(n, q))], n, q) for q in durations)
+        middle = position(n, 0.5)
+        size_median = interpolate(_rank_in(sizes, math.floor(middle)),
+                                  _rank_in(sizes, math.ceil(middle)), n, 0.5)
         # The mean of whole numbers: their exact sum over the count, as DuckDB divides it.
         return (n, median, p90, row["mean"], size_median, row["n_sum"] / n, row["n_max"])
 

@@ -7,32 +7,18 @@ from cjm.eventlog import QualityWarning
 _EARLIEST = "1990-01-01"
 
 
-def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWarning]:
-    """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
-    extra = "".join(f", {r}" for r in roles)
+def warnings_from(duplicates: int, duplicate_examples: tuple[str, ...], tied: int,
+                  tied_journeys: int, single: int, future: int, early: int,
+                  near: list[list[str]]) -> list[QualityWarning]:
+    """The warnings, worded once for every engine, from the counts that engine made.
+
+    ``near`` holds the groups of stage names that differ only in case or spaces, in order.
+    """
     warnings: list[QualityWarning] = []
-    # Duplicates share their timestamp: only the events in such ties need comparing whole.
-    duplicates, first = con.execute(
-        "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
-        "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
-        "arg_min(_line, _file * 1e12 + _line) l FROM events SEMI JOIN ("
-        "SELECT journey, ts FROM events GROUP BY journey, ts HAVING count(*) > 1) "
-        f"USING (journey, ts) GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
-    ).fetchall()[0]
     if duplicates:
-        examples = tuple(f"{files[f]}:{line}" for f, line in first or ())
         warnings.append(QualityWarning(
             "duplicates", f"{duplicates} exact duplicate events (kept; --drop-duplicates drops "
-            "them)", int(duplicates), examples))
-    # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
-    tied, tied_journeys, single, future, early = con.execute(
-        "SELECT coalesce(sum(tied), 0), count(*) FILTER (WHERE tied > 0), "
-        "count(*) FILTER (WHERE events = 1), coalesce(sum(future), 0), "
-        "coalesce(sum(early), 0) FROM (SELECT journey, sum(n) events, "
-        "sum(n) FILTER (WHERE n > 1) tied, sum(n) FILTER (WHERE ts > now()) future, "
-        f"sum(n) FILTER (WHERE ts < TIMESTAMPTZ '{_EARLIEST}') early FROM ("
-        "SELECT journey, ts, count(*) n FROM events GROUP BY journey, ts) GROUP BY journey)"
-    ).fetchall()[0]
+            "them)", int(duplicates), duplicate_examples))
     if tied:
         warnings.append(QualityWarning(
             "ties", f"{tied} events share their timestamp with another event of the same "
@@ -46,13 +32,38 @@ def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWar
     if early:
         warnings.append(QualityWarning(
             "before_1990", f"{early} events are timestamped before 1990", int(early)))
-    near = con.execute(
-        "SELECT lower(trim(stage)) k, list(stage ORDER BY stage) FROM (SELECT DISTINCT stage "
-        "FROM events) GROUP BY k HAVING count(*) > 1 ORDER BY k"
-    ).fetchall()
     if near:
-        examples = tuple(" / ".join(repr(s) for s in names) for _, names in near[:5])
+        examples = tuple(" / ".join(repr(s) for s in names) for names in near[:5])
         warnings.append(QualityWarning(
             "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
             "surrounding spaces", len(near), examples))
     return warnings
+
+
+def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWarning]:
+    """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
+    extra = "".join(f", {r}" for r in roles)
+    # Duplicates share their timestamp: only the events in such ties need comparing whole.
+    duplicates, first = con.execute(
+        "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
+        "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
+        "arg_min(_line, _file * 1e12 + _line) l FROM events SEMI JOIN ("
+        "SELECT journey, ts FROM events GROUP BY journey, ts HAVING count(*) > 1) "
+        f"USING (journey, ts) GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
+    ).fetchall()[0]
+    # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
+    tied, tied_journeys, single, future, early = con.execute(
+        "SELECT coalesce(sum(tied), 0), count(*) FILTER (WHERE tied > 0), "
+        "count(*) FILTER (WHERE events = 1), coalesce(sum(future), 0), "
+        "coalesce(sum(early), 0) FROM (SELECT journey, sum(n) events, "
+        "sum(n) FILTER (WHERE n > 1) tied, sum(n) FILTER (WHERE ts > now()) future, "
+        f"sum(n) FILTER (WHERE ts < TIMESTAMPTZ '{_EARLIEST}') early FROM ("
+        "SELECT journey, ts, count(*) n FROM events GROUP BY journey, ts) GROUP BY journey)"
+    ).fetchall()[0]
+    near = con.execute(
+        "SELECT lower(trim(stage)) k, list(stage ORDER BY stage) FROM (SELECT DISTINCT stage "
+        "FROM events) GROUP BY k HAVING count(*) > 1 ORDER BY k"
+    ).fetchall()
+    return warnings_from(int(duplicates), tuple(f"{files[f]}:{line}" for f, line in first or ()),
+                         int(tied), int(tied_journeys), int(single), int(future), int(early),
+                         [names for _, names in near])

@@ -28,6 +28,7 @@ from cjm.eventlog import (
 )
 from cjm.privacy import check_min_journeys
 from cjm.progress import step
+from cjm.quality import warnings_from
 from cjm.readers.base import sql_name
 from cjm.schema import OPTIONAL_ROLES, REQUIRED_ROLES, ROLE_DESCRIPTIONS, resolve_mapping
 from cjm.spark import timestamps as sts
@@ -606,17 +607,11 @@ def quality_warnings(events, roles: list[str], files: list[str]) -> list[Quality
     """cjm.quality's warnings, counted in Spark."""
     from pyspark.sql import functions as F
 
-    warnings: list[QualityWarning] = []
     same = events.groupBy("journey", "stage", "ts", *roles).agg(
         F.count("*").alias("n"), F.min(F.struct("_file", "_line")).alias("first")
     ).where(F.col("n") > 1)
     found, first = same.agg(F.sum(F.col("n") - 1),
                             F.slice(F.sort_array(F.collect_list("first")), 1, 3)).collect()[0]
-    if found:
-        examples = tuple(f"{files[r['_file']]}:{r['_line']}" for r in first)
-        warnings.append(QualityWarning(
-            "duplicates", f"{found} exact duplicate events (kept; --drop-duplicates drops "
-            "them)", int(found), examples))
     now = int(time.time() * _MICROS)
     groups = events.groupBy("journey", "ts").count()
     per_journey = groups.groupBy("journey").agg(
@@ -628,30 +623,15 @@ def quality_warnings(events, roles: list[str], files: list[str]) -> list[Quality
         F.coalesce(F.sum("tied"), F.lit(0)), F.count(F.when(F.col("tied") > 0, 1)),
         F.count(F.when(F.col("events") == 1, 1)), F.coalesce(F.sum("future"), F.lit(0)),
         F.coalesce(F.sum("early"), F.lit(0))).collect()[0]
-    if tied:
-        warnings.append(QualityWarning(
-            "ties", f"{tied} events share their timestamp with another event of the same "
-            f"journey ({tied_journeys} journeys); they keep file order", int(tied)))
-    if single:
-        warnings.append(QualityWarning(
-            "single_event", f"{single} journeys have a single event", int(single)))
-    if future:
-        warnings.append(QualityWarning(
-            "future", f"{future} events are timestamped in the future", int(future)))
-    if early:
-        warnings.append(QualityWarning(
-            "before_1990", f"{early} events are timestamped before 1990", int(early)))
     key = F.lower(sts.spark_trim(F.col("stage")))
     near = (events.select(key.alias("k"), "stage").distinct().groupBy("k")
             .agg(F.sort_array(F.collect_list("stage")).alias("names"))
             .where(F.size("names") > 1).collect())
-    if near:
-        near.sort(key=lambda r: r["k"])
-        examples = tuple(" / ".join(repr(s) for s in r["names"]) for r in near[:5])
-        warnings.append(QualityWarning(
-            "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
-            "surrounding spaces", len(near), examples))
-    return warnings
+    near.sort(key=lambda r: r["k"])
+    return warnings_from(
+        int(found or 0), tuple(f"{files[r['_file']]}:{r['_line']}" for r in first or ()),
+        int(tied), int(tied_journeys), int(single), int(future), int(early),
+        [list(r["names"]) for r in near])
 
 
 def _first_line(exc: BaseException) -> str:

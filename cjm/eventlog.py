@@ -75,8 +75,32 @@ class QualityWarning:
                 "examples": list(self.examples)}
 
 
+class LogTotals:
+    """The row accounting and roles of a log, whichever engine holds its events."""
+
+    files: list[FileReport]
+    mapping: Mapping
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def filtered(self) -> int:
+        return sum(f.filtered for f in self.files)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The optional roles this log has (channel, segment, …)."""
+        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
+
+
 @dataclass
-class EventLog:
+class EventLog(LogTotals):
     """Events in the engine (table ``events``), ordered by journey, timestamp and file row.
 
     ``con`` is the DuckDB connection holding the tables ``events`` and ``rejects``.
@@ -102,23 +126,6 @@ class EventLog:
     private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
-
-    @property
-    def rows(self) -> int:
-        return sum(f.rows for f in self.files)
-
-    @property
-    def rejected(self) -> int:
-        return sum(f.rejected for f in self.files)
-
-    @property
-    def filtered(self) -> int:
-        return sum(f.filtered for f in self.files)
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """The optional roles this log has (channel, segment, …)."""
-        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
 
     @property
     def suffix(self) -> str:

@@ -15,13 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cjm.eventlog import WITHHELD, FileReport, QualityWarning
-from cjm.schema import OPTIONAL_ROLES, Mapping
+from cjm.eventlog import WITHHELD, FileReport, LogTotals, QualityWarning
+from cjm.schema import Mapping
 from cjm.timestamps import TimestampFormat
 
 
 @dataclass
-class SparkEventLog:
+class SparkEventLog(LogTotals):
     """Events in Spark: ``events_frame`` holds journey, case_id, stage, ts (microseconds
     since 1970, UTC), _file, _line and the optional roles; ``rejects_frame`` the rejects
     (_file, _line, reason, content)."""
@@ -49,23 +49,6 @@ class SparkEventLog:
     engine_name: str = "spark"
     _session: Any = None  # cjm.spark.session.Session, stopped on close when cjm started it
     _engines: list[Any] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return sum(f.rows for f in self.files)
-
-    @property
-    def rejected(self) -> int:
-        return sum(f.rejected for f in self.files)
-
-    @property
-    def filtered(self) -> int:
-        return sum(f.filtered for f in self.files)
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """The optional roles this log has (channel, segment, …)."""
-        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
 
     @property
     def suffix(self) -> str:

@@ -24,12 +24,9 @@ from cjm.readers.base import sql_name, sql_string
 from cjm.safety import protect
 from cjm.schema import (
     OPTIONAL_ROLES,
-    REQUIRED_ROLES,
-    ROLE_DESCRIPTIONS,
     ROLES,
     Mapping,
-    column_listing,
-    resolve_mapping,
+    resolve_files,
 )
 from cjm.timestamps import TimestampFormat, detect_format
 from cjm.units import parse_span
@@ -421,18 +418,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     where = names if len(loads) == 1 else f"{len(loads)} files"
     if not any(load.rows > len(load.rejects) for load in loads):
         raise _no_rows(loads, where)
-    all_columns = list(dict.fromkeys(c for load in loads for c in load.columns))
-    mapping = resolve_mapping(all_columns, given, where)
-    for load in loads if len(loads) > 1 else ():
-        have = {c.casefold() for c in load.columns}
-        for role in REQUIRED_ROLES:
-            column = mapping.column(role)
-            if column.casefold() not in have:
-                raise DataError(
-                    f"{load.path}: has no column {column!r}, which the other files use for "
-                    f"the {ROLE_DESCRIPTIONS[role]}",
-                    f"Its columns: {column_listing(load.columns)}. Read files with different "
-                    "columns separately, or rename the column.")
+    mapping = resolve_files([(str(load.path), load.columns) for load in loads], given, where)
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
     ts_column = mapping.column("timestamp")

@@ -178,3 +178,22 @@ def resolve_mapping(
         raise DataError(
             f"{where}: no column for the {ROLE_DESCRIPTIONS[role]} was found.{suggestion}", hint)
     return mapping
+
+
+def resolve_files(files: list[tuple[str, list[str]]], given: dict[str, tuple[str, str]],
+                  where: str) -> Mapping:
+    """The mapping for several files read as one, given as (name, columns): roles from the
+    union of their columns, and each file must have the required ones."""
+    all_columns = list(dict.fromkeys(c for _, columns in files for c in columns))
+    mapping = resolve_mapping(all_columns, given, where)
+    for name, columns in files if len(files) > 1 else ():
+        have = {c.casefold() for c in columns}
+        for role in REQUIRED_ROLES:
+            column = mapping.column(role)
+            if column.casefold() not in have:
+                raise DataError(
+                    f"{name}: has no column {column!r}, which the other files use for the "
+                    f"{ROLE_DESCRIPTIONS[role]}",
+                    f"Its columns: {column_listing(columns)}. Read files with different "
+                    "columns separately, or rename the column.")
+    return mapping

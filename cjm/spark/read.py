@@ -30,7 +30,10 @@ from cjm.privacy import check_min_journeys
 from cjm.progress import step
 from cjm.quality import warnings_from
 from cjm.readers.base import sql_name
-from cjm.schema import OPTIONAL_ROLES, REQUIRED_ROLES, ROLE_DESCRIPTIONS, resolve_mapping
+from cjm.schema import (
+    OPTIONAL_ROLES,
+    resolve_files,
+)
 from cjm.spark import timestamps as sts
 from cjm.spark.log import SparkEventLog
 from cjm.spark.session import Session, failures, quiet, session
@@ -354,20 +357,8 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
                 "The file has a header but no rows." if loads[0].source.format == "csv" else
                 "The file holds no records.")
         raise DataError(f"{where}: no rows to read", hint)
-    all_columns = list(dict.fromkeys(c for load in loads for c in load.columns))
-    mapping = resolve_mapping(all_columns, given, where)
-    from cjm.schema import column_listing
-
-    for load in loads if len(loads) > 1 else ():
-        have = {c.casefold() for c in load.columns}
-        for role in REQUIRED_ROLES:
-            column = mapping.column(role)
-            if column.casefold() not in have:
-                raise DataError(
-                    f"{load.source.name}: has no column {column!r}, which the other files use "
-                    f"for the {ROLE_DESCRIPTIONS[role]}",
-                    f"Its columns: {column_listing(load.columns)}. Read files with different "
-                    "columns separately, or rename the column.")
+    mapping = resolve_files([(load.source.name, load.columns) for load in loads], given,
+                            where)
     ts_column = mapping.column("timestamp")
     ts_types = {load.types.get(_actual(load.columns, ts_column)) for load in loads} - {None}
     native = ts_types.pop() if len(ts_types) == 1 and ts_types <= {"timestamp", "timestamp_ntz",

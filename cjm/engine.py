@@ -235,23 +235,33 @@ class DuckDBEngine:
             f"(SELECT journey, sum(cost) total FROM cost{self.suffix} GROUP BY journey)")
         return {"path": per_path, "stage": per_stage, "journey": per_journey}
 
-    def outcome_items(self, y_sql: str) -> tuple[tuple, list[tuple]]:
+    def outcome_items(self, y_sql: str, before: Sequence[str] = ()) -> tuple[tuple, list[tuple]]:
         """Journey outcomes overall (n, sum, sum of squares) and per stage and transition.
 
         ``y_sql`` aggregates a journey's events (the events table's columns) into its outcome
         (NULL: unknown). Each item is (kind, name, journeys with it, sum, sum of squares)
-        over the journeys with an outcome.
+        over the journeys with an outcome. With ``before`` (goal stages), items count only
+        what a journey did before its first event at one of them; outcomes still read every
+        event.
         """
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE outcome{self.suffix} AS SELECT journey, {y_sql} AS y "
             f"FROM {self.events} GROUP BY journey HAVING {y_sql} IS NOT NULL")
         overall = _rows(self.con,
             f"SELECT count(*), sum(y), sum(y * y) FROM outcome{self.suffix}")[0]
+        seq = self.seq
+        if before:  # the events before the first goal event; the last of them goes nowhere
+            goals = ", ".join(sql_string(g) for g in before)
+            seq = ("(SELECT s.journey, s.stage, CASE WHEN g.cut IS NULL OR s.pos + 1 < g.cut "
+                   f"THEN s.next_stage END AS next_stage FROM {self.seq} s LEFT JOIN "
+                   f"(SELECT journey, min(pos) AS cut FROM {self.seq} WHERE stage::VARCHAR IN "
+                   f"({goals}) GROUP BY journey) g USING (journey) "
+                   "WHERE g.cut IS NULL OR s.pos < g.cut)")
         items = _rows(self.con,
             "SELECT kind, item, count(*), sum(y), sum(y * y) FROM ("
-            f"SELECT DISTINCT journey, 'stage' AS kind, stage AS item FROM {self.seq} "
+            f"SELECT DISTINCT journey, 'stage' AS kind, stage AS item FROM {seq} "
             f"UNION SELECT DISTINCT journey, 'transition', stage || ' → ' || next_stage "
-            f"FROM {self.seq} WHERE next_stage IS NOT NULL) "
+            f"FROM {seq} WHERE next_stage IS NOT NULL) "
             f"JOIN outcome{self.suffix} USING (journey) GROUP BY kind, item")
         return overall, items
 

@@ -77,3 +77,117 @@ def test_moments_cli(tmp_path, monkeypatch):
     missing = CliRunner().invoke(app, ["moments", "m.csv", "--outcome", "nope"],
                                  env={"NO_COLOR": "1"})
     assert missing.exit_code == 2
+
+
+def _noise(seed: int) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """300 journeys through random stages, converting at random: every difference is chance."""
+    import random
+
+    rng = random.Random(seed)
+    stages = [f"S{i:02}" for i in range(24)]
+    journeys = {f"j{i:03}": ["Visit", *rng.sample(stages, rng.randint(1, 6))] for i in range(300)}
+    outcome = {j: "yes" if rng.random() < 0.4 else "no" for j in journeys}
+    return journeys, outcome
+
+
+def test_many_tests_are_holm_adjusted_so_chance_is_not_clear(tmp_path):
+    from scipy.stats import norm
+
+    journeys, outcome = _noise(3)
+    with _log(tmp_path, outcome, journeys) as log:
+        result = moments(log, min_count=10)
+    items = result.items
+    assert (result.correction, result.tests, result.alpha) == ("holm", len(items), 0.05)
+    # Independently: each p-value from the interval's own z (scipy's normal), then Holm's
+    # step-down written as its definition: max over the smaller p-values of (m - rank) * p.
+    raw = []
+    for m in items:
+        error = (m.high - m.low) / (2 * Z95)
+        raw.append(2 * norm.sf(abs(m.difference) / error))
+    assert [m.p_value for m in items] == pytest.approx(raw, rel=1e-9)
+    ranked = sorted(raw)
+    expected = [min(1.0, max((len(raw) - r) * ranked[r] for r in range(len(raw))
+                             if ranked[r] <= p)) for p in raw]
+    assert [m.adjusted_p for m in items] == pytest.approx(expected, rel=1e-9)
+    # Chance alone puts some 95% intervals off zero; none survives the correction.
+    assert sum(m.low > 0 or m.high < 0 for m in items) >= 2
+    assert not [m for m in items if m.clear]
+
+
+def test_a_real_difference_stays_clear_after_the_correction(tmp_path):
+    journeys, outcome = _noise(3)
+    journeys |= {f"h{i}": ["Visit", "Help"] for i in range(60)}
+    outcome |= {f"h{i}": "yes" if i < 55 else "no" for i in range(60)}
+    with _log(tmp_path, outcome, journeys) as log:
+        result = moments(log, min_count=10)
+    clear = [m.name for m in result.items if m.clear]
+    assert clear[:2] == ["Help", "Visit → Help"]
+    help_ = result.items[0]
+    assert help_.p_value < help_.adjusted_p < 0.05
+
+
+def _shop() -> tuple[dict[str, list[str]], dict[str, str]]:
+    # Buyers give payment details after purchasing; half of them chatted, before or after.
+    journeys = {f"b{i}": ["Visit", "Cart", *(["Chat"] if i % 4 == 0 else []), "Purchase",
+                          "Payment Details", *(["Chat"] if i % 4 == 1 else [])]
+                for i in range(40)}
+    journeys |= {f"n{i}": ["Visit", "Cart" if i % 2 else "Browse", *(["Chat"] if i % 5 == 0
+                                                                      else [])]
+                 for i in range(60)}
+    outcome = {j: "yes" if j.startswith("b") else "no" for j in journeys}
+    return journeys, outcome
+
+
+def test_before_goal_cuts_each_journey_at_its_first_goal(tmp_path):
+    journeys, outcome = _shop()
+    with _log(tmp_path, outcome, journeys) as log:
+        whole = moments(log, min_count=5)
+        cut = moments(log, min_count=5, goals=["Purchase"], before_goal=True)
+    assert "Purchase → Payment Details" in {m.name for m in whole.items}
+    assert (whole.goals, whole.before_goal) == ((), False)
+    assert (cut.goals, cut.goals_source, cut.before_goal) == (("Purchase",), "flag", True)
+    names = {m.name for m in cut.items}
+    assert not {n for n in names if "Purchase" in n or "Payment" in n}
+    chat = next(m for m in cut.items if m.name == "Chat")
+    # Chat before the purchase: 10 buyers (i % 4 == 0) and 12 non-buyers; after it: not counted.
+    assert (chat.journeys_with, chat.value_with) == (22, pytest.approx(10 / 22))
+    assert cut.journeys == whole.journeys == 100  # outcomes still read from whole journeys
+
+
+def test_before_goal_infers_the_goals_or_says_what_to_pass(tmp_path):
+    journeys, outcome = _shop()
+    with _log(tmp_path, outcome, journeys) as log:
+        with pytest.raises(UsageError, match="Did you mean 'Purchase'"):
+            moments(log, goals=["Purchse"], before_goal=True)
+        with pytest.raises(UsageError, match="--goal goes with --before-goal"):
+            moments(log, goals=["Purchase"])
+    # Half end at A, half at B, and each reaches both: nothing is inferred as a goal.
+    spread = {f"j{i}": ["Visit", *(["A", "B"] if i % 2 else ["B", "A"])] for i in range(100)}
+    with _log(tmp_path, {j: "yes" if int(j[1:]) % 2 else "no" for j in spread}, spread) as log, \
+            pytest.raises(UsageError, match="--before-goal: no goal stage") as caught:
+        moments(log, before_goal=True)
+    assert "--goal STAGE" in (caught.value.hint or "")
+
+
+def test_moments_cli_states_the_correction_and_the_cut(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    journeys, outcome = _shop()
+    write_journeys(tmp_path / "s.csv", journeys, {j: {"converted": v == "yes"}
+                                                 for j, v in outcome.items()})
+    env = {"NO_COLOR": "1", "COLUMNS": "120"}
+    shown = CliRunner().invoke(app, ["moments", "s.csv", "--min-count", "5", "--before-goal",
+                                     "--goal", "Purchase"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "Holm" in shown.stdout
+    assert "before the first goal (Purchase)" in shown.stdout
+    result = CliRunner().invoke(app, ["moments", "s.csv", "--min-count", "5", "--before-goal",
+                                      "--goal", "Purchase", "--json", "-"], env=env)
+    data = json.loads(result.stdout)
+    assert (data["correction"], data["alpha"], data["tests"]) == ("holm", 0.05, len(data["items"]))
+    assert data["before_goal"] == {"goals": ["Purchase"], "source": "flag"}
+    first = data["items"][0]
+    assert first["p_value"] <= first["adjusted_p"]
+    assert first["clear"] == (first["adjusted_p"] < 0.05)
+    alone = CliRunner().invoke(app, ["moments", "s.csv", "--goal", "Purchase"], env=env)
+    assert alone.exit_code == 2
+    assert "--before-goal" in alone.output

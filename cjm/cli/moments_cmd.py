@@ -7,6 +7,8 @@ import typer
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, report
 
+GOALS = "Goals"
+
 
 @log_command
 def moments_command(
@@ -14,19 +16,32 @@ def moments_command(
     min_count: Annotated[int, typer.Option(
         "--min-count", help="Leave out stages and transitions seen in (or missed by) fewer "
         "journeys than this.", min=2)] = 20,
+    before_goal: Annotated[bool, typer.Option(
+        "--before-goal", help="Look only at what journeys do before their first goal event "
+        "(the goal stages of --goal, else inferred as cjm discover does).",
+        rich_help_panel=GOALS)] = False,
+    goal: Annotated[list[str] | None, typer.Option(
+        "--goal", help="With --before-goal: a goal stage (repeatable). (default: cjm.toml's "
+        "goals, else inferred)", rich_help_panel=GOALS, metavar="STAGE",
+        show_default=False)] = None,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
 ) -> None:
     """Moments of truth: for each stage and transition, the outcome of the journeys with it
-    and without it, the difference with a 95% confidence interval, ranked. This is
+    and without it, the difference with a 95% confidence interval, ranked. A difference is
+    clear when its p-value, Holm-adjusted over all the items tested, is below 5%. This is
     association, not cause. The outcome column is a yes/no (converted) or a number (NPS).
 
-    Example: cjm moments examples/shop.csv --outcome converted
+    Example: cjm moments examples/shop.csv --outcome converted --before-goal --goal Purchase
     """
+    from cjm.config import find_config
     from cjm.moments import moments
     from cjm.render.json_out import moments_json
     from cjm.render.terminal import moments_view
 
-    report(args, lambda log: moments(log, min_count=min_count), moments_json,
-           lambda result, log: moments_view(result, log, top or 10), json_out, quiet)
+    config = find_config()
+    goals = goal or (list(config.get("goals", [])) if before_goal else [])
+    report(args, lambda log: moments(log, min_count=min_count, goals=goals,
+                                     before_goal=before_goal), moments_json,
+           lambda result, log: moments_view(result, log, top or 10), json_out, quiet, config)

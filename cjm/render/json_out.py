@@ -286,11 +286,17 @@ def moments_json(result, log) -> dict[str, Any]:
         "kind": result.kind,
         "journeys": result.journeys,
         "overall": _r(result.overall),
+        "before_goal": {"goals": list(result.goals), "source": result.goals_source}
+        if result.before_goal else None,
+        "correction": result.correction,
+        "alpha": result.alpha,
+        "tests": result.tests,
         "items": [
             {"kind": m.kind, "name": m.name, "journeys_with": m.journeys_with,
              "journeys_without": m.journeys_without, "with": _r(m.value_with),
              "without": _r(m.value_without), "difference": _r(m.difference),
-             "low": _r(m.low), "high": _r(m.high), "clear": m.clear}
+             "low": _r(m.low), "high": _r(m.high), "p_value": m.p_value,
+             "adjusted_p": m.adjusted_p, "clear": m.clear}
             for m in result.items
         ],
     }

@@ -475,6 +475,14 @@ def moments_view(result, log, top: int = 10) -> RenderableType:
     parts: list[RenderableType] = [reading_header(log), Text(
         f"outcome: {result.outcome_column} ({what} {show(result.overall)} over "
         f"{count(result.journeys)} journeys). Association, not cause.")]
+    if result.before_goal:
+        how = " inferred; set them with --goal STAGE" if result.goals_source == "inferred" else ""
+        parts.append(Text(f"Only what journeys do before the first goal "
+                          f"({', '.join(result.goals)}{how})."))
+    clear = sum(m.clear for m in result.items)
+    parts.append(Text(f"Clear: {count(clear)} of {count(result.tests)} stages and transitions "
+                      f"(p < {result.alpha:g} after Holm's correction for {count(result.tests)} "
+                      "tests; intervals are per row)."))
     grid = table("Moments of truth (clearest and largest differences first)", "kind", "stage or "
                  "transition", "with", "without", "difference", "95% interval", right=(2, 3, 4),
                  wrap=(1,))

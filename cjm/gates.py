@@ -1,8 +1,15 @@
-"""CI gates: thresholds on a JourneyMap that fail a pipeline when they are breached."""
+"""CI gates: thresholds on a JourneyMap that fail a pipeline when they are breached.
+
+A breach is a ThresholdError (exit 1). A gate that cannot be evaluated (a dead-end rate
+without goals, or without a journey that has ended) is a UsageError (exit 2): nothing was
+breached, the gate was asked of a log that cannot answer it.
+"""
 
 from __future__ import annotations
 
-from cjm.errors import ThresholdError
+from collections.abc import Iterable
+
+from cjm.errors import CjmError, ThresholdError, UsageError
 from cjm.journeys import JourneyMap
 from cjm.units import format_seconds
 
@@ -14,22 +21,52 @@ def check_gates(
     median_duration: float | None = None,
     p90_duration: float | None = None,
 ) -> None:
-    """Raise ThresholdError, with a one-line reason, at the first threshold breached.
+    """Raise ThresholdError, with a one-line reason, at the first threshold breached, and
+    UsageError when the dead-end rate asked for does not exist.
 
     ``dead_end_rate`` is a share (0-1); durations are seconds.
     """
     if dead_end_rate is not None:
-        if journey_map.dead_end_rate is None:
-            raise ThresholdError("--fail-on-dead-end-rate: no goals, so no dead-end rate",
-                                 "Pass --goal STAGE or --outcome COLUMN.")
-        if journey_map.dead_end_rate > dead_end_rate:
-            raise ThresholdError(f"dead-end rate {journey_map.dead_end_rate:.1%} is above "
+        rate = journey_map.dead_end_rate
+        if rate is None:
+            raise _no_dead_end_rate(journey_map)
+        if rate > dead_end_rate:
+            raise ThresholdError(f"dead-end rate {rate:.1%} is above "
                                  f"{dead_end_rate:.1%} (--fail-on-dead-end-rate)")
     for name, value, limit in (("median", journey_map.duration_median, median_duration),
                                ("p90", journey_map.duration_p90, p90_duration)):
         if limit is not None and value > limit:
             raise ThresholdError(f"{name} journey duration {format_seconds(value)} is above "
                                  f"{format_seconds(limit)} (--fail-on-{name}-duration)")
+
+
+def check_each(maps: Iterable[tuple[str | None, JourneyMap]], **limits: float | None) -> None:
+    """check_gates on the whole log and on each slice (label, map); an error names its slice."""
+    for label, journey_map in maps:
+        try:
+            check_gates(journey_map, **limits)
+        except CjmError as exc:
+            if label:  # in CI, say which segment or period broke (or cannot meet) the gate
+                exc.message = f"{label}: {exc.message}"
+            raise
+
+
+def gate_notes(journey_map: JourneyMap, dead_end_rate: float | None) -> list[str]:
+    """What a reader of a CI log should know about the goals a dead-end gate counts with."""
+    goals = journey_map.goals
+    if dead_end_rate is None or goals.source != "inferred":
+        return []
+    return [f"--fail-on-dead-end-rate counts dead-ends against inferred goals: "
+            f"{', '.join(goals.stages)} (--goal STAGE sets them)"]
+
+
+def _no_dead_end_rate(journey_map: JourneyMap) -> UsageError:
+    if journey_map.goals.source == "none":
+        return UsageError("--fail-on-dead-end-rate: no goal stage given or found, so there is "
+                          "no dead-end rate to check", "Pass --goal STAGE or --outcome COLUMN.")
+    return UsageError(f"--fail-on-dead-end-rate: every journey ({journey_map.journeys:,}) is "
+                      "still active, so none has ended to be a dead-end",
+                      "Shorten --still-active, or check a log with older journeys.")
 
 
 def check_conformance_gates(result, *, min_fitness: float | None = None,

@@ -140,6 +140,25 @@ def test_gate_fails_after_writing_the_report(tmp_path):
     assert (tmp_path / "r.md").exists()
 
 
+def test_gate_without_goals_is_a_usage_error_and_inferred_goals_are_named(tmp_path):
+    from tests.journey_logs import write_journeys
+
+    # Both end at A or B, and each reaches both: no goal is inferred.
+    none = write_journeys(tmp_path / "none.csv", {f"j{i}": ["V", *(["A", "B"] if i % 2 else
+                                                                  ["B", "A"])] for i in range(8)})
+    result = run_cli("report", str(none), "-o", "n.md", "--fail-on-dead-end-rate", "50%")
+    assert result.exit_code == 2, result.output
+    assert "no goal stage given or found" in result.output
+    assert (tmp_path / "n.md").exists()
+    inferred = write_journeys(tmp_path / "inf.csv", {f"j{i}": ["V", "Buy"] if i % 2 else
+                                                     ["V", "W", "V"] for i in range(8)})
+    result = run_cli("report", str(inferred), "-o", "i.md", "-q", "--fail-on-dead-end-rate",
+                     "60%")
+    assert result.exit_code == 0, result.output
+    assert "--fail-on-dead-end-rate counts dead-ends against inferred goals: Buy" in \
+        result.output
+
+
 def test_report_needs_a_known_extension():
     result = run_cli("report", str(EXAMPLE), "-o", "r.pdf")
     assert result.exit_code == 2

@@ -7,7 +7,7 @@ import typer
 
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
-from cjm.errors import ThresholdError, UsageError
+from cjm.errors import UsageError
 from cjm.spark.options import Engine, SparkMaster, SparkRemote
 
 ANALYSIS = "Goals and gaps"
@@ -82,7 +82,7 @@ def discover_command(
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json
     """
     from cjm.config import find_config
-    from cjm.gates import check_gates
+    from cjm.gates import check_each, gate_notes
     from cjm.journeys import GOAL_SHARE, discover
     from cjm.mapgraph import build_map
     from cjm.privacy import suppress
@@ -146,16 +146,12 @@ def discover_command(
             stdout().print(slices_view(jm, results, by or period))
         else:
             stdout().print(discover_view(jm, graph if chosen else None, top, written))
-    for line in notes_and_warnings(log, jm.notes):  # after the summary, where a reader's eye ends
+    # After the summary, where a reader's eye ends.
+    for line in notes_and_warnings(log, [*jm.notes, *gate_notes(jm, dead_end_gate)]):
         stderr().print(line)
-    for label, result, _ in [(None, jm, None), *results]:
-        try:
-            check_gates(result, dead_end_rate=dead_end_gate, median_duration=gates["median"],
-                        p90_duration=gates["p90"])
-        except ThresholdError as exc:
-            if label:  # in CI, say which segment or period broke the threshold
-                exc.message = f"{label}: {exc.message}"
-            raise
+    check_each([(None, jm), *((label, result) for label, result, _ in results)],
+               dead_end_rate=dead_end_gate, median_duration=gates["median"],
+               p90_duration=gates["p90"])
     args.check_strict(log)
 
 

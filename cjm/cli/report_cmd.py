@@ -9,7 +9,7 @@ import typer
 
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
-from cjm.errors import ThresholdError, UsageError
+from cjm.errors import UsageError
 
 CONTENT = "Sections"
 SLICES = "Segments and periods"
@@ -154,7 +154,7 @@ def produce(args: LogArgs, values: dict[str, Any], targets: list[Path], assets: 
             announce: Callable[[list[Path]], None] | None = None) -> list[Path]:
     """Read the log, build the report, write every target and ``announce`` them; then apply
     the gate to the whole log and to each segment or period, naming the one that broke it."""
-    from cjm.gates import check_gates
+    from cjm.gates import check_each, gate_notes
     from cjm.render.terminal import notes_and_warnings
     from cjm.report import build_report, report_format, write_report
 
@@ -170,16 +170,10 @@ def produce(args: LogArgs, values: dict[str, Any], targets: list[Path], assets: 
             written += write_report(report, target, assets)
     if announce:
         announce(written)
-    for line in notes_and_warnings(log):
+    for line in notes_and_warnings(log, gate_notes(report.journey_map, gate)):
         stderr().print(line)
-    for label, journey_map in [(None, report.journey_map),
-                               *((s.label, s.journey_map) for s in report.slices)]:
-        try:
-            check_gates(journey_map, dead_end_rate=gate)
-        except ThresholdError as exc:
-            if label:
-                exc.message = f"{label}: {exc.message}"
-            raise
+    check_each([(None, report.journey_map), *((s.label, s.journey_map) for s in report.slices)],
+               dead_end_rate=gate)
     args.check_strict(log)
     return written
 

@@ -99,8 +99,31 @@ def test_dead_end_gate_needs_goals(tmp_path):
     path = write_journeys(tmp_path / "l.csv", {"a": ["V", "W"], "b": ["V", "W", "V"],
                                                "c": ["W", "V", "W"]})
     result = run(str(path), "--fail-on-dead-end-rate", "0.5", "--no-map", "-q")
-    assert result.exit_code == 1
-    assert "no goals, so no dead-end rate" in result.output
+    assert result.exit_code == 2  # a gate that cannot be evaluated is a usage error, no breach
+    assert "--fail-on-dead-end-rate: no goal stage given or found, so there is no dead-end " \
+        "rate to check" in result.output
+    assert "Pass --goal STAGE or --outcome COLUMN." in result.output
+
+
+def test_dead_end_gate_needs_ended_journeys(tmp_path):
+    # No journey converted, and all are still active: none has ended, so none is a dead-end.
+    path = write_journeys(tmp_path / "l.csv", {"a": ["V", "W"], "b": ["V", "X"]},
+                          {"a": {"converted": "no"}, "b": {"converted": "no"}})
+    result = run(str(path), "--fail-on-dead-end-rate", "0.5", "--still-active", "30d",
+                 "--no-map", "-q")
+    assert result.exit_code == 2, result.output
+    assert "every journey (2) is still active" in result.output
+
+
+def test_a_gate_on_inferred_goals_says_so(log_file):
+    result = run(str(log_file), "--fail-on-dead-end-rate", "0.6", "--no-map", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "Note: --fail-on-dead-end-rate counts dead-ends against inferred goals: Buy, Chat " \
+        "(--goal STAGE sets them)" in result.stderr
+    given = run(str(log_file), "--goal", "Buy", "--fail-on-dead-end-rate", "0.6", "--no-map",
+                "-q")
+    assert "inferred goals" not in given.output
 
 
 def test_duration_gates(log_file):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from cjm.design import Design
-from cjm.errors import UsageError
+from cjm.errors import UsageError, did_you_mean
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
 from cjm.privacy import kept
@@ -222,6 +222,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
         unused_transitions=sorted(design.allowed - {(t.source, t.target)
                                                     for t in journey_map.transitions}),
         path_deviations=per_path, slow_journeys=dict(slow_journeys),
+        notes=_notes(journey_map, design),
     )
     if exact:
         top = weighted[:max_paths]
@@ -246,6 +247,23 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     result.deviations = kept(result.deviations, lambda d: d.journeys, log)
     result.exact_deviations = kept(result.exact_deviations, lambda d: d.journeys, log)
     return result
+
+
+def _notes(journey_map: JourneyMap, design: Design) -> list[str]:
+    """Design stages that look like typos of the log's, and service levels that timed nothing
+    (those the design itself never has adjacent are warned about when it is loaded)."""
+    log_only = [s.name for s in journey_map.stages if s.name not in design.stages]
+    seen = {s.name for s in journey_map.stages}
+    notes = []
+    for stage in sorted(set(design.stages) - seen):
+        suggestion = did_you_mean(stage, log_only)
+        if suggestion:
+            notes.append(f"design stage {stage!r} never occurs in the log.{suggestion}")
+    taken = {(t.source, t.target) for t in journey_map.transitions}
+    notes += [f"service level {a} → {b}: no journey has {b} directly after {a}, so it timed "
+              "nothing" for a, b in sorted(design.service_levels)
+              if (a, b) in design.allowed and (a, b) not in taken]
+    return notes
 
 
 def _allowed(design: Design, source: str, target: str) -> bool:

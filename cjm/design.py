@@ -59,6 +59,7 @@ class Design:
     ends: set[str] | None = None  # for a net: where a journey may end (None: after a goal)
     service_levels: dict[tuple[str, str], float] = field(default_factory=dict)
     net: Any = None  # a cjm.model.PetriNet, for fitness and precision
+    warnings: list[str] = field(default_factory=list)  # what the file says that checks nothing
 
     def may_repeat(self, stage: str) -> bool:
         """Whether the design lets a journey visit ``stage`` again (directly or by a loop)."""
@@ -169,11 +170,13 @@ def _load_yaml(path: Path) -> Design:
         allowed.add((source, target))
         if wait is not None:
             service[(source, target)] = wait
+    levels = []
     for item, node in _items(path, fields, data, "service_levels"):
         source, target, wait = _pair(path, item, node, known)
         if wait is None:
             raise _Spot(path, node).error("a service level needs max_wait (e.g. 2d)")
         service[(source, target)] = wait
+        levels.append((source, target, _Spot(path, node).line))
     # By default a journey may start on each stage up to the first required one.
     default_starts = set()
     for name in names:
@@ -182,9 +185,14 @@ def _load_yaml(path: Path) -> Design:
             break
     starts = _names(path, fields, data, "start", known) or default_starts
     goals = _names(path, fields, data, "goals", known) or {names[-1]}
+    # Waits are timed between directly consecutive events: between stages the design never
+    # has next to each other, only journeys that already break the design are timed.
+    warnings = [f"{path}:{line}: service level {a} → {b} can only time journeys that break "
+                f"the design: it never has {b} directly after {a}, and only directly "
+                "consecutive events are timed" for a, b, line in levels if (a, b) not in allowed]
     return Design(path, "yaml", str(data.get("name", path.stem)), stages, allowed, starts,
                   goals, order={n: i for i, n in enumerate(names)} if sequence else None,
-                  service_levels=service)
+                  service_levels=service, warnings=warnings)
 
 
 def _stages(path: Path, node: Any, value: Any) -> dict[str, StageRule]:

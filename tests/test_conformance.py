@@ -316,3 +316,35 @@ def test_check_map_marks_breached_service_levels(shop, design):
     graph = check_map(check(cjm.discover(shop, goals=["Buy"]), design))
     edges = {(e.source, e.target): e.status for e in graph.edges}
     assert edges[("Cart", "Buy")] == "deviation"  # b waited 20 minutes, the limit is 15
+
+
+def test_a_service_level_between_stages_never_adjacent_is_warned_at_load(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("stages: [Visit, View, Cart, Buy]\nservice_levels:\n"
+                    "  - {from: Cart, to: Buy, max_wait: 1h}\n"
+                    "  - {from: Visit, to: Buy, max_wait: 2d}\n", encoding="utf-8")
+    design = load_design(path)
+    assert design.warnings == [
+        f"{path}:4: service level Visit → Buy can only time journeys that break the design: "
+        "it never has Buy directly after Visit, and only directly consecutive events are timed"]
+    assert load_design(tmp_path / "d.yaml").service_levels == {("Cart", "Buy"): 3600.0,
+                                                               ("Visit", "Buy"): 172800.0}
+
+
+def test_check_notes_service_levels_the_log_never_has_and_design_stage_typos(tmp_path):
+    journeys = {"a": ["Visit", "delivery_choice", "Pay"], "b": ["Visit", "Pay"]}
+    path = tmp_path / "d.yaml"
+    path.write_text("stages: [Visit, {name: delivery_choise, optional: true}, Pay, "
+                    "{name: Review, optional: true}]\ngoals: [Pay]\nservice_levels:\n"
+                    "  - {from: Pay, to: Review, max_wait: 1d}\n"
+                    "  - {from: Visit, to: Pay, max_wait: 1d}\n", encoding="utf-8")
+    design = load_design(path)
+    assert design.warnings == []  # both are designed transitions
+    with cjm.read_log(write_journeys(tmp_path / "l.csv", journeys)) as log:
+        result = check(cjm.discover(log, goals=["Pay"], infer_goals=False, buckets=1), design)
+    assert result.notes == [
+        "design stage 'delivery_choise' never occurs in the log. Did you mean "
+        "'delivery_choice'?",
+        "service level Pay → Review: no journey has Review directly after Pay, so it timed "
+        "nothing",
+    ]

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from cjm.cli import mapout
-from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout, warn
 
 DESIGN = "Design"
 GATES = "CI gates"
@@ -67,6 +67,8 @@ def check_command(
         if max_deviation_rate else None,
     }
     designed = load_design(design)
+    for message in designed.warnings:  # when the design is loaded, before the log is read
+        warn(message)
     with args.read() as log:
         jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
                       buckets=1)  # check() reads the journey tables discover() leaves

@@ -150,3 +150,18 @@ def test_check_writes_every_journeys_verdict(files):
         ["c", "false", "required stage skipped: View; transition not allowed: Visit → Cart"],
         ["d", "false", "journey ended before a goal: View"],
     ]
+
+
+def test_check_warns_about_a_service_level_that_times_nothing(files):
+    (files / "sla.yaml").write_text(
+        "stages: [Visit, View, Cart, Buy]\nservice_levels:\n  - {from: View, to: Buy, "
+        "max_wait: 1h}\n", encoding="utf-8")
+    result = run("check", "log.csv", "--design", "sla.yaml", "--no-map", "-q", "--json",
+                 "c.json")
+    assert result.exit_code == 0, result.output
+    assert "Warning: sla.yaml:3: service level View → Buy can only time journeys that break " \
+        "the design" \
+        in result.stderr
+    data = json.loads(Path("c.json").read_text())
+    assert data["design"]["warnings"] == [result.stderr.split("Warning: ", 1)[1].split(
+        "\n")[0]]

@@ -90,25 +90,29 @@ def _noise(seed: int) -> tuple[dict[str, list[str]], dict[str, str]]:
     return journeys, outcome
 
 
-def test_many_tests_are_holm_adjusted_so_chance_is_not_clear(tmp_path):
+def _check_p_values(items) -> None:
+    """Independently: each p-value from the interval's own z (scipy's normal), then Holm's
+    step-down written as its definition: max over the smaller p-values of (m - rank) * p."""
     from scipy.stats import norm
 
+    raw = []
+    for m in items:
+        error = (m.high - m.low) / (2 * Z95)
+        raw.append(2 * norm.sf(abs(m.difference) / error) if error else float(not m.difference))
+    assert [m.p_value for m in items] == pytest.approx(raw, rel=1e-9, abs=1e-300)
+    ranked = sorted(raw)
+    expected = [min(1.0, max((len(raw) - r) * ranked[r] for r in range(len(raw))
+                             if ranked[r] <= p)) for p in raw]
+    assert [m.adjusted_p for m in items] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_many_tests_are_holm_adjusted_so_chance_is_not_clear(tmp_path):
     journeys, outcome = _noise(3)
     with _log(tmp_path, outcome, journeys) as log:
         result = moments(log, min_count=10)
     items = result.items
     assert (result.correction, result.tests, result.alpha) == ("holm", len(items), 0.05)
-    # Independently: each p-value from the interval's own z (scipy's normal), then Holm's
-    # step-down written as its definition: max over the smaller p-values of (m - rank) * p.
-    raw = []
-    for m in items:
-        error = (m.high - m.low) / (2 * Z95)
-        raw.append(2 * norm.sf(abs(m.difference) / error))
-    assert [m.p_value for m in items] == pytest.approx(raw, rel=1e-9)
-    ranked = sorted(raw)
-    expected = [min(1.0, max((len(raw) - r) * ranked[r] for r in range(len(raw))
-                             if ranked[r] <= p)) for p in raw]
-    assert [m.adjusted_p for m in items] == pytest.approx(expected, rel=1e-9)
+    _check_p_values(items)
     # Chance alone puts some 95% intervals off zero; none survives the correction.
     assert sum(m.low > 0 or m.high < 0 for m in items) >= 2
     assert not [m for m in items if m.clear]
@@ -191,3 +195,14 @@ def test_moments_cli_states_the_correction_and_the_cut(tmp_path, monkeypatch):
     alone = CliRunner().invoke(app, ["moments", "s.csv", "--goal", "Purchase"], env=env)
     assert alone.exit_code == 2
     assert "--before-goal" in alone.output
+
+
+def test_holm_on_a_real_log(shared_data):
+    # Sepsis: low blood pressure (Hypotensie) against each stage and transition.
+    with cjm.read_log(shared_data / "sepsis.csv", columns={"outcome": "Hypotensie"}) as log:
+        result = moments(log)
+    _check_p_values(result.items)
+    apart = [m for m in result.items if m.low > 0 or m.high < 0]
+    clear = [m for m in result.items if m.clear]
+    assert (result.tests, len(apart), len(clear)) == (70, 28, 20)
+    assert set(clear) <= set(apart)

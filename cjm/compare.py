@@ -12,15 +12,22 @@ from dataclasses import dataclass
 
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import (
+    AUTO_EDGES,
     AUTO_MAX_STAGES,
+    AUTO_PATHS,
     AUTO_STAGES,
     END,
+    MAX_EDGES,
     START,
     MapEdge,
     MapGraph,
     MapNode,
+    fit_budget,
+    goal_routes,
+    kept_stages,
     simplify_edges,
     trim,
+    with_hidden_shares,
 )
 
 MIN_COUNT = 20
@@ -165,32 +172,52 @@ def compare(a: JourneyMap, b: JourneyMap, label_a: str = "A", label_b: str = "B"
     )
 
 
-def compare_map(comparison: Comparison, paths: float | None = None,
-                min_count: int = 1) -> MapGraph:
-    """A map of both sets of journeys: width by their traffic together, colour by the change."""
+def compare_map(comparison: Comparison, *, stages: float | None = None,
+                paths: float | None = None, min_count: int = 1,
+                max_edges: int | None = MAX_EDGES) -> MapGraph:
+    """A map of both sets of journeys: width by their traffic together, colour by the change.
+
+    ``stages``, ``paths``, ``min_count`` and ``max_edges`` simplify it as build_map does,
+    except that ``stages`` hides the other stages with their transitions (the shares compared
+    are those of the whole journeys); every significant change is kept.
+    """
     a, b = comparison.a, comparison.b
-    stages: dict[str, list[int]] = {}
+    totals: dict[str, list[int]] = {}
     for jm, i in ((a, 0), (b, 1)):
         for s in jm.stages:
-            stages.setdefault(s.name, [0, 0, 0, 0, 0, 0])
-            stages[s.name][i] += s.events
-            stages[s.name][2 + i] += s.journeys
-            stages[s.name][4] += s.starts
-            stages[s.name][5] += s.ends
-    edges = [MapEdge(t.key[0], t.key[1], t.count_a + t.count_b, None, 0.0, "", t.change,
-                     t.significant(comparison.alpha)) for t in comparison.transitions]
-    least = a.log.min_journeys  # starts and ends count journeys: --min-journeys applies
-    edges += [MapEdge(START, name, v[4], None, 0.0) for name, v in stages.items()
-              if v[4] and v[4] >= least]
-    edges += [MapEdge(name, END, v[5], None, 0.0) for name, v in stages.items()
-              if v[5] and v[5] >= least]
-    share = paths if paths is not None else (0.9 if len(comparison.transitions) > 60 else 1.0)
-    shown, restored = simplify_edges(edges, list(stages), share, min_count)
+            totals.setdefault(s.name, [0, 0, 0, 0, 0, 0])
+            totals[s.name][i] += s.events
+            totals[s.name][2 + i] += s.journeys
+            totals[s.name][4] += s.starts
+            totals[s.name][5] += s.ends
     goals = set(a.goals.stages)
     nodes = [MapNode(name, v[0] + v[1], v[2] + v[3], name in goals, 0.0, False)
-             for name, v in sorted(stages.items(), key=lambda kv: (-kv[1][0] - kv[1][1], kv[0]))]
+             for name, v in sorted(totals.items(), key=lambda kv: (-kv[1][0] - kv[1][1], kv[0]))]
+    kept = set(kept_stages(nodes, stages) if stages is not None else totals) | goals
+    nodes = [n for n in nodes if n.name in kept]
+    edges = [MapEdge(t.key[0], t.key[1], t.count_a + t.count_b, None, 0.0, "", t.change,
+                     t.significant(comparison.alpha)) for t in comparison.transitions
+             if t.key[0] in kept and t.key[1] in kept]
+    least = a.log.min_journeys  # starts and ends count journeys: --min-journeys applies
+    edges += [MapEdge(START, n.name, totals[n.name][4], None, 0.0) for n in nodes
+              if totals[n.name][4] and totals[n.name][4] >= least]
+    edges += [MapEdge(n.name, END, totals[n.name][5], None, 0.0) for n in nodes
+              if totals[n.name][5] and totals[n.name][5] >= least]
+    if paths is None:
+        paths = AUTO_PATHS if len(comparison.transitions) > AUTO_EDGES else 1.0
+    names = [n.name for n in nodes]
+    goal_names = [n.name for n in nodes if n.goal]
+    must = goal_routes(edges, goal_names) | {(e.source, e.target) for e in edges if e.significant}
+    simplified, restored = simplify_edges(edges, names, paths, min_count, must)
+    shown, repaired = fit_budget(simplified, names, max_edges, must)
+    budget = max_edges if len(shown) < len(simplified) else None
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
-    graph = MapGraph(nodes, shown, [], len(edges) - len(shown), restored)
+    show_all = ("--paths 100%" + (" --min-count 1" if min_count > 1 else "")
+                + (" --max-edges 0" if budget else ""))
+    graph = with_hidden_shares(
+        MapGraph(nodes, shown, sorted(set(totals) - kept), len(edges) - len(shown),
+                 repaired if budget else restored, show_all=show_all, budget=budget),
+        edges, goal_names)
     if len(nodes) > AUTO_STAGES:  # as build_map does: a drawing of them all never finishes
         graph = trim(graph, AUTO_MAX_STAGES, len(graph.edges))
         graph.capped_from = len(nodes)

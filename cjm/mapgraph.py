@@ -4,7 +4,11 @@ Simplification works as Disco's sliders do: ``stages`` keeps the most frequent s
 cover that share of events (the journeys are re-read without the others, so A → x → B becomes
 A → B); ``paths`` and ``min_count`` drop the weakest transitions, after which the widest
 route from the start to each stage, and from each stage to the end, is put back so that no
-kept stage is left stranded.
+kept stage is left stranded. Each goal keeps its strongest incoming transitions carrying
+``GOAL_ROUTE`` of the traffic that reaches it, so that the map still shows how journeys get
+there. Last, an edge budget (``max_edges``) keeps a dense map, such as a clickstream where
+every page links to every other, readable: the goals' routes, the strongest transitions, and
+the strongest edges that keep every stage reachable from the start and able to reach the end.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 
 from cjm.journeys import JourneyMap, Stage
 from cjm.privacy import kept as shared_by_enough
+from cjm.units import format_share
 
 START, END = "\x00start", "\x00end"  # cannot clash with a stage name from a text column
 DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many journeys stop
@@ -22,7 +27,8 @@ AUTO_EDGES = 60  # a map with more transitions than this is simplified unless --
 AUTO_PATHS = 0.9
 AUTO_STAGES = 100  # a log with more stages than this is drawn with its most frequent ones
 AUTO_MAX_STAGES = 60
-LEAST_PATHS = 0.3  # max_edges lowers --paths no further than this
+GOAL_ROUTE = 0.8  # a goal keeps the strongest incoming edges carrying this share of its traffic
+MAX_EDGES = 80  # the edge budget of a map (--max-edges); beyond it a map is a hairball
 
 
 @dataclass(frozen=True)
@@ -58,20 +64,41 @@ class MapGraph:
     handoff_column: str | None = None
     show_all: str = "--paths 100%"  # the flags that would bring every hidden edge back
     capped_from: int | None = None  # the log's stage count, when too many to draw them all
+    hidden_traffic: float = 0.0  # the share of the traffic (edge counts) on hidden edges
+    goal_hidden: dict[str, float] = field(default_factory=dict)  # of each goal's incoming
+    budget: int | None = None  # the edge budget, when it hid edges
 
     def hidden_summary(self) -> str | None:
         parts = []
         if self.hidden_stages:
             parts.append(f"{len(self.hidden_stages):,} stages hidden by --stages")
         if self.hidden_edges:
-            parts.append(f"{self.hidden_edges} of {self.hidden_edges + len(self.edges)} "
-                         f"map edges hidden ({self.show_all} shows them all)")
+            parts.append(f"{self.hidden_edges:,} of {self.hidden_edges + len(self.edges):,} "
+                         f"map edges hidden, {format_share(self.hidden_traffic)} of the traffic "
+                         f"({self.more_flags()})")
         if self.restored_edges:
-            parts.append(f"{self.restored_edges} weaker transitions kept to connect stages")
-        return "; ".join(parts) or None
+            parts.append(f"{self.restored_edges:,} weaker transitions kept to connect stages")
+        return "; ".join(parts + self.goal_notes()) or None
+
+    def more_flags(self) -> str:
+        """The flags that show more of the map, and all of it."""
+        more = ""
+        if self.budget:
+            over = (", exceeded to keep every stage connected"
+                    if len(self.edges) > self.budget else "")
+            more = (f"a budget of {self.budget} edges{over}: --max-edges {2 * self.budget} "
+                    "shows more, ")
+        return f"{more}{self.show_all} shows them all"
+
+    def goal_notes(self) -> list[str]:
+        """What share of the traffic into each goal is hidden, once anything is."""
+        if not self.hidden_edges:
+            return []
+        return [f"goal {goal}: {format_share(share)} of its incoming traffic hidden"
+                for goal, share in self.goal_hidden.items()]
 
 
-def _kept_stages(stages: list[Stage], share: float) -> list[str]:
+def kept_stages(stages: list[Stage] | list[MapNode], share: float) -> list[str]:
     total = sum(s.events for s in stages)
     kept, covered = [], 0
     for stage in stages:  # most frequent first
@@ -85,7 +112,7 @@ def _kept_stages(stages: list[Stage], share: float) -> list[str]:
 def build_map(journey_map: JourneyMap, *, stages: float | None = None,
               paths: float | None = None,
               min_count: int = 1, max_stages: int | None = None,
-              max_edges: int | None = None) -> MapGraph:
+              max_edges: int | None = MAX_EDGES) -> MapGraph:
     """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
 
     ``stages=None`` keeps every stage of a log with up to 100 of them, and the 60 most
@@ -93,14 +120,14 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     would never finish. ``paths=None`` keeps every transition of a map with up to 60 of them
     and the strongest ones carrying 90% of the traffic (plus those that connect stages) of a
     larger map.
+    Each goal keeps its strongest incoming edges carrying ``GOAL_ROUTE`` (80%) of its traffic.
     ``max_stages`` caps the stages shown (the most frequent, and the goals); ``max_edges``
-    lowers ``paths`` in steps of 10% until no more edges are shown than that, as far as
-    keeping every stage connected allows.
+    (0 or None: no budget) then caps the edges, see ``fit_budget``.
     """
     capped = stages is None and len(journey_map.stages) > AUTO_STAGES
     if capped:
         max_stages = min(max_stages or AUTO_MAX_STAGES, AUTO_MAX_STAGES)
-    kept = _kept_stages(journey_map.stages, 1.0 if stages is None else stages)[:max_stages]
+    kept = kept_stages(journey_map.stages, 1.0 if stages is None else stages)[:max_stages]
     kept += [g for g in journey_map.goals.stages if g not in kept]  # the goal always shows
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
@@ -124,10 +151,13 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     edges += [MapEdge(s.name, END, s.ends, None, 0.0) for s in stage_rows if s.ends >= least]
     if paths is None:
         paths = AUTO_PATHS if transitions > AUTO_EDGES else 1.0
-    shown, restored = _fit_edges(edges, [s.name for s in stage_rows], paths, min_count,
-                                 max_edges)
+    names = [s.name for s in stage_rows]
+    goals = [g for g in journey_map.goals.stages if g in names]
+    routes = goal_routes(edges, goals)
+    simplified, restored = simplify_edges(edges, names, paths, min_count, routes)
+    shown, repaired = fit_budget(simplified, names, max_edges, routes)
+    budget = max_edges if len(shown) < len(simplified) else None
 
-    goals = set(journey_map.goals.stages)
     dead = {d.stage: d.share_of_reaching for d in journey_map.dead_ends}
     nodes = [
         MapNode(s.name, s.events, s.journeys, s.name in goals, dead.get(s.name, 0.0),
@@ -135,40 +165,157 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
         for s in sorted(stage_rows, key=lambda s: (-s.events, s.name))
     ]
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
-    return MapGraph(nodes, shown, hidden, len(edges) - len(shown), restored,
-                    journey_map.handoff_column,
-                    "--paths 100%" + (" --min-count 1" if min_count > 1 else ""),
-                    len(journey_map.stages) if capped else None)
+    show_all = ("--paths 100%" + (" --min-count 1" if min_count > 1 else "")
+                + (" --max-edges 0" if budget else ""))
+    graph = MapGraph(nodes, shown, hidden, len(edges) - len(shown),
+                     repaired if budget else restored, journey_map.handoff_column, show_all,
+                     len(journey_map.stages) if capped else None, budget=budget)
+    return with_hidden_shares(graph, edges, goals)
 
 
-def _fit_edges(edges: list[MapEdge], stages: list[str], paths: float, min_count: int,
-               max_edges: int | None) -> tuple[list[MapEdge], int]:
-    """simplify_edges, with ``paths`` lowered in 10% steps until at most ``max_edges`` show."""
-    shown, restored = simplify_edges(edges, stages, paths, min_count)
-    while max_edges is not None and len(shown) > max_edges and paths > LEAST_PATHS:
-        paths = round(min(paths, 1.0) - 0.1, 2)
-        shown, restored = simplify_edges(edges, stages, paths, min_count)
-    return shown, restored
+def with_hidden_shares(graph: MapGraph, edges: list[MapEdge], goals: list[str],
+                       earlier: MapGraph | None = None) -> MapGraph:
+    """``graph`` with the share of the traffic, and of each goal's incoming traffic, that it
+    hides of ``edges`` (and that ``earlier``, the map it was cut from, hid already)."""
+    def hidden(of: list[MapEdge], before: float) -> float:
+        total = sum(e.count for e in of)
+        shown = sum(e.count for e in of if (e.source, e.target) in kept)
+        return 1 - (1 - before) * shown / total if total else before
+
+    kept = {(e.source, e.target) for e in graph.edges}
+    graph.hidden_traffic = hidden(edges, earlier.hidden_traffic if earlier else 0.0)
+    graph.goal_hidden = {goal: hidden(_into(edges, goal), earlier.goal_hidden.get(goal, 0.0)
+                                      if earlier else 0.0) for goal in goals}
+    return graph
+
+
+def _into(edges: list[MapEdge], goal: str) -> list[MapEdge]:
+    """The edges that reach ``goal``: from other stages and from the start."""
+    return [e for e in edges if e.target == goal and e.source != goal]
+
+
+def goal_routes(edges: list[MapEdge], goals: list[str],
+                share: float = GOAL_ROUTE) -> set[tuple[str, str]]:
+    """Each goal's strongest incoming edges that together carry ``share`` of its traffic."""
+    keep = set()
+    for goal in goals:
+        incoming = sorted(_into(edges, goal), key=lambda e: (-e.count, e.source))
+        total, covered = sum(e.count for e in incoming), 0
+        for edge in incoming:
+            if covered >= share * total:
+                break
+            keep.add((edge.source, edge.target))
+            covered += edge.count
+    return keep
 
 
 def trim(graph: MapGraph, max_stages: int, max_edges: int) -> MapGraph:
     """A smaller drawing of a finished map (a comparison or a check): its ``max_stages``
-    largest stages and the goals, and the strongest edges among them, at most ``max_edges``
-    as far as keeping them connected allows."""
-    nodes = [n for i, n in enumerate(graph.nodes) if i < max_stages or n.goal]
-    names = {n.name for n in nodes} | {START, END}
+    largest stages, the goals and the stages of significant changes (and those that connect
+    them), and among them the goals' routes, every significant change and the strongest
+    edges, at most ``max_edges`` as far as keeping them connected allows."""
+    changed = {n for e in graph.edges if e.significant for n in (e.source, e.target)}
+    names = {n.name for i, n in enumerate(graph.nodes)
+             if i < max_stages or n.goal or n.name in changed} | {START, END}
+    inside = {(e.source, e.target) for e in graph.edges
+              if e.source in names and e.target in names}
+    # A stage whose every route runs through a dropped one brings back the stages of its route.
+    names |= {n for key in _connect(graph.edges, inside, list(names)) for n in key}
+    nodes = [n for n in graph.nodes if n.name in names]
     edges = [e for e in graph.edges if e.source in names and e.target in names]
-    shown, restored = _fit_edges(edges, [n.name for n in nodes], 1.0, 1, max_edges)
+    goals = [n.name for n in nodes if n.goal]
+    must = goal_routes(edges, goals) | {(e.source, e.target) for e in edges if e.significant}
+    shown, restored = fit_budget(edges, [n.name for n in nodes], max_edges, must)
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
     dropped = [n.name for n in graph.nodes if n.name not in names]
-    return MapGraph(nodes, shown, graph.hidden_stages + dropped,
-                    graph.hidden_edges + len(graph.edges) - len(shown), restored,
-                    graph.handoff_column, graph.show_all)
+    small = MapGraph(nodes, shown, graph.hidden_stages + dropped,
+                     graph.hidden_edges + len(graph.edges) - len(shown), restored,
+                     graph.handoff_column, graph.show_all)
+    return with_hidden_shares(small, graph.edges, goals, graph)
+
+
+def fit_budget(edges: list[MapEdge], stages: list[str], max_edges: int | None,
+               must: set[tuple[str, str]]) -> tuple[list[MapEdge], int]:
+    """At most ``max_edges`` of ``edges`` (a simplified, connected map), and how many of them
+    keep stages connected: the ``must`` edges, the strongest transitions between stages, and
+    the strongest edges that keep every stage reachable from the start and able to reach the
+    end. The budget gives way to ``must`` and to that repair; 0 or None: no budget."""
+    if not max_edges or len(edges) <= max_edges:
+        return list(edges), 0
+    by_key = {(e.source, e.target): e for e in edges}
+    must = must & by_key.keys()
+    ranked = [k for k, e in sorted(by_key.items(), key=lambda kv: (-kv[1].count, kv[0]))
+              if START not in k and END not in k and k not in must]
+
+    def attempt(k: int) -> tuple[set[tuple[str, str]], int]:
+        keep = must | set(ranked[:k])
+        added = _connect(edges, keep, stages)
+        return keep | added, len(added)
+
+    # More transitions usually need fewer repair edges: find the most that fit, or else
+    # the smallest connected map tried.
+    best, low, high = attempt(0), 0, len(ranked)
+    fits = len(best[0]) <= max_edges
+    while low < high:
+        middle = (low + high + 1) // 2
+        tried = attempt(middle)
+        if len(tried[0]) <= max_edges:
+            best, low, fits = tried, middle, True
+        else:
+            high = middle - 1
+            if not fits and len(tried[0]) < len(best[0]):
+                best = tried
+    return [by_key[k] for k in sorted(best[0])], best[1]
+
+
+def _connect(edges: list[MapEdge], keep: set[tuple[str, str]],
+             stages: list[str]) -> set[tuple[str, str]]:
+    """The edges to add to ``keep`` so that every stage is reached from the start and reaches
+    the end."""
+    added = _grow(edges, keep, stages, True)
+    return added | _grow(edges, keep | added, stages, False)
+
+
+def _grow(edges: list[MapEdge], keep: set[tuple[str, str]], stages: list[str],
+          forward: bool) -> set[tuple[str, str]]:
+    """From the start (or back from the end), each time the strongest edge out of what
+    ``keep`` reaches, until every stage is reached: Prim's widest tree, grown from ``keep``."""
+    out: dict[str, list[tuple[int, tuple[str, str], str]]] = {}
+    for e in edges:
+        a, b = (e.source, e.target) if forward else (e.target, e.source)
+        out.setdefault(a, []).append((e.count, (e.source, e.target), b))
+    reached: set[str] = set()
+    heap: list[tuple[int, tuple[str, str], str]] = []
+    added: set[tuple[str, str]] = set()
+    todo = [START if forward else END]
+    missing = set(stages)
+    while True:
+        while todo:
+            node = todo.pop()
+            if node in reached:
+                continue
+            reached.add(node)
+            missing.discard(node)
+            for count, key, nxt in out.get(node, []):
+                if key in keep or key in added:
+                    todo.append(nxt)
+                else:
+                    heapq.heappush(heap, (-count, key, nxt))
+        if not missing or not heap:
+            return added
+        _, key, nxt = heapq.heappop(heap)
+        if nxt not in reached:
+            added.add(key)
+            todo.append(nxt)
 
 
 def simplify_edges(edges: list[MapEdge], stages: list[str], paths: float,
-                   min_count: int) -> tuple[list[MapEdge], int]:
-    """The edges to keep, and how many weaker ones were put back to keep stages connected."""
+                   min_count: int, must: set[tuple[str, str]] | None = None,
+                   ) -> tuple[list[MapEdge], int]:
+    """The edges to keep, and how many weaker ones were put back to keep stages connected.
+
+    ``must`` (the goals' routes, significant changes) is kept whatever ``paths`` says.
+    """
     if paths >= 1.0 and min_count <= 1:
         return list(edges), 0
     ranked = sorted(edges, key=lambda e: (-e.count, e.source, e.target))
@@ -180,6 +327,7 @@ def simplify_edges(edges: list[MapEdge], stages: list[str], paths: float,
             break
         keep.add((edge.source, edge.target))
         covered += edge.count
+    keep |= must or set()
     before = len(keep)
     by_key = {(e.source, e.target): e for e in edges}
     for forward, root in ((True, START), (False, END)):

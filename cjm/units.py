@@ -52,6 +52,15 @@ def format_counted(n: float, noun: str) -> str:
     return f"{format_count(n)} {noun.removesuffix('s') if int(n) == 1 else noun}"
 
 
+def format_share(share: float) -> str:
+    """A share as a whole percentage that never rounds a little to nothing: ``<1%``, ``12%``."""
+    if 0 < share < 0.005:
+        return "<1%"
+    if 0.995 <= share < 1:
+        return ">99%"
+    return f"{share:.0%}"
+
+
 def iso(value) -> str | None:
     """A timestamp as ISO 8601 in UTC with a Z."""
     return value.isoformat().replace("+00:00", "Z") if value else None

@@ -31,3 +31,27 @@ def write_journeys(path: Path, journeys: dict[str, list], extra: dict[str, dict]
             lines.append(",".join(row))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def dense_journeys(pages: int, visitors: int, events: int = 10, seed: int = 1,
+                   goal: str | None = None) -> dict[str, list[str]]:
+    """A web clickstream where most pages link to most others: ``visitors`` journeys of
+    ``events`` pages each, every page chosen at random among ``pages`` (seeded, so the same
+    journeys every time). With ``goal``, every third journey ends on that page."""
+    import random
+
+    rng = random.Random(seed)
+    names = [f"page{i:03d}" for i in range(pages)]
+    journeys = {}
+    for n in range(visitors):
+        stages = [rng.choice(names) for _ in range(events)]
+        if goal and n % 3 == 0:
+            stages[-1] = goal
+        journeys[f"v{n:05d}"] = stages
+    return journeys
+
+
+def write_dense(path: Path, pages: int, visitors: int = 1000, **kwargs) -> Path:
+    """``dense_journeys`` written as a CSV log, one event a minute."""
+    return write_journeys(path, dense_journeys(pages, visitors, **kwargs),
+                          step=timedelta(minutes=1))

@@ -37,6 +37,7 @@ def check_command(
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
+    max_edges: mapout.MaxEdges = None,
     min_fitness: Annotated[str | None, typer.Option(
         "--min-fitness", help="Exit 1 when fitness is below this (0.9 or 90%).",
         rich_help_panel=GATES, metavar="SHARE", show_default=False)] = None,
@@ -76,7 +77,7 @@ def check_command(
         result.journey_map = suppress(jm)  # checked on every journey, shown without the rare
         if journeys_out:
             result.write_journeys(journeys_out)
-        graph = check_map(result, **mapout.simplify(stages, paths, min_count))
+        graph = check_map(result, **mapout.simplify(stages, paths, min_count, max_edges))
         title = f"{', '.join(Path(f.path).name for f in log.files)} against {designed.name}"
         written = mapout.write(graph, chosen, lambda: check_json(result, graph), json_out,
                                view, node_label, title)

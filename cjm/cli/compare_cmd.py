@@ -41,6 +41,9 @@ def compare_command(
     alpha: Annotated[float, typer.Option(
         "--alpha", help="Significance level, after Holm's correction for the number of tests.",
         rich_help_panel=TEST, min=0.0001, max=0.5)] = 0.05,
+    stages: mapout.Stages = None,
+    paths: mapout.Paths = None,
+    max_edges: mapout.MaxEdges = None,
     output: mapout.Output = None,
     no_map: mapout.NoMap = False,
     json_out: mapout.JsonOut = None,
@@ -75,7 +78,8 @@ def compare_command(
         result = suppress_comparison(compare(a, b, sides[0].label or "A",
                                              sides[1].label or "B", min_count=min_count,
                                              alpha=alpha))
-        graph = compare_map(result)
+        # Its --min-count is the testing threshold: the map hides no transition for it.
+        graph = compare_map(result, **mapout.simplify(stages, paths, max_edges=max_edges))
         title = f"{result.label_a} → {result.label_b}"
         written = mapout.write(graph, chosen, lambda: compare_json(result), json_out,
                                "frequency", "journeys", title)

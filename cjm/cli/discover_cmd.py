@@ -62,6 +62,7 @@ def discover_command(
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
+    max_edges: mapout.MaxEdges = None,
     fail_on_dead_end_rate: Annotated[str | None, typer.Option(
         "--fail-on-dead-end-rate", help="Exit 1 when the dead-end rate exceeds this (30% or "
         "0.3).", rich_help_panel=GATES, metavar="RATE", show_default=False)] = None,
@@ -116,7 +117,7 @@ def discover_command(
     if window not in ("journeys", "events"):
         raise UsageError(f"--window: {window!r} is not one of journeys, events")
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
-    simplify = mapout.simplify(stages, paths, min_count)
+    simplify = mapout.simplify(stages, paths, min_count, max_edges)
     results: list = []
     with (read_with_spark(args, config, spark_remote, spark_master, {
             "--by": by, "--period": period, "--since": since, "--until": until})

@@ -1,4 +1,5 @@
-"""Options and writing shared by the commands that draw a map (discover, check)."""
+"""Options and writing shared by the commands that draw a map (discover, check, compare,
+report)."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,10 @@ Paths = Annotated[str | None, typer.Option(
 MinCount = Annotated[int, typer.Option(
     "--min-count", help="Hide transitions taken fewer times than this.", rich_help_panel=MAP,
     min=1)]
+MaxEdges = Annotated[int | None, typer.Option(
+    "--max-edges", help="Draw at most this many edges, after --stages and --paths: the goals' "
+    "main routes, the strongest transitions and those that keep every stage connected. 0: no "
+    "limit. (default: 80)", rich_help_panel=MAP, min=0, metavar="N", show_default=False)]
 
 
 def check_view(view: str, node_label: str) -> None:
@@ -52,12 +57,16 @@ def check_view(view: str, node_label: str) -> None:
         raise UsageError(f"--node-label: {node_label!r} is not one of journeys, events")
 
 
-def simplify(stages: str | None, paths: str | None, min_count: int) -> dict[str, Any]:
-    """build_map's keyword arguments from the --stages, --paths and --min-count flags."""
+def simplify(stages: str | None, paths: str | None, min_count: int = 1,
+             max_edges: int | None = None) -> dict[str, Any]:
+    """build_map's keyword arguments from the --stages, --paths, --min-count and --max-edges
+    flags."""
+    from cjm.mapgraph import MAX_EDGES
     from cjm.units import parse_share
 
     return {"stages": parse_share(stages, "--stages") if stages else None,
-            "paths": parse_share(paths, "--paths") if paths else None, "min_count": min_count}
+            "paths": parse_share(paths, "--paths") if paths else None, "min_count": min_count,
+            "max_edges": MAX_EDGES if max_edges is None else max_edges}
 
 
 def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: str | None,

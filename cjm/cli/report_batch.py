@@ -23,13 +23,13 @@ _READING = {f.name for f in fields(LogArgs)} - {"paths", "debug"}
 _LISTS = {"logs", "output", "goal", "where"}  # a single string is also accepted
 _JOINED = {"funnel", "compare_values"}  # a list is joined with commas, as the flag takes it
 _BOOLS = {"dayfirst", "drop_duplicates", "strict", "pseudonymize"}
-_INTS = {"top_values", "top", "min_count", "min_journeys", "buckets"}
+_INTS = {"top_values", "top", "min_count", "max_edges", "min_journeys", "buckets"}
 _PATHS = {"logs", "output", "assets", "design", "rejects"}
 _REPORT = {
     "title", "goal", "goal_share", "still_active", "handoff_column", "funnel", "within",
     "order", "compare_by", "compare_period", "compare_values", "design", "by", "top_values",
     "period", "where", "since", "until", "top", "view", "stages", "paths", "min_count",
-    "fail_on_dead_end_rate",
+    "max_edges", "fail_on_dead_end_rate",
 }
 KEYS = sorted({"name", "logs", "output", "assets"} | _READING | _REPORT)
 

@@ -92,6 +92,7 @@ def report_command(
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
+    max_edges: mapout.MaxEdges = None,
     fail_on_dead_end_rate: Annotated[str | None, typer.Option(
         "--fail-on-dead-end-rate", help="Exit 1 (after writing the report) when the dead-end "
         "rate exceeds this.", rich_help_panel=GATES, metavar="RATE", show_default=False)
@@ -222,7 +223,8 @@ def report_options(values: dict[str, Any]):
         compare_by=get("compare_by"), compare_period=get("compare_period"),
         compare_values=pair, design=get("design"),
         top=get("top") or int(config.get("top", 10)), view=view,
-        **mapout.simplify(get("stages"), get("paths"), get("min_count") or 1),
+        **mapout.simplify(get("stages"), get("paths"), get("min_count") or 1,
+                           get("max_edges")),
     )
     gate = get("fail_on_dead_end_rate")
     return options, parse_rate(gate, "--fail-on-dead-end-rate") if gate is not None else None

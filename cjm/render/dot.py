@@ -6,7 +6,7 @@ import html
 
 from cjm.mapgraph import DEAD_END_MARK, DEAD_END_NOTE, END, START, MapEdge, MapGraph
 from cjm.units import format_count as fmt_count
-from cjm.units import format_counted, format_seconds
+from cjm.units import format_counted, format_seconds, format_share
 
 VIEWS = ("frequency", "performance", "both")
 NODE_LABELS = ("journeys", "events")
@@ -96,7 +96,7 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
         label = "<" + "<BR/>".join(rows) + ">"
         lines.append(f"  {node_id(node.name)} [label={label} {' '.join(attrs)} "
                      f"tooltip={quote(node.name)}];")
-    for edge in graph.edges:
+    for edge in drawing_order(graph.edges):
         width = 1 + 6 * edge.count / peak_edge
         attrs = [f"penwidth={width:.2f}"]
         label = edge_label(edge, view)
@@ -128,6 +128,11 @@ def to_dot(graph: MapGraph, *, view: str = "both", node_label: str = "journeys",
     lines += _legend(view, graph)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def drawing_order(edges: list[MapEdge]) -> list[MapEdge]:
+    """Significant changes last: an edge drawn later lies on top, never under a grey one."""
+    return sorted(edges, key=lambda e: e.significant)
 
 
 def change_label(edge: MapEdge) -> str:
@@ -173,5 +178,12 @@ def _legend(view: str, graph: MapGraph) -> list[str]:
         changes = quote(f"dashed: hand-off\n({graph.handoff_column} changes)")
         lines.append(f'    legend_handoff [label={changes} '
                      f'shape=plaintext style="" fontcolor="{_HANDOFF}"];')
+    if graph.hidden_edges:
+        total = graph.hidden_edges + len(graph.edges)
+        hidden = [f"{graph.hidden_edges:,} of {total:,} edges hidden: "
+                  f"{format_share(graph.hidden_traffic)} of the traffic",
+                  f"({graph.more_flags()})", *graph.goal_notes()]
+        lines.append(f'    legend_hidden [label={quote(chr(10).join(hidden))} shape=plaintext '
+                     'style=""];')
     lines.append("  }")
     return lines

@@ -123,10 +123,16 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
         },
     }
     if graph is not None:
-        data["map"] = {"stages_shown": len(graph.nodes), "transitions_shown": len(graph.edges),
-                       "hidden_stages": graph.hidden_stages,
-                       "hidden_transitions": graph.hidden_edges}
+        data["map"] = map_json(graph)
     return data
+
+
+def map_json(graph) -> dict[str, Any]:
+    """What the drawn map shows of the journeys, and what it hides."""
+    return {"stages_shown": len(graph.nodes), "transitions_shown": len(graph.edges),
+            "hidden_stages": graph.hidden_stages, "hidden_transitions": graph.hidden_edges,
+            "hidden_traffic_share": _r(graph.hidden_traffic),
+            "goal_incoming_hidden": {g: _r(v) for g, v in graph.goal_hidden.items()}}
 
 
 
@@ -172,8 +178,7 @@ def check_json(result, graph=None) -> dict[str, Any]:
         "notes": result.notes,
     }
     if graph is not None:
-        data["map"] = {"stages_shown": len(graph.nodes), "transitions_shown": len(graph.edges),
-                       "hidden_stages": graph.hidden_stages}
+        data["map"] = map_json(graph)
     return data
 
 

@@ -10,7 +10,7 @@ them undecoded in what it draws, and a ``#`` is written as ``&num;`` so that a n
 from __future__ import annotations
 
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode
-from cjm.render.dot import change_label, edge_label
+from cjm.render.dot import change_label, drawing_order, edge_label
 from cjm.units import format_count, format_counted
 
 MAX_STAGES = 15  # a Mermaid diagram beyond this is a tangle on a code-hosting page
@@ -50,7 +50,7 @@ def to_mermaid(graph: MapGraph, *, view: str = "both", node_label: str = "journe
             classes.setdefault(kind, []).append(ids[node.name])
     peak = max((e.count for e in graph.edges), default=1) or 1
     styles = []
-    for index, edge in enumerate(graph.edges):
+    for index, edge in enumerate(drawing_order(graph.edges)):
         label = _label(edge, view)
         arrow = "-.->" if edge.source == START or edge.target == END else "-->"
         lines.append(f"  {ids[edge.source]} {arrow}"

@@ -15,7 +15,7 @@ from typing import Any
 
 from cjm.eventlog import EventLog
 from cjm.journeys import GOAL_SHARE, JourneyMap
-from cjm.mapgraph import MapGraph
+from cjm.mapgraph import MAX_EDGES, MapGraph
 from cjm.privacy import suppress, suppress_comparison
 from cjm.progress import step
 from cjm.safety import safe_name
@@ -50,6 +50,7 @@ class ReportOptions:
     stages: float | None = None
     paths: float | None = None
     min_count: int = 1
+    max_edges: int | None = MAX_EDGES
     top: int = 10
     view: str = "both"
 
@@ -136,7 +137,7 @@ def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
                            goal_share=options.goal_share, still_active=options.still_active,
                            handoff_column=options.handoff_column))
     simplify = {"stages": options.stages, "paths": options.paths,
-                "min_count": options.min_count}
+                "min_count": options.min_count, "max_edges": options.max_edges}
     graph = build_map(jm, **simplify)
     title = options.title or ", ".join(Path(f.path).name for f in log.files)
     if whole.label:
@@ -225,7 +226,8 @@ def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
                 "still_active": jm.still_active_seconds}
         a, b = discover(a_log, **same), discover(b_log, **same)
         result = suppress_comparison(compare(a, b, a_log.label or "A", b_log.label or "B"))
-        graph = compare_map(result)
+        graph = compare_map(result, stages=options.stages, paths=options.paths,
+                            max_edges=options.max_edges)
         title = f"{result.label_a} → {result.label_b}"
         return compare_json(result), _trimmed(graph, title, "frequency")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cjm.report.build import Figure, Report
-from cjm.units import format_count, format_seconds
+from cjm.units import format_count, format_seconds, format_share
 
 ARROW = " → "
 
@@ -149,9 +149,12 @@ def _map_caption(data: dict[str, Any]) -> str:
             f"{shown.get('transitions_shown', len(data['transitions']))} transitions shown")
     hidden = [f"{len(shown['hidden_stages']):,} stages"] if shown.get("hidden_stages") else []
     if shown.get("hidden_transitions"):
-        hidden.append(f"{shown['hidden_transitions']:,} weaker map edges")
+        hidden.append(f"{shown['hidden_transitions']:,} weaker map edges "
+                      f"({format_share(shown.get('hidden_traffic_share', 0.0))} of the traffic)")
     if hidden:
         text += "; " + " and ".join(hidden) + " hidden to keep it legible"
+        text += "".join(f"; goal {goal}: {format_share(share)} of its incoming traffic hidden"
+                        for goal, share in shown.get("goal_incoming_hidden", {}).items())
     return text + ". Edge labels: transitions (median wait); width: traffic."
 
 

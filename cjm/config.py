@@ -20,7 +20,8 @@ READ_KEYS = (
     "lifecycle", "journey_gap", "drop_duplicates", "memory_limit", "temp_dir",
 )
 DISCOVER_KEYS = (
-    "goals", "goal_share", "still_active", "handoff_column", "view", "top", "channel_cost",
+    "goals", "goal_share", "still_active", "handoff_column", "view", "top", "max_edges",
+    "channel_cost",
 )
 KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -29,8 +30,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
                      "still_active", "handoff_column", "view", "memory_limit", "temp_dir"),
                     (str,)),
     **dict.fromkeys(("dayfirst", "monthfirst", "drop_duplicates"), (bool,)),
-    "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "goals": (list,),
-    "channel_cost": (dict,),
+    "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "max_edges": (int,),
+    "goals": (list,), "channel_cost": (dict,),
 }
 _EXAMPLES = {str: 'a string ("…")', bool: "true or false", int: "a whole number",
              float: "a number", list: 'a list (["…", "…"])',
@@ -88,6 +89,8 @@ def _check_value(key: str, value: Any, path: Path) -> None:
             raise UsageError(f"must be one of {', '.join(allowed[key])}")
         if key == "top" and value < 1:
             raise UsageError("must be 1 or more")
+        if key == "max_edges" and value < 0:
+            raise UsageError("must be 0 (no limit) or more")
         if key in ("journey_gap", "still_active"):
             parse_span(value, key)
         if key == "goal_share":

@@ -214,3 +214,21 @@ def test_max_edges_rejects_a_negative_budget(dense40):
     path, _ = dense40
     result = CliRunner().invoke(app, ["discover", str(path), "--max-edges", "-1", "--no-map"])
     assert result.exit_code == 2
+
+
+def test_max_edges_in_cjm_toml(dense40, tmp_path, monkeypatch):
+    path, _ = dense40
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cjm.toml").write_text("max_edges = 120\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["discover", str(path), "-o", "m.dot", "-q"]).exit_code == 0
+    assert MAX_EDGES < (tmp_path / "m.dot").read_text().count(" -> ") <= 120
+    # The flag wins over the file.
+    assert runner.invoke(app, ["discover", str(path), "--max-edges", "80", "-o", "m.dot",
+                               "-q"]).exit_code == 0
+    assert (tmp_path / "m.dot").read_text().count(" -> ") <= 80
+    (tmp_path / "cjm.toml").write_text("max_edges = -3\n")
+    result = runner.invoke(app, ["discover", str(path), "--no-map", "-q"])
+    assert result.exit_code == 2
+    assert "setting 'max_edges': must be 0 (no limit) or more, not -3" in " ".join(
+        result.output.split())

@@ -60,13 +60,16 @@ def check_view(view: str, node_label: str) -> None:
 def simplify(stages: str | None, paths: str | None, min_count: int = 1,
              max_edges: int | None = None) -> dict[str, Any]:
     """build_map's keyword arguments from the --stages, --paths, --min-count and --max-edges
-    flags."""
+    flags (--max-edges: else max_edges in cjm.toml, else 80)."""
+    from cjm.config import find_config
     from cjm.mapgraph import MAX_EDGES
     from cjm.units import parse_share
 
+    if max_edges is None:
+        max_edges = find_config().get("max_edges", MAX_EDGES)
     return {"stages": parse_share(stages, "--stages") if stages else None,
             "paths": parse_share(paths, "--paths") if paths else None, "min_count": min_count,
-            "max_edges": MAX_EDGES if max_edges is None else max_edges}
+            "max_edges": max_edges}
 
 
 def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: str | None,

@@ -22,12 +22,9 @@ from cjm.mapgraph import (
     MapEdge,
     MapGraph,
     MapNode,
-    fit_budget,
-    goal_routes,
     kept_stages,
-    simplify_edges,
+    simplified_graph,
     trim,
-    with_hidden_shares,
 )
 
 MIN_COUNT = 20
@@ -205,19 +202,9 @@ def compare_map(comparison: Comparison, *, stages: float | None = None,
               if totals[n.name][5] and totals[n.name][5] >= least]
     if paths is None:
         paths = AUTO_PATHS if len(comparison.transitions) > AUTO_EDGES else 1.0
-    names = [n.name for n in nodes]
-    goal_names = [n.name for n in nodes if n.goal]
-    must = goal_routes(edges, goal_names) | {(e.source, e.target) for e in edges if e.significant}
-    simplified, restored = simplify_edges(edges, names, paths, min_count, must)
-    shown, repaired = fit_budget(simplified, names, max_edges, must)
-    budget = max_edges if len(shown) < len(simplified) else None
-    shown.sort(key=lambda e: (-e.count, e.source, e.target))
-    show_all = ("--paths 100%" + (" --min-count 1" if min_count > 1 else "")
-                + (" --max-edges 0" if budget else ""))
-    graph = with_hidden_shares(
-        MapGraph(nodes, shown, sorted(set(totals) - kept), len(edges) - len(shown),
-                 repaired if budget else restored, show_all=show_all, budget=budget),
-        edges, goal_names)
+    graph = simplified_graph(nodes, edges, paths, min_count, max_edges,
+                             {(e.source, e.target) for e in edges if e.significant},
+                             hidden_stages=sorted(set(totals) - kept))
     if len(nodes) > AUTO_STAGES:  # as build_map does: a drawing of them all never finishes
         graph = trim(graph, AUTO_MAX_STAGES, len(graph.edges))
         graph.capped_from = len(nodes)

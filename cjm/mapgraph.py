@@ -153,23 +153,35 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
         paths = AUTO_PATHS if transitions > AUTO_EDGES else 1.0
     names = [s.name for s in stage_rows]
     goals = [g for g in journey_map.goals.stages if g in names]
-    routes = goal_routes(edges, goals)
-    simplified, restored = simplify_edges(edges, names, paths, min_count, routes)
-    shown, repaired = fit_budget(simplified, names, max_edges, routes)
-    budget = max_edges if len(shown) < len(simplified) else None
-
     dead = {d.stage: d.share_of_reaching for d in journey_map.dead_ends}
     nodes = [
         MapNode(s.name, s.events, s.journeys, s.name in goals, dead.get(s.name, 0.0),
                 dead.get(s.name, 0.0) >= DEAD_END_MARK)
         for s in sorted(stage_rows, key=lambda s: (-s.events, s.name))
     ]
+    return simplified_graph(nodes, edges, paths, min_count, max_edges, hidden_stages=hidden,
+                            handoff_column=journey_map.handoff_column,
+                            capped_from=len(journey_map.stages) if capped else None)
+
+
+def simplified_graph(nodes: list[MapNode], edges: list[MapEdge], paths: float,
+                     min_count: int, max_edges: int | None,
+                     must: set[tuple[str, str]] | None = None, **fields) -> MapGraph:
+    """The map of ``nodes`` with ``edges`` simplified by ``paths`` and ``min_count``, then
+    cut to the budget ``max_edges``, keeping the goals' routes and ``must`` throughout;
+    ``fields`` are MapGraph's (hidden_stages, handoff_column, capped_from)."""
+    stages = [n.name for n in nodes]
+    goals = [n.name for n in nodes if n.goal]
+    must = goal_routes(edges, goals) | (must or set())
+    simplified, restored = simplify_edges(edges, stages, paths, min_count, must)
+    shown, repaired = fit_budget(simplified, stages, max_edges, must)
+    budget = max_edges if len(shown) < len(simplified) else None
     shown.sort(key=lambda e: (-e.count, e.source, e.target))
     show_all = ("--paths 100%" + (" --min-count 1" if min_count > 1 else "")
                 + (" --max-edges 0" if budget else ""))
-    graph = MapGraph(nodes, shown, hidden, len(edges) - len(shown),
-                     repaired if budget else restored, journey_map.handoff_column, show_all,
-                     len(journey_map.stages) if capped else None, budget=budget)
+    graph = MapGraph(nodes, shown, hidden_edges=len(edges) - len(shown),
+                     restored_edges=repaired if budget else restored, show_all=show_all,
+                     budget=budget, **fields)
     return with_hidden_shares(graph, edges, goals)
 
 

@@ -259,9 +259,11 @@ def fit_budget(edges: list[MapEdge], stages: list[str], max_edges: int | None,
     ranked = [k for k, e in sorted(by_key.items(), key=lambda kv: (-kv[1].count, kv[0]))
               if START not in k and END not in k and k not in must]
 
+    out = (_outgoing(edges, True), _outgoing(edges, False))
+
     def attempt(k: int) -> tuple[set[tuple[str, str]], int]:
         keep = must | set(ranked[:k])
-        added = _connect(edges, keep, stages)
+        added = _connect(edges, keep, stages, out)
         return keep | added, len(added)
 
     # More transitions usually need fewer repair edges: find the most that fit, or else
@@ -280,27 +282,41 @@ def fit_budget(edges: list[MapEdge], stages: list[str], max_edges: int | None,
     return [by_key[k] for k in sorted(best[0])], best[1]
 
 
-def _connect(edges: list[MapEdge], keep: set[tuple[str, str]],
-             stages: list[str]) -> set[tuple[str, str]]:
-    """The edges to add to ``keep`` so that every stage is reached from the start and reaches
-    the end."""
-    added = _grow(edges, keep, stages, True)
-    return added | _grow(edges, keep | added, stages, False)
+# node -> (minus count, edge, next node) of its edges, strongest first (ties by edge)
+Outgoing = dict[str, list[tuple[int, tuple[str, str], str]]]
 
 
-def _grow(edges: list[MapEdge], keep: set[tuple[str, str]], stages: list[str],
-          forward: bool) -> set[tuple[str, str]]:
-    """From the start (or back from the end), each time the strongest edge out of what
-    ``keep`` reaches, until every stage is reached: Prim's widest tree, grown from ``keep``."""
-    out: dict[str, list[tuple[int, tuple[str, str], str]]] = {}
+def _outgoing(edges: list[MapEdge], forward: bool) -> Outgoing:
+    out: Outgoing = {}
     for e in edges:
         a, b = (e.source, e.target) if forward else (e.target, e.source)
-        out.setdefault(a, []).append((e.count, (e.source, e.target), b))
+        out.setdefault(a, []).append((-e.count, (e.source, e.target), b))
+    for row in out.values():
+        row.sort()
+    return out
+
+
+def _connect(edges: list[MapEdge], keep: set[tuple[str, str]], stages: list[str],
+             out: tuple[Outgoing, Outgoing] | None = None) -> set[tuple[str, str]]:
+    """The edges to add to ``keep`` so that every stage is reached from the start and reaches
+    the end; ``out`` is ``edges`` both ways, when the caller has it already."""
+    forward, backward = out or (_outgoing(edges, True), _outgoing(edges, False))
+    added = _grow(forward, keep, stages, START, True)
+    return added | _grow(backward, keep | added, stages, END, False)
+
+
+def _grow(out: Outgoing, keep: set[tuple[str, str]], stages: list[str], root: str,
+          forward: bool) -> set[tuple[str, str]]:
+    """From ``root``, each time the strongest edge out of what ``keep`` reaches, until every
+    stage is reached: Prim's widest tree, grown from ``keep``. Each reached node has one
+    entry in the heap, its strongest edge not yet tried."""
+    kept: dict[str, list[str]] = {}
+    for a, b in keep:
+        kept.setdefault(a if forward else b, []).append(b if forward else a)
     reached: set[str] = set()
-    heap: list[tuple[int, tuple[str, str], str]] = []
     added: set[tuple[str, str]] = set()
-    todo = [START if forward else END]
-    missing = set(stages)
+    heap: list[tuple[int, tuple[str, str], str, str, int]] = []
+    todo, missing = [root], set(stages)
     while True:
         while todo:
             node = todo.pop()
@@ -308,17 +324,21 @@ def _grow(edges: list[MapEdge], keep: set[tuple[str, str]], stages: list[str],
                 continue
             reached.add(node)
             missing.discard(node)
-            for count, key, nxt in out.get(node, []):
-                if key in keep or key in added:
-                    todo.append(nxt)
-                else:
-                    heapq.heappush(heap, (-count, key, nxt))
-        if not missing or not heap:
+            todo += kept.get(node, [])
+            if node in out:
+                heapq.heappush(heap, (*out[node][0], node, 0))
+        if not missing:
             return added
-        _, key, nxt = heapq.heappop(heap)
-        if nxt not in reached:
-            added.add(key)
-            todo.append(nxt)
+        while heap:
+            _, key, nxt, node, i = heapq.heappop(heap)
+            if i + 1 < len(out[node]):
+                heapq.heappush(heap, (*out[node][i + 1], node, i + 1))
+            if nxt not in reached:
+                added.add(key)
+                todo.append(nxt)
+                break
+        else:
+            return added
 
 
 def simplify_edges(edges: list[MapEdge], stages: list[str], paths: float,

@@ -160,3 +160,12 @@ def test_a_failing_map_output_does_not_stop_the_others(log):
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert errors == ["Error: map.pdf: PDF output needs the Graphviz 'dot' program, which is "
                       "not installed"]
+
+
+def test_a_failing_report_output_does_not_stop_the_others(log):
+    Path("taken.html").mkdir()
+    result = run_cli("report", str(log), "-o", "taken.html", "-o", "r.md")
+    assert result.exit_code == 1
+    assert Path("r.md").read_text(encoding="utf-8").startswith("#")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: cannot write taken.html: it is a folder"]

@@ -100,6 +100,8 @@ def write_model(model: Model, path: Path) -> None:
     if fmt not in MODEL_FORMATS:
         raise UsageError(f"-o {path}: cannot tell the model format from the extension",
                          "Use .bpmn, .pnml, .ptml, .svg, .png or .dot.")
+    if fmt in ("bpmn", "pnml", "ptml"):
+        _check_xml_names(model, path)
     if fmt == "bpmn":
         write_bytes(path, bpmn_xml(model.bpmn()))
     elif fmt == "pnml":
@@ -110,6 +112,20 @@ def write_model(model: Model, path: Path) -> None:
         write_text(path, bpmn_dot(model.bpmn()))
     else:
         write_bytes(path, render(bpmn_dot(model.bpmn()), fmt))
+
+
+def _check_xml_names(model: Model, path: Path) -> None:
+    """Refuse a stage name that XML cannot hold (a control character other than tab and
+    line breaks): the file would be unreadable, and escaping it would rename the stage."""
+    import re
+
+    from cjm.safety import printable
+
+    for stage in sorted(model.petri_net().labels):
+        if re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", stage):
+            raise DataError(f"cannot write {path}: the stage '{printable(stage)}' holds a "
+                            f"control character, which {path.suffix[1:].upper()} (XML) cannot "
+                            "hold", "Clean the stage names, or write .svg, .png or .dot.")
 
 
 # BPMN elements a process tree converts to: (XML tag, Graphviz shape, width, height); the

@@ -169,3 +169,15 @@ def test_a_failing_report_output_does_not_stop_the_others(log):
     assert Path("r.md").read_text(encoding="utf-8").startswith("#")
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert errors == ["Error: cannot write taken.html: it is a folder"]
+
+
+def test_a_stage_name_xml_cannot_hold_is_named_and_the_drawings_are_written(write):
+    log = write("c.csv", "case,stage,ts\n1,A\x01b,2024-01-01T00:00:00Z\n"
+                "1,B,2024-01-01T00:01:00Z\n2,A\x01b,2024-01-01T00:00:00Z\n")
+    result = run_cli("model", str(log), "-o", "m.bpmn", "-o", "m.pnml", "-o", "m.svg",
+                     "-o", "m.dot")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: cannot write m.{f}: the stage 'A\\x01b' holds a control "
+                      f"character, which {f.upper()} (XML) cannot hold" for f in ("bpmn", "pnml")]
+    assert Path("m.svg").exists() and Path("m.dot").exists()

@@ -128,8 +128,8 @@ def _check_xml_names(model: Model, path: Path) -> None:
                             "hold", "Clean the stage names, or write .svg, .png or .dot.")
 
 
-# BPMN elements a process tree converts to: (XML tag, Graphviz shape, width, height); the
-# sizes (in pixels) are those BPMN editors draw by default.
+# BPMN elements a process tree converts to: (pm4py class, XML tag, Graphviz shape, width,
+# height); the sizes (in pixels) are those BPMN editors draw by default.
 _BPMN_KINDS = (("StartEvent", "startEvent", "circle", 36, 36),
                ("EndEvent", "endEvent", "circle", 36, 36),
                ("Task", "task", "box", 100, 80),

@@ -8,7 +8,6 @@ log, because replaying a path does not depend on which journey took it.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections import Counter
@@ -87,41 +86,227 @@ def discover_model(paths: Sequence[tuple[tuple[str, ...], int]], noise: float = 
 
 
 def write_model(model: Model, path: Path) -> None:
-    """Write the model in the format its extension names (bpmn, pnml, ptml, svg, png, dot)."""
+    """Write the model in the format its extension names (bpmn, pnml, ptml, svg, png, dot).
+
+    The same model always gives the same bytes: ids are numbered in a fixed order, never
+    random, and the BPMN diagram is laid out by the bundled ``graphviz-pure`` (also where the
+    system Graphviz is installed, so that every machine writes the same layout).
+    """
     from cjm.render.graphviz import render
     from cjm.safety import write_bytes, write_text
 
-    pm4py = _pm4py()
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in MODEL_FORMATS:
         raise UsageError(f"-o {path}: cannot tell the model format from the extension",
                          "Use .bpmn, .pnml, .ptml, .svg, .png or .dot.")
-    if fmt in ("svg", "png", "dot"):
-        dot = bpmn_dot(model.bpmn())
-        if fmt == "dot":
-            write_text(path, dot)
-        else:
-            write_bytes(path, render(dot, fmt))
-        return
-    # pm4py writes to a path: let it write beside the target, then move the file into place.
-    if path.is_dir():
-        raise DataError(f"cannot write {path}: it is a folder", "Give a file name.")
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{fmt}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "bpmn":
-            pm4py.write_bpmn(model.bpmn(), str(temp))
-        elif fmt == "pnml":
-            net = model.petri_net()
-            pm4py.write_pnml(net.net, net.initial, net.final, str(temp))
-        else:
-            pm4py.write_ptml(model.tree, str(temp))
-        os.replace(temp, path)
-    except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        temp.unlink(missing_ok=True)
+    if fmt in ("bpmn", "pnml", "ptml"):
+        _check_xml_names(model, path)
+    if fmt == "bpmn":
+        write_bytes(path, bpmn_xml(model.bpmn()))
+    elif fmt == "pnml":
+        write_bytes(path, pnml_xml(model.petri_net()))
+    elif fmt == "ptml":
+        write_bytes(path, ptml_xml(model.tree))
+    elif fmt == "dot":
+        write_text(path, bpmn_dot(model.bpmn()))
+    else:
+        write_bytes(path, render(bpmn_dot(model.bpmn()), fmt))
+
+
+def _check_xml_names(model: Model, path: Path) -> None:
+    """Refuse a stage name that XML cannot hold (a control character other than tab and
+    line breaks): the file would be unreadable, and escaping it would rename the stage."""
+    import re
+
+    from cjm.safety import printable
+
+    for stage in sorted(model.petri_net().labels):
+        if re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", stage):
+            raise DataError(f"cannot write {path}: the stage '{printable(stage)}' holds a "
+                            f"control character, which {path.suffix[1:].upper()} (XML) cannot "
+                            "hold", "Clean the stage names, or write .svg, .png or .dot.")
+
+
+# BPMN elements a process tree converts to: (pm4py class, XML tag, Graphviz shape, width,
+# height); the sizes (in pixels) are those BPMN editors draw by default.
+_BPMN_KINDS = (("StartEvent", "startEvent", "circle", 36, 36),
+               ("EndEvent", "endEvent", "circle", 36, 36),
+               ("Task", "task", "box", 100, 80),
+               ("ExclusiveGateway", "exclusiveGateway", "diamond", 50, 50),
+               ("ParallelGateway", "parallelGateway", "diamond", 50, 50),
+               ("InclusiveGateway", "inclusiveGateway", "diamond", 50, 50))
+_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+       "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+       "dc": "http://www.omg.org/spec/DD/20100524/DC",
+       "di": "http://www.omg.org/spec/DD/20100524/DI"}
+
+
+@dataclass(frozen=True)
+class _Node:
+    id: str
+    tag: str
+    shape: str
+    width: int
+    height: int
+    name: str
+    gateway_direction: str | None
+
+
+def _bpmn_graph(bpmn: Any) -> tuple[list[_Node], list[tuple[str, str, str]]]:
+    """The nodes and sequence flows (id, source, target), in pm4py's drawing order."""
+    from pm4py.objects.bpmn.obj import BPMN
+    from pm4py.objects.bpmn.util.sorting import get_sorted_nodes_edges
+
+    ordered, edges = get_sorted_nodes_edges(bpmn)
+    nodes, ids = [], {}
+    for n, node in enumerate(ordered, start=1):
+        kind = next(k for k in _BPMN_KINDS if isinstance(node, getattr(BPMN, k[0])))
+        ids[node] = f"{kind[1]}_{n}"
+        direction = getattr(node, "get_gateway_direction", None)
+        nodes.append(_Node(ids[node], *kind[1:], node.get_name() or "",
+                           direction().value if direction else None))
+    flows = [(f"flow_{n}", ids[a], ids[b]) for n, (a, b) in enumerate(edges, start=1)]
+    return nodes, flows
+
+
+def bpmn_xml(bpmn: Any) -> bytes:
+    """BPMN 2.0 XML with its diagram (shapes and edges), the same bytes for the same model."""
+    from lxml import etree
+
+    nodes, flows = _bpmn_graph(bpmn)
+    bounds, routes = _bpmn_layout(nodes, flows)
+
+    def element(parent, qualified: str, **attributes: str):
+        prefix, tag = qualified.split(":")
+        return etree.SubElement(parent, f"{{{_NS[prefix]}}}{tag}", attributes)
+
+    root = etree.Element(f"{{{_NS['bpmn']}}}definitions", nsmap=_NS, id="definitions",
+                         targetNamespace="http://bpmn.io/schema/bpmn", exporter="cjm")
+    process = element(root, "bpmn:process", id="process", isExecutable="false")
+    for node in nodes:
+        extra = {"name": node.name} if node.name else {}
+        if node.gateway_direction:
+            extra["gatewayDirection"] = node.gateway_direction
+        xml = element(process, f"bpmn:{node.tag}", id=node.id, **extra)
+        for flow_id, _, target in flows:
+            if target == node.id:
+                element(xml, "bpmn:incoming").text = flow_id
+        for flow_id, source, _ in flows:
+            if source == node.id:
+                element(xml, "bpmn:outgoing").text = flow_id
+    for flow_id, source, target in flows:
+        element(process, "bpmn:sequenceFlow", id=flow_id, sourceRef=source, targetRef=target)
+    plane = element(element(root, "bpmndi:BPMNDiagram", id="diagram"), "bpmndi:BPMNPlane",
+                    id="plane", bpmnElement="process")
+    for node in nodes:
+        x, y = bounds[node.id]
+        element(element(plane, "bpmndi:BPMNShape", id=f"{node.id}_di", bpmnElement=node.id),
+                "dc:Bounds", x=str(x), y=str(y), width=str(node.width),
+                height=str(node.height))
+    for flow_id, _, _ in flows:
+        edge = element(plane, "bpmndi:BPMNEdge", id=f"{flow_id}_di", bpmnElement=flow_id)
+        for x, y in routes[flow_id]:
+            element(edge, "di:waypoint", x=str(x), y=str(y))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _bpmn_layout(nodes: list[_Node], flows: list[tuple[str, str, str]]
+                 ) -> tuple[dict[str, tuple[int, int]], dict[str, list[tuple[int, int]]]]:
+    """Top-left corners of the nodes and waypoints of the flows, in pixels from the top left.
+
+    The bundled ``graphviz-pure`` lays the diagram out left to right, always (the system
+    ``dot`` may be another version, with other coordinates); flows are drawn as polylines
+    whose corners are the waypoints.
+    """
+    from cjm.render.graphviz import render
+
+    lines = ["digraph {", "graph [rankdir=LR, splines=polyline, nodesep=0.5, ranksep=0.6];",
+             'node [fixedsize=true, label=""];', "edge [arrowhead=none];"]
+    lines += [f"{n.id} [shape={n.shape}, width={n.width / 72:.4f}, "
+              f"height={n.height / 72:.4f}];" for n in nodes]
+    lines += [f"{source} -> {target};" for _, source, target in flows]
+    plain = render("\n".join([*lines, "}"]), "plain", prefer_system=False).decode("utf-8")
+    size = {n.id: (n.width, n.height) for n in nodes}
+    height = 0.0
+    bounds: dict[str, tuple[int, int]] = {}
+    splines: dict[tuple[str, str], list[list[tuple[int, int]]]] = {}
+    for fields in (line.split() for line in plain.splitlines()):
+        if fields[0] == "graph":
+            height = float(fields[3]) * 72
+        elif fields[0] == "node":
+            x, y = float(fields[2]) * 72, height - float(fields[3]) * 72
+            width, tall = size[fields[1]]
+            bounds[fields[1]] = (round(x - width / 2), round(y - tall / 2))
+        elif fields[0] == "edge":
+            points = [(round(float(fields[i]) * 72), round(height - float(fields[i + 1]) * 72))
+                      for i in range(4, 4 + 2 * int(fields[3]), 2)]
+            # A polyline's B-spline repeats each corner: its points 0, 3, 6, ... are on it.
+            splines.setdefault((fields[1], fields[2]), []).append(points[::3])
+    routes = {flow_id: splines[(source, target)].pop(0) for flow_id, source, target in flows}
+    return bounds, routes
+
+
+def pnml_xml(net: PetriNet) -> bytes:
+    """PNML with places, transitions and arcs in a fixed order and ids that are never random.
+
+    pm4py names a visible transition with a random UUID, an arc by its hash and the net by
+    the time; its places and silent transitions are numbered as the tree is converted.
+    """
+    import uuid
+
+    from lxml import etree
+    from pm4py.objects.petri_net.exporter.variants.pnml import export_petri_tree
+
+    def places(transition, side: str) -> list[str]:
+        return sorted(_natural(getattr(arc, side).name) for arc in
+                      getattr(transition, "in_arcs" if side == "source" else "out_arcs"))
+
+    net.net.name = "model"
+    visible = sorted((t for t in net.net.transitions if t.label is not None),
+                     key=lambda t: (t.label, places(t, "source"), places(t, "target")))
+    for n, transition in enumerate(visible, start=1):
+        transition.name = f"stage_{n}"
+    page = export_petri_tree(net.net, net.initial, net.final).getroot().find("net/page")
+    order = {"place": 0, "transition": 1, "arc": 2}
+    children = sorted(page, key=lambda e: (order[e.tag], _natural(e.get("id")) if e.tag != "arc"
+                                           else (_natural(e.get("source")),
+                                                 _natural(e.get("target")))))
+    page[:] = children
+    for n, arc in enumerate(page.iterfind("arc"), start=1):
+        arc.set("id", f"arc_{n}")
+    for tool in page.iterfind("transition/toolspecific[@localNodeID]"):
+        tool.set("localNodeID", str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                               "cjm:" + tool.getparent().get("id"))))
+    return etree.tostring(page.getroottree(), xml_declaration=True, encoding="UTF-8",
+                          pretty_print=True)
+
+
+def _natural(name: str) -> tuple:
+    """Sort key in which p_9 comes before p_10."""
+    import re
+
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def ptml_xml(tree: Any) -> bytes:
+    """PTML with UUIDs numbered in the order the tree is written, never random ones."""
+    import re
+    import uuid
+
+    from lxml import etree
+    from pm4py.objects.process_tree.exporter.variants.ptml import export_ptree_tree
+
+    stable: dict[bytes, bytes] = {}
+
+    def renumber(match: re.Match) -> bytes:
+        return stable.setdefault(match.group(0), str(uuid.uuid5(
+            uuid.NAMESPACE_URL, f"cjm:{len(stable)}")).encode())
+
+    xml = etree.tostring(export_ptree_tree(tree), xml_declaration=True, encoding="UTF-8",
+                         pretty_print=True)
+    return re.sub(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", renumber,
+                  xml)
 
 
 def bpmn_dot(bpmn: Any) -> str:

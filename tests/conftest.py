@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,35 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run every test in its own folder, so no cjm.toml or pyproject.toml leaks in."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def _path_without_dot(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PATH with each folder that holds a ``dot`` replaced by links to all else it holds."""
+    folders = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if folder and shutil.which("dot", path=folder):
+            mirror = tmp_path_factory.mktemp("bin-without-dot")
+            for entry in os.scandir(folder):
+                if entry.name != "dot":
+                    (mirror / entry.name).symlink_to(entry.path)
+            folder = str(mirror)
+        folders.append(folder)
+    return os.pathsep.join(folders)
+
+
+@pytest.fixture(autouse=True)
+def _no_system_dot(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                   _path_without_dot: str) -> None:
+    """Every test runs as on a fresh machine, where no system Graphviz ``dot`` can be found:
+    maps and models are drawn and laid out by the bundled graphviz-pure, even where CI has
+    installed Graphviz. Tests marked ``system_dot`` compare with the system Graphviz instead,
+    and skip where it is not installed."""
+    if request.node.get_closest_marker("system_dot"):
+        if not shutil.which("dot"):
+            pytest.skip("the system Graphviz 'dot' is not installed (.ci/run installs it)")
+    else:
+        monkeypatch.setenv("PATH", _path_without_dot)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -51,13 +50,9 @@ def test_names_show_literally_in_the_terminal(write):
             assert line in result.stdout, line
 
 
-@pytest.mark.parametrize("system", [True, False], ids=["dot", "graphviz-pure"])
-def test_names_show_literally_in_the_drawn_svg(write, tmp_path, system, monkeypatch):
-    if system and not shutil.which("dot"):
-        pytest.skip("the system Graphviz is not installed (apt-get install graphviz)")
-    if not system:
-        monkeypatch.setattr("cjm.render.graphviz.shutil.which",
-                            lambda name: None if name == "dot" else shutil.which(name))
+@pytest.mark.parametrize("system", [pytest.param(True, marks=pytest.mark.system_dot), False],
+                         ids=["dot", "graphviz-pure"])
+def test_names_show_literally_in_the_drawn_svg(write, tmp_path, system):
     result = run_cli("discover", str(_log(write)), "--goal", "Done", "-o", "names.svg",
                      "-o", "names.dot")
     assert result.exit_code == 0, result.output

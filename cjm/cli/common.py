@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar
 
@@ -242,6 +242,26 @@ def log_command(func: Callable[..., None] | None = None, *, optional: bool = Fal
 
 
 _INTERRUPTED: list[int] = []  # the signal that is stopping the command, if any
+_UNWRITTEN: list[str] = []  # outputs that failed: the command exits 1 once it is done
+
+
+def write_each(targets: Iterable[Any], write_one: Callable[[Any], None]) -> list[Any]:
+    """Write every target that can be written; return those written.
+
+    A target that fails is named in one error line and the others are still written; the
+    command then finishes (its summary lists what was written) and exits 1.
+    """
+    written = []
+    for target in targets:
+        try:
+            write_one(target)
+        except CjmError as exc:
+            name = str(target)
+            error(exc.message if name in exc.message else f"{name}: {exc.message}", exc.hint)
+            _UNWRITTEN.append(name)
+        else:
+            written.append(target)
+    return written
 
 
 def interrupted() -> bool:
@@ -261,6 +281,7 @@ def reporting(debug: bool = False) -> Iterator[None]:
     progress.enable(stderr())
     interrupted = _INTERRUPTED
     interrupted.clear()
+    _UNWRITTEN.clear()
 
     def on_interrupt(signum: int, frame: object) -> None:
         interrupted.append(signum)
@@ -271,6 +292,8 @@ def reporting(debug: bool = False) -> Iterator[None]:
     previous = [signal.signal(s, on_interrupt) for s in handled] if main else []
     try:
         yield
+        if _UNWRITTEN:  # each was named when it failed
+            raise typer.Exit(1)
     except (typer.Exit, typer.Abort):
         raise
     except (Exception, KeyboardInterrupt) as exc:

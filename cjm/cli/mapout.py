@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cjm.cli.common import OUTPUT, log_stem, warn
+from cjm.cli.common import OUTPUT, log_stem, warn, write_each
 from cjm.errors import UsageError
 
 MAP = "Map"
@@ -93,28 +93,34 @@ def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: s
 
 def write(graph, chosen: list[Path], data: Callable[[], dict], json_out: str | None,
           view: str, node_label: str, title: str) -> list[Path]:
-    """Write the map and JSON files; return the files written (for the summary)."""
+    """Write the map and JSON files; return the files written (for the summary).
+
+    A file that cannot be written (PDF without the system Graphviz, a folder in the way) is
+    named in an error, and the others are still written: see ``write_each``.
+    """
     from cjm.render.dot import to_dot
     from cjm.render.graphviz import render
     from cjm.render.json_out import write_json
     from cjm.safety import write_bytes, write_text
 
-    written, dot = [], None
-    for target in chosen:
+    drawing: list[str] = []  # the DOT, made once for every drawing
+
+    def write_one(target: Path) -> None:
         fmt = target.suffix.lower().lstrip(".")
         if fmt == "json":
             write_json(data(), target)
+            return
+        if not drawing:
+            drawing.append(to_dot(graph, view=view, node_label=node_label, title=title))
+        if fmt == "dot":
+            write_text(target, drawing[0])
         else:
-            dot = dot or to_dot(graph, view=view, node_label=node_label, title=title)
-            if fmt == "dot":
-                write_text(target, dot)
-            else:
-                write_bytes(target, render(dot, fmt))
-        written.append(target)
+            write_bytes(target, render(drawing[0], fmt))
+
+    written = write_each(chosen, write_one)
     if json_out:
-        write_json(data(), json_out)
-        if json_out != "-":
-            written.append(Path(json_out))
+        written += [Path(p) for p in write_each([json_out], lambda p: write_json(data(), p))
+                    if p != "-"]
     if graph.capped_from and chosen:
         warn(f"the log has {graph.capped_from:,} stages; the map shows the "
              f"{len(graph.nodes)} most frequent. --stages 80% keeps those covering 80% of the "

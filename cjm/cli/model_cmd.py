@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cjm.cli.common import OUTPUT, LogArgs, log_command, log_stem, stderr, stdout
+from cjm.cli.common import OUTPUT, LogArgs, log_command, log_stem, stderr, stdout, write_each
 
 MODEL = "Model"
 
@@ -48,13 +48,12 @@ def model_command(
         jm = suppress(discover(log, use_outcome=False))  # --min-journeys: no rare paths mined
     paths = [(p.stages, p.journeys) for p in jm.paths]
     model = discover_model(paths, noise=noise, max_paths=max_paths)
-    for target in chosen:
-        write_model(model, target)
+    written = write_each(chosen, lambda target: write_model(model, target))
     scores = None
     if quality:
         net = model.petri_net()
         scores = (replay(net, paths).fitness, precision(net, paths))
-    stdout().print(model_view(jm, model, scores, chosen))
+    stdout().print(model_view(jm, model, scores, written))
     for line in notes_and_warnings(log):
         stderr().print(line)
     args.check_strict(log)

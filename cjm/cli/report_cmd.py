@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cjm.cli import mapout
-from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.common import LogArgs, log_command, stderr, stdout, write_each
 from cjm.errors import UsageError
 
 CONTENT = "Sections"
@@ -167,8 +167,7 @@ def produce(args: LogArgs, values: dict[str, Any], targets: list[Path], assets: 
     written: list[Path] = []
     with args.read() as log:
         report = build_report(log, options)
-        for target in targets:
-            written += write_report(report, target, assets)
+        write_each(targets, lambda target: written.extend(write_report(report, target, assets)))
     if announce:
         announce(written)
     for line in notes_and_warnings(log, gate_notes(report.journey_map, gate)):

@@ -54,9 +54,8 @@ def test_output_format_from_extension(log_file, suffix, magic):
     assert Path(f"map{suffix}").read_bytes().startswith(magic)
 
 
+@pytest.mark.system_dot
 def test_pdf_with_system_dot(log_file):
-    if not shutil.which("dot"):
-        pytest.skip("the system Graphviz 'dot' is not installed (.ci/run installs it)")
     assert run(str(log_file), "-o", "map.pdf", "-q").exit_code == 0
     assert Path("map.pdf").read_bytes().startswith(b"%PDF")
 

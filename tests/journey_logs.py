@@ -55,3 +55,43 @@ def write_dense(path: Path, pages: int, visitors: int = 1000, **kwargs) -> Path:
     """``dense_journeys`` written as a CSV log, one event a minute."""
     return write_journeys(path, dense_journeys(pages, visitors, **kwargs),
                           step=timedelta(minutes=1))
+
+
+LONG_STAGES = ("catalogue (journey start)", "product1", "product2",
+               "Insert Date Appeal to Prefecture", "Receive Result Appeal from Prefecture",
+               "Send Appeal to Judge and Notify the Offender",
+               "Payment of the Outstanding Fine Amount")
+LONG_SEGMENTS = ("private customers in the north", "vip")
+
+
+def long_names_log(path: Path, journeys: int = 400) -> Path:
+    """A deterministic log whose stage names are long, or differ only in their last character
+    (product1, product2), over four months; with channel, segment, outcome and a price column.
+
+    Odd months convert more often than even ones, so that comparing months finds changes.
+    """
+    import random
+
+    rng = random.Random(7)
+    lines = ["case_id,stage,timestamp,channel,segment,converted,price"]
+    for j in range(journeys):
+        when = BASE + timedelta(hours=7 * j)
+        first, payment = LONG_STAGES[0], LONG_STAGES[-1]
+        stages = [first, *rng.sample(LONG_STAGES[1:3], rng.randint(1, 2))]
+        if rng.random() < 0.6:
+            stages.append(LONG_STAGES[3])
+            if rng.random() < 0.7:
+                stages.append(LONG_STAGES[4])
+        if rng.random() < 0.5:
+            stages.append(LONG_STAGES[5])
+        converted = rng.random() < 0.55 + 0.2 * (when.month % 2)
+        stages += [payment] if converted else []
+        segment = rng.choice(LONG_SEGMENTS)
+        for stage in stages:
+            when += timedelta(minutes=rng.randint(1, 3000))
+            lines.append(",".join([
+                f"j{j:04d}", stage, when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                rng.choice(["web", "phone", "email"]), segment, "yes" if converted else "no",
+                str(rng.randint(1, 9))]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -7,14 +7,15 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape as escape_markup
-from rich.table import Table
 from rich.text import Text
 
+from cjm.render.grid import Grid
 from cjm.safety import printable
 from cjm.units import format_count as count
 from cjm.units import format_seconds
 
 NAME_WIDTH = 34
+CELL_WIDTH = 60  # a name in a table longer than this loses its middle; the rest wraps
 PATH_WIDTH = 160  # a path longer than this loses stages from its middle; tables fold the rest
 
 
@@ -32,20 +33,22 @@ def short(name: str, width: int = NAME_WIDTH) -> str:
     return name[: keep - keep // 3] + "…" + name[len(name) - keep // 3:]
 
 
+def cell(name: str) -> str:
+    """A name from the data for a table cell: whole up to ``CELL_WIDTH``, where it wraps."""
+    return escape(short(name, CELL_WIDTH))
+
+
 def percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
-def table(title: str, *columns: str, right: tuple[int, ...] = (),
-          wrap: tuple[int, ...] = ()) -> Table:
-    """A borderless table; ``wrap`` columns fold long text, the others stay on one line."""
-    grid = Table(title=title, title_justify="left", title_style="bold", header_style="bold",
-                 box=None, pad_edge=False, show_edge=False)
-    for i, name in enumerate(columns):
-        grid.add_column(name, justify="right" if i in right else "left",
-                        no_wrap=i not in wrap, overflow="fold" if i in wrap else "ellipsis",
-                        min_width=len(name))
-    return grid
+def table(title: str, *columns: str, right: tuple[int, ...] = (), drop: tuple[int, ...] = (),
+          move: tuple[int, ...] = ()) -> Grid:
+    """A borderless table whose ``right`` columns hold numbers, the others text.
+
+    When the console is too narrow for every column, the ``move`` columns are listed under
+    the table, then the ``drop`` columns (text that the others make plain) are left out."""
+    return Grid(title, columns, frozenset(right), move, drop)
 
 
 def reading_header(log) -> RenderableType:
@@ -88,8 +91,8 @@ def _delimiter_name(delimiter: str) -> str:
     return names.get(delimiter, repr(delimiter)) + "-separated"
 
 
-def mapping_table(log) -> Table:
-    grid = table("Columns", "role", "column", "from", wrap=(1, 2))
+def mapping_table(log) -> Grid:
+    grid = table("Columns", "role", "column", "from")
     for role, choice in log.mapping.to_dict().items():
         grid.add_row(role, escape(choice["column"]), escape(choice["source"]))
     grid.add_row("timestamps", escape(log.timestamp_format.description),
@@ -105,8 +108,8 @@ def notes_and_warnings(log, extra_notes=()) -> Iterator[RenderableType]:
         yield Text.from_markup(f"[yellow]Warning:[/] {escape(warning.message + example)}")
 
 
-def rejects_table(reasons: list[dict[str, Any]]) -> Table:
-    grid = table("Rejected rows", "rows", "reason", "first at", right=(0,), wrap=(1, 2))
+def rejects_table(reasons: list[dict[str, Any]]) -> Grid:
+    grid = table("Rejected rows", "rows", "reason", "first at", right=(0,))
     for item in reasons:
         grid.add_row(count(item["count"]), escape(item["reason"]),
                      escape(", ".join(item["examples"])))
@@ -124,7 +127,7 @@ def inspect_view(description, top: int = 20) -> RenderableType:
     stages = table(f"Stages ({len(description.stages)})", "stage", "events", "share",
                    "journeys", right=(1, 2, 3))
     for stage in description.stages[:top]:
-        stages.add_row(escape(short(stage.name)), count(stage.events), percent(stage.share),
+        stages.add_row(cell(stage.name), count(stage.events), percent(stage.share),
                        count(stage.journeys))
     if len(description.stages) > top:
         stages.add_row(f"… {len(description.stages) - top} more", "", "", "")
@@ -145,9 +148,11 @@ def path_text(stages, width: int = 60) -> str:
         return text
     # Keep whole stages from both ends, the entry and the last steps, and say what is left out.
     head, tail = names[:2], names[2:]
-    while tail and len(" → ".join([*head, "… (+99) …", *tail])) > width:
+    while len(tail) > 1 and len(" → ".join([*head, "… (+99) …", *tail])) > width:
         tail = tail[1:]
     hidden = len(names) - len(head) - len(tail)
+    if not hidden:
+        return text
     return " → ".join([*head, f"… (+{hidden}) …", *tail])
 
 
@@ -180,12 +185,12 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     grid = table(f"Transitions (top {min(top, len(jm.transitions))} of {len(jm.transitions)})",
                  "from", "to", "count", "share", "median wait", right=(2, 3, 4))
     for t in jm.transitions[:top]:
-        grid.add_row(escape(short(t.source, 24)), escape(short(t.target, 24)), count(t.count),
+        grid.add_row(cell(t.source), cell(t.target), count(t.count),
                      percent(t.share), format_seconds(t.median_seconds))
     parts += [Text(), grid]
 
     grid = table(f"Paths (top {min(top, jm.paths_total)} of {jm.paths_total:,})", "#",
-                 "journeys", "share", "cover", "path", right=(0, 1, 2, 3), wrap=(4,))
+                 "journeys", "share", "cover", "path", right=(0, 1, 2, 3))
     for i, p in enumerate(jm.paths[:top], start=1):
         grid.add_row(str(i), count(p.journeys), percent(p.share), percent(p.coverage),
                      escape(path_text(p.stages, PATH_WIDTH)))
@@ -196,9 +201,9 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
         open_note = f", {count(jm.open_journeys)} still open" if jm.open_journeys else ""
         grid = table(f"Dead-ends: {count(jm.dead_end_journeys)} journeys ({rate}){open_note}",
                      "stage", "journeys", "of reaching", "of dead-ends", "most common path",
-                     right=(1, 2, 3), wrap=(4,))
+                     right=(1, 2, 3), move=(4,))
         for d in jm.dead_ends[:top]:
-            grid.add_row(escape(short(d.stage, 24)), count(d.journeys),
+            grid.add_row(cell(d.stage), count(d.journeys),
                          percent(d.share_of_reaching), percent(d.share_of_dead_ends),
                          escape(path_text(d.top_path, PATH_WIDTH)))
         parts += [Text(), grid]
@@ -206,7 +211,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     grid = table("Gaps: slowest transitions", "from", "to", "median wait", "count",
                  right=(2, 3))
     for t in jm.slowest(min(top, 5)):
-        grid.add_row(escape(short(t.source, 24)), escape(short(t.target, 24)),
+        grid.add_row(cell(t.source), cell(t.target),
                      format_seconds(t.median_seconds), count(t.count))
     parts += [Text(), grid]
 
@@ -276,7 +281,7 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
     if result.deviations:
         grid = table(f"Deviations (top {min(top, len(result.deviations))} of "
                      f"{len(result.deviations)})", "deviation", "detail", "journeys", "share",
-                     "for example", right=(2, 3), wrap=(1, 4))
+                     "for example", right=(2, 3))
         for d in result.deviations[:top]:
             grid.add_row(KINDS[d.kind], escape(d.detail), count(d.journeys),
                          percent(d.journeys / result.journeys), escape(", ".join(d.examples)))
@@ -286,7 +291,7 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
 
         grid = table(f"Exact deviations (alignments of the {count(result.exact_paths)} most "
                      "frequent paths)", "deviation", "stage", "journeys", "for example",
-                     right=(2,), wrap=(1, 3))
+                     right=(2,))
         for d in result.exact_deviations[:top]:
             grid.add_row(EXACT_KINDS[d.kind], escape(d.detail), count(d.journeys),
                          escape(", ".join(d.examples)))
@@ -318,11 +323,12 @@ def funnel_view(result, log) -> RenderableType:
         f"funnel of {len(result.steps)} steps, {result.order} order{window}: "
         f"{percent(result.conversion)} of the journeys that start it finish it")]
     grid = table("", "step", "journeys", "from previous", "from first", "median time",
-                 "dropped", "where the dropped went next", right=(1, 2, 3, 4, 5), wrap=(6,))
+                 "dropped", "where the dropped went next", right=(1, 2, 3, 4, 5),
+                 move=(6,))
     grid.title = None
     for step in result.steps:
         went = ", ".join(f"{escape(short(s, 24))} ({count(n)})" for s, n in step.went_instead)
-        grid.add_row(escape(short(step.stage, 24)), count(step.journeys),
+        grid.add_row(cell(step.stage), count(step.journeys),
                      percent(step.step_conversion), percent(step.overall_conversion),
                      format_seconds(step.median_seconds) if step.median_seconds is not None
                      else "", count(step.dropped) if step.dropped else "", went)
@@ -360,12 +366,12 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
                  f"{len(result.transitions)} significant at {result.alpha:g}, Holm-adjusted; "
                  f"tested when A and B count {result.min_count}+)",
                  "from", "to", "A", "B", "change", "p (adj.)", "wait A → B",
-                 right=(2, 3, 4, 5))
+                 right=(2, 3, 4, 5, 6), move=(6,))
     for t in (significant or result.transitions)[:top]:
-        waits = f"{format_seconds(t.median_a)} → {format_seconds(t.median_b)}"
-        grid.add_row(escape(short(t.key[0], 22)), escape(short(t.key[1], 22)),
-                     f"{percent(t.share_a)} ({count(t.count_a)})",
-                     f"{percent(t.share_b)} ({count(t.count_b)})", _points(t.change),
+        waits = (f"{format_seconds(t.median_a)} →", format_seconds(t.median_b))
+        grid.add_row(cell(t.key[0]), cell(t.key[1]),
+                     (percent(t.share_a), f"({count(t.count_a)})"),
+                     (percent(t.share_b), f"({count(t.count_b)})"), _points(t.change),
                      _p(t.adjusted_p), waits)
     parts += [Text(), grid]
     for title, items in (("New transitions", result.new_transitions),
@@ -384,7 +390,7 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
         grid = table("Dead-end rates (of the journeys reaching the stage)", "stage", "A", "B",
                      "change", "p (adj.)", right=(1, 2, 3, 4))
         for d in moved:
-            grid.add_row(escape(short(d.key[0], 24)), percent(d.share_a), percent(d.share_b),
+            grid.add_row(cell(d.key[0]), percent(d.share_a), percent(d.share_b),
                          _points(d.change), _p(d.adjusted_p))
         parts += [Text(), grid]
     for path in written:
@@ -396,13 +402,13 @@ def slices_view(whole, results, by: str) -> RenderableType:
     """The side-by-side table of ``cjm discover --by`` or ``--period``."""
     parts: list[RenderableType] = [reading_header(whole.log), _goals_line(whole)]
     grid = table(f"By {escape(by)}", by, "journeys", "goal rate", "dead-end rate",
-                 "median duration", "top path", right=(1, 2, 3, 4), wrap=(5,))
+                 "median duration", "top path", right=(1, 2, 3, 4), move=(5,))
 
     def rate(value: float | None) -> str:
         return percent(value) if value is not None else "–"  # noqa: RUF001
 
     def row(label: str, jm) -> None:
-        top = path_text(jm.paths[0].stages, 60) if jm.paths else ""
+        top = path_text(jm.paths[0].stages, PATH_WIDTH) if jm.paths else ""
         grid.add_row(escape(label), count(jm.journeys), rate(jm.goal_rate),
                      rate(jm.dead_end_rate), format_seconds(jm.duration_median), escape(top))
 
@@ -423,14 +429,13 @@ def _money(value: float) -> str:
 def channels_view(report, log, top: int = 10) -> RenderableType:
     """The ``cjm channels`` summary."""
     parts: list[RenderableType] = [reading_header(log)]
-    grid = table(f"Channel mix per stage ({escape(report.column)})", "stage", "channels",
-                 wrap=(1,))
+    grid = table(f"Channel mix per stage ({escape(report.column)})", "stage", "channels")
     for stage, mix in sorted(report.mix.items(), key=lambda kv: -sum(n for _, n in kv[1])):
         total = sum(n for _, n in mix)
-        grid.add_row(escape(short(stage, 24)), ", ".join(
+        grid.add_row(cell(stage), ", ".join(
             f"{escape(c)} {percent(n / total)}" for c, n in mix[:5]))
     parts += [Text(), grid]
-    grid = table("Channel sequences", "journeys", "channels", right=(0,), wrap=(1,))
+    grid = table("Channel sequences", "journeys", "channels", right=(0,))
     for sequence, n in report.sequences[:top]:
         grid.add_row(count(n), escape(" → ".join(sequence)))
     parts += [Text(), grid]
@@ -448,14 +453,14 @@ def channels_view(report, log, top: int = 10) -> RenderableType:
             f"[bold]Cost to serve:[/] {_money(c['total'])} in all; per journey median "
             f"{_money(c['median'])}, mean {_money(c['mean'])}")]
         grid = table("Costliest paths (in total)", "journeys", "total", "median", "path",
-                     right=(0, 1, 2), wrap=(3,))
+                     right=(0, 1, 2))
         for path, journeys, total, median in report.cost_by_path[:top]:
             grid.add_row(count(journeys), _money(total), _money(median),
-                         escape(path_text(path, 80)))
+                         escape(path_text(path, PATH_WIDTH)))
         parts += [grid, Text()]
         grid = table("Cost by stage", "stage", "events", "total", right=(1, 2))
         for stage, events, total in report.cost_by_stage[:top]:
-            grid.add_row(escape(short(stage, 24)), count(events), _money(total))
+            grid.add_row(cell(stage), count(events), _money(total))
         parts.append(grid)
     else:
         parts += [Text(), Text("No costs: pass --channel-cost web=0.1,chat=2,… or map a cost "
@@ -484,11 +489,11 @@ def moments_view(result, log, top: int = 10) -> RenderableType:
                       f"(p < {result.alpha:g} after Holm's correction for {count(result.tests)} "
                       "tests; intervals are per row)."))
     grid = table("Moments of truth (clearest and largest differences first)", "kind", "stage or "
-                 "transition", "with", "without", "difference", "95% interval", right=(2, 3, 4),
-                 wrap=(1,))
+                 "transition", "with", "without", "difference", "95% interval", right=(2, 3, 4, 5),
+                 drop=(0,))
     for m in result.items[:top]:
-        grid.add_row(m.kind, escape(m.name), f"{show(m.value_with)} ({count(m.journeys_with)})",
-                     f"{show(m.value_without)} ({count(m.journeys_without)})",
-                     shift(m.difference), f"{shift(m.low)} to {shift(m.high)}")
+        grid.add_row(m.kind, escape(m.name), (show(m.value_with), f"({count(m.journeys_with)})"),
+                     (show(m.value_without), f"({count(m.journeys_without)})"),
+                     shift(m.difference), (shift(m.low), "to", shift(m.high)))
     parts += [Text(), grid]
     return Group(*parts)

@@ -9,7 +9,7 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-WORD_WIDTH = 16  # text columns are at least this wide, or as wide as their longest word
+WORD_WIDTH = 16  # text columns are as wide as their longest word, up to this
 COMFORT_WIDTH = 16  # text wraps down to this width (or to COMFORT_LINES lines) before
 COMFORT_LINES = 4  # numbers take two lines, or spare columns are listed under the table
 GAP = 2  # the space between two columns
@@ -23,8 +23,10 @@ class Grid:
 
     A number column is never narrower than its widest number (a cell given as parts, such as
     ``("65.4%", "(57)")``, may put each part on a line of its own); text wraps at spaces in
-    columns no narrower than its longest word (up to ``WORD_WIDTH``). A moved column is
-    listed under the table, one line per row, after the row's text cells (``A → B: value``)."""
+    columns no narrower than its longest word (up to ``WORD_WIDTH``). When the columns do not
+    all fit at a comfortable width, the ``move`` columns are listed under the table, one line
+    per row after the row's text cells (``A → B: value``), and the ``drop`` columns are left
+    out. The title goes above, on lines of its own."""
 
     def __init__(self, title: str | None, headers: tuple[str, ...], numbers: frozenset[int],
                  move: tuple[int, ...] = (), drop: tuple[int, ...] = ()) -> None:
@@ -109,7 +111,7 @@ class Grid:
         for row in self.rows:
             key = Text(" → ").join(row[k] for k in keys)
             if i in self.numbers:
-                listed.add_row("•", key, " ".join(row[i]))
+                listed.add_row("•", key, Text(" ".join(row[i])))
             elif row[i].plain:
                 listed.add_row("•", Text.assemble(key, ": ", row[i]))
         return listed

@@ -2,6 +2,7 @@
 
     CjmError                 exit 1 unless said otherwise
     ├── DataError            the data cannot be read or is unusable (exit 1)
+    ├── ResourceError        memory, disk space or a permission ran out (exit 1)
     ├── ThresholdError       a CI gate such as --fail-on-dead-end-rate broke (exit 1)
     └── UsageError           a flag, column or value the user gave is wrong (exit 2)
 
@@ -30,6 +31,10 @@ class CjmError(Exception):
 
 class DataError(CjmError):
     """The input cannot be read, or reading it left nothing to work with."""
+
+
+class ResourceError(CjmError):
+    """The machine ran out of memory or disk space, or refused a file (cjm.resources)."""
 
 
 class ThresholdError(CjmError):

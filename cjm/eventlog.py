@@ -21,6 +21,7 @@ from cjm.privacy import check_min_journeys, pseudonym_sql
 from cjm.progress import step
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
+from cjm.resources import classify
 from cjm.safety import protect
 from cjm.schema import (
     OPTIONAL_ROLES,
@@ -358,9 +359,11 @@ def read_log(
         if not log.events:
             raise _nothing_left(log)
         return log
-    except BaseException:
+    except BaseException as exc:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)
+        if (known := classify(exc)) is not None and known is not exc:
+            raise known from None
         raise
 
 
@@ -369,7 +372,10 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
     the free disk, which one large window query over 100M events did (55 GB)."""
     import duckdb
 
+    from cjm.resources import remember_spill
+
     spill = workdir / "spill"
+    remember_spill(workdir.parent)
     con.execute("SET enable_progress_bar = false")  # cjm draws its own, on stderr only
     free = shutil.disk_usage(workdir).free
     con.execute(f"SET temp_directory = {sql_string(str(spill))}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from cjm.errors import DataError
+from cjm.resources import classify
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
@@ -72,19 +73,22 @@ def atomic_path(path: Path) -> Iterator[Path]:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         os.close(fd)
     except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}",
-                        "Check the folder exists and is writable.") from None
+        raise classify(exc, path) or DataError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            "Check the folder exists and is writable.") from None
     try:
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs follow the umask
         yield Path(temp)
         os.replace(temp, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        # A full disk or a refusal, from Python or from DuckDB writing the temporary file:
+        # named after the output.
+        if (known := classify(exc, path)) is not None:
+            raise known from None
+        if isinstance(exc, OSError):
+            raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 

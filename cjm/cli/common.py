@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar
 import typer
 
 from cjm.errors import CjmError, DataError
+from cjm.resources import classify
 
 COLUMNS = "Columns"
 READING = "Reading"
@@ -301,9 +302,10 @@ def reporting(debug: bool = False) -> Iterator[None]:
             signum = interrupted[0] if interrupted else signal.SIGINT
             error("interrupted" if signum == signal.SIGINT else "terminated")
             raise typer.Exit(128 + signum) from None
-        if isinstance(exc, CjmError):
-            error(exc.message, exc.hint)
-            raise typer.Exit(exc.exit_code) from None
+        known = exc if isinstance(exc, CjmError) else classify(exc)
+        if known is not None and not (debug and known is not exc):
+            error(known.message, known.hint)
+            raise typer.Exit(known.exit_code) from None
         if debug:
             raise
         error(f"unexpected {type(exc).__name__}: {exc}",

@@ -28,6 +28,7 @@ from cjm.readers.sniff import (
     read_sample,
     sniff_dialect,
 )
+from cjm.resources import classify
 
 _NATIVE = ("utf-8",)  # DuckDB's own latin-1 refuses bytes 0x80-0x9F; Python decodes them
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -79,6 +80,8 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
             f"compression={sql_string('gzip' if is_gzip(source) else 'none')})"
         )
     except Exception as exc:  # duckdb raises its own hierarchy; all of it means unreadable
+        if (known := classify(exc)) is not None:  # ...but for the machine running out
+            raise known from None
         message = _first_line(exc)
         if is_gzip(source) and "gzip" in message.lower():
             raise DataError(f"{where}: the gzip data is damaged or cut short ({message})",
@@ -136,8 +139,8 @@ def _transcode(path: Path, encoding: str, target: Path) -> Path:
         raise DataError(f"{path}: cannot decode as {encoding}: {exc}",
                         "Pass --encoding with the file's real encoding (utf-16-le, "
                         "utf-16-be, …).") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the file: {exc}") from None
+    except OSError as exc:  # the copy may fill the temporary folder
+        raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
     return target
 
 
@@ -263,8 +266,17 @@ def _record_starts(source: Path, encoding: str, width: int,
 
 def make_workdir(parent: str | Path | None = None) -> Path:
     """A private folder for a log's temporary files, in ``parent`` or the system's."""
-    from cjm.errors import UsageError
+    from cjm.errors import ResourceError, UsageError
 
     if parent is not None and not Path(parent).is_dir():
         raise UsageError(f"--temp-dir {parent}: no such folder")
-    return Path(tempfile.mkdtemp(prefix="cjm-", dir=parent))
+    try:
+        return Path(tempfile.mkdtemp(prefix="cjm-", dir=parent))
+    except OSError as exc:
+        folder = f"--temp-dir {parent}" if parent is not None else \
+            f"the temporary folder {tempfile.gettempdir()}"
+        known = classify(exc)
+        reason = known.message.rsplit(": ", 1)[-1] if known else exc.strerror or str(exc)
+        raise ResourceError(f"{folder}: cannot create temporary files there: {reason}",
+                            "Pass --temp-dir with a folder you may write to, on a disk with "
+                            "free space.") from None

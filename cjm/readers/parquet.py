@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cjm.errors import DataError
 from cjm.readers.base import MAX_COLUMNS, ColumnNames, FileLoad, sql_name, sql_string
+from cjm.resources import classify
 
 _KEEP_TYPES = ("TIMESTAMP", "DATE")
 _ROW_NUMBER = "file_row_number"  # the column DuckDB adds for file_row_number=true
@@ -18,6 +19,8 @@ def load_parquet(con, path: Path, index: int) -> FileLoad:
         schema = con.execute(f"DESCRIBE SELECT * FROM {plain}").fetchall()
         rows = con.execute(f"SELECT count(*) FROM {plain}").fetchall()[0][0]
     except Exception as exc:  # duckdb's own errors: a damaged or foreign file
+        if (known := classify(exc)) is not None:  # ...or the machine running out
+            raise known from None
         raise DataError(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None
     if len(schema) > MAX_COLUMNS:
         raise DataError(f"{path}: {len(schema):,} columns; cjm reads at most {MAX_COLUMNS:,}",
@@ -63,6 +66,8 @@ def _scan(con, sql: str, path: Path) -> None:
     try:
         con.execute(sql).fetchall()
     except Exception as exc:  # duckdb's own errors: damaged pages, text that is not UTF-8
+        if (known := classify(exc)) is not None:
+            raise known from None
         raise DataError(f"{path}: cannot read as Parquet: {_first_line(exc)}",
                         "Check the file; text columns must hold UTF-8.") from None
 

@@ -16,6 +16,7 @@ from typing import Any
 from cjm.errors import DataError
 from cjm.readers.base import MAX_COLUMNS, ColumnNames, FileLoad, Reject, sql_string
 from cjm.readers.sniff import open_binary, read_sample
+from cjm.resources import classify
 
 BATCH_ROWS = 50_000
 _BATCH_CELLS = 2_000_000
@@ -350,5 +351,5 @@ def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
         raise DataError(f"{path}:{exc.lineno}: not well-formed XES: {exc.msg}",
                         "Check that the file is complete and is XES (XML).") from None
     except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read the file: {exc}") from None
+        raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
     return _finish(loader, path, "xes", index)

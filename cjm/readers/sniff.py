@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cjm.errors import DataError, UsageError
 from cjm.readers.base import ColumnNames
+from cjm.resources import classify
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 FORMATS = ("csv", "json", "jsonl", "parquet", "xes")
@@ -89,7 +90,7 @@ def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
         with open_binary(path) as handle:
             return handle.read(size)
     except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read the file: {exc}") from None
+        raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
 
 
 def detect_format(path: Path, sample: bytes) -> str:

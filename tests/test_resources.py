@@ -1,0 +1,162 @@
+"""Resource failures through the real CLI: a full spill folder, a full or read-only output
+folder, a read-only temporary folder, too little memory. Each gets one message that names
+what ran out, where, and what to do; exit 1; never "This is a bug in cjm"; no partial output.
+
+Full and read-only disks are small tmpfs mounts (root only: the tests skip, saying so, where
+mounting is not allowed); memory is capped with RLIMIT_AS (``ulimit -v``) in the subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import CLI_ENV
+
+ROOT = Path(__file__).parents[1]
+DESIGN = ROOT / "examples" / "designed-journey.yaml"
+STAGES = ("Visit Site", "Search", "View Product", "Add to Cart", "Checkout", "Purchase")
+
+
+def _cjm(*args: str, limit_memory: int | None = None) -> subprocess.CompletedProcess:
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_memory, limit_memory))
+
+    return subprocess.run([sys.executable, "-m", "cjm", *args], capture_output=True, text=True,
+                          env={**os.environ, **CLI_ENV, "PYTHONPATH": str(ROOT)},
+                          preexec_fn=cap if limit_memory else None, timeout=120, check=False)
+
+
+def _mount(folder: Path, size: str, read_only: bool = False) -> Iterator[Path]:
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        pytest.skip("a full or read-only disk is a small tmpfs, which this machine does not "
+                    f"let the tests mount ({done.stderr.strip() or 'mount failed'})")
+    try:
+        if read_only:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB file system: too small to spill 11 MB of events into."""
+    yield from _mount(tmp_path / "small", "2m")
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A file system with a few kilobytes left."""
+    for folder in _mount(tmp_path / "full", "256k"):
+        (folder / "filler").write_bytes(b"\0" * 250 * 1024)
+        yield folder
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    yield from _mount(tmp_path / "readonly", "1m", read_only=True)
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400,000 events (11 MB): under --memory-limit 50MB the engine spills to disk."""
+    rnd = random.Random(1)
+    rows, journey, events = ["journey,stage,timestamp"], 0, 0
+    while events < 400_000:
+        length, start = rnd.randint(1, 8), 1_704_067_200 + rnd.randint(0, 30_000_000)
+        rows.extend(f"j{journey},{STAGES[min(step, 5)]},{start + step * 60}"
+                    for step in range(length))
+        journey, events = journey + 1, events + length
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _no_bug(run: subprocess.CompletedProcess) -> str:
+    assert run.returncode == 1, run.stderr
+    assert "bug in cjm" not in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.startswith("Error: ") and run.stderr.count("Error:") == 1, run.stderr
+    return " ".join(run.stderr.split())
+
+
+@pytest.mark.parametrize("command", [["discover", "--no-map"], ["check", "--design",
+                                                                 str(DESIGN)]])
+def test_spill_folder_full_names_the_folder_and_the_ways_out(big_log, small_disk, command):
+    run = _cjm(command[0], str(big_log), *command[1:], "--memory-limit", "50MB",
+               "--temp-dir", str(small_disk))
+    message = _no_bug(run)
+    assert f"the spill folder {small_disk} is full" in message
+    assert re.search(r"needed [0-9.]+ [KMG]iB more", message)  # in DuckDB's own units
+    for way_out in ("--temp-dir", "--memory-limit", "--buckets"):
+        assert way_out in message
+    assert list(small_disk.iterdir()) == []  # its temporary files are gone
+
+
+def test_read_only_temp_dir(big_log, read_only):
+    message = _no_bug(_cjm("inspect", str(big_log), "--temp-dir", str(read_only)))
+    assert f"--temp-dir {read_only}: cannot create temporary files there: read-only file " \
+           "system" in message
+
+
+def test_memory_the_system_refuses(big_log):
+    # The engine's default limit is 80% of RAM; RLIMIT_AS (ulimit -v) gives far less. Where
+    # the allocation fails (DuckDB or Python) depends on the cap: each that fails says so.
+    failed = []
+    for cap in (1_100, 900, 700):
+        run = _cjm("discover", str(big_log), "--no-map", limit_memory=cap << 20)
+        if run.returncode:
+            message = _no_bug(run)
+            assert "ran out of memory" in message
+            assert "--memory-limit" in message or "more memory" in message
+            failed.append(cap)
+    assert failed, "no cap made cjm run out of memory"
+
+
+def test_python_out_of_memory(tmp_path):
+    # A JSON array is parsed whole, in Python: 300 MB of it cannot be under a 1 GB cap.
+    path = tmp_path / "huge.json"
+    record = '{"journey": "j%d", "stage": "%s", "timestamp": "2024-03-01T10:00:00Z"},\n'
+    with path.open("w") as handle:
+        handle.write("[")
+        for i in range(4_000_000):
+            handle.write(record % (i, "x" * 20))
+        handle.write('{"journey": "j", "stage": "s", "timestamp": "2024-03-01"}]')
+    message = _no_bug(_cjm("inspect", str(path), limit_memory=1_000 << 20))
+    assert "ran out of memory" in message
+
+
+@pytest.mark.parametrize("output", ["-o", "--json"])
+def test_full_output_folder_leaves_nothing(tmp_path, full_disk, output):
+    target = full_disk / ("map.dot" if output == "-o" else "map.json")
+    log = ROOT / "examples" / "shop.csv"
+    message = _no_bug(_cjm("discover", str(log), output, str(target)))
+    assert f"cannot write {target}: no space left on device" in message.lower().replace(
+        "error: ", "")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+def test_convert_into_a_full_folder(full_disk):
+    target = full_disk / "shop.parquet"
+    message = _no_bug(_cjm("convert", str(ROOT / "examples" / "shop.csv"), "-o", str(target)))
+    assert f"cannot write {target}: no space left on device" in message.lower()
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+def test_read_only_output_folder(read_only):
+    for target, args in ((read_only / "shop.parquet", ["convert"]),
+                         (read_only / "map.svg", ["discover"]),
+                         (read_only / "model.pnml", ["model"])):
+        run = _cjm(args[0], str(ROOT / "examples" / "shop.csv"), "-o", str(target))
+        message = _no_bug(run)
+        assert target.name in message and "read-only file system" in message.lower()

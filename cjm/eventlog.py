@@ -512,15 +512,29 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
 
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
-        notes=notes, warnings=quality_warnings(con, optional, [r.path for r in reports]),
+        notes=notes, warnings=[*truncation_warnings(reports),
+                               *quality_warnings(con, optional, [r.path for r in reports])],
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
     )
 
 
+def truncation_warnings(reports: Sequence[FileReport]) -> list[QualityWarning]:
+    """A warning for each file that ends early (a gzip file cut short): what was read
+    before the cut is kept, and the rest is missing."""
+    return [QualityWarning(
+        "truncated", f"{report.path}: the file ends early (truncated): {report.rows:,} rows "
+        "read before the cut, the rest is missing; is the download or copy complete?", 1)
+        for report in reports if report.details.get("truncated")]
+
+
 def _no_rows(loads: Sequence[FileLoad], where: str) -> DataError:
     """The error for files that gave no row at all: empty, or every row rejected on reading."""
     rejects = [(load, r) for load in loads for r in load.rejects]
+    cut = [str(load.path) for load in loads if load.details.get("truncated")]
+    if cut:
+        return DataError(f"{where}: no rows to read; {cut[0]} ends early (truncated)",
+                         "Check that the download or copy is complete (gzip -t FILE).")
     if not rejects:
         hint = ("The files hold no records." if len(loads) > 1 else
                 "The file has a header but no rows." if loads[0].format == "csv" else

@@ -183,8 +183,9 @@ CASES = [
     Case("too_wide.csv", 1, "cjm reads at most 20,000", _wide_csv(20_000)),
     Case("long_first_line.csv", 1, "the first line is longer than 1 MB", _long_first_line),
     # gzip
-    Case("truncated.csv.gz", 1, "the gzip data is damaged or cut short"),
-    Case("cut_after_sample.csv.gz", 1, "the gzip data is damaged or cut short",
+    # Cut short: read up to the cut, the cut line rejected (tests/test_truncated.py).
+    Case("truncated.csv.gz", 0, "cut short: the file ends within this line (truncated)"),
+    Case("cut_after_sample.csv.gz", 0, "cut short: the file ends within this line",
          _gzip_cut_after_the_sample),
     Case("damaged.jsonl.gz", 1, "the gzip data is damaged or cut short"),
     # JSON and JSON Lines
@@ -221,7 +222,7 @@ CASES = [
     # Parquet
     Case("empty.parquet", 1, "cannot read as Parquet"),
     Case("garbage.parquet", 1, "cannot read as Parquet"),
-    Case("truncated.parquet", 1, "cannot read as Parquet", _truncated_parquet),
+    Case("truncated.parquet", 1, "the Parquet file ends early (truncated)", _truncated_parquet),
     Case("not_utf8.parquet", 1, "is not valid UTF8", _parquet(_not_utf8_parquet)),
     Case("odd_columns.parquet", 0, None, _parquet(_odd_columns_parquet)),
     Case("extreme_dates.parquet", 0, "unparsable timestamp (native DATE expected)",

@@ -57,7 +57,11 @@ class LogArgs:
     command: ClassVar[str] = ""  # the command's name, for messages (set per instance)
 
     def check_strict(self, log) -> None:
-        """Under --strict, any rejected row fails the command."""
+        """Under --strict, any rejected row, or a file that ends early, fails the command."""
+        cut = [report.path for report in log.files if report.details.get("truncated")]
+        if self.strict and cut:
+            raise DataError(f"{cut[0]}: the file ends early (truncated; --strict)",
+                            "Check that the download or copy is complete (gzip -t FILE).")
         if self.strict and log.rejected:
             raise DataError(f"{log.rejected} rows rejected (--strict)",
                             "--rejects FILE.csv writes each with its line and reason.")

@@ -20,9 +20,11 @@ from pathlib import Path
 from cjm.errors import DataError
 from cjm.readers.base import MAX_COLUMNS, FileLoad, ReadOptions, Reject, sql_name, sql_string
 from cjm.readers.sniff import (
+    CUT_SHORT,
     SAMPLE_BYTES,
     csv_field_limit,
     detect_encoding,
+    ended_early,
     is_gzip,
     open_binary,
     read_sample,
@@ -54,9 +56,10 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
             f"{where}: this looks like a binary file, not CSV (it holds NUL bytes)",
             "Give a CSV, TSV, JSON, JSON Lines, Parquet or XES file.",
         )
-    source = path
+    source, truncated = path, False
     if encoding not in _NATIVE:
-        source = _transcode(path, encoding, workdir / f"transcoded_{index}.csv")
+        source, truncated = _transcode(path, encoding, workdir / f"transcoded_{index}.csv")
+    cut = _drop_cut_line(source, path) if truncated else None
     text = sample.decode(encoding, errors="replace")  # _transcode tried it: it decodes
     dialect = sniff_dialect(text, options.delimiter, where, complete=len(sample) < SAMPLE_BYTES)
     if len(dialect.header) > MAX_COLUMNS:
@@ -65,41 +68,26 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
             f"{MAX_COLUMNS:,}",
             "Check the delimiter (--delimiter), or keep the columns the journeys need.",
         )
-    columns = "{" + ", ".join(
-        f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
-    ) + "}"
     table = f"raw_{index}"
     try:
-        con.execute(
-            f"CREATE TABLE {table} AS SELECT * FROM read_csv({sql_string(str(source))}, "
-            f"delim={sql_string(dialect.delimiter)}, quote='\"', escape='\"', header=true, "
-            f"auto_detect=false, columns={columns}, store_rejects=true, "
-            f"rejects_table='rejects_{index}', rejects_scan='rejects_scan_{index}', "
-            f"encoding={sql_string(encoding if source == path else 'utf-8')}, "
-            f"max_line_size=8388608, "
-            f"compression={sql_string('gzip' if is_gzip(source) else 'none')})"
-        )
-    except Exception as exc:  # duckdb raises its own hierarchy; all of it means unreadable
-        if (known := classify(exc)) is not None:  # ...but for the machine running out
-            raise known from None
-        message = _first_line(exc)
-        if is_gzip(source) and "gzip" in message.lower():
-            raise DataError(f"{where}: the gzip data is damaged or cut short ({message})",
+        _parse(con, table, index, source, dialect, encoding if source == path else "utf-8",
+               where)
+    except _GzipFailed as failed:
+        # DuckDB stops at a cut; the part before it is read from a plain copy.
+        source = workdir / f"uncut_{index}.csv"
+        if not _plain_copy(path, source):
+            raise DataError(f"{where}: the gzip data is damaged or cut short ({failed})",
                             "Check that the download or copy is complete (gzip -t FILE).") \
                 from None
-        if "state machine reached an invalid state" in message:
-            # DuckDB's words for a break it cannot skip line by line.
-            message = ("the file breaks the CSV rules in a way no single line can be set "
-                       "aside for (often: a carriage return inside a line, or line endings "
-                       "mixed)")
-        raise DataError(f"{where}: cannot parse as CSV: {message}",
-                        "Re-export the file as standard CSV (RFC 4180), with one kind of line "
-                        "ending.") from None
+        truncated, cut = True, _drop_cut_line(source, path)
+        _parse(con, table, index, source, dialect, "utf-8", where)
     good = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     rejects = _rejects(con, index, encoding)
     # A transcoded file is UTF-8, whatever the input was.
     line_expr, join = _line_numbers(con, source, encoding if source == path else "utf-8",
                                     index, good, rejects, dialect, where)
+    if cut is not None:
+        rejects.append(cut)
     relation = f"file_{index}"
     select = ", ".join(f"r.{sql_name(name)}" for name in dialect.header)
     con.execute(
@@ -111,6 +99,8 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
         "delimiter": dialect.delimiter,
         "delimiter_source": dialect.delimiter_source,
     }
+    if truncated:
+        details["truncated"] = True
     notes = []
     if encoding_source.startswith("not UTF-8"):
         notes.append(f"{path.name}: {encoding_source}")
@@ -118,12 +108,79 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
                     notes)
 
 
+class _GzipFailed(Exception):
+    """DuckDB could not decompress the file: damaged, or cut short."""
+
+
+def _parse(con, table: str, index: int, source: Path, dialect, encoding: str,
+           where: str) -> None:
+    """Parse ``source`` (the file ``where``, or a copy of it) into ``table``, every column
+    as text, the rejects beside."""
+    columns = "{" + ", ".join(
+        f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
+    ) + "}"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv("
+            f"{sql_string(str(source))}, delim={sql_string(dialect.delimiter)}, quote='\"', "
+            f"escape='\"', header=true, auto_detect=false, columns={columns}, "
+            f"store_rejects=true, rejects_table='rejects_{index}', "
+            f"rejects_scan='rejects_scan_{index}', encoding={sql_string(encoding)}, "
+            f"max_line_size=8388608, "
+            f"compression={sql_string('gzip' if is_gzip(source) else 'none')})"
+        )
+    except Exception as exc:  # duckdb raises its own hierarchy; all of it means unreadable
+        if (known := classify(exc)) is not None:  # ...but for the machine running out
+            raise known from None
+        message = _first_line(exc)
+        if is_gzip(source) and "gzip" in message.lower():
+            raise _GzipFailed(message) from None
+        if "state machine reached an invalid state" in message:
+            # DuckDB's words for a break it cannot skip line by line.
+            message = ("the file breaks the CSV rules in a way no single line can be set "
+                       "aside for (often: a carriage return inside a line, or line endings "
+                       "mixed)")
+        raise DataError(f"{where}: cannot parse as CSV: {message}",
+                        "Re-export the file as standard CSV (RFC 4180), with one kind of line "
+                        "ending.") from None
+
+
+def _plain_copy(path: Path, target: Path) -> bool:
+    """Decompress ``path`` into ``target`` as far as it goes; True when it was cut short."""
+    try:
+        with open_binary(path) as raw, target.open("wb") as out:
+            shutil.copyfileobj(raw, out, 1 << 20)
+            return ended_early(raw)
+    except OSError as exc:  # the copy may fill the temporary folder
+        raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
+
+
+def _drop_cut_line(copy: Path, path: Path) -> Reject | None:
+    """Take the last line off a copy of a file that ended early, unless a line break ended
+    it: a record the cut went through, whose last value may look whole (``Purch``)."""
+    size = copy.stat().st_size
+    with copy.open("r+b") as handle:
+        start = max(0, size - (1 << 24))  # twice DuckDB's longest line
+        handle.seek(start)
+        tail = handle.read()
+        end = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+        if end == len(tail) - 1:
+            return None  # the cut fell after a line break
+        if end < 0 and start == 0:
+            raise DataError(f"{path}: the file ends early (truncated), within its header line",
+                            "Check that the download or copy is complete (gzip -t FILE).")
+        handle.truncate(start + end + 1)
+    return Reject(_count_lines(copy) + 1, CUT_SHORT,
+                  tail[end + 1:].decode("utf-8", "replace")[:500])
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _transcode(path: Path, encoding: str, target: Path) -> Path:
-    """Rewrite a file in an encoding DuckDB cannot decode as UTF-8, keeping every line."""
+def _transcode(path: Path, encoding: str, target: Path) -> tuple[Path, bool]:
+    """Rewrite a file in an encoding DuckDB cannot decode as UTF-8, keeping every line;
+    also whether it ended early (a gzip file cut short)."""
     try:
         with open_binary(path) as raw, \
                 io.TextIOWrapper(raw, encoding=encoding, newline="") as text, \
@@ -141,7 +198,7 @@ def _transcode(path: Path, encoding: str, target: Path) -> Path:
                         "utf-16-be, …).") from None
     except OSError as exc:  # the copy may fill the temporary folder
         raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
-    return target
+    return target, ended_early(text)
 
 
 def _undecodable_line(path: Path, encoding: str) -> tuple[int, int] | None:

@@ -21,6 +21,11 @@ def load_parquet(con, path: Path, index: int) -> FileLoad:
     except Exception as exc:  # duckdb's own errors: a damaged or foreign file
         if (known := classify(exc)) is not None:  # ...or the machine running out
             raise known from None
+        if "no magic bytes found at end" in str(exc).lower() and _starts_as_parquet(path):
+            raise DataError(f"{path}: the Parquet file ends early (truncated): its footer, "
+                            "which holds the columns and where the rows are, is missing",
+                            "Check that the download or copy is complete: nothing of a "
+                            "Parquet file can be read without its footer.") from None
         raise DataError(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None
     if len(schema) > MAX_COLUMNS:
         raise DataError(f"{path}: {len(schema):,} columns; cjm reads at most {MAX_COLUMNS:,}",
@@ -70,6 +75,11 @@ def _scan(con, sql: str, path: Path) -> None:
             raise known from None
         raise DataError(f"{path}: cannot read as Parquet: {_first_line(exc)}",
                         "Check the file; text columns must hold UTF-8.") from None
+
+
+def _starts_as_parquet(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
 
 
 def _first_line(exc: Exception) -> str:

@@ -6,6 +6,7 @@ written with, so ids such as ``00042`` or ``1e5`` survive.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -15,7 +16,7 @@ from typing import Any
 
 from cjm.errors import DataError
 from cjm.readers.base import MAX_COLUMNS, ColumnNames, FileLoad, Reject, sql_string
-from cjm.readers.sniff import open_binary, read_sample
+from cjm.readers.sniff import CUT_SHORT, ended_early, open_binary, read_sample
 from cjm.resources import classify
 
 BATCH_ROWS = 50_000
@@ -128,6 +129,7 @@ class _Loader:
         return f"SELECT * FROM read_parquet({files}, union_by_name=true) ORDER BY _line"
 
 
+CUT_SHORT_RECORD = "cut short: the file ends within this record (truncated)"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _KINDS = {"[": "array", '"': "string", "t": "boolean", "f": "boolean", "n": "null"}
@@ -154,12 +156,14 @@ def _record_or_reject(loader: _Loader, line: int, value: Any, text: str) -> None
     loader.add(line, record)
 
 
-def _finish(loader: _Loader, path: Path, fmt: str, index: int, notes=None) -> FileLoad:
+def _finish(loader: _Loader, path: Path, fmt: str, index: int, truncated: bool) -> FileLoad:
     loader.flush()
     relation = f"file_{index}"
     loader.con.execute(f"CREATE VIEW {relation} AS {loader.relation()}")
-    return FileLoad(path, fmt, relation, loader.rows, loader.columns, loader.rejects,
-                    {"encoding": "utf-8"}, notes or [])
+    details: dict[str, Any] = {"encoding": "utf-8"}
+    if truncated:
+        details["truncated"] = True
+    return FileLoad(path, fmt, relation, loader.rows, loader.columns, loader.rejects, details)
 
 
 def _text(path: Path) -> io.TextIOWrapper:
@@ -180,6 +184,9 @@ def load_jsonl(con, path: Path, index: int, workdir: Path) -> FileLoad:
                 continue
             if not line.strip():
                 continue
+            if not line_bytes.endswith(b"\n") and ended_early(raw):
+                loader.reject(number, CUT_SHORT, line.strip())
+                continue
             try:
                 value = _decode(line)
             except RecursionError:
@@ -189,13 +196,24 @@ def load_jsonl(con, path: Path, index: int, workdir: Path) -> FileLoad:
                 loader.reject(number, f"malformed JSON: {str(exc).split(':')[0]}", line.strip())
                 continue
             _record_or_reject(loader, number, value, line.strip())
+        truncated = ended_early(raw)
     if empty:
         raise DataError(f"{path}: the file is empty", "Give JSON Lines: one record a line.")
-    return _finish(loader, path, "jsonl", index)
+    return _finish(loader, path, "jsonl", index, truncated)
 
 
-def _array_items(text: str, where: str) -> Iterator[tuple[int, Any, str]]:
-    """(line, value, source text) for each element of a top-level JSON array."""
+class _CutShort(Exception):
+    """A JSON array that ends early (its file was cut short) ends at ``line``; ``rest`` is
+    what follows the last whole record."""
+
+    def __init__(self, line: int, rest: str) -> None:
+        super().__init__(line)
+        self.line, self.rest = line, rest
+
+
+def _array_items(text: str, where: str, cut: bool = False) -> Iterator[tuple[int, Any, str]]:
+    """(line, value, source text) for each element of a top-level JSON array; with ``cut``
+    (the file ends early), the end of the text ends the array (_CutShort)."""
     decoder = json.JSONDecoder(parse_int=_Number, parse_float=_Number)
     length = len(text)
     pos = text.index("[") + 1
@@ -224,6 +242,8 @@ def _array_items(text: str, where: str) -> Iterator[tuple[int, Any, str]]:
         try:
             value, end = decoder.raw_decode(text, pos)
         except ValueError as exc:
+            if cut:
+                raise _CutShort(line, text[pos:]) from None
             raise DataError(f"{where}: malformed JSON: {exc}",
                             "Fix the file, or export it as JSON Lines (one record a line).") \
                 from None
@@ -238,6 +258,8 @@ def _array_items(text: str, where: str) -> Iterator[tuple[int, Any, str]]:
             close(pos)
             return
         line += text.count("\n", counted, pos)
+        if cut and pos >= length:
+            raise _CutShort(line, "")
         raise DataError(f"{where}:{line}: malformed JSON: expected ',' or ']' after a record")
 
 
@@ -246,6 +268,7 @@ def load_json(con, path: Path, index: int, workdir: Path) -> FileLoad:
     try:
         with _text(path) as handle:
             text = handle.read()
+            truncated = ended_early(handle)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid UTF-8 text: {exc}") from None
     if not text.strip():
@@ -253,9 +276,13 @@ def load_json(con, path: Path, index: int, workdir: Path) -> FileLoad:
     if text.lstrip()[0] != "[":
         return load_jsonl(con, path, index, workdir)
     loader = _Loader(con, f"raw_{index}", str(path), workdir)
-    for line, value, source in _array_items(text, str(path)):
-        _record_or_reject(loader, line, value, source)
-    return _finish(loader, path, "json", index)
+    try:
+        for line, value, source in _array_items(text, str(path), truncated):
+            _record_or_reject(loader, line, value, source)
+    except _CutShort as end:
+        if end.rest.strip(" \t\r\n,"):
+            loader.reject(end.line, CUT_SHORT_RECORD, end.rest.strip())
+    return _finish(loader, path, "json", index, truncated)
 
 
 _XES_VALUE_TAGS = frozenset(
@@ -326,7 +353,7 @@ def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
     trace, trace_attributes = None, {}
     try:
         _refuse_doctype(path)
-        with open_binary(path) as raw:
+        with open_binary(path) as raw, _stop_at_cut(raw):
             parser = etree.iterparse(
                 raw, events=("end",), tag=("{*}event", "{*}trace"), resolve_entities=False,
                 no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
@@ -347,9 +374,23 @@ def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
                 record.update(_attributes(elem))
                 loader.add(elem.sourceline or 0, record)
                 elem.clear(keep_tail=False)
+        truncated = ended_early(raw)
     except etree.XMLSyntaxError as exc:
         raise DataError(f"{path}:{exc.lineno}: not well-formed XES: {exc.msg}",
                         "Check that the file is complete and is XES (XML).") from None
     except (OSError, EOFError) as exc:
         raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
-    return _finish(loader, path, "xes", index)
+    return _finish(loader, path, "xes", index, truncated)
+
+
+@contextlib.contextmanager
+def _stop_at_cut(raw) -> Iterator[None]:
+    """A file cut short ends in the middle of the XML: the events parsed before the cut are
+    kept (each is whole), and the syntax error the cut causes ends the reading."""
+    from lxml import etree
+
+    try:
+        yield
+    except etree.XMLSyntaxError:
+        if not ended_early(raw):
+            raise

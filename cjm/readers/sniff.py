@@ -36,27 +36,56 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
+CUT_SHORT = "cut short: the file ends within this line (truncated)"
+
+
 class _GzipStream(io.RawIOBase):
-    """Decompressed bytes of a gzip file; damaged or cut-off data is a DataError that names
+    """Decompressed bytes of a gzip file. Data cut short (a copy or download that stopped)
+    ends where the cut is, and ``truncated`` says so; damaged data is a DataError that names
     the file, wherever in the file it shows."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.truncated = False
+        self._size = 0  # the bytes decompressed so far
         self._gzip = gzip.open(path, "rb")  # noqa: SIM115 (closed by close())
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
+        if self.truncated:
+            return 0
         try:
-            data = self._gzip.read(len(buffer))
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise DataError(
-                f"{self.path}: the gzip data is damaged or cut short ({exc})",
-                "Check that the download or copy is complete (gzip -t FILE).",
-            ) from None
+            # One read of the compressed stream at most, so that nothing decompressed
+            # before the cut is lost with the error.
+            data = self._gzip.read1(len(buffer))
+        except EOFError as exc:  # gzip's word for a stream (or its trailer) that stops
+            if self._trailer_fits():
+                raise self._damaged(exc) from None
+            self.truncated = True
+            return 0
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise self._damaged(exc) from None
+        self._size += len(data)
         buffer[: len(data)] = data
         return len(data)
+
+    def _damaged(self, exc: Exception) -> DataError:
+        return DataError(f"{self.path}: the gzip data is damaged or cut short ({exc})",
+                         "Check that the download or copy is complete (gzip -t FILE).")
+
+    def _trailer_fits(self) -> bool:
+        """Whether the file's last four bytes, read as the size the data should have, are
+        close to what was decompressed: then the file is whole but damaged (a flipped byte
+        can make the data run past its end), not cut short, whose last bytes are any."""
+        with self.path.open("rb") as handle:
+            handle.seek(0, io.SEEK_END)
+            if handle.tell() < 18:  # not even a header and a trailer
+                return False
+            handle.seek(-4, io.SEEK_END)
+            size = int.from_bytes(handle.read(4), "little")
+        return abs(size - self._size % (1 << 32)) <= min(self._size // 20, 1 << 24)
 
     def close(self) -> None:
         self._gzip.close()
@@ -64,10 +93,18 @@ class _GzipStream(io.RawIOBase):
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
-    """The file's bytes, decompressed when it is gzip (whatever its name says)."""
+    """The file's bytes, decompressed when it is gzip (whatever its name says); a gzip file
+    cut short ends at the cut (``ended_early`` tells)."""
     if is_gzip(path):
         return io.BufferedReader(_GzipStream(path), 1 << 16)
     return path.open("rb")
+
+
+def ended_early(handle: io.IOBase) -> bool:
+    """Whether ``handle`` (from open_binary, or text over it) met the end of a gzip file cut
+    short: true once its reading reached the cut."""
+    raw = getattr(getattr(handle, "buffer", handle), "raw", None)
+    return isinstance(raw, _GzipStream) and raw.truncated
 
 
 # DuckDB accepts CSV lines up to 8 MB; Python's csv module must follow fields that long.

@@ -81,8 +81,11 @@ def _file_error(code: int, path: str | Path | None, writing: Path | None) -> Res
         hint = "Write to a folder on a writable file system."
     elif code in (errno.EMFILE, errno.ENFILE):
         hint = "Raise the limit of open files (ulimit -n), or give fewer files at once."
-    else:
+    elif writing:
         hint = "Write to a folder you may write to, or ask for access."
+    else:
+        hint = "Ask for access to it, or give a copy you may read (and a --temp-dir you may "\
+            "write to)."
     return ResourceError(f"{where}: {reason}", hint)
 
 

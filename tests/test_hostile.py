@@ -222,7 +222,7 @@ CASES = [
     # Parquet
     Case("empty.parquet", 1, "cannot read as Parquet"),
     Case("garbage.parquet", 1, "cannot read as Parquet"),
-    Case("truncated.parquet", 1, "the Parquet file ends early (truncated)", _truncated_parquet),
+    Case("truncated.parquet", 1, "the file ends early (truncated)", _truncated_parquet),
     Case("not_utf8.parquet", 1, "is not valid UTF8", _parquet(_not_utf8_parquet)),
     Case("odd_columns.parquet", 0, None, _parquet(_odd_columns_parquet)),
     Case("extreme_dates.parquet", 0, "unparsable timestamp (native DATE expected)",

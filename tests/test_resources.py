@@ -12,6 +12,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,11 +26,18 @@ DESIGN = ROOT / "examples" / "designed-journey.yaml"
 STAGES = ("Visit Site", "Search", "View Product", "Add to Cart", "Checkout", "Purchase")
 
 
-def _cjm(*args: str, limit_memory: int | None = None) -> subprocess.CompletedProcess:
+# Root ignores permission bits; without these two capabilities it obeys them, as users do.
+NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+               "--inh-caps=-dac_override,-dac_read_search"]
+
+
+def _cjm(*args: str, limit_memory: int | None = None,
+         prefix: list[str] | None = None) -> subprocess.CompletedProcess:
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit_memory, limit_memory))
 
-    return subprocess.run([sys.executable, "-m", "cjm", *args], capture_output=True, text=True,
+    return subprocess.run([*(prefix or []), sys.executable, "-m", "cjm", *args],
+                          capture_output=True, text=True,
                           env={**os.environ, **CLI_ENV, "PYTHONPATH": str(ROOT)},
                           preexec_fn=cap if limit_memory else None, timeout=120, check=False)
 
@@ -160,3 +168,34 @@ def test_read_only_output_folder(read_only):
         run = _cjm(args[0], str(ROOT / "examples" / "shop.csv"), "-o", str(target))
         message = _no_bug(run)
         assert target.name in message and "read-only file system" in message.lower()
+
+
+@pytest.fixture
+def obey_permissions() -> list[str]:
+    """A command prefix under which permission bits hold, also for root."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None or subprocess.run(
+            [*NO_OVERRIDE, "true"], capture_output=True, check=False).returncode:
+        pytest.skip("root ignores permission bits, and setpriv cannot drop the capabilities "
+                    "that let it")
+    return NO_OVERRIDE
+
+
+def test_an_input_that_may_not_be_read(tmp_path, obey_permissions):
+    log = tmp_path / "shop.csv"
+    shutil.copyfile(ROOT / "examples" / "shop.csv", log)
+    log.chmod(0)
+    message = _no_bug(_cjm("inspect", str(log), prefix=obey_permissions))
+    assert f"{log}: permission denied Ask for access" in message
+
+
+def test_an_output_folder_that_is_not_writable(tmp_path, obey_permissions):
+    folder = tmp_path / "theirs"
+    folder.mkdir(mode=0o555)
+    for target in (folder / "map.svg", folder / "profile.json"):
+        flag = "-o" if target.suffix == ".svg" else "--json"
+        run = _cjm("discover", str(ROOT / "examples" / "shop.csv"), flag, str(target),
+                   prefix=obey_permissions)
+        assert f"cannot write {target}: permission denied" in _no_bug(run)
+    assert list(folder.iterdir()) == []

@@ -143,8 +143,8 @@ def test_a_cut_parquet_file_is_refused_in_one_line(tmp_path):
         run = _cjm("inspect", str(path))
         assert run.returncode == 1
         assert run.stderr.splitlines()[0] == (
-            f"Error: {path}: the Parquet file ends early (truncated): its footer, which holds "
-            "the columns and where the rows are, is missing")
+            f"Error: {path}: cannot read as Parquet: the file ends early (truncated) or is "
+            "damaged: its footer, which holds the columns and where the rows are, is missing")
 
 
 @pytest.mark.parametrize("fmt", TEXTS)

@@ -146,7 +146,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--rejects", help="Write every rejected row, with file, line and reason, to this CSV.",
         panel=READING, metavar="FILE.csv")], None),
     "strict": (Annotated[bool, _opt(
-        "--strict", help="Fail (exit 1) when any row is rejected.", panel=READING)], False),
+        "--strict", help="Fail (exit 1) when any row is rejected or a file ends early (cut "
+        "short).", panel=READING)], False),
     "memory_limit": (Annotated[str | None, _opt(
         "--memory-limit", help="Cap the memory the engine uses (4GB); beyond it, work spills "
         "to --temp-dir. (default: $CJM_MEMORY_LIMIT, else 80% of RAM)", panel=READING,

@@ -22,8 +22,9 @@ def load_parquet(con, path: Path, index: int) -> FileLoad:
         if (known := classify(exc)) is not None:  # ...or the machine running out
             raise known from None
         if "no magic bytes found at end" in str(exc).lower() and _starts_as_parquet(path):
-            raise DataError(f"{path}: the Parquet file ends early (truncated): its footer, "
-                            "which holds the columns and where the rows are, is missing",
+            raise DataError(f"{path}: cannot read as Parquet: the file ends early (truncated) "
+                            "or is damaged: its footer, which holds the columns and where the "
+                            "rows are, is missing",
                             "Check that the download or copy is complete: nothing of a "
                             "Parquet file can be read without its footer.") from None
         raise DataError(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None

@@ -199,3 +199,18 @@ def test_an_output_folder_that_is_not_writable(tmp_path, obey_permissions):
                    prefix=obey_permissions)
         assert f"cannot write {target}: permission denied" in _no_bug(run)
     assert list(folder.iterdir()) == []
+
+
+def test_a_batch_entry_that_runs_out_is_listed_and_the_others_written(big_log, small_disk,
+                                                                      tmp_path):
+    batch = tmp_path / "batch.toml"
+    batch.write_text(
+        f'[[report]]\nname = "big"\nlogs = ["{big_log}"]\noutput = "big.md"\n'
+        f'memory_limit = "50MB"\ntemp_dir = "{small_disk}"\n'
+        f'[[report]]\nname = "shop"\nlogs = ["{ROOT / "examples" / "shop.csv"}"]\n'
+        'output = "shop.md"\n')
+    run = _cjm("report", "--config", str(batch))
+    assert run.returncode == 1
+    assert "bug in cjm" not in run.stderr
+    assert f"big: the spill folder {small_disk} is full" in " ".join(run.stderr.split())
+    assert (tmp_path / "shop.md").exists() and not (tmp_path / "big.md").exists()

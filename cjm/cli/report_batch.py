@@ -17,6 +17,7 @@ import typer
 
 from cjm.cli.common import LogArgs, error, interrupted, stderr, stdout
 from cjm.errors import CjmError, UsageError, did_you_mean
+from cjm.resources import classify
 from cjm.units import format_counted
 
 _READING = {f.name for f in fields(LogArgs)} - {"paths", "debug"}
@@ -134,9 +135,10 @@ def run_batch(path: Path, quiet: bool) -> None:
             except Exception as exc:  # one broken entry must not stop the others
                 if interrupted():
                     raise  # but Ctrl-C stops the batch: reporting() exits 130
-                if isinstance(exc, CjmError):
-                    failures.append((entry.name, exc.message))
-                    error(f"{entry.name}: {exc.message}", exc.hint)
+                known = exc if isinstance(exc, CjmError) else classify(exc)
+                if known is not None:  # bad data, or the machine ran out of something
+                    failures.append((entry.name, known.message))
+                    error(f"{entry.name}: {known.message}", known.hint)
                 else:
                     failures.append((entry.name, f"unexpected {type(exc).__name__}: {exc}"))
                     error(f"{entry.name}: unexpected {type(exc).__name__}: {exc}",

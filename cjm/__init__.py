@@ -21,6 +21,7 @@ _EXPORTS = {
     "EventLog": "cjm.eventlog",
     "JourneyMap": "cjm.journeys",
     "LogDescription": "cjm.summary",
+    "ResourceError": "cjm.errors",
     "ThresholdError": "cjm.errors",
     "build_map": "cjm.mapgraph",
     "check_gates": "cjm.gates",

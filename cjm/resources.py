@@ -30,7 +30,7 @@ _DUCKDB_REASONS = {text: code for code, text in _REASONS.items()} | {
 }
 _OFFLOAD = re.compile(r"failed to offload data block of size ([\d.]+ \w+) "
                       r"\(([\d.]+ \w+)/([\d.]+ \w+) used\)")
-_ALLOCATE = re.compile(r"could not allocate block of size ([\d.]+ \w+) "
+_ALLOCATE = re.compile(r"(?:could not|failed to) allocate (?:block|data) of size ([\d.]+ \w+) "
                        r"\(([\d.]+ \w+)/([\d.]+ \w+) used\)", re.IGNORECASE)
 _REFUSED = re.compile(r"failed to allocate block of (\d+) bytes", re.IGNORECASE)
 _DUCKDB_FILE = re.compile(r'file \\?"([^"\\]+)\\?"')

@@ -26,5 +26,5 @@ def test_public_functions_stay_functions_after_their_modules_are_imported():
 
 def test_error_exit_codes():
     assert (cjm.CjmError.exit_code, cjm.DataError.exit_code, cjm.ThresholdError.exit_code,
-            cjm.UsageError.exit_code) == (1, 1, 1, 2)
+            cjm.UsageError.exit_code, cjm.ResourceError.exit_code) == (1, 1, 1, 2, 1)
     assert str(cjm.DataError("bad", "fix it")) == "bad\nfix it"

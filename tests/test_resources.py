@@ -214,3 +214,24 @@ def test_a_batch_entry_that_runs_out_is_listed_and_the_others_written(big_log, s
     assert "bug in cjm" not in run.stderr
     assert f"big: the spill folder {small_disk} is full" in " ".join(run.stderr.split())
     assert (tmp_path / "shop.md").exists() and not (tmp_path / "big.md").exists()
+
+
+def test_the_library_raises_a_resource_error_and_classifies_later_ones(big_log, small_disk):
+    import duckdb
+
+    import cjm
+    from cjm.resources import classify
+
+    with pytest.raises(cjm.ResourceError, match=f"the spill folder {small_disk} is full"):
+        cjm.read_log(big_log, memory_limit="50MB", temp_dir=small_disk)
+    assert list(small_disk.iterdir()) == []
+    con = duckdb.connect()
+    try:
+        con.execute("SET memory_limit = '20MB'")
+        con.execute("SELECT string_agg(repeat('x', 1000), '') FROM range(100000)").fetchall()
+    except duckdb.Error as exc:
+        known = classify(exc)
+        assert known is not None and "the engine ran out of memory" in known.message
+    else:
+        pytest.fail("DuckDB built a 100 MB string under a 20MB limit")
+    assert classify(ValueError("no")) is None

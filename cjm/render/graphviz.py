@@ -32,10 +32,12 @@ except ImportError:  # Windows: no address-space cap, the time limit still holds
 RENDERED = ("svg", "png", "pdf")
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space; a readable map needs under 100 MiB
 BASE_SECONDS, SECONDS_PER_ITEM, MAX_SECONDS = 30.0, 0.25, 300.0
-# Stages plus edges beyond which a layout is known not to finish within MAX_SECONDS.
-# graphviz-pure, measured: 959 took 82 s, 1,390 over 180 s; the system dot is faster by far
-# on the same graphs, but its crossing minimisation also grows faster than quadratically.
-MAX_ITEMS = {"graphviz-pure": 1_000, "Graphviz dot": 10_000}
+# Nodes plus edges beyond which a layout is not expected to finish within MAX_SECONDS.
+# graphviz-pure, measured (docs/performance.md): a sparse map of 1,897 took 118 s, one of
+# 3,182 did not finish in 120 s; dense maps are slower (959: 82 s; 1,393: over 180 s), which
+# the time limit catches. The system dot is several times faster, but its crossing
+# minimisation too grows faster than quadratically: an estimate, not measured here.
+MAX_ITEMS = {"graphviz-pure": 2_000, "Graphviz dot": 10_000}
 REPORT_SECONDS = 600.0  # all maps of one report together
 ALTERNATIVES = ("Draw fewer with --stages 80% or --paths 50%, or write the map as .dot "
                 "(-o map.dot) and draw it with another tool.")
@@ -47,7 +49,6 @@ class Budget:
 
     seconds: float
     spent: float = 0.0
-    what: str = "the report's maps"
 
     def left(self) -> float:
         return self.seconds - self.spent
@@ -129,20 +130,23 @@ def _cap_memory() -> None:  # runs in the child, before the program starts
 
 def render(dot: str, fmt: str, prefer_system: bool = True, budget: Budget | None = None,
            ) -> bytes:
-    """The drawing of ``dot`` in ``fmt`` (svg, png or pdf), within the limits above."""
+    """The drawing of ``dot`` in ``fmt`` (svg, png or pdf), within the limits above and the
+    seconds left in ``budget``."""
     program, name = layout_program(fmt, prefer_system)
     nodes, stages, edges = dot_size(dot)
     seconds = time_limit(nodes, edges)
     size = f"a map of {stages:,} stages and {edges:,} edges"
-    limits = (f"limits: {MAX_ITEMS[name]:,} stages and edges together, "
+    limits = (f"limits: {MAX_ITEMS[name]:,} nodes and edges together, "
               f"{_bytes(MEMORY_LIMIT)} of memory, {seconds:.0f} s")
     if nodes + edges > MAX_ITEMS[name]:
         raise DataError(f"{name} cannot draw {size} ({limits})", ALTERNATIVES)
     if budget is not None:
         if budget.left() <= 0:
-            raise DataError(f"{budget.what} took more than {budget.seconds:.0f} s to draw, "
-                            f"the limit for all of them together", ALTERNATIVES)
-        seconds = min(seconds, budget.left())
+            raise DataError(f"the report's maps took more than {budget.seconds:.0f} s to draw, "
+                            "the limit for all of them together", ALTERNATIVES)
+        if budget.left() < seconds:
+            seconds = budget.left()
+            limits += f", and {seconds:.0f} s left of {budget.seconds:.0f} s for the report"
     started = time.monotonic()
     try:
         with step(f"Drawing the map ({fmt})"):

@@ -127,3 +127,11 @@ def test_a_report_bounds_the_time_of_all_its_maps_together(tmp_path, monkeypatch
     with pytest.raises(DataError, match=r"the report's maps took more than 0 s"):
         write_report(report, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_report_with_an_oversized_map_exits_1_with_the_limits_and_writes_nothing(tmp_path):
+    log = dense_log(tmp_path / "clicks.csv", pages=300)
+    done = run("report", str(log), "--stages", "100%", "-o", str(tmp_path / "r.html"))
+    assert done.returncode == 1, done.stderr
+    assert "cannot draw a map of 300 stages" in done.stderr and "--paths" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r.html").exists()

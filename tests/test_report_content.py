@@ -91,6 +91,11 @@ def test_no_hand_off_tile_or_section_without_a_column(tmp_path, write):
     assert "## Hand-offs" in markdown and 'href="#handoffs"' in page
 
 
+def test_the_paths_tile_counts_the_paths_there_are(tmp_path, write):
+    _, markdown = report_text(tmp_path, log=no_outcome_log(write))
+    assert "| top 2 cover 100% |" in plain(markdown)  # the log has two paths, not ten
+
+
 def _claimed(caption: str) -> tuple[int, int]:
     """The stages and edges a caption says its map shows."""
     match = re.search(r"(?:shows )?([\d,]+) (?:of [\d,]+ )?stages and ([\d,]+) "

@@ -163,7 +163,7 @@ def _figures(data: dict[str, Any], top: int) -> Figures:
          f"{format_count(data['dead_ends']['journeys'])} journeys"),
         ("Median journey", wait(durations["median"]), f"90% within {wait(durations['p90'])}"),
         ("Paths", format_count(data["paths_total"]),
-         f"top {top} cover {pct(_coverage(data, top), 0)}"),
+         f"top {min(top, len(data['paths']))} cover {pct(_coverage(data, top), 0)}"),
     ]
     if data["handoffs"]["column"]:
         tiles.append(("Hand-offs", format_count(data["handoffs"]["count"]),

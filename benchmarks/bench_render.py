@@ -5,14 +5,15 @@
 
 Each case generates a clickstream (10 pages per visit, each page followed by one of a fixed
 share of the other pages: density 1 means any page may follow any other, as on a web shop's
-navigation), maps it with every stage and transition kept (``--stages 100% --paths 100%``),
-and draws the DOT with each renderer found: ``graphviz-pure`` (the fallback in the wheel)
-and the system Graphviz ``dot`` (reported as absent when it is not installed). Each drawing
-runs once, under the memory cap and a time-out given here (not cjm's own limits, so that the
-figures show where those limits should lie), and the last column says what cjm does with
-that map: refuse it up front, or give it so many seconds. Once a renderer fails at some
-size, the larger sizes of that density are skipped for it. Wall time and peak resident
-memory come from the operating system's accounting of the finished process (os.wait4).
+navigation), maps it with every stage and transition kept (``--stages 100% --paths 100%
+--max-edges 0``), and draws the DOT with each renderer found: ``graphviz-pure`` (the
+fallback in the wheel) and the system Graphviz ``dot`` (reported as absent when it is not
+installed). Each drawing runs once, under the memory cap and a time-out given here (not
+cjm's own limits, so that the figures show where those limits should lie), and the last
+column says what cjm does with that map: refuse it up front, or give it so many seconds.
+Once a renderer fails at some size, the larger sizes of that density are skipped for it.
+Wall time and peak resident memory come from the operating system's accounting of the
+finished process (os.wait4).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def full_map_dot(log_file: Path) -> tuple[str, int, int]:
     from cjm.mapgraph import build_map
     from cjm.render.dot import to_dot
 
-    graph = build_map(cjm.discover(cjm.read_log(log_file)), stages=1.0, paths=1.0)
+    graph = build_map(cjm.discover(cjm.read_log(log_file)), stages=1.0, paths=1.0, max_edges=0)
     return to_dot(graph, title=log_file.name), len(graph.nodes), len(graph.edges)
 
 

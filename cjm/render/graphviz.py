@@ -39,8 +39,8 @@ BASE_SECONDS, SECONDS_PER_ITEM, MAX_SECONDS = 30.0, 0.25, 300.0
 # minimisation too grows faster than quadratically: an estimate, not measured here.
 MAX_ITEMS = {"graphviz-pure": 2_000, "Graphviz dot": 10_000}
 REPORT_SECONDS = 600.0  # all maps of one report together
-ALTERNATIVES = ("Draw fewer with --stages 80% or --paths 50%, or write the map as .dot "
-                "(-o map.dot) and draw it with another tool.")
+ALTERNATIVES = ("Draw fewer with --stages 80%, --paths 50% or --max-edges 80, or write the "
+                "map as .dot (-o map.dot) and draw it with another tool.")
 
 
 @dataclass

@@ -11,7 +11,7 @@ with the graph, so that no map can hang cjm or take the machine's memory. The si
 
 from __future__ import annotations
 
-import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -23,11 +23,6 @@ from pathlib import Path
 from cjm.errors import DataError
 from cjm.progress import step
 from cjm.render.dot import node_id
-
-try:
-    import resource
-except ImportError:  # Windows: no address-space cap, the time limit still holds
-    resource = None
 
 RENDERED = ("svg", "png", "pdf")
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space; a readable map needs under 100 MiB
@@ -123,9 +118,17 @@ def time_limit(nodes: int, edges: int) -> float:
     return min(MAX_SECONDS, BASE_SECONDS + SECONDS_PER_ITEM * (nodes + edges))
 
 
-def _cap_memory() -> None:  # runs in the child, before the program starts
-    with contextlib.suppress(ValueError, OSError):  # not enforced (macOS): run uncapped
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+def _command(program: str, fmt: str) -> list[str]:
+    """The program's command line, under the memory cap where the system has one.
+
+    The cap is set by ``sh`` rather than by a ``preexec_fn``, which may deadlock in a process
+    with threads (DuckDB's); where ``ulimit -v`` is refused (macOS) the program runs uncapped,
+    and on Windows too: the time limit holds everywhere."""
+    command = [program, f"-T{fmt}"]
+    if os.name != "posix":
+        return command
+    return ["/bin/sh", "-c", f'ulimit -v {MEMORY_LIMIT // 1024} 2>/dev/null; exec "$0" "$@"',
+            *command]
 
 
 def render(dot: str, fmt: str, prefer_system: bool = True, budget: Budget | None = None,
@@ -150,9 +153,8 @@ def render(dot: str, fmt: str, prefer_system: bool = True, budget: Budget | None
     started = time.monotonic()
     try:
         with step(f"Drawing the map ({fmt})"):
-            done = subprocess.run([program, f"-T{fmt}"], input=dot.encode("utf-8"),
-                                  capture_output=True, timeout=seconds, check=False,
-                                  preexec_fn=_cap_memory if resource else None)
+            done = subprocess.run(_command(program, fmt), input=dot.encode("utf-8"),
+                                  capture_output=True, timeout=seconds, check=False)
     except subprocess.TimeoutExpired:
         raise DataError(f"{name} did not finish drawing {size} in {seconds:.0f} s ({limits})",
                         ALTERNATIVES) from None

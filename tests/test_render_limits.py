@@ -25,12 +25,13 @@ CJM = Path(sys.executable).parent / "cjm"
 
 
 def dense_log(target: Path, pages: int, visits: int = 3000) -> Path:
-    """A clickstream where any page may follow any other: 10 random pages per visit."""
+    """A clickstream where any page may follow any other: 10 random pages per visit, in two
+    segments."""
     rng = random.Random(7)
-    rows = ["session_id,timestamp,page"]
+    rows = ["session_id,timestamp,page,segment"]
     for visit in range(visits):
         rows += [f"S{visit:05d},2024-01-01T{step:02d}:{visit % 60:02d}:00Z,"
-                 f"p{rng.randrange(pages):04d}" for step in range(10)]
+                 f"p{rng.randrange(pages):04d},{'ab'[visit % 2]}" for step in range(10)]
     target.write_text("\n".join(rows) + "\n")
     return target
 
@@ -139,3 +140,12 @@ def test_a_report_with_an_oversized_map_exits_1_with_the_limits_and_writes_nothi
     assert done.returncode == 1, done.stderr
     assert "cannot draw a map of 300 stages" in done.stderr and "--paths" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "r.html").exists()
+
+
+def test_a_comparison_map_too_large_exits_1_with_the_limits(tmp_path):
+    log = dense_log(tmp_path / "clicks.csv", pages=60)  # about 3,500 edges
+    done = run("compare", str(log), "--by", "segment", "--values", "a,b", "--stages", "100%",
+               "--max-edges", "0", "-o", str(tmp_path / "diff.svg"))
+    assert done.returncode == 1, done.stderr
+    assert "cannot draw a map of 60 stages" in done.stderr and "--max-edges" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "diff.svg").exists()

@@ -92,12 +92,11 @@ def draw(program: str, dot: str, timeout: float, memory: int) -> tuple[str, floa
 
 def cjm_limit(dot: str, renderer: str) -> str:
     """What cjm's own limits do with this drawing."""
-    from cjm.render.graphviz import MAX_ITEMS, dot_size, time_limit
+    from cjm.render.graphviz import dot_size, time_limit, too_large
 
     nodes, _, edges = dot_size(dot)
     name = "graphviz-pure" if renderer == "graphviz-pure" else "Graphviz dot"
-    return ("refused" if nodes + edges > MAX_ITEMS[name]
-            else f"{time_limit(nodes, edges):.0f} s")
+    return "refused" if too_large(name, nodes, edges) else f"{time_limit(nodes, edges):.0f} s"
 
 
 def renderers() -> dict[str, str | None]:

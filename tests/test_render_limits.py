@@ -70,6 +70,14 @@ def test_dense_log_with_every_stage_is_refused_quickly_with_limits_and_ways_out(
     assert lines[errors[0] + 1].startswith("Draw fewer with --stages")
 
 
+def test_a_dense_map_under_the_size_limit_is_refused_at_once(tmp_path):
+    dot = full_dot(dense_log(tmp_path / "clicks.csv", pages=40))  # 1,350 edges: over 3 min
+    started = time.monotonic()
+    with pytest.raises(DataError, match=r"cannot draw a map of 40 stages and 1,\d{3} edges"):
+        graphviz.render(dot, "svg", prefer_system=False)
+    assert time.monotonic() - started < 5
+
+
 def test_the_example_map_still_renders_under_the_limits(tmp_path):
     done = run("discover", str(EXAMPLE), "-o", str(tmp_path / "map.svg"), "-q")
     assert done.returncode == 0, done.stderr
@@ -80,6 +88,7 @@ def test_the_example_map_still_renders_under_the_limits(tmp_path):
 def test_memory_cap_stops_the_renderer_with_a_message(tmp_path, monkeypatch):
     dot = full_dot(dense_log(tmp_path / "clicks.csv", pages=300))
     monkeypatch.setitem(graphviz.MAX_ITEMS, "graphviz-pure", 10**6)  # let it try
+    monkeypatch.setitem(graphviz.MAX_DENSE_EDGES, "graphviz-pure", 10**6)
     monkeypatch.setattr(graphviz, "MEMORY_LIMIT", 256 * 1024**2)
     started = time.monotonic()
     with pytest.raises(DataError) as raised:

@@ -29,7 +29,6 @@ def write_report(report: Report, target: str | Path, assets: str | Path | None =
     PNG files in that folder, linked from the Markdown (the HTML holds its maps inline);
     returns the files written."""
     from cjm.progress import step
-    from cjm.render.graphviz import render
     from cjm.report.html import to_html
     from cjm.report.markdown import to_markdown
     from cjm.safety import write_bytes, write_text
@@ -44,7 +43,7 @@ def write_report(report: Report, target: str | Path, assets: str | Path | None =
         for name, figure in report.figures:
             svg, png = (folder / f"{target.stem}.{name}.svg", folder / f"{target.stem}.{name}.png")
             write_text(svg, figure.svg)
-            write_bytes(png, render(figure.dot(), "png"))
+            write_bytes(png, figure.draw("png"))
             written += [svg, png]
             images[name] = Path(os.path.relpath(svg, target.parent or ".")).as_posix()
     with step(f"Writing {target.name}"):

@@ -18,6 +18,7 @@ from cjm.journeys import GOAL_SHARE, JourneyMap
 from cjm.mapgraph import MAX_EDGES, MapGraph
 from cjm.privacy import suppress, suppress_comparison
 from cjm.progress import step
+from cjm.render import graphviz
 from cjm.safety import safe_name
 
 MERMAID_STAGES = 15  # the Markdown diagram is simplified to stay legible on a hosting page
@@ -63,6 +64,7 @@ class Figure:
     graph: MapGraph
     small: MapGraph
     view: str = "both"
+    budget: graphviz.Budget | None = None  # the report's, shared by all its figures
 
     def dot(self) -> str:
         from cjm.render.dot import to_dot
@@ -71,9 +73,11 @@ class Figure:
 
     @functools.cached_property
     def svg(self) -> str:
-        from cjm.render.graphviz import render
+        return self.draw("svg").decode("utf-8")
 
-        return render(self.dot(), "svg").decode("utf-8")
+    def draw(self, fmt: str) -> bytes:
+        """The drawing, within the time left to the report's maps."""
+        return graphviz.render(self.dot(), fmt, budget=self.budget)
 
     def mermaid(self) -> str:
         from cjm.render.mermaid import to_mermaid
@@ -154,6 +158,9 @@ def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
         report.comparison, report.comparison_figure = _comparison(jm, whole, options)
     if options.design:
         report.check, report.check_figure = _check(whole, options, simplify, title)
+    budget = graphviz.Budget(graphviz.REPORT_SECONDS)
+    for _, figure in report.figures:
+        figure.budget = budget
     return report
 
 

@@ -7,10 +7,13 @@ knows how to draw a heading, a row of key figures, a table, a map and a list of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from cjm.journeys import GOAL_MIN_ENDS
+from cjm.mapgraph import MapGraph
 from cjm.report.build import Figure, Report
-from cjm.units import format_count, format_seconds, format_share
+from cjm.units import format_count, format_counted, format_seconds, format_share
 
 ARROW = " → "
 
@@ -43,7 +46,36 @@ class Figures:
 @dataclass
 class Map:
     figure: Figure
-    caption: str
+    legend: str  # what colours, labels and widths mean
+
+
+_LABELS = {"both": "transitions (median wait)", "frequency": "transitions",
+           "performance": "median wait"}
+
+
+def map_caption(block: Map, drawn: MapGraph) -> str:
+    """The caption of ``drawn``, the figure's full map or the smaller one of its diagram:
+    what it shows, and what was left out of it, counted on it."""
+    full = block.figure.graph
+    stages, edges = len(drawn.nodes), len(drawn.edges)
+    if (stages, edges) == (len(full.nodes), len(full.edges)):
+        text = f"{format_counted(stages, 'stages')} and {format_counted(edges, 'edges')} shown"
+    else:
+        text = (f"The diagram shows {stages:,} of {len(full.nodes):,} stages and {edges:,} of "
+                f"{len(full.edges):,} edges of the map")
+    hidden = [f"{len(full.hidden_stages):,} stages"] if full.hidden_stages else []
+    if full.hidden_edges:
+        hidden.append(f"{full.hidden_edges:,} weaker edges "
+                      f"({format_share(full.hidden_traffic)} of the traffic)")
+    if hidden:
+        text += "; the map leaves out " + " and ".join(hidden) + " to keep it legible"
+        text += "".join(f"; goal {goal}: {format_share(share)} of its incoming traffic hidden"
+                        for goal, share in full.goal_hidden.items())
+    return f"{text}. {block.legend}"
+
+
+def _legend(view: str) -> str:
+    return f"Edge labels: {_LABELS[view]}; width: traffic."
 
 
 @dataclass
@@ -78,24 +110,32 @@ def path_text(stages: list[str]) -> str:
     return ARROW.join(stages)
 
 
+def when(timestamp: str | None) -> str:
+    """A timestamp of the JSON (ISO 8601 in UTC) as people read it: 2024-01-01 07:52 UTC."""
+    if not timestamp:
+        return "–"  # noqa: RUF001
+    return f"{datetime.fromisoformat(timestamp):%Y-%m-%d %H:%M} UTC"
+
+
 def subtitle(data: dict[str, Any]) -> str:
     """What the report covers, in one line."""
-    first, last = (data["first_timestamp"] or "")[:10], (data["last_timestamp"] or "")[:10]
-    return (f"{format_count(data['journeys'])} journeys, {format_count(data['events'])} "
-            f"events, {first} to {last}")
+    first, last = (when(data[k])[:10] for k in ("first_timestamp", "last_timestamp"))
+    return (f"{format_counted(data['journeys'], 'journeys')}, "
+            f"{format_counted(data['events'], 'events')}, {first} to {last} (UTC)")
 
 
 def sections(report: Report) -> list[Section]:
     """The report's sections, in reading order."""
     data, top = report.journey, report.options.top
     parts = [
-        Section("overview", "Overview", [_figures(data, top), *_goal_note(data)]),
-        Section("map", "Journey map", [Map(report.figure, _map_caption(data))]),
+        Section("overview", "Overview", [_figures(data, top), _definition(report)]),
+        Section("map", "Journey map", [Map(report.figure, _legend(report.figure.view))]),
         Section("paths", "Paths", [_paths(data, top)]),
         Section("dead-ends", "Dead-ends", _dead_ends(data, top)),
         Section("gaps", "Gaps", _gaps(data, top)),
-        Section("handoffs", "Hand-offs", _handoffs(data, top)),
     ]
+    if data["handoffs"]["column"]:  # no tile or section for what the log cannot tell
+        parts.append(Section("handoffs", "Hand-offs", _handoffs(data, top)))
     if report.slices:
         parts.append(_slices(report))
     if report.funnel:
@@ -114,19 +154,21 @@ def _figures(data: dict[str, Any], top: int) -> Figures:
     goals = data["goals"]
     durations = data["duration_seconds"]
     goal_detail = (", ".join(goals["stages"]) if goals["stages"]
-                   else f"{goals['outcome_column']} is yes" if goals["source"] == "outcome"
+                   else f"{goals['outcome_column']} is true" if goals["source"] == "outcome"
                    else "no goal")
-    return Figures([
+    tiles = [
         ("Journeys", format_count(data["journeys"]), f"{format_count(data['events'])} events"),
         ("Goal reached", pct(goals["rate"]), goal_detail),
         ("Dead-ends", pct(data["dead_ends"]["rate"]),
          f"{format_count(data['dead_ends']['journeys'])} journeys"),
         ("Median journey", wait(durations["median"]), f"90% within {wait(durations['p90'])}"),
         ("Paths", format_count(data["paths_total"]),
-         f"top {top} cover {pct(_coverage(data, top), 0)}"),
-        ("Hand-offs", format_count(data["handoffs"]["count"]),
-         f"{data['handoffs']['column']} changes" if data["handoffs"]["column"] else "–"),  # noqa: RUF001
-    ])
+         f"top {min(top, len(data['paths']))} cover {pct(_coverage(data, top), 0)}"),
+    ]
+    if data["handoffs"]["column"]:
+        tiles.append(("Hand-offs", format_count(data["handoffs"]["count"]),
+                      f"{data['handoffs']['column']} changes"))
+    return Figures(tiles)
 
 
 def _coverage(data: dict[str, Any], n: int) -> float | None:
@@ -134,28 +176,40 @@ def _coverage(data: dict[str, Any], n: int) -> float | None:
     return paths[-1]["coverage"] if paths else None
 
 
-def _goal_note(data: dict[str, Any]) -> list[Block]:
-    goals = data["goals"]
-    source = {"flag": "given", "outcome": "from the outcome column", "inferred": "inferred",
-              "none": "none"}.get(goals["source"], goals["source"])
-    first, last = data["first_timestamp"], data["last_timestamp"]
-    return [Notes([f"Journeys from {first} to {last}. Goals: {source}. A dead-end is a "
-                   "journey that ended without reaching a goal."])]
+def _definition(report: Report) -> Notes:
+    """How the journeys were cut from the log, which were kept, and what counts as success."""
+    data, options = report.journey, report.options
+    case = data["reading"]["mapping"]["case"]["column"]
+    gap = report.journey_map.log.journey_gap_seconds
+    split = (f", split after {format_seconds(gap)} without an event (--journey-gap)" if gap
+             else ", not split by inactivity (--journey-gap 30m would split it)")
+    filters = [f"--where {w}" for w in options.where]
+    filters += [f"--{flag} {day:%Y-%m-%d}" for flag, day in
+                (("since", options.since), ("until", options.until)) if day]
+    kept = ("Filters: " + ", ".join(filters) + " (journeys by their first event)" if filters
+            else "Filters: none; every journey of the log")
+    return Notes([
+        f"Journeys: one per value of {case}{split}.",
+        f"Events from {when(data['first_timestamp'])} to {when(data['last_timestamp'])}.",
+        f"{kept}.",
+        f"Goals: {_goals_why(data['goals'], options.goal_share)}. A dead-end is a journey that "
+        "ended without reaching a goal.",
+    ])
 
 
-def _map_caption(data: dict[str, Any]) -> str:
-    shown = data.get("map", {})
-    text = (f"{shown.get('stages_shown', len(data['stages']))} stages and "
-            f"{shown.get('transitions_shown', len(data['transitions']))} transitions shown")
-    hidden = [f"{len(shown['hidden_stages']):,} stages"] if shown.get("hidden_stages") else []
-    if shown.get("hidden_transitions"):
-        hidden.append(f"{shown['hidden_transitions']:,} weaker map edges "
-                      f"({format_share(shown.get('hidden_traffic_share', 0.0))} of the traffic)")
-    if hidden:
-        text += "; " + " and ".join(hidden) + " hidden to keep it legible"
-        text += "".join(f"; goal {goal}: {format_share(share)} of its incoming traffic hidden"
-                        for goal, share in shown.get("goal_incoming_hidden", {}).items())
-    return text + ". Edge labels: transitions (median wait); width: traffic."
+def _goals_why(goals: dict[str, Any], share: float) -> str:
+    rule = (f"stages where at least {share:.0%} of the journeys reaching them end, and that "
+            f"end at least {GOAL_MIN_ENDS:.0%} of all journeys")
+    if goals["source"] == "flag":
+        return ", ".join(goals["stages"]) + ", given by --goal (or cjm.toml)"
+    if goals["source"] == "outcome":
+        return (f"journeys whose {goals['outcome_column']} is true (true, yes, 1, …), from "
+                "the log's outcome column")
+    if goals["source"] == "inferred":
+        return ", ".join(goals["stages"]) + f", inferred: {rule}"
+    return (f"none; no --goal, no outcome column, and no stage that at least {share:.0%} of "
+            f"the journeys reaching it end at (and {GOAL_MIN_ENDS:.0%} of all journeys); "
+            "name one with --goal STAGE")
 
 
 def _paths(data: dict[str, Any], top: int) -> Table:
@@ -230,7 +284,7 @@ def _slices(report: Report) -> Section:
         caption="Measured against the goals of the whole log")]
     for s in report.slices:
         blocks += [Heading(s.label), _figures(s.journey, report.options.top),
-                   Map(s.figure, _map_caption(s.journey))]
+                   Map(s.figure, _legend(s.figure.view))]
     return Section("slices", f"By {report.slice_by}", blocks)
 
 
@@ -276,8 +330,10 @@ def _comparison(data: dict[str, Any], figure: Figure | None, top: int) -> list[B
         blocks.append(Table(["", "Path", "Journeys"], paths, numeric=(2,),
                             caption="Paths seen on one side only"))
     if figure:
-        blocks.append(Map(figure, "Green: grew, red: shrank; only significant changes are "
-                                  "labelled."))
+        blocks.append(Map(figure, "Green: grew, red: shrank, grey: no significant change; "
+                                  "a transition is labelled with its change only when it is "
+                                  "significant; dotted edges from start and to end carry "
+                                  "their journeys."))
     return blocks
 
 
@@ -299,7 +355,7 @@ def _check(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]
     ]
     if figure:
         blocks.append(Map(figure, "Deviations in red; designed but unused stages and "
-                                  "transitions dashed grey."))
+                                  f"transitions dashed grey. {_legend(figure.view)}"))
     return blocks
 
 

@@ -20,6 +20,7 @@ from cjm.report.content import (
     Section,
     Share,
     Table,
+    map_caption,
     sections,
     subtitle,
 )
@@ -131,7 +132,8 @@ def _section(section: Section, maps) -> str:
             number = next(maps)
             out.append(f'<figure class="map" id="map-{number}">'
                        f"{inline_svg(block.figure.svg, f'm{number}-', block.figure.title)}"
-                       f"<figcaption>{h(block.caption)}</figcaption></figure>")
+                       f"<figcaption>{h(map_caption(block, block.figure.graph))}</figcaption>"
+                       "</figure>")
         elif isinstance(block, Notes):
             out.append('<ul class="notes">' + "".join(f"<li>{h(line)}</li>"
                                                      for line in block.lines) + "</ul>")

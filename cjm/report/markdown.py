@@ -11,7 +11,18 @@ import re
 
 from cjm import __version__
 from cjm.report.build import Report
-from cjm.report.content import Figures, Heading, Map, Notes, Share, Table, pct, sections, subtitle
+from cjm.report.content import (
+    Figures,
+    Heading,
+    Map,
+    Notes,
+    Share,
+    Table,
+    map_caption,
+    pct,
+    sections,
+    subtitle,
+)
 
 _SPECIAL = re.compile(r"([\\`*_\[\](){}~|!#@:$])")
 _LEADING = re.compile(r"^([-+=]|\d+[.)])")  # would start a list or underline a heading
@@ -43,7 +54,7 @@ def to_markdown(report: Report, images: dict[str, str] | None = None) -> str:
                 out += _table(block)
             elif isinstance(block, Map):
                 out += ["```mermaid", block.figure.mermaid().rstrip("\n"), "```", "",
-                        f"*{md(block.caption)}*" + _simplified(block), ""]
+                        f"*{md(map_caption(block, block.figure.small))}*", ""]
                 picture = images.get(names.get(id(block.figure), ""))
                 if picture:
                     out += [f"![{md(block.figure.title)}]({picture})", ""]
@@ -51,14 +62,6 @@ def to_markdown(report: Report, images: dict[str, str] | None = None) -> str:
                 out += [f"- {md(line)}" for line in block.lines] + [""]
     out.append(f"<sub>Made with cjm {__version__}.</sub>")
     return "\n".join(out) + "\n"
-
-
-def _simplified(block: Map) -> str:
-    small, full = block.figure.small, block.figure.graph
-    if len(small.nodes) < len(full.nodes) or len(small.edges) < len(full.edges):
-        return (f" The diagram shows {len(small.nodes)} of {len(full.nodes)} stages and "
-                f"{len(small.edges)} of {len(full.edges)} edges.")
-    return ""
 
 
 def _figures(block: Figures) -> list[str]:

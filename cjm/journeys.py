@@ -16,6 +16,7 @@ from cjm.progress import step
 
 GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
 GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
+GOAL_CANDIDATES = 3  # stages named as nearest to a goal when none is inferred
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,16 @@ class Goals:
     stages: tuple[str, ...]
     source: str  # "flag", "outcome", "inferred" or "none"
     outcome_column: str | None = None
+    share: float = GOAL_SHARE  # the inference rule: this share of the reaching journeys end
+    # When none is inferred: the stages closest to the rule (ending 5% of all journeys), with
+    # the share of their reaching journeys that end there, nearest first.
+    candidates: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def rule(self) -> str:
+        """How goals are inferred, in words, with the thresholds in force."""
+        return (f"a goal stage ends at least {self.share * 100:g}% of the journeys that reach "
+                f"it, and {GOAL_MIN_ENDS * 100:g}% of all journeys")
 
 
 @dataclass
@@ -159,11 +170,13 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
         return Goals((), "outcome", outcome)
     if not infer:
         return Goals((), "none")
-    inferred = tuple(sorted(
-        s.name for s in stages
-        if s.journeys and s.ends / s.journeys >= goal_share and s.ends >= GOAL_MIN_ENDS * journeys
-    ))
-    return Goals(inferred, "inferred" if inferred else "none")
+    ending = [s for s in stages if s.journeys and s.ends >= GOAL_MIN_ENDS * journeys]
+    inferred = tuple(sorted(s.name for s in ending if s.ends / s.journeys >= goal_share))
+    if inferred:
+        return Goals(inferred, "inferred", share=goal_share)
+    nearest = sorted(ending, key=lambda s: (-s.ends / s.journeys, s.name))[:GOAL_CANDIDATES]
+    return Goals((), "none", share=goal_share,
+                 candidates=tuple((s.name, s.ends / s.journeys) for s in nearest))
 
 
 def discover(

@@ -99,7 +99,9 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
         },
         "goals": {"stages": list(jm.goals.stages), "source": jm.goals.source,
                   "outcome_column": jm.goals.outcome_column, "journeys": jm.goal_journeys,
-                  "rate": _r(jm.goal_rate)},
+                  "rate": _r(jm.goal_rate),
+                  "candidates": [{"stage": name, "share_ending": _r(share)}
+                                 for name, share in jm.goals.candidates]},
         "dead_ends": {
             "journeys": jm.dead_end_journeys, "rate": _r(jm.dead_end_rate),
             "open_journeys": jm.open_journeys, "still_active_seconds": jm.still_active_seconds,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from shlex import quote
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -159,9 +160,12 @@ def path_text(stages, width: int = 60) -> str:
 def _goals_line(jm) -> Text:
     goals = jm.goals
     if goals.source == "none":
+        nearest = ", ".join(f"{escape(name)} {percent(share)} (--goal {escape(quote(name))})"
+                            for name, share in goals.candidates)
         return Text.from_markup(
-            "[yellow]Goals:[/] none found (no stage ends most journeys that reach it); "
-            "pass --goal STAGE or --outcome COLUMN to see dead-ends")
+            f"[yellow]Goals:[/] none inferred ({goals.rule})"
+            + (f"; nearest: {nearest}" if nearest else "")
+            + "; pass --goal STAGE or --outcome COLUMN to see dead-ends")
     if goals.source == "outcome":
         what = f"journeys whose {escape(goals.outcome_column)} is true"
     else:

@@ -1,0 +1,62 @@
+"""Hints are claims: each one is checked against the data it speaks of (issue 12)."""
+
+from __future__ import annotations
+
+import json
+
+import cjm
+from tests.conftest import run_cli
+from tests.journey_logs import write_journeys
+
+# Nobody ends 80% of the journeys reaching a stage: payment_done ends 6 of 9 (66.7%),
+# browse 12 of 21 (57.1%), start 12 of 30 (40%).
+NO_GOAL = {
+    **{f"p{i}": ["start", "payment_done"] for i in range(6)},
+    **{f"q{i}": ["start", "payment_done", "start"] for i in range(3)},
+    **{f"b{i}": ["start", "browse"] for i in range(12)},
+    **{f"r{i}": ["start", "browse", "start"] for i in range(9)},
+}
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_no_goal_names_the_rule_and_the_nearest_candidates(tmp_path):
+    with cjm.read_log(write_journeys(tmp_path / "log.csv", NO_GOAL)) as log:
+        goals = cjm.discover(log).goals
+    assert goals.source == "none"
+    assert goals.share == 0.8
+    assert [(name, round(share, 3)) for name, share in goals.candidates] == [
+        ("payment_done", 0.667), ("browse", 0.571), ("start", 0.4)]
+    result = run_cli("discover", str(write_journeys(tmp_path / "log.csv", NO_GOAL)),
+                     "--no-map")
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "no stage ends most journeys" not in text
+    assert ("Goals: none inferred (a goal stage ends at least 80% of the journeys that reach "
+            "it, and 5% of all journeys); nearest: payment_done 66.7% (--goal payment_done), "
+            "browse 57.1% (--goal browse), start 40.0% (--goal start)") in text
+
+
+def test_no_goal_candidates_follow_goal_share_and_reach_the_json(tmp_path):
+    log_file = write_journeys(tmp_path / "log.csv", NO_GOAL)
+    result = run_cli("discover", str(log_file), "--no-map", "--goal-share", "90%",
+                     "--json", "-")
+    assert result.exit_code == 0, result.output
+    goals = json.loads(result.output)["goals"]
+    assert goals["source"] == "none"
+    assert goals["candidates"] == [
+        {"stage": "payment_done", "share_ending": 0.666667},
+        {"stage": "browse", "share_ending": 0.571429},
+        {"stage": "start", "share_ending": 0.4}]
+    text = flat(run_cli("discover", str(log_file), "--no-map", "--goal-share", "60%").output)
+    assert "Goals: payment_done" in text  # the nearest candidate, taken at its own share
+
+
+def test_candidate_with_spaces_is_quoted_as_a_shell_would_need(tmp_path):
+    journeys = {k: [s.replace("payment_done", "Payment done") for s in v]
+                for k, v in NO_GOAL.items()}
+    text = flat(run_cli("discover", str(write_journeys(tmp_path / "log.csv", journeys)),
+                        "--no-map").output)
+    assert "Payment done 66.7% (--goal 'Payment done')" in text

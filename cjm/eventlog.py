@@ -574,12 +574,11 @@ def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None
     values = dict(con.execute(
         f"SELECT lower(trim(CAST({column} AS VARCHAR))), count(*) FROM raw GROUP BY 1"
     ).fetchall())
-    others = sum(n for v, n in values.items() if v != "complete")
-    if "complete" not in values or not others:
-        return None, "true"
-    kinds = ", ".join(sorted(str(v) for v in values if v != "complete"))
-    note = (f"kept complete events only: {others} events with lifecycle {kinds} set aside "
-            "(pass --lifecycle all to keep every event)")
+    from cjm.quality import lifecycle_rule
+
+    note, filters = lifecycle_rule(values, mapping.column("lifecycle"))
+    if not filters:
+        return note, "true"
     return note, f"coalesce(lower(trim(CAST({column} AS VARCHAR))) = 'complete', false)"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cjm.eventlog import QualityWarning
+from cjm.units import format_counted
 
 _EARLIEST = "1990-01-01"
 
@@ -38,6 +39,23 @@ def warnings_from(duplicates: int, duplicate_examples: tuple[str, ...], tied: in
             "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
             "surrounding spaces", len(near), examples))
     return warnings
+
+
+def lifecycle_rule(values: dict, column: str) -> tuple[str | None, bool]:
+    """The note on ``--lifecycle complete`` and whether it filters, from counts per value.
+
+    ``values`` maps each lower-cased, trimmed value of the lifecycle ``column`` to its rows.
+    """
+    others = {v: n for v, n in values.items() if v != "complete"}
+    if "complete" not in values:
+        listing = ", ".join(sorted(str(v) for v in others)[:8])
+        return (f"lifecycle column {column!r} holds no 'complete' value ({listing}), so no "
+                "event was set aside by it (--lifecycle complete)"), False
+    if not others:
+        return None, False
+    kinds = ", ".join(sorted(str(v) for v in others))
+    return (f"kept complete events only: {format_counted(sum(others.values()), 'events')} with "
+            f"lifecycle {kinds} set aside (pass --lifecycle all to keep every event)"), True
 
 
 def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWarning]:

@@ -60,3 +60,28 @@ def test_candidate_with_spaces_is_quoted_as_a_shell_would_need(tmp_path):
     text = flat(run_cli("discover", str(write_journeys(tmp_path / "log.csv", journeys)),
                         "--no-map").output)
     assert "Payment done 66.7% (--goal 'Payment done')" in text
+
+
+NO_COMPLETE = ("case_id,stage,timestamp,lifecycle\n"
+               "c1,Visit,2024-01-01T09:00:00Z,start\n"
+               "c1,Visit,2024-01-01T09:05:00Z,end\n"
+               "c2,Visit,2024-01-02T09:00:00Z,START\n")
+
+
+def test_lifecycle_without_complete_says_every_event_is_kept(write, read):
+    write("phases.csv", NO_COMPLETE)
+    log = read("phases.csv")
+    assert (log.events, log.filtered) == (3, 0)
+    assert log.notes == ["lifecycle column 'lifecycle' holds no 'complete' value (end, start), "
+                         "so no event was set aside by it (--lifecycle complete)"]
+    result = run_cli("inspect", "phases.csv")
+    assert "Note: lifecycle column 'lifecycle' holds no 'complete' value" in result.output
+    assert read("phases.csv", lifecycle="all").notes == []  # nothing to explain: none asked
+
+
+def test_lifecycle_note_counts_one_event_in_the_singular(write, read):
+    write("one.csv", "case_id,stage,timestamp,lifecycle\n"
+                     "c1,Visit,2024-01-01T09:00:00Z,start\n"
+                     "c1,Visit,2024-01-01T09:05:00Z,complete\n")
+    assert read("one.csv").notes == ["kept complete events only: 1 event with lifecycle start "
+                                     "set aside (pass --lifecycle all to keep every event)"]

@@ -28,7 +28,7 @@ from cjm.eventlog import (
 )
 from cjm.privacy import check_min_journeys
 from cjm.progress import step
-from cjm.quality import warnings_from
+from cjm.quality import lifecycle_rule, warnings_from
 from cjm.readers.base import sql_name
 from cjm.schema import (
     OPTIONAL_ROLES,
@@ -585,12 +585,9 @@ def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:
     value = F.lower(sts.spark_trim(F.col(_q(mapping.column("lifecycle"))).cast("string")))
     values = {r["v"]: r["count"] for r in raw.select(value.alias("v")).groupBy("v").count()
               .collect()}
-    others = sum(n for v, n in values.items() if v != "complete")
-    if "complete" not in values or not others:
-        return None, F.lit(True)
-    kinds = ", ".join(sorted(str(v) for v in values if v != "complete"))
-    note = (f"kept complete events only: {others} events with lifecycle {kinds} set aside "
-            "(pass --lifecycle all to keep every event)")
+    note, filters = lifecycle_rule(values, mapping.column("lifecycle"))
+    if not filters:
+        return note, F.lit(True)
     return note, F.coalesce(value == "complete", F.lit(False))
 
 

@@ -85,3 +85,12 @@ def test_lifecycle_note_counts_one_event_in_the_singular(write, read):
                      "c1,Visit,2024-01-01T09:05:00Z,complete\n")
     assert read("one.csv").notes == ["kept complete events only: 1 event with lifecycle start "
                                      "set aside (pass --lifecycle all to keep every event)"]
+
+
+def test_transition_share_says_what_it_is_a_share_of(tmp_path):
+    log_file = write_journeys(tmp_path / "log.csv", NO_GOAL)
+    lines = run_cli("discover", str(log_file), "--no-map").output.splitlines()
+    header = lines[lines.index(next(x for x in lines if x.startswith("Transitions"))) + 1]
+    assert header.split() == ["from", "to", "count", "share", "of", "from", "median", "wait"]
+    assert "share of from: of the from stage's events, those followed by the to stage" in \
+        flat(run_cli("discover", "--help").output)

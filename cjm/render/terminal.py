@@ -187,7 +187,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     parts.append(_goals_line(jm))
 
     grid = table(f"Transitions (top {min(top, len(jm.transitions))} of {len(jm.transitions)})",
-                 "from", "to", "count", "share", "median wait", right=(2, 3, 4))
+                 "from", "to", "count", "share of from", "median wait", right=(2, 3, 4))
     for t in jm.transitions[:top]:
         grid.add_row(cell(t.source), cell(t.target), count(t.count),
                      percent(t.share), format_seconds(t.median_seconds))

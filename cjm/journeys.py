@@ -17,6 +17,9 @@ from cjm.progress import step
 GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
 GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
 GOAL_CANDIDATES = 3  # stages named as nearest to a goal when none is inferred
+# The slowest transitions are ranked among those taken this often: the median wait of a
+# transition taken once or twice is an anecdote, and would lead the table on every real log.
+GAP_MIN_COUNT = 30
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class JourneyMap:
     handoffs: list[Handoff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     buckets: int = 1  # how the engine ordered the journeys (see cjm.buckets)
+    gap_min_count: int = GAP_MIN_COUNT  # slowest(): transitions taken at least this often
 
     @property
     def dead_end_rate(self) -> float | None:
@@ -138,9 +142,10 @@ class JourneyMap:
         return [t for t in self.transitions if t.source == t.target]
 
     def slowest(self, n: int = 10) -> list[Transition]:
-        """Transitions by median wait, slowest first (ties: more traffic first)."""
-        return sorted(self.transitions,
-                      key=lambda t: (-t.median_seconds, -t.count, t.source, t.target))[:n]
+        """Transitions taken at least ``gap_min_count`` times, by median wait, slowest first
+        (ties: more traffic first)."""
+        often = (t for t in self.transitions if t.count >= self.gap_min_count)
+        return sorted(often, key=lambda t: (-t.median_seconds, -t.count, t.source, t.target))[:n]
 
     def handoff_transitions(self, n: int = 10) -> list[Transition]:
         hand = [t for t in self.transitions if t.handoffs]
@@ -189,6 +194,7 @@ def discover(
     handoff_column: str | None = None,
     infer_goals: bool = True,
     buckets: int | None = None,
+    gap_min_count: int = GAP_MIN_COUNT,
 ) -> JourneyMap:
     """Aggregate ``log`` into a JourneyMap.
 
@@ -206,9 +212,12 @@ def discover(
     ``buckets`` (default: the log's) above 1 orders the journeys a bucket at a time, for logs
     larger than memory; the figures are the same, but the engine's journey tables, which
     cjm.conformance reads after discover(), are not kept then: pass ``buckets=1`` for that.
+    ``gap_min_count`` is how often a transition must be taken to rank among the slowest.
     """
     if not 0 < goal_share <= 1:
         raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")
+    if gap_min_count < 1:
+        raise UsageError(f"--gap-min-count must be at least 1, not {gap_min_count}")
     outcome = "outcome" if "outcome" in log.mapping else None
     if use_outcome and not outcome:
         raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
@@ -278,7 +287,7 @@ def discover(
         open_journeys=sum(n for _, status, n, _, _ in endings if status == "open"),
         dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
         handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
-        handoffs=handoffs, notes=notes, buckets=buckets,
+        handoffs=handoffs, notes=notes, buckets=buckets, gap_min_count=gap_min_count,
     )
 
 

@@ -94,3 +94,45 @@ def test_transition_share_says_what_it_is_a_share_of(tmp_path):
     assert header.split() == ["from", "to", "count", "share", "of", "from", "median", "wait"]
     assert "share of from: of the from stage's events, those followed by the to stage" in \
         flat(run_cli("discover", "--help").output)
+
+
+def _waits_log(path):
+    """35 journeys A → B after 10m, 31 A → C after 1h, one A → D after 5 days."""
+    rows = ["case_id,stage,timestamp"]
+    for i, (target, wait) in enumerate([("B", "00:10")] * 35 + [("C", "01:00")] * 31):
+        day = f"2024-01-{1 + i % 28:02d}"
+        rows += [f"j{i},A,{day}T09:00:00Z", f"j{i},{target},{day}T{9 + int(wait[:2]):02d}:"
+                 f"{wait[3:]}:00Z"]
+    rows += ["k,A,2024-02-01T09:00:00Z", "k,D,2024-02-06T09:00:00Z"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_slowest_transitions_need_a_minimum_count_shown_in_the_title(tmp_path):
+    log_file = _waits_log(tmp_path / "waits.csv")
+    result = run_cli("discover", str(log_file), "--no-map", "--json", "gaps.json")
+    assert result.exit_code == 0, result.output
+    assert ("Gaps: slowest transitions (taken at least 30 times) from to median wait count "
+            "A C 1h 31 A B 10m 35") in flat(result.output)
+    gaps = json.loads((tmp_path / "gaps.json").read_text())["gaps"]
+    assert gaps["min_count"] == 30
+    assert [(t["from"], t["to"]) for t in gaps["slowest"]] == [("A", "C"), ("A", "B")]
+
+    result = run_cli("discover", str(log_file), "--no-map", "--gap-min-count", "1",
+                     "--json", "-")
+    gaps = json.loads(result.output)["gaps"]
+    assert gaps["min_count"] == 1
+    assert next((t["from"], t["to"]) for t in gaps["slowest"]) == ("A", "D")
+    assert run_cli("discover", str(log_file), "--gap-min-count", "0").exit_code == 2
+
+    assert run_cli("report", str(log_file), "-o", "r.md").exit_code == 0
+    report = (tmp_path / "r.md").read_text()
+    assert r"*Slowest transitions \(taken at least 30 times\)*" in report
+    assert "| A | D |" not in report
+
+
+def test_no_transition_taken_often_enough_says_how_to_see_them(tmp_path):
+    log_file = write_journeys(tmp_path / "log.csv", {"a": ["V", "W"], "b": ["V", "W", "X"]})
+    text = flat(run_cli("discover", str(log_file), "--no-map").output)
+    assert ("Gaps: no transition is taken at least 30 times (--gap-min-count 1 shows the "
+            "slowest of all)") in text

@@ -113,7 +113,7 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
                 for d in jm.dead_ends
             ],
         },
-        "gaps": {"slowest": [
+        "gaps": {"min_count": jm.gap_min_count, "slowest": [
             {"from": t.source, "to": t.target, "median_seconds": _s(t.median_seconds),
              "count": t.count} for t in jm.slowest(10)]},
         "handoffs": {

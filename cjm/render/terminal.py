@@ -13,7 +13,7 @@ from rich.text import Text
 from cjm.render.grid import Grid
 from cjm.safety import printable
 from cjm.units import format_count as count
-from cjm.units import format_seconds
+from cjm.units import format_counted, format_seconds
 
 NAME_WIDTH = 34
 CELL_WIDTH = 60  # a name in a table longer than this loses its middle; the rest wraps
@@ -212,12 +212,16 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
                          escape(path_text(d.top_path, PATH_WIDTH)))
         parts += [Text(), grid]
 
-    grid = table("Gaps: slowest transitions", "from", "to", "median wait", "count",
-                 right=(2, 3))
-    for t in jm.slowest(min(top, 5)):
+    often = format_counted(jm.gap_min_count, "times")
+    slow = jm.slowest(min(top, 5))
+    grid = table(f"Gaps: slowest transitions (taken at least {often})", "from", "to",
+                 "median wait", "count", right=(2, 3))
+    for t in slow:
         grid.add_row(cell(t.source), cell(t.target),
                      format_seconds(t.median_seconds), count(t.count))
-    parts += [Text(), grid]
+    parts += [Text(), grid if slow else Text.from_markup(
+        f"[bold]Gaps:[/] no transition is taken at least {often} (--gap-min-count 1 shows the "
+        "slowest of all)")]
 
     if jm.handoffs:
         total = sum(t.count for t in jm.transitions)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cjm.report.build import Figure, Report
-from cjm.units import format_count, format_seconds, format_share
+from cjm.units import format_count, format_counted, format_seconds, format_share
 
 ARROW = " → "
 
@@ -191,8 +191,10 @@ def _gaps(data: dict[str, Any], top: int) -> list[Block]:
             for t in data["gaps"]["slowest"][:top]]
     rework = [[r["stage"], format_count(r["journeys"]), format_count(r["extra_visits"])]
               for r in data["loops"]["rework"][:top]]
+    often = f"taken at least {format_counted(data['gaps']['min_count'], 'times')}"
     blocks: list[Block] = [Table(["From", "To", "Median wait", "Transitions"], slow,
-                                 numeric=(2, 3), caption="Slowest transitions")]
+                                 numeric=(2, 3), caption=f"Slowest transitions ({often})")
+                           if slow else Notes([f"No transition is {often}."])]
     if rework:
         blocks.append(Table(["Stage", "Journeys coming back", "Extra visits"], rework,
                             numeric=(1, 2), caption="Loops: stages visited again"))

@@ -453,10 +453,12 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
     case = pseudonym_sql(text["case"], pseudonym_key) if pseudonym_key else text["case"]
+    # Every column of the row as read, mapped or not: an exact duplicate is identical in all.
+    row = ", ".join(sql_name(c) for c in types if c not in ("_file", "_line"))
     con.execute(
         "CREATE TABLE staged AS SELECT *, " + reason + " AS reason FROM ("
         f"SELECT _file, _line, {case} AS case_id, {text['stage']} AS stage, "
-        f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
+        f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep, hash({row}) AS _row"
         + "".join(f", {text[r]} AS {r}" for r in optional)
         + " FROM raw)"
     )
@@ -471,9 +473,12 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     extra = "".join(f", {r}" for r in optional)
     kept = "SELECT * FROM staged WHERE reason IS NULL AND keep"
+    from cjm.quality import DUPLICATE_KEY, duplicate_events
+
+    duplicates = (0, ()) if drop_duplicates else duplicate_events(con, kept)
     if drop_duplicates:
-        kept += (" QUALIFY row_number() OVER (PARTITION BY case_id, stage, ts" + extra
-                 + " ORDER BY _file, _line) = 1")
+        kept += (f" QUALIFY row_number() OVER (PARTITION BY {DUPLICATE_KEY} "
+                 "ORDER BY _file, _line) = 1")
     journey = "case_id"
     if gap_seconds:
         journey = (
@@ -513,7 +518,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
         notes=notes, warnings=[*truncation_warnings(reports),
-                               *quality_warnings(con, optional, [r.path for r in reports])],
+                               *quality_warnings(con, [r.path for r in reports], *duplicates)],
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cjm.eventlog import QualityWarning
 from cjm.units import format_counted
 
@@ -17,9 +19,11 @@ def warnings_from(duplicates: int, duplicate_examples: tuple[str, ...], tied: in
     """
     warnings: list[QualityWarning] = []
     if duplicates:
+        it = "it" if duplicates == 1 else "them"
         warnings.append(QualityWarning(
-            "duplicates", f"{duplicates} exact duplicate events (kept; --drop-duplicates drops "
-            "them)", int(duplicates), duplicate_examples))
+            "duplicates", f"{format_counted(duplicates, 'exact duplicate events')}: identical "
+            f"in every column to an earlier row (kept; --drop-duplicates drops {it})",
+            int(duplicates), duplicate_examples))
     if tied:
         warnings.append(QualityWarning(
             "ties", f"{tied} events share their timestamp with another event of the same "
@@ -58,17 +62,28 @@ def lifecycle_rule(values: dict, column: str) -> tuple[str | None, bool]:
             f"lifecycle {kinds} set aside (pass --lifecycle all to keep every event)"), True
 
 
-def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWarning]:
-    """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
-    extra = "".join(f", {r}" for r in roles)
+# Rows with the same journey id, stage, time and fingerprint of every column as read (_row).
+DUPLICATE_KEY = "case_id, stage, ts, _row"
+
+
+def duplicate_events(con, rows: str) -> tuple[int, list]:
+    """Events identical in every column to an earlier row, among ``rows`` (a query of the
+    staged table), and the (file, line) of the first rows that repeat."""
     # Duplicates share their timestamp: only the events in such ties need comparing whole.
     duplicates, first = con.execute(
         "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
         "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
-        "arg_min(_line, _file * 1e12 + _line) l FROM events SEMI JOIN ("
-        "SELECT journey, ts FROM events GROUP BY journey, ts HAVING count(*) > 1) "
-        f"USING (journey, ts) GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
+        f"arg_min(_line, _file * 1e12 + _line) l FROM ({rows}) SEMI JOIN ("
+        f"SELECT case_id, ts FROM ({rows}) GROUP BY case_id, ts HAVING count(*) > 1) "
+        f"USING (case_id, ts) GROUP BY {DUPLICATE_KEY} HAVING count(*) > 1)"
     ).fetchall()[0]
+    return int(duplicates), first or []
+
+
+def quality_warnings(con, files: list[str], duplicates: int = 0,
+                     first: Sequence[tuple[int, int]] = ()) -> list[QualityWarning]:
+    """Duplicates (counted by duplicate_events()), timestamp ties, single-event journeys, odd
+    dates, near-duplicate names."""
     # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
     tied, tied_journeys, single, future, early = con.execute(
         "SELECT coalesce(sum(tied), 0), count(*) FILTER (WHERE tied > 0), "
@@ -82,6 +97,6 @@ def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWar
         "SELECT lower(trim(stage)) k, list(stage ORDER BY stage) FROM (SELECT DISTINCT stage "
         "FROM events) GROUP BY k HAVING count(*) > 1 ORDER BY k"
     ).fetchall()
-    return warnings_from(int(duplicates), tuple(f"{files[f]}:{line}" for f, line in first or ()),
+    return warnings_from(duplicates, tuple(f"{files[f]}:{line}" for f, line in first),
                          int(tied), int(tied_journeys), int(single), int(future), int(early),
                          [names for _, names in near])

@@ -114,7 +114,8 @@ def test_quality_duplicates_kept_by_default(read, write):
     warning = {w.code: w for w in log.warnings}["duplicates"]
     assert warning.count == 3
     assert warning.examples == (f"{path}:2", f"{path}:6")
-    assert warning.message == "3 exact duplicate events (kept; --drop-duplicates drops them)"
+    assert warning.message == ("3 exact duplicate events: identical in every column to an "
+                               "earlier row (kept; --drop-duplicates drops them)")
     assert log.events == 7
 
 

@@ -136,3 +136,33 @@ def test_no_transition_taken_often_enough_says_how_to_see_them(tmp_path):
     text = flat(run_cli("discover", str(log_file), "--no-map").output)
     assert ("Gaps: no transition is taken at least 30 times (--gap-min-count 1 shows the "
             "slowest of all)") in text
+
+
+# Billing-like rows: the second pair shares journey, stage and time but not the amount.
+BILLING = ("case_id,stage,timestamp,amount,flag\n"
+           "c,charge,2024-03-01T10:00:00Z,10.00,\n"
+           "c,charge,2024-03-01T10:00:00Z,10.00,\n"     # identical in every column
+           "d,charge,2024-03-01T10:00:00Z,10.00,\n"
+           "d,charge,2024-03-01T10:00:00Z,25.50,\n"     # another amount: a real event
+           "e,fine,2024-03-02T10:00:00Z,40,x\n"
+           "e,fine,2024-03-02T10:00:00Z,40,\n")         # another flag: a real event
+
+
+def test_duplicates_are_rows_identical_in_every_column(write, read):
+    path = write("billing.csv", BILLING)
+    warning = {w.code: w for w in read(path).warnings}["duplicates"]
+    assert warning.count == 1
+    assert warning.examples == (f"{path}:2",)
+    assert warning.message == ("1 exact duplicate event: identical in every column to an "
+                               "earlier row (kept; --drop-duplicates drops it)")
+
+
+def test_drop_duplicates_never_drops_a_row_that_differs(write, read):
+    path = write("billing.csv", BILLING)
+    log = read(path, drop_duplicates=True)
+    assert (log.events, log.filtered) == (5, 1)
+    lines = log.con.execute("SELECT _line FROM events ORDER BY _line").fetchall()
+    assert [line for (line,) in lines] == [2, 4, 5, 6, 7]
+    assert "duplicates" not in {w.code for w in log.warnings}
+    assert "Drop exact duplicate events (rows identical in every column, mapped or not" in \
+        flat(run_cli("discover", "--help").output.replace("│", " "))

@@ -140,7 +140,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--journey-gap", help="Split a case into journeys after this much inactivity (30m, 2d).",
         panel=READING)], None),
     "drop_duplicates": (Annotated[bool | None, _opt(
-        "--drop-duplicates", help="Drop exact duplicate events (kept by default).",
+        "--drop-duplicates", help="Drop exact duplicate events (rows identical in every "
+        "column, mapped or not, to an earlier row; kept by default).",
         panel=READING)], None),
     "rejects": (Annotated[str | None, _opt(
         "--rejects", help="Write every rejected row, with file, line and reason, to this CSV.",

@@ -28,6 +28,7 @@ from cjm.schema import (
     ROLES,
     Mapping,
     resolve_files,
+    session_column,
 )
 from cjm.timestamps import TimestampFormat, detect_format
 from cjm.units import parse_span
@@ -122,6 +123,7 @@ class EventLog(LogTotals):
     buckets: int = 1  # discover() orders the journeys in this many groups (a log > memory)
     min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
     private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
+    session_column: str | None = None  # a column naming visits, when journeys are not by it
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
 
@@ -521,6 +523,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                                *quality_warnings(con, [r.path for r in reports], *duplicates)],
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
+        session_column=session_column([c for c in types if c not in ("_file", "_line")],
+                                      mapping),
     )
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from shlex import quote
 
 from cjm.engine import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 from cjm.progress import step
+from cjm.units import format_seconds
 
 GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
 GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
@@ -20,6 +22,10 @@ GOAL_CANDIDATES = 3  # stages named as nearest to a goal when none is inferred
 # The slowest transitions are ranked among those taken this often: the median wait of a
 # transition taken once or twice is an anecdote, and would lead the table on every real log.
 GAP_MIN_COUNT = 30
+# Journeys look like whole customer histories, not visits, when the median one lasts this
+# long and more than this share of them take a path that no other journey takes.
+HISTORY_MEDIAN_SECONDS = 7 * 86400
+HISTORY_UNIQUE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,9 @@ def discover(
             covered += count
             paths.append(JourneyPath(tuple(key), count, count / journeys,
                               covered / journeys, float(median)))
+        history = _history_note(log, paths, journeys, float(d_med))
+        if history:
+            notes.append(history)
         goal_spec = _goals(stages, journeys, goals,
                            log.mapping.column("outcome") if use_outcome else None, goal_share,
                            infer_goals)
@@ -289,6 +298,20 @@ def discover(
         handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
         handoffs=handoffs, notes=notes, buckets=buckets, gap_min_count=gap_min_count,
     )
+
+
+def _history_note(log: EventLog, paths: list[JourneyPath], journeys: int,
+                  median: float) -> str | None:
+    """A hint to split journeys that look like whole customer histories into visits."""
+    unique = sum(p.journeys for p in paths if p.journeys == 1) / journeys if journeys else 0
+    if median < HISTORY_MEDIAN_SECONDS or unique <= HISTORY_UNIQUE_SHARE:
+        return None
+    session = log.session_column
+    by_session = f" or by the column {session} (--case {quote(session)})" if session else ""
+    return (f"journeys look like whole customer histories rather than visits: the median "
+            f"journey lasts {format_seconds(median)} and {unique:.1%} of the journeys take a "
+            f"path no other journey takes; to study visits, split them with --journey-gap 30m"
+            f"{by_session}")
 
 
 def _boolean(values: list[str]) -> bool:

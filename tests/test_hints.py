@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import datetime, timedelta
 
 import cjm
 from tests.conftest import run_cli
@@ -166,3 +168,54 @@ def test_drop_duplicates_never_drops_a_row_that_differs(write, read):
     assert "duplicates" not in {w.code for w in log.warnings}
     assert "Drop exact duplicate events (rows identical in every column, mapped or not" in \
         flat(run_cli("discover", "--help").output.replace("│", " "))
+
+
+def _histories(path, session: bool = False):
+    """40 customers, each with 3 to 5 visits a week apart; a visit is 2 to 4 stages, minutes
+    apart. The id is the customer's: a journey is a whole history."""
+    kinds = [["Visit", "Search"], ["Visit", "View", "Cart"], ["Ad", "View", "Buy", "Mail"],
+             ["Visit", "Chat"]]
+    rows = ["customer_id,stage,timestamp" + (",session_id" if session else "")]
+    pick = random.Random(12)
+    for c in range(40):
+        for v in range(3 + c % 3):
+            for s, stage in enumerate(pick.choice(kinds)):
+                at = datetime(2024, 1, 1 + c % 5, 10, 5 * s) + timedelta(days=7 * v)
+                rows.append(f"u{c},{stage},{at:%Y-%m-%dT%H:%M:%SZ}"
+                            + (f",s{c}-{v}" if session else ""))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+HISTORY = "journeys look like whole customer histories rather than visits"
+
+
+def test_whole_histories_get_a_hint_to_split_them(tmp_path):
+    result = run_cli("discover", str(_histories(tmp_path / "h.csv")), "--no-map")
+    assert result.exit_code == 0, result.output
+    text = flat(result.stderr)
+    assert (f"Note: {HISTORY}: the median journey lasts 21d 5m and 100.0% of the journeys take "
+            "a path no other journey takes; to study visits, split them with --journey-gap "
+            "30m") in text
+    with cjm.read_log(_histories(tmp_path / "h.csv")) as log:
+        assert any(HISTORY in note for note in cjm.discover(log).notes)
+
+
+def test_whole_histories_with_a_session_column_are_pointed_to_it(tmp_path):
+    log_file = _histories(tmp_path / "s.csv", session=True)
+    text = flat(run_cli("discover", str(log_file), "--no-map", "--case", "customer_id").stderr)
+    assert "split them with --journey-gap 30m or by the column session_id (--case session_id)" \
+        in text
+    # Split by visits, the same log gives no hint.
+    assert HISTORY not in run_cli("discover", str(log_file), "--no-map", "--case",
+                                  "session_id").stderr
+
+
+def test_the_example_shop_log_gets_no_history_hint():
+    from tests.conftest import TESTS
+
+    shop = TESTS.parent / "examples" / "shop.csv"
+    for extra in ([], ["--case", "customer_id"]):
+        result = run_cli("discover", str(shop), "--no-map", *extra)
+        assert result.exit_code == 0, result.output
+        assert HISTORY not in result.output

@@ -33,6 +33,7 @@ from cjm.readers.base import sql_name
 from cjm.schema import (
     OPTIONAL_ROLES,
     resolve_files,
+    session_column,
 )
 from cjm.spark import timestamps as sts
 from cjm.spark.log import SparkEventLog
@@ -470,6 +471,8 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         events=totals[0], journeys=totals[1], stages=totals[2],
         first_timestamp=_datetime(totals[3]), last_timestamp=_datetime(totals[4]),
         journey_gap_seconds=gap_seconds,
+        session_column=session_column(list(dict.fromkeys(
+            c for load in loads for c in load.columns)), mapping),
     )
 
 

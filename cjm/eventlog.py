@@ -31,7 +31,7 @@ from cjm.schema import (
     session_column,
 )
 from cjm.timestamps import TimestampFormat, detect_format
-from cjm.units import parse_span
+from cjm.units import format_count, format_counted, parse_span
 
 LIFECYCLE_MODES = ("complete", "all")
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
@@ -554,23 +554,24 @@ def _no_rows(loads: Sequence[FileLoad], where: str) -> DataError:
         reasons.setdefault(reject.reason, []).append(f"{load.path}:{reject.line}")
     reason, places = max(reasons.items(), key=lambda item: len(item[1]))
     return DataError(
-        f"{where}: no rows to read ({len(rejects)} rejected); {len(places)} rows: {reason}, "
-        f"first at {places[0]}",
+        f"{where}: no rows to read ({format_count(len(rejects))} rejected); "
+        f"{format_counted(len(places), 'rows')}: {reason}, first at {places[0]}",
         "Check that the file is what its name says (format, delimiter, encoding).")
 
 
 def _nothing_left(log: EventLog) -> DataError:
     """The error for a log that kept no event, naming the main reason and where it starts."""
     where = log.files[0].path if len(log.files) == 1 else f"{len(log.files)} files"
-    counts = f"{log.rows} rows read, {log.rejected} rejected, {log.filtered} filtered"
+    counts = (f"{format_counted(log.rows, 'rows')} read, {format_count(log.rejected)} "
+              f"rejected, {format_count(log.filtered)} filtered")
     reasons = log.reject_reasons(1)
     if not reasons:
         return DataError(f"{where}: no events to work with ({counts})",
                          "Check --lifecycle and --drop-duplicates." if log.filtered else None)
     top = reasons[0]
     return DataError(
-        f"{where}: no events to work with ({counts}); {top['count']} rows: {top['reason']}, "
-        f"first at {top['examples'][0]}",
+        f"{where}: no events to work with ({counts}); {format_counted(top['count'], 'rows')}: "
+        f"{top['reason']}, first at {top['examples'][0]}",
         "Check the column mapping and --timestamp-format; --rejects FILE.csv lists every row.",
     )
 

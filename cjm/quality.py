@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cjm.eventlog import QualityWarning
-from cjm.units import format_counted
+from cjm.units import format_count, format_counted
 
 _EARLIEST = "1990-01-01"
 
@@ -24,24 +24,28 @@ def warnings_from(duplicates: int, duplicate_examples: tuple[str, ...], tied: in
             "duplicates", f"{format_counted(duplicates, 'exact duplicate events')}: identical "
             f"in every column to an earlier row (kept; --drop-duplicates drops {it})",
             int(duplicates), duplicate_examples))
-    if tied:
+    if tied:  # ties come two or more at a time: always plural
         warnings.append(QualityWarning(
-            "ties", f"{tied} events share their timestamp with another event of the same "
-            f"journey ({tied_journeys} journeys); they keep file order", int(tied)))
+            "ties", f"{format_count(tied)} events share their timestamp with another event of "
+            f"the same journey ({format_counted(tied_journeys, 'journeys')}); they keep file "
+            "order", int(tied)))
     if single:
         warnings.append(QualityWarning(
-            "single_event", f"{single} journeys have a single event", int(single)))
+            "single_event", f"{format_counted(single, 'journeys')} "
+            f"{'has' if single == 1 else 'have'} a single event", int(single)))
     if future:
         warnings.append(QualityWarning(
-            "future", f"{future} events are timestamped in the future", int(future)))
+            "future", f"{format_counted(future, 'events')} {'is' if future == 1 else 'are'} "
+            "timestamped in the future", int(future)))
     if early:
         warnings.append(QualityWarning(
-            "before_1990", f"{early} events are timestamped before 1990", int(early)))
-    if near:
+            "before_1990", f"{format_counted(early, 'events')} {'is' if early == 1 else 'are'} "
+            "timestamped before 1990", int(early)))
+    if near:  # a group of names: two or more
         examples = tuple(" / ".join(repr(s) for s in names) for names in near[:5])
         warnings.append(QualityWarning(
-            "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
-            "surrounding spaces", len(near), examples))
+            "near_duplicate_stages", f"{format_counted(len(near), 'sets')} of stage names that "
+            "differ only in case or surrounding spaces", len(near), examples))
     return warnings
 
 

@@ -142,7 +142,7 @@ def test_quality_ties_and_single_event_journeys(read, write):
     assert warning_counts(log) == {"ties": 3, "single_event": 2}
     messages = {w.code: w.message for w in log.warnings}
     assert messages["ties"] == ("3 events share their timestamp with another event of the same "
-                                "journey (1 journeys); they keep file order")
+                                "journey (1 journey); they keep file order")
 
 
 def test_quality_future_and_before_1990(read, write):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 import cjm
 from tests.conftest import run_cli
@@ -219,3 +223,38 @@ def test_the_example_shop_log_gets_no_history_hint():
         result = run_cli("discover", str(shop), "--no-map", *extra)
         assert result.exit_code == 0, result.output
         assert HISTORY not in result.output
+
+
+# One journey of one event, and one of two events at the same moment, on a channel.
+SINGLES = ("case_id,stage,timestamp,channel,segment\n"
+           "c,Visit,2024-03-01T09:00:00Z,web,a\n"
+           "c,View,2024-03-01T09:00:00Z,web,a\n"
+           "d,Visit,2024-03-02T10:00:00Z,app,b\n")
+WRONG_PLURAL = re.compile(r"(?<![\d,.])1 (journeys|events|rows|stages|paths|transitions|steps"
+                          r"|stage names)\b|\b1 (events|journeys) (share|have|are)\b")
+
+
+@pytest.mark.parametrize("args", [
+    ["inspect"], ["discover", "--no-map", "--goal", "View"], ["funnel", "--steps", "Visit,View"],
+    ["channels"], ["compare", "--by", "segment", "--values", "a,b"],
+    ["report", "-o", "r.md", "--goal", "View"]])
+def test_one_of_a_thing_is_counted_in_the_singular(write, args):
+    write("one.csv", SINGLES)
+    result = run_cli(args[0], "one.csv", *args[1:])
+    assert result.exit_code == 0, result.output
+    text = result.output + (Path("r.md").read_text() if args[0] == "report" else "")
+    assert not WRONG_PLURAL.search(text), WRONG_PLURAL.search(text)[0]
+
+
+def test_singular_and_separators_in_the_header_and_warnings(write):
+    text = flat(run_cli("inspect", str(write("one.csv", SINGLES))).output)
+    assert "one.csv (csv comma-separated): 3 rows, 3 events" in text
+    assert "2 journeys, 3 events, 2 stages" in text
+    assert "Warning: 1 journey has a single event" in text
+    assert ("Warning: 2 events share their timestamp with another event of the same journey "
+            "(1 journey); they keep file order") in text
+    rows = "".join(f"j{i},Visit,2024-03-01T09:00:00Z\n" for i in range(1393))
+    text = flat(run_cli("inspect", str(write("many.csv", "case_id,stage,timestamp\n" + rows)))
+                .output)
+    assert "1,393 journeys, 1,393 events, 1 stage" in text
+    assert "Warning: 1,393 journeys have a single event" in text

@@ -63,7 +63,9 @@ class LogArgs:
             raise DataError(f"{cut[0]}: the file ends early (truncated; --strict)",
                             "Check that the download or copy is complete (gzip -t FILE).")
         if self.strict and log.rejected:
-            raise DataError(f"{log.rejected} rows rejected (--strict)",
+            from cjm.units import format_counted
+
+            raise DataError(f"{format_counted(log.rejected, 'rows')} rejected (--strict)",
                             "--rejects FILE.csv writes each with its line and reason.")
 
     def read(self, config=None, engine: str | None = None, keep_rows: bool = False):

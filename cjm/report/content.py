@@ -81,8 +81,8 @@ def path_text(stages: list[str]) -> str:
 def subtitle(data: dict[str, Any]) -> str:
     """What the report covers, in one line."""
     first, last = (data["first_timestamp"] or "")[:10], (data["last_timestamp"] or "")[:10]
-    return (f"{format_count(data['journeys'])} journeys, {format_count(data['events'])} "
-            f"events, {first} to {last}")
+    return (f"{format_counted(data['journeys'], 'journeys')}, "
+            f"{format_counted(data['events'], 'events')}, {first} to {last}")
 
 
 def sections(report: Report) -> list[Section]:
@@ -117,10 +117,10 @@ def _figures(data: dict[str, Any], top: int) -> Figures:
                    else f"{goals['outcome_column']} is yes" if goals["source"] == "outcome"
                    else "no goal")
     return Figures([
-        ("Journeys", format_count(data["journeys"]), f"{format_count(data['events'])} events"),
+        ("Journeys", format_count(data["journeys"]), format_counted(data["events"], "events")),
         ("Goal reached", pct(goals["rate"]), goal_detail),
         ("Dead-ends", pct(data["dead_ends"]["rate"]),
-         f"{format_count(data['dead_ends']['journeys'])} journeys"),
+         format_counted(data["dead_ends"]["journeys"], "journeys")),
         ("Median journey", wait(durations["median"]), f"90% within {wait(durations['p90'])}"),
         ("Paths", format_count(data["paths_total"]),
          f"top {top} cover {pct(_coverage(data, top), 0)}"),
@@ -145,11 +145,14 @@ def _goal_note(data: dict[str, Any]) -> list[Block]:
 
 def _map_caption(data: dict[str, Any]) -> str:
     shown = data.get("map", {})
-    text = (f"{shown.get('stages_shown', len(data['stages']))} stages and "
-            f"{shown.get('transitions_shown', len(data['transitions']))} transitions shown")
-    hidden = [f"{len(shown['hidden_stages']):,} stages"] if shown.get("hidden_stages") else []
+    stages = shown.get("stages_shown", len(data["stages"]))
+    transitions = shown.get("transitions_shown", len(data["transitions"]))
+    text = (f"{format_counted(stages, 'stages')} and "
+            f"{format_counted(transitions, 'transitions')} shown")
+    hidden = ([format_counted(len(shown["hidden_stages"]), "stages")]
+              if shown.get("hidden_stages") else [])
     if shown.get("hidden_transitions"):
-        hidden.append(f"{shown['hidden_transitions']:,} weaker map edges "
+        hidden.append(f"{format_counted(shown['hidden_transitions'], 'weaker map edges')} "
                       f"({format_share(shown.get('hidden_traffic_share', 0.0))} of the traffic)")
     if hidden:
         text += "; " + " and ".join(hidden) + " hidden to keep it legible"
@@ -165,7 +168,7 @@ def _paths(data: dict[str, Any], top: int) -> Table:
     return Table(["#", "Path", "Journeys", "Share", "Cumulative", "Median duration"], rows,
                  numeric=(0, 2, 4, 5),
                  caption=f"The {min(top, len(data['paths']))} most frequent of "
-                         f"{format_count(data['paths_total'])} paths")
+                         f"{format_counted(data['paths_total'], 'paths')}")
 
 
 def _dead_ends(data: dict[str, Any], top: int) -> list[Block]:
@@ -176,7 +179,7 @@ def _dead_ends(data: dict[str, Any], top: int) -> list[Block]:
     rows = [[d["stage"], format_count(d["journeys"]), Share(d["share_of_reaching"]),
              pct(d["share_of_dead_ends"]), path_text(d["top_path"]),
              format_count(d["top_path_journeys"])] for d in dead["stages"][:top]]
-    notes = [f"{format_count(dead['journeys'])} journeys ({pct(dead['rate'])}) ended without "
+    notes = [f"{format_counted(dead['journeys'], 'journeys')} ({pct(dead['rate'])}) ended without "
              "reaching a goal."]
     if dead["open_journeys"]:
         notes.append(f"{format_count(dead['open_journeys'])} recent journeys are still open "
@@ -210,7 +213,8 @@ def _handoffs(data: dict[str, Any], top: int) -> list[Block]:
     where = [[t["from"], t["to"], format_count(t["handoffs"]), format_count(t["count"])]
              for t in hand["transitions"][:top]]
     return [
-        Notes([f"{format_count(hand['count'])} transitions change {hand['column']}."]),
+        Notes([f"{format_counted(hand['count'], 'transitions')} "
+               f"{'changes' if hand['count'] == 1 else 'change'} {hand['column']}."]),
         Table([f"From {hand['column']}", f"To {hand['column']}", "Hand-offs", "Median wait"],
               matrix, numeric=(2, 3), caption="Between which"),
         Table(["From stage", "To stage", "Hand-offs", "Transitions"], where, numeric=(2, 3),
@@ -244,7 +248,7 @@ def _funnel(data: dict[str, Any]) -> list[Block]:
                        for w in s["went_instead"][:3])]
             for s in data["steps"]]
     within = f", within {wait(data['within_seconds'])}" if data["within_seconds"] else ""
-    return [Notes([f"{pct(data['conversion'])} of {format_count(data['journeys'])} journeys "
+    return [Notes([f"{pct(data['conversion'])} of {format_counted(data['journeys'], 'journeys')} "
                    f"pass every step ({data['order']} order{within})."]),
             Table(["Step", "Journeys", "From the step before", "Of all", "Median time",
                    "Dropped", "Went instead to"], rows, numeric=(1, 2, 4, 5))]
@@ -287,7 +291,7 @@ def _check(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]
     design = data["design"]
     figures = Figures([
         ("Conforming", pct(data["conformance_rate"]),
-         f"{format_count(data['conforming'])} of {format_count(data['journeys'])} journeys"),
+         f"{format_count(data['conforming'])} of {format_counted(data['journeys'], 'journeys')}"),
         ("Fitness", f"{data['fitness']:.3f}", "token replay"),
         ("Precision", f"{data['precision']:.3f}", "escaping edges"),
     ])

@@ -12,6 +12,7 @@ import re
 from cjm import __version__
 from cjm.report.build import Report
 from cjm.report.content import Figures, Heading, Map, Notes, Share, Table, pct, sections, subtitle
+from cjm.units import format_counted
 
 _SPECIAL = re.compile(r"([\\`*_\[\](){}~|!#@:$])")
 _LEADING = re.compile(r"^([-+=]|\d+[.)])")  # would start a list or underline a heading
@@ -56,8 +57,9 @@ def to_markdown(report: Report, images: dict[str, str] | None = None) -> str:
 def _simplified(block: Map) -> str:
     small, full = block.figure.small, block.figure.graph
     if len(small.nodes) < len(full.nodes) or len(small.edges) < len(full.edges):
-        return (f" The diagram shows {len(small.nodes)} of {len(full.nodes)} stages and "
-                f"{len(small.edges)} of {len(full.edges)} edges.")
+        return (f" The diagram shows {len(small.nodes)} of "
+                f"{format_counted(len(full.nodes), 'stages')} and {len(small.edges)} of "
+                f"{format_counted(len(full.edges), 'edges')}.")
     return ""
 
 

@@ -455,12 +455,10 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
     case = pseudonym_sql(text["case"], pseudonym_key) if pseudonym_key else text["case"]
-    # Every column of the row as read, mapped or not: an exact duplicate is identical in all.
-    row = ", ".join(sql_name(c) for c in types if c not in ("_file", "_line"))
     con.execute(
         "CREATE TABLE staged AS SELECT *, " + reason + " AS reason FROM ("
         f"SELECT _file, _line, {case} AS case_id, {text['stage']} AS stage, "
-        f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep, hash({row}) AS _row"
+        f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
         + "".join(f", {text[r]} AS {r}" for r in optional)
         + " FROM raw)"
     )
@@ -475,12 +473,13 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     extra = "".join(f", {r}" for r in optional)
     kept = "SELECT * FROM staged WHERE reason IS NULL AND keep"
-    from cjm.quality import DUPLICATE_KEY, duplicate_events
+    from cjm.quality import exact_duplicates
 
-    duplicates = (0, ()) if drop_duplicates else duplicate_events(con, kept)
+    duplicates = exact_duplicates(con, kept)
     if drop_duplicates:
-        kept += (f" QUALIFY row_number() OVER (PARTITION BY {DUPLICATE_KEY} "
-                 "ORDER BY _file, _line) = 1")
+        kept = ("SELECT * FROM staged ANTI JOIN repeats USING (_file, _line) "
+                "WHERE reason IS NULL AND keep")
+        duplicates = (0, [])
     journey = "case_id"
     if gap_seconds:
         journey = (
@@ -498,7 +497,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         f"{extra} FROM ({kept})"
     )
     reports = _file_reports(con, loads)
-    con.execute("DROP TABLE staged")  # the events and rejects hold all that is needed now
+    # The events and rejects hold all that is needed now.
+    con.execute("DROP TABLE staged; DROP TABLE repeats")
     if not keep_rows:
         _drop_rows(con, loads)
     notes = [n for load in loads for n in load.notes]

@@ -70,23 +70,40 @@ def lifecycle_rule(values: dict, column: str) -> tuple[str | None, bool]:
 DUPLICATE_KEY = "case_id, stage, ts, _row"
 
 
-def duplicate_events(con, rows: str) -> tuple[int, list]:
-    """Events identical in every column to an earlier row, among ``rows`` (a query of the
-    staged table), and the (file, line) of the first rows that repeat."""
-    # Duplicates share their timestamp: only the events in such ties need comparing whole.
+def exact_duplicates(con, rows: str) -> tuple[int, list]:
+    """Rows identical in every column, as read, to an earlier row among ``rows`` (a query of
+    the staged table, while the view ``raw`` of the rows as read exists).
+
+    Leaves the (_file, _line) of the repeats in the table ``repeats``; returns their count
+    and the (file, line) of the first rows repeated.
+    """
+    # Only rows that share journey, stage and time can be duplicates: the whole row is read
+    # again for those alone, which keeps files of thousands of columns fast.
+    con.execute("CREATE TEMP TABLE repeats (_file INTEGER, _line BIGINT)")
+    tied = con.execute(f"CREATE TEMP TABLE tied AS SELECT _file, _line, case_id, stage, ts "
+                       f"FROM ({rows}) QUALIFY count(*) OVER (PARTITION BY case_id, stage, ts)"
+                       " > 1").fetchall()[0][0]
+    if not tied:
+        con.execute("DROP TABLE tied")
+        return 0, []
+    con.execute(
+        "CREATE TEMP TABLE prints AS SELECT * FROM tied JOIN (SELECT _file, _line, "
+        "hash(*COLUMNS(* EXCLUDE (_file, _line))) AS _row FROM raw SEMI JOIN tied "
+        "USING (_file, _line)) USING (_file, _line)")
+    con.execute(f"INSERT INTO repeats SELECT _file, _line FROM prints QUALIFY row_number() OVER "
+                f"(PARTITION BY {DUPLICATE_KEY} ORDER BY _file, _line) > 1")
     duplicates, first = con.execute(
         "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
         "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
-        f"arg_min(_line, _file * 1e12 + _line) l FROM ({rows}) SEMI JOIN ("
-        f"SELECT case_id, ts FROM ({rows}) GROUP BY case_id, ts HAVING count(*) > 1) "
-        f"USING (case_id, ts) GROUP BY {DUPLICATE_KEY} HAVING count(*) > 1)"
-    ).fetchall()[0]
+        "arg_min(_line, _file * 1e12 + _line) l FROM prints "
+        f"GROUP BY {DUPLICATE_KEY} HAVING count(*) > 1)").fetchall()[0]
+    con.execute("DROP TABLE tied; DROP TABLE prints")
     return int(duplicates), first or []
 
 
 def quality_warnings(con, files: list[str], duplicates: int = 0,
                      first: Sequence[tuple[int, int]] = ()) -> list[QualityWarning]:
-    """Duplicates (counted by duplicate_events()), timestamp ties, single-event journeys, odd
+    """Duplicates (counted by exact_duplicates()), timestamp ties, single-event journeys, odd
     dates, near-duplicate names."""
     # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
     tied, tied_journeys, single, future, early = con.execute(

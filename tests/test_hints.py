@@ -97,8 +97,8 @@ def test_transition_share_says_what_it_is_a_share_of(tmp_path):
     log_file = write_journeys(tmp_path / "log.csv", NO_GOAL)
     lines = run_cli("discover", str(log_file), "--no-map").output.splitlines()
     header = lines[lines.index(next(x for x in lines if x.startswith("Transitions"))) + 1]
-    assert header.split() == ["from", "to", "count", "share", "of", "from", "median", "wait"]
-    assert "share of from: of the from stage's events, those followed by the to stage" in \
+    assert header.split() == ["from", "to", "count", "%", "of", "from", "median", "wait"]
+    assert "% of from: of the from stage's events, the share followed by the to stage" in \
         flat(run_cli("discover", "--help").output)
 
 

@@ -84,7 +84,7 @@ def discover_command(
     """Discover the journey map: stages, transitions, paths, dead-ends, gaps and hand-offs.
 
     Prints a summary, writes the map (SVG by default) and, with --json, the results.
-    In the transitions table, share of from: of the from stage's events, those followed by
+    In the transitions table, % of from: of the from stage's events, the share followed by
     the to stage.
 
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json

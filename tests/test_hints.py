@@ -258,3 +258,11 @@ def test_singular_and_separators_in_the_header_and_warnings(write):
                 .output)
     assert "1,393 journeys, 1,393 events, 1 stage" in text
     assert "Warning: 1,393 journeys have a single event" in text
+
+
+def test_report_without_goals_names_the_nearest_candidates(tmp_path):
+    log_file = write_journeys(tmp_path / "log.csv", NO_GOAL)
+    assert run_cli("report", str(log_file), "-o", "r.md").exit_code == 0
+    report = flat((tmp_path / "r.md").read_text())
+    assert ("Nearest to a goal, by the share of the journeys reaching the stage that end "
+            r"there\: payment\_done 66.7% \(--goal payment\_done\), browse 57.1%") in report

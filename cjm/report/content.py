@@ -7,6 +7,7 @@ knows how to draw a heading, a row of key figures, a table, a map and a list of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from shlex import quote
 from typing import Any
 
 from cjm.report.build import Figure, Report
@@ -174,8 +175,12 @@ def _paths(data: dict[str, Any], top: int) -> Table:
 def _dead_ends(data: dict[str, Any], top: int) -> list[Block]:
     dead = data["dead_ends"]
     if data["goals"]["source"] == "none":
+        nearest = ", ".join(f"{c['stage']} {pct(c['share_ending'])} (--goal {quote(c['stage'])})"
+                            for c in data["goals"]["candidates"])
         return [Notes(["No goal stage is known, so no journey counts as a dead-end. "
-                       "Name one with --goal STAGE."])]
+                       "Name one with --goal STAGE."
+                       + (f" Nearest to a goal, by the share of the journeys reaching the stage "
+                          f"that end there: {nearest}." if nearest else "")])]
     rows = [[d["stage"], format_count(d["journeys"]), Share(d["share_of_reaching"]),
              pct(d["share_of_dead_ends"]), path_text(d["top_path"]),
              format_count(d["top_path_journeys"])] for d in dead["stages"][:top]]

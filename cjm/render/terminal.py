@@ -215,18 +215,14 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
 
     often = counted(jm.gap_min_count, "times")
     slow = jm.slowest(min(top, 5))
-    # The rule heads the table on a line of its own: a table title would wrap at its width.
-    grid = table("", "from", "to", "median wait", "count", right=(2, 3))
-    grid.title = None
+    grid = table(f"Gaps: slowest transitions (taken at least {often})", "from", "to",
+                 "median wait", "count", right=(2, 3))
     for t in slow:
         grid.add_row(cell(t.source), cell(t.target),
                      format_seconds(t.median_seconds), count(t.count))
-    if slow:
-        parts += [Text(), Text.from_markup(
-            f"[bold]Gaps: slowest transitions (taken at least {often})[/]"), grid]
-    else:
-        parts += [Text(), Text.from_markup(f"[bold]Gaps:[/] no transition is taken at least "
-                                           f"{often} (--gap-min-count 1 shows the slowest of all)")]
+    parts += [Text(), grid if slow else Text.from_markup(
+        f"[bold]Gaps:[/] no transition is taken at least {often} (--gap-min-count 1 shows the "
+        "slowest of all)")]
 
     if jm.handoffs:
         total = sum(t.count for t in jm.transitions)

@@ -266,3 +266,10 @@ def test_report_without_goals_names_the_nearest_candidates(tmp_path):
     report = flat((tmp_path / "r.md").read_text())
     assert ("Nearest to a goal, by the share of the journeys reaching the stage that end "
             r"there\: payment\_done 66.7% \(--goal payment\_done\), browse 57.1%") in report
+
+
+def test_errors_count_one_row_in_the_singular(write):
+    write("mix.csv", "case_id,stage,timestamp\nc,a,13/01/2024\nc,b,01/13/2024\n")
+    result = run_cli("inspect", "mix.csv")
+    assert result.exit_code == 1
+    assert "(1 row with a day > 12 first, 1 second)" in flat(result.output)

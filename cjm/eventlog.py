@@ -28,9 +28,10 @@ from cjm.schema import (
     ROLES,
     Mapping,
     resolve_files,
+    session_column,
 )
 from cjm.timestamps import TimestampFormat, detect_format
-from cjm.units import parse_span
+from cjm.units import format_count, format_counted, parse_span
 
 LIFECYCLE_MODES = ("complete", "all")
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
@@ -122,6 +123,7 @@ class EventLog(LogTotals):
     buckets: int = 1  # discover() orders the journeys in this many groups (a log > memory)
     min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
     private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
+    session_column: str | None = None  # a column naming visits, when journeys are not by it
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
 
@@ -471,9 +473,13 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     extra = "".join(f", {r}" for r in optional)
     kept = "SELECT * FROM staged WHERE reason IS NULL AND keep"
+    from cjm.quality import exact_duplicates
+
+    duplicates = exact_duplicates(con, kept)
     if drop_duplicates:
-        kept += (" QUALIFY row_number() OVER (PARTITION BY case_id, stage, ts" + extra
-                 + " ORDER BY _file, _line) = 1")
+        kept = ("SELECT * FROM staged ANTI JOIN repeats USING (_file, _line) "
+                "WHERE reason IS NULL AND keep")
+        duplicates = (0, [])
     journey = "case_id"
     if gap_seconds:
         journey = (
@@ -491,7 +497,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         f"{extra} FROM ({kept})"
     )
     reports = _file_reports(con, loads)
-    con.execute("DROP TABLE staged")  # the events and rejects hold all that is needed now
+    # The events and rejects hold all that is needed now.
+    con.execute("DROP TABLE staged; DROP TABLE repeats")
     if not keep_rows:
         _drop_rows(con, loads)
     notes = [n for load in loads for n in load.notes]
@@ -513,9 +520,11 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
         notes=notes, warnings=[*truncation_warnings(reports),
-                               *quality_warnings(con, optional, [r.path for r in reports])],
+                               *quality_warnings(con, [r.path for r in reports], *duplicates)],
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
+        session_column=session_column([c for c in types if c not in ("_file", "_line")],
+                                      mapping),
     )
 
 
@@ -545,23 +554,24 @@ def _no_rows(loads: Sequence[FileLoad], where: str) -> DataError:
         reasons.setdefault(reject.reason, []).append(f"{load.path}:{reject.line}")
     reason, places = max(reasons.items(), key=lambda item: len(item[1]))
     return DataError(
-        f"{where}: no rows to read ({len(rejects)} rejected); {len(places)} rows: {reason}, "
-        f"first at {places[0]}",
+        f"{where}: no rows to read ({format_count(len(rejects))} rejected); "
+        f"{format_counted(len(places), 'rows')}: {reason}, first at {places[0]}",
         "Check that the file is what its name says (format, delimiter, encoding).")
 
 
 def _nothing_left(log: EventLog) -> DataError:
     """The error for a log that kept no event, naming the main reason and where it starts."""
     where = log.files[0].path if len(log.files) == 1 else f"{len(log.files)} files"
-    counts = f"{log.rows} rows read, {log.rejected} rejected, {log.filtered} filtered"
+    counts = (f"{format_counted(log.rows, 'rows')} read, {format_count(log.rejected)} "
+              f"rejected, {format_count(log.filtered)} filtered")
     reasons = log.reject_reasons(1)
     if not reasons:
         return DataError(f"{where}: no events to work with ({counts})",
                          "Check --lifecycle and --drop-duplicates." if log.filtered else None)
     top = reasons[0]
     return DataError(
-        f"{where}: no events to work with ({counts}); {top['count']} rows: {top['reason']}, "
-        f"first at {top['examples'][0]}",
+        f"{where}: no events to work with ({counts}); {format_counted(top['count'], 'rows')}: "
+        f"{top['reason']}, first at {top['examples'][0]}",
         "Check the column mapping and --timestamp-format; --rejects FILE.csv lists every row.",
     )
 
@@ -574,12 +584,11 @@ def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None
     values = dict(con.execute(
         f"SELECT lower(trim(CAST({column} AS VARCHAR))), count(*) FROM raw GROUP BY 1"
     ).fetchall())
-    others = sum(n for v, n in values.items() if v != "complete")
-    if "complete" not in values or not others:
-        return None, "true"
-    kinds = ", ".join(sorted(str(v) for v in values if v != "complete"))
-    note = (f"kept complete events only: {others} events with lifecycle {kinds} set aside "
-            "(pass --lifecycle all to keep every event)")
+    from cjm.quality import lifecycle_rule
+
+    note, filters = lifecycle_rule(values, mapping.column("lifecycle"))
+    if not filters:
+        return note, "true"
     return note, f"coalesce(lower(trim(CAST({column} AS VARCHAR))) = 'complete', false)"
 
 

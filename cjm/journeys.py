@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from shlex import quote
 
 from cjm.engine import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 from cjm.progress import step
+from cjm.units import format_seconds
 
 GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
 GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
+GOAL_CANDIDATES = 3  # stages named as nearest to a goal when none is inferred
+# The slowest transitions are ranked among those taken this often: the median wait of a
+# transition taken once or twice is an anecdote, and would lead the table on every real log.
+GAP_MIN_COUNT = 30
+# Journeys look like whole customer histories, not visits, when the median one lasts this
+# long and more than this share of them take a path that no other journey takes.
+HISTORY_MEDIAN_SECONDS = 7 * 86400
+HISTORY_UNIQUE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,16 @@ class Goals:
     stages: tuple[str, ...]
     source: str  # "flag", "outcome", "inferred" or "none"
     outcome_column: str | None = None
+    share: float = GOAL_SHARE  # the inference rule: this share of the reaching journeys end
+    # When none is inferred: the stages closest to the rule (ending 5% of all journeys), with
+    # the share of their reaching journeys that end there, nearest first.
+    candidates: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def rule(self) -> str:
+        """How goals are inferred, in words, with the thresholds in force."""
+        return (f"a goal stage ends at least {self.share * 100:g}% of the journeys that reach "
+                f"it, and {GOAL_MIN_ENDS * 100:g}% of all journeys")
 
 
 @dataclass
@@ -109,6 +129,7 @@ class JourneyMap:
     handoffs: list[Handoff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     buckets: int = 1  # how the engine ordered the journeys (see cjm.buckets)
+    gap_min_count: int = GAP_MIN_COUNT  # slowest(): transitions taken at least this often
 
     @property
     def dead_end_rate(self) -> float | None:
@@ -127,9 +148,10 @@ class JourneyMap:
         return [t for t in self.transitions if t.source == t.target]
 
     def slowest(self, n: int = 10) -> list[Transition]:
-        """Transitions by median wait, slowest first (ties: more traffic first)."""
-        return sorted(self.transitions,
-                      key=lambda t: (-t.median_seconds, -t.count, t.source, t.target))[:n]
+        """Transitions taken at least ``gap_min_count`` times, by median wait, slowest first
+        (ties: more traffic first)."""
+        often = (t for t in self.transitions if t.count >= self.gap_min_count)
+        return sorted(often, key=lambda t: (-t.median_seconds, -t.count, t.source, t.target))[:n]
 
     def handoff_transitions(self, n: int = 10) -> list[Transition]:
         hand = [t for t in self.transitions if t.handoffs]
@@ -159,11 +181,13 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
         return Goals((), "outcome", outcome)
     if not infer:
         return Goals((), "none")
-    inferred = tuple(sorted(
-        s.name for s in stages
-        if s.journeys and s.ends / s.journeys >= goal_share and s.ends >= GOAL_MIN_ENDS * journeys
-    ))
-    return Goals(inferred, "inferred" if inferred else "none")
+    ending = [s for s in stages if s.journeys and s.ends >= GOAL_MIN_ENDS * journeys]
+    inferred = tuple(sorted(s.name for s in ending if s.ends / s.journeys >= goal_share))
+    if inferred:
+        return Goals(inferred, "inferred", share=goal_share)
+    nearest = sorted(ending, key=lambda s: (-s.ends / s.journeys, s.name))[:GOAL_CANDIDATES]
+    return Goals((), "none", share=goal_share,
+                 candidates=tuple((s.name, s.ends / s.journeys) for s in nearest))
 
 
 def discover(
@@ -176,6 +200,7 @@ def discover(
     handoff_column: str | None = None,
     infer_goals: bool = True,
     buckets: int | None = None,
+    gap_min_count: int = GAP_MIN_COUNT,
 ) -> JourneyMap:
     """Aggregate ``log`` into a JourneyMap.
 
@@ -193,9 +218,12 @@ def discover(
     ``buckets`` (default: the log's) above 1 orders the journeys a bucket at a time, for logs
     larger than memory; the figures are the same, but the engine's journey tables, which
     cjm.conformance reads after discover(), are not kept then: pass ``buckets=1`` for that.
+    ``gap_min_count`` is how often a transition must be taken to rank among the slowest.
     """
     if not 0 < goal_share <= 1:
         raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")
+    if gap_min_count < 1:
+        raise UsageError(f"--gap-min-count must be at least 1, not {gap_min_count}")
     outcome = "outcome" if "outcome" in log.mapping else None
     if use_outcome and not outcome:
         raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
@@ -234,6 +262,9 @@ def discover(
             covered += count
             paths.append(JourneyPath(tuple(key), count, count / journeys,
                               covered / journeys, float(median)))
+        history = _history_note(log, paths, journeys, float(d_med))
+        if history:
+            notes.append(history)
         goal_spec = _goals(stages, journeys, goals,
                            log.mapping.column("outcome") if use_outcome else None, goal_share,
                            infer_goals)
@@ -265,8 +296,22 @@ def discover(
         open_journeys=sum(n for _, status, n, _, _ in endings if status == "open"),
         dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
         handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
-        handoffs=handoffs, notes=notes, buckets=buckets,
+        handoffs=handoffs, notes=notes, buckets=buckets, gap_min_count=gap_min_count,
     )
+
+
+def _history_note(log: EventLog, paths: list[JourneyPath], journeys: int,
+                  median: float) -> str | None:
+    """A hint to split journeys that look like whole customer histories into visits."""
+    unique = sum(p.journeys for p in paths if p.journeys == 1) / journeys if journeys else 0
+    if median < HISTORY_MEDIAN_SECONDS or unique <= HISTORY_UNIQUE_SHARE:
+        return None
+    session = log.session_column
+    by_session = f" or by the column {session} (--case {quote(session)})" if session else ""
+    return (f"journeys look like whole customer histories rather than visits: the median "
+            f"journey lasts {format_seconds(median)} and {unique:.1%} of the journeys take a "
+            f"path no other journey takes; to study visits, split them with --journey-gap 30m"
+            f"{by_session}")
 
 
 def _boolean(values: list[str]) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from cjm.journeys import JourneyMap, Stage
 from cjm.privacy import kept as shared_by_enough
-from cjm.units import format_share
+from cjm.units import format_counted, format_share
 
 START, END = "\x00start", "\x00end"  # cannot clash with a stage name from a text column
 DEAD_END_NOTE = 0.05  # a stage shows its dead-end share when at least this many journeys stop
@@ -71,13 +71,14 @@ class MapGraph:
     def hidden_summary(self) -> str | None:
         parts = []
         if self.hidden_stages:
-            parts.append(f"{len(self.hidden_stages):,} stages hidden by --stages")
+            parts.append(f"{format_counted(len(self.hidden_stages), 'stages')} hidden by --stages")
         if self.hidden_edges:
             parts.append(f"{self.hidden_edges:,} of {self.hidden_edges + len(self.edges):,} "
                          f"map edges hidden, {format_share(self.hidden_traffic)} of the traffic "
                          f"({self.more_flags()})")
         if self.restored_edges:
-            parts.append(f"{self.restored_edges:,} weaker transitions kept to connect stages")
+            parts.append(f"{format_counted(self.restored_edges, 'weaker transitions')} kept to "
+                         "connect stages")
         return "; ".join(parts + self.goal_notes()) or None
 
     def more_flags(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cjm.eventlog import QualityWarning
+from cjm.units import format_count, format_counted
 
 _EARLIEST = "1990-01-01"
 
@@ -16,41 +19,92 @@ def warnings_from(duplicates: int, duplicate_examples: tuple[str, ...], tied: in
     """
     warnings: list[QualityWarning] = []
     if duplicates:
+        it = "it" if duplicates == 1 else "them"
         warnings.append(QualityWarning(
-            "duplicates", f"{duplicates} exact duplicate events (kept; --drop-duplicates drops "
-            "them)", int(duplicates), duplicate_examples))
-    if tied:
+            "duplicates", f"{format_counted(duplicates, 'exact duplicate events')}: identical "
+            f"in every column to an earlier row (kept; --drop-duplicates drops {it})",
+            int(duplicates), duplicate_examples))
+    if tied:  # ties come two or more at a time: always plural
         warnings.append(QualityWarning(
-            "ties", f"{tied} events share their timestamp with another event of the same "
-            f"journey ({tied_journeys} journeys); they keep file order", int(tied)))
+            "ties", f"{format_count(tied)} events share their timestamp with another event of "
+            f"the same journey ({format_counted(tied_journeys, 'journeys')}); they keep file "
+            "order", int(tied)))
     if single:
         warnings.append(QualityWarning(
-            "single_event", f"{single} journeys have a single event", int(single)))
+            "single_event", f"{format_counted(single, 'journeys')} "
+            f"{'has' if single == 1 else 'have'} a single event", int(single)))
     if future:
         warnings.append(QualityWarning(
-            "future", f"{future} events are timestamped in the future", int(future)))
+            "future", f"{format_counted(future, 'events')} {'is' if future == 1 else 'are'} "
+            "timestamped in the future", int(future)))
     if early:
         warnings.append(QualityWarning(
-            "before_1990", f"{early} events are timestamped before 1990", int(early)))
-    if near:
+            "before_1990", f"{format_counted(early, 'events')} {'is' if early == 1 else 'are'} "
+            "timestamped before 1990", int(early)))
+    if near:  # a group of names: two or more
         examples = tuple(" / ".join(repr(s) for s in names) for names in near[:5])
         warnings.append(QualityWarning(
-            "near_duplicate_stages", f"{len(near)} stage names differ only in case or "
-            "surrounding spaces", len(near), examples))
+            "near_duplicate_stages", f"{format_counted(len(near), 'sets')} of stage names that "
+            "differ only in case or surrounding spaces", len(near), examples))
     return warnings
 
 
-def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWarning]:
-    """Duplicates, timestamp ties, single-event journeys, odd dates, near-duplicate names."""
-    extra = "".join(f", {r}" for r in roles)
-    # Duplicates share their timestamp: only the events in such ties need comparing whole.
+def lifecycle_rule(values: dict, column: str) -> tuple[str | None, bool]:
+    """The note on ``--lifecycle complete`` and whether it filters, from counts per value.
+
+    ``values`` maps each lower-cased, trimmed value of the lifecycle ``column`` to its rows.
+    """
+    others = {v: n for v, n in values.items() if v != "complete"}
+    if "complete" not in values:
+        listing = ", ".join(sorted(str(v) for v in others)[:8])
+        return (f"lifecycle column {column!r} holds no 'complete' value ({listing}), so no "
+                "event was set aside by it (--lifecycle complete)"), False
+    if not others:
+        return None, False
+    kinds = ", ".join(sorted(str(v) for v in others))
+    return (f"kept complete events only: {format_counted(sum(others.values()), 'events')} with "
+            f"lifecycle {kinds} set aside (pass --lifecycle all to keep every event)"), True
+
+
+# Rows with the same journey id, stage, time and fingerprint of every column as read (_row).
+DUPLICATE_KEY = "case_id, stage, ts, _row"
+
+
+def exact_duplicates(con, rows: str) -> tuple[int, list]:
+    """Rows identical in every column, as read, to an earlier row among ``rows`` (a query of
+    the staged table, while the view ``raw`` of the rows as read exists).
+
+    Leaves the (_file, _line) of the repeats in the table ``repeats``; returns their count
+    and the (file, line) of the first rows repeated.
+    """
+    # Only rows that share journey, stage and time can be duplicates: the whole row is read
+    # again for those alone, which keeps files of thousands of columns fast.
+    con.execute("CREATE TEMP TABLE repeats (_file INTEGER, _line BIGINT)")
+    tied = con.execute(f"CREATE TEMP TABLE tied AS SELECT _file, _line, case_id, stage, ts "
+                       f"FROM ({rows}) QUALIFY count(*) OVER (PARTITION BY case_id, stage, ts)"
+                       " > 1").fetchall()[0][0]
+    if not tied:
+        con.execute("DROP TABLE tied")
+        return 0, []
+    con.execute(
+        "CREATE TEMP TABLE prints AS SELECT * FROM tied JOIN (SELECT _file, _line, "
+        "hash(*COLUMNS(* EXCLUDE (_file, _line))) AS _row FROM raw SEMI JOIN tied "
+        "USING (_file, _line)) USING (_file, _line)")
+    con.execute(f"INSERT INTO repeats SELECT _file, _line FROM prints QUALIFY row_number() OVER "
+                f"(PARTITION BY {DUPLICATE_KEY} ORDER BY _file, _line) > 1")
     duplicates, first = con.execute(
         "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
         "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
-        "arg_min(_line, _file * 1e12 + _line) l FROM events SEMI JOIN ("
-        "SELECT journey, ts FROM events GROUP BY journey, ts HAVING count(*) > 1) "
-        f"USING (journey, ts) GROUP BY journey, stage, ts{extra} HAVING count(*) > 1)"
-    ).fetchall()[0]
+        "arg_min(_line, _file * 1e12 + _line) l FROM prints "
+        f"GROUP BY {DUPLICATE_KEY} HAVING count(*) > 1)").fetchall()[0]
+    con.execute("DROP TABLE tied; DROP TABLE prints")
+    return int(duplicates), first or []
+
+
+def quality_warnings(con, files: list[str], duplicates: int = 0,
+                     first: Sequence[tuple[int, int]] = ()) -> list[QualityWarning]:
+    """Duplicates (counted by exact_duplicates()), timestamp ties, single-event journeys, odd
+    dates, near-duplicate names."""
     # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
     tied, tied_journeys, single, future, early = con.execute(
         "SELECT coalesce(sum(tied), 0), count(*) FILTER (WHERE tied > 0), "
@@ -64,6 +118,6 @@ def quality_warnings(con, roles: list[str], files: list[str]) -> list[QualityWar
         "SELECT lower(trim(stage)) k, list(stage ORDER BY stage) FROM (SELECT DISTINCT stage "
         "FROM events) GROUP BY k HAVING count(*) > 1 ORDER BY k"
     ).fetchall()
-    return warnings_from(int(duplicates), tuple(f"{files[f]}:{line}" for f, line in first or ()),
+    return warnings_from(duplicates, tuple(f"{files[f]}:{line}" for f, line in first),
                          int(tied), int(tied_journeys), int(single), int(future), int(early),
                          [names for _, names in near])

@@ -197,3 +197,16 @@ def resolve_files(files: list[tuple[str, list[str]]], given: dict[str, tuple[str
                     f"Its columns: {column_listing(columns)}. Read files with different "
                     "columns separately, or rename the column.")
     return mapping
+
+
+# Column names (lower case, letters and digits only) that identify a visit within a customer.
+SESSION_NAMES = ("session", "sessionid", "visit", "visitid")
+
+
+def session_column(columns: list[str], mapping: Mapping) -> str | None:
+    """The first column named like a session or visit id (session, session_id, visit, …),
+    unless the journeys already come from it."""
+    for column in columns:
+        if re.sub(r"[^a-z0-9]", "", column.lower()) in SESSION_NAMES:
+            return None if column == mapping.column("case") else column
+    return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cjm.errors import DataError, UsageError
 from cjm.readers.base import sql_name, sql_string
+from cjm.units import format_count, format_counted
 
 SAMPLE_SIZE = 20_000
 _EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
@@ -153,7 +154,8 @@ def _day_order(con, relation: str, quoted: str, where: str) -> bool:
     if first_big and second_big:
         raise DataError(
             f"{where}: the dates mix day-first and month-first orders "
-            f"({first_big} rows have a day > 12 first, {second_big} second)",
+            f"({format_counted(first_big, 'rows')} with a day > 12 first, "
+            f"{format_count(second_big)} second)",
             "Pass --dayfirst or --monthfirst, or --timestamp-format.",
         )
     if not first_big and not second_big:

@@ -99,7 +99,7 @@ def test_config_goals_and_still_active_are_read_by_discover(shop, config):
     assert "Goals: Buy — reached by 50.0% of journeys" in result.stdout
     assert "(inferred" not in result.stdout
     # d ends within 30h of the log's end without buying: open. b is the one dead-end.
-    assert "Dead-ends: 1 journeys (33.3%), 1 still open" in result.stdout
+    assert "Dead-ends: 1 journey (33.3%), 1 still open" in result.stdout
 
 
 def test_flags_win_over_the_config_file(shop, config):
@@ -109,7 +109,7 @@ def test_flags_win_over_the_config_file(shop, config):
                  "--view", "frequency", "-o", "m.dot")
     assert result.exit_code == 0, result.output
     assert "Goals: Buy — reached by 50.0% of journeys" in result.stdout
-    assert "Dead-ends: 1 journeys (33.3%), 1 still open" in result.stdout
+    assert "Dead-ends: 1 journey (33.3%), 1 still open" in result.stdout
     assert "Transitions (top 2 of 4)" in result.stdout
     assert visit_view_label("m.dot") == "3"
 

@@ -114,7 +114,8 @@ def test_quality_duplicates_kept_by_default(read, write):
     warning = {w.code: w for w in log.warnings}["duplicates"]
     assert warning.count == 3
     assert warning.examples == (f"{path}:2", f"{path}:6")
-    assert warning.message == "3 exact duplicate events (kept; --drop-duplicates drops them)"
+    assert warning.message == ("3 exact duplicate events: identical in every column to an "
+                               "earlier row (kept; --drop-duplicates drops them)")
     assert log.events == 7
 
 
@@ -141,7 +142,7 @@ def test_quality_ties_and_single_event_journeys(read, write):
     assert warning_counts(log) == {"ties": 3, "single_event": 2}
     messages = {w.code: w.message for w in log.warnings}
     assert messages["ties"] == ("3 events share their timestamp with another event of the same "
-                                "journey (1 journeys); they keep file order")
+                                "journey (1 journey); they keep file order")
 
 
 def test_quality_future_and_before_1990(read, write):

@@ -72,7 +72,7 @@ def test_stages_share_hides_stages_and_reconnects_journeys(journey_map):
     assert "Rare" not in names and "Rare" in graph.hidden_stages
     # Journey e was Visit → Search → Rare → Buy; without Rare, Search → Buy appears.
     assert ("Search", "Buy") in {(e.source, e.target) for e in graph.edges}
-    assert "stages hidden" in graph.hidden_summary()
+    assert "1 stage hidden by --stages" in graph.hidden_summary()
 
 
 def test_dot_is_deterministic_and_escapes_names(tmp_path):

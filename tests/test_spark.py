@@ -315,6 +315,24 @@ def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) 
     assert result.exit_code == 2
 
 
+def test_exact_duplicates_and_lifecycle_notes(spark, logs: Path) -> None:
+    """Duplicates are rows identical in every column, mapped or not; a lifecycle column
+    without 'complete' is named in a note: the same in both engines."""
+    source = logs / "billing.csv"
+    source.write_text("case_id,stage,timestamp,flag,lifecycle\n"
+                      "c,charge,2024-03-01T10:00:00Z,,start\n"
+                      "c,charge,2024-03-01T10:00:00Z,,start\n"   # identical in every column
+                      "c,charge,2024-03-01T10:00:00Z,x,start\n"  # another flag: a real event
+                      "d,fine,2024-03-02T10:00:00Z,,end\n"
+                      "d,fine,2024-03-02T11:00:00Z,x,end\n", encoding="utf-8")
+    log = str(to_parquet(source, logs / "billing.parquet"))
+    kept = parity(log, "--no-map")
+    assert kept["events"] == 5
+    assert "1 exact duplicate event: identical in every column" in \
+        _cli("discover", log, "--no-map", "--engine", "spark").stderr
+    assert parity(log, "--no-map", "--drop-duplicates")["events"] == 4
+
+
 def test_csv_file(spark, logs: Path, generated: Path) -> None:
     """A CSV file read by Spark gives DuckDB's figures (its reading report differs: Spark
     reads the CSV itself)."""

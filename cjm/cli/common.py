@@ -63,7 +63,9 @@ class LogArgs:
             raise DataError(f"{cut[0]}: the file ends early (truncated; --strict)",
                             "Check that the download or copy is complete (gzip -t FILE).")
         if self.strict and log.rejected:
-            raise DataError(f"{log.rejected} rows rejected (--strict)",
+            from cjm.units import format_counted
+
+            raise DataError(f"{format_counted(log.rejected, 'rows')} rejected (--strict)",
                             "--rejects FILE.csv writes each with its line and reason.")
 
     def read(self, config=None, engine: str | None = None, keep_rows: bool = False):
@@ -140,7 +142,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--journey-gap", help="Split a case into journeys after this much inactivity (30m, 2d).",
         panel=READING)], None),
     "drop_duplicates": (Annotated[bool | None, _opt(
-        "--drop-duplicates", help="Drop exact duplicate events (kept by default).",
+        "--drop-duplicates", help="Drop exact duplicate events (rows identical in every "
+        "column, mapped or not, to an earlier row; kept by default).",
         panel=READING)], None),
     "rejects": (Annotated[str | None, _opt(
         "--rejects", help="Write every rejected row, with file, line and reason, to this CSV.",

@@ -24,6 +24,7 @@ def convert_command(
     """
     from cjm.convert import convert
     from cjm.render.terminal import notes_and_warnings
+    from cjm.units import format_counted
 
     if Path(output).suffix.lower() != ".parquet":
         raise UsageError(f"-o {output}: cjm convert writes Parquet", "Use -o FILE.parquet.")
@@ -37,17 +38,21 @@ def convert_command(
                          "later (cjm discover 'logs/*.parquet').")
     with args.read(keep_rows=True) as log:
         done = convert(log, output)
-    stdout().print(f"Wrote {done.target}: {done.rows:,} rows, every column as text, in file "
+    stdout().print(f"Wrote {done.target}: {format_counted(done.rows, 'rows')}, every column as "
+                   "text, in file "
                    "order, each with its original line (cjm_line)", markup=False,
                    highlight=False)
     again = log.rejected - done.unreadable
     if again:
-        stdout().print(f"{again:,} rows in the file were rejected as read and will be again, "
+        were = "was" if again == 1 else "were"
+        stdout().print(f"{format_counted(again, 'rows')} in the file {were} rejected as read and "
+                       "will be again, "
                        "at the same lines (--rejects FILE.csv says why)", markup=False,
                        highlight=False)
     if done.unreadable:
-        stdout().print(f"{done.unreadable:,} rows could not be split into fields and are not in "
-                       "the file", markup=False, highlight=False)
+        are = "is" if done.unreadable == 1 else "are"
+        stdout().print(f"{format_counted(done.unreadable, 'rows')} could not be split into "
+                       f"fields and {are} not in the file", markup=False, highlight=False)
     for line in notes_and_warnings(log):
         stderr().print(line)
     args.check_strict(log)

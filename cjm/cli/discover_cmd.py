@@ -8,6 +8,7 @@ import typer
 from cjm.cli import mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.errors import UsageError
+from cjm.journeys import GAP_MIN_COUNT
 from cjm.spark.options import Engine, SparkMaster, SparkRemote
 
 ANALYSIS = "Goals and gaps"
@@ -38,6 +39,10 @@ def discover_command(
     handoff_column: Annotated[str | None, typer.Option(
         "--handoff-column", help="What a hand-off changes: channel, device or department. "
         "(default: channel)", rich_help_panel=ANALYSIS, show_default=False)] = None,
+    gap_min_count: Annotated[int, typer.Option(
+        "--gap-min-count", help="Rank among the slowest transitions (the Gaps table and JSON) "
+        "only those taken at least N times.", rich_help_panel=ANALYSIS, min=1,
+        metavar="N")] = GAP_MIN_COUNT,
     by: Annotated[str | None, typer.Option(
         "--by", help="One summary and map per value of a role (segment, channel, device, "
         "department, outcome), at each journey's first event, and a side-by-side table.",
@@ -79,6 +84,8 @@ def discover_command(
     """Discover the journey map: stages, transitions, paths, dead-ends, gaps and hand-offs.
 
     Prints a summary, writes the map (SVG by default) and, with --json, the results.
+    In the transitions table, % of from: of the from stage's events, the share followed by
+    the to stage.
 
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json
     """
@@ -128,7 +135,7 @@ def discover_command(
             use_outcome=True if (args.outcome or config.get("outcome")) and not goal else None,
             goal_share=parse_share(goal_share, "--goal-share"),
             still_active=parse_span(still_active, "--still-active") if still_active else None,
-            handoff_column=handoff_column,
+            handoff_column=handoff_column, gap_min_count=gap_min_count,
         ))
         title = ", ".join(Path(f.path).name for f in log.files)
         if log.label:
@@ -170,7 +177,8 @@ def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> 
         result = suppress(discover(part, goals=goals.stages,
                                    use_outcome=goals.source == "outcome", infer_goals=False,
                                    handoff_column=jm.handoff_role,
-                                   still_active=jm.still_active_seconds))
+                                   still_active=jm.still_active_seconds,
+                                   gap_min_count=jm.gap_min_count))
         graph = build_map(result, **simplify)
         name = safe_name(part.label.split(" = ", 1)[-1], used)
         targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]

@@ -99,7 +99,9 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
         },
         "goals": {"stages": list(jm.goals.stages), "source": jm.goals.source,
                   "outcome_column": jm.goals.outcome_column, "journeys": jm.goal_journeys,
-                  "rate": _r(jm.goal_rate)},
+                  "rate": _r(jm.goal_rate),
+                  "candidates": [{"stage": name, "share_ending": _r(share)}
+                                 for name, share in jm.goals.candidates]},
         "dead_ends": {
             "journeys": jm.dead_end_journeys, "rate": _r(jm.dead_end_rate),
             "open_journeys": jm.open_journeys, "still_active_seconds": jm.still_active_seconds,
@@ -111,7 +113,7 @@ def journey_json(jm, graph=None) -> dict[str, Any]:
                 for d in jm.dead_ends
             ],
         },
-        "gaps": {"slowest": [
+        "gaps": {"min_count": jm.gap_min_count, "slowest": [
             {"from": t.source, "to": t.target, "median_seconds": _s(t.median_seconds),
              "count": t.count} for t in jm.slowest(10)]},
         "handoffs": {

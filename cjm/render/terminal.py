@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from shlex import quote
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -12,6 +13,7 @@ from rich.text import Text
 from cjm.render.grid import Grid
 from cjm.safety import printable
 from cjm.units import format_count as count
+from cjm.units import format_counted as counted
 from cjm.units import format_seconds
 
 NAME_WIDTH = 34
@@ -55,7 +57,7 @@ def reading_header(log) -> RenderableType:
     """Files, counts and the accounting line every command prints first."""
     lines = []
     for report in log.files:
-        parts = [f"{count(report.rows)} rows", f"{count(report.events)} events"]
+        parts = [f"{counted(report.rows, 'rows')}", f"{counted(report.events, 'events')}"]
         if report.rejected:
             parts.append(f"[red]{count(report.rejected)} rejected[/]")
         if report.filtered:
@@ -68,8 +70,8 @@ def reading_header(log) -> RenderableType:
         seconds = (log.last_timestamp - log.first_timestamp).total_seconds()
         span = (f", {log.first_timestamp:%Y-%m-%d} → {log.last_timestamp:%Y-%m-%d} "
                 f"({format_seconds(seconds)})")
-    lines.append(f"{count(log.journeys)} journeys, {count(log.events)} events, "
-                 f"{count(log.stages)} stages{span}")
+    lines.append(f"{counted(log.journeys, 'journeys')}, {counted(log.events, 'events')}, "
+                 f"{counted(log.stages, 'stages')}{span}")
     if len(log.files) > 1 or log.rejected or log.filtered:
         lines.append(f"rows read {count(log.rows)} = events {count(log.events)} + rejected "
                      f"{count(log.rejected)} + filtered {count(log.filtered)}")
@@ -159,9 +161,12 @@ def path_text(stages, width: int = 60) -> str:
 def _goals_line(jm) -> Text:
     goals = jm.goals
     if goals.source == "none":
+        nearest = ", ".join(f"{escape(name)} {percent(share)} (--goal {escape(quote(name))})"
+                            for name, share in goals.candidates)
         return Text.from_markup(
-            "[yellow]Goals:[/] none found (no stage ends most journeys that reach it); "
-            "pass --goal STAGE or --outcome COLUMN to see dead-ends")
+            f"[yellow]Goals:[/] none inferred ({goals.rule})"
+            + (f"; nearest: {nearest}" if nearest else "")
+            + "; pass --goal STAGE or --outcome COLUMN to see dead-ends")
     if goals.source == "outcome":
         what = f"journeys whose {escape(goals.outcome_column)} is true"
     else:
@@ -183,7 +188,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     parts.append(_goals_line(jm))
 
     grid = table(f"Transitions (top {min(top, len(jm.transitions))} of {len(jm.transitions)})",
-                 "from", "to", "count", "share", "median wait", right=(2, 3, 4))
+                 "from", "to", "count", "% of from", "median wait", right=(2, 3, 4))
     for t in jm.transitions[:top]:
         grid.add_row(cell(t.source), cell(t.target), count(t.count),
                      percent(t.share), format_seconds(t.median_seconds))
@@ -199,7 +204,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     if jm.dead_ends:
         rate = percent(jm.dead_end_rate) if jm.dead_end_rate is not None else "–"  # noqa: RUF001
         open_note = f", {count(jm.open_journeys)} still open" if jm.open_journeys else ""
-        grid = table(f"Dead-ends: {count(jm.dead_end_journeys)} journeys ({rate}){open_note}",
+        grid = table(f"Dead-ends: {counted(jm.dead_end_journeys, 'journeys')} ({rate}){open_note}",
                      "stage", "journeys", "of reaching", "of dead-ends", "most common path",
                      right=(1, 2, 3), move=(4,))
         for d in jm.dead_ends[:top]:
@@ -208,12 +213,16 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
                          escape(path_text(d.top_path, PATH_WIDTH)))
         parts += [Text(), grid]
 
-    grid = table("Gaps: slowest transitions", "from", "to", "median wait", "count",
-                 right=(2, 3))
-    for t in jm.slowest(min(top, 5)):
+    often = counted(jm.gap_min_count, "times")
+    slow = jm.slowest(min(top, 5))
+    grid = table(f"Gaps: slowest transitions (taken at least {often})", "from", "to",
+                 "median wait", "count", right=(2, 3))
+    for t in slow:
         grid.add_row(cell(t.source), cell(t.target),
                      format_seconds(t.median_seconds), count(t.count))
-    parts += [Text(), grid]
+    parts += [Text(), grid if slow else Text.from_markup(
+        f"[bold]Gaps:[/] no transition is taken at least {often} (--gap-min-count 1 shows the "
+        "slowest of all)")]
 
     if jm.handoffs:
         total = sum(t.count for t in jm.transitions)
@@ -223,7 +232,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
             grid.add_row(escape(h.source), escape(h.target), count(h.count),
                          format_seconds(h.median_seconds))
         parts += [Text(), Text.from_markup(
-            f"[bold]Hand-offs: {count(jm.handoff_count)} of {count(total)} transitions change "
+            f"[bold]Hand-offs: {count(jm.handoff_count)} of {counted(total, 'transitions')} change "
             f"{escape(jm.handoff_column)}[/]"), grid]
         where = ", ".join(f"{escape(short(t.source, 20))} → {escape(short(t.target, 20))} "
                           f"({count(t.handoffs)})" for t in jm.handoff_transitions(3))
@@ -237,7 +246,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
                 f"{escape(short(t.source, 24))} ({count(t.count)})" for t in loops[:3]))
         if jm.rework:
             text.append("rework: " + ", ".join(
-                f"{escape(short(r.stage, 24))} ({count(r.journeys)} journeys)"
+                f"{escape(short(r.stage, 24))} ({counted(r.journeys, 'journeys')})"
                 for r in jm.rework[:3]))
         parts += [Text(), Text.from_markup("; ".join(text))]
     if graph is not None and graph.hidden_summary():
@@ -253,7 +262,7 @@ def model_view(jm, model, scores, written) -> RenderableType:
     share = model.journeys_covered / jm.journeys if jm.journeys else 0.0
     parts.append(Text(
         f"model: inductive miner, noise {model.noise:g}, from {count(model.paths_used)} of "
-        f"{count(jm.paths_total)} paths ({percent(share)} of journeys)"))
+        f"{counted(jm.paths_total, 'paths')} ({percent(share)} of journeys)"))
     if scores is not None:
         fitness, precision = scores
         parts.append(Text(f"fitness {fitness:.3f} (token replay), precision {precision:.3f}"))
@@ -268,7 +277,8 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
 
     design = result.design
     parts: list[RenderableType] = [reading_header(result.journey_map.log)]
-    parts.append(Text(f"design: {design.name} ({design.kind}, {len(design.stages)} stages, "
+    parts.append(Text(f"design: {design.name} ({design.kind}, "
+                      f"{counted(len(design.stages), 'stages')}, "
                       f"goals: {', '.join(sorted(design.goals))})"))
     scores = f"fitness {result.fitness:.3f}"
     if result.precision is not None:
@@ -297,7 +307,7 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
                          escape(", ".join(d.examples)))
         parts += [Text(), grid]
     if result.missing_stages:
-        listed = ", ".join(f"{escape(short(s, 24))} ({count(n)} event{'s' * (n != 1)})"
+        listed = ", ".join(f"{escape(short(s, 24))} ({counted(n, 'events')})"
                            for s, n in result.missing_stages[:top])
         parts += [Text(), Text.from_markup(f"[yellow]In the log, not in the design:[/] {listed}")]
     if result.unused_stages:
@@ -318,9 +328,9 @@ def funnel_view(result, log) -> RenderableType:
     window = f", within {format_seconds(result.within_seconds)} of the first step" \
         if result.within_seconds else ""
     head = reading_header(log) if log.label is None else Text.from_markup(
-        f"[bold]{escape(log.label)}[/]: {count(log.journeys)} journeys")
+        f"[bold]{escape(log.label)}[/]: {counted(log.journeys, 'journeys')}")
     parts: list[RenderableType] = [head, Text(
-        f"funnel of {len(result.steps)} steps, {result.order} order{window}: "
+        f"funnel of {counted(len(result.steps), 'steps')}, {result.order} order{window}: "
         f"{percent(result.conversion)} of the journeys that start it finish it")]
     grid = table("", "step", "journeys", "from previous", "from first", "median time",
                  "dropped", "where the dropped went next", right=(1, 2, 3, 4, 5),
@@ -350,10 +360,10 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
     """The ``cjm compare`` summary."""
     a, b = result.a, result.b
     parts: list[RenderableType] = [Text.from_markup(
-        f"[bold]A[/] {escape(result.label_a)}: {count(a.journeys)} journeys, "
-        f"{count(a.events)} events, median {format_seconds(a.duration_median)}\n"
-        f"[bold]B[/] {escape(result.label_b)}: {count(b.journeys)} journeys, "
-        f"{count(b.events)} events, median {format_seconds(b.duration_median)}")]
+        f"[bold]A[/] {escape(result.label_a)}: {counted(a.journeys, 'journeys')}, "
+        f"{counted(a.events, 'events')}, median {format_seconds(a.duration_median)}\n"
+        f"[bold]B[/] {escape(result.label_b)}: {counted(b.journeys, 'journeys')}, "
+        f"{counted(b.events, 'events')}, median {format_seconds(b.duration_median)}")]
     goal = result.goal_rate
     if goal is not None:
         verdict = "significant" if goal.significant(result.alpha) else "not significant"
@@ -446,7 +456,8 @@ def channels_view(report, log, top: int = 10) -> RenderableType:
                            for a, b, n in report.escalations[:top])
         parts += [Text(), Text.from_markup(
             f"[bold]Escalations[/] to a dearer channel ({how}): {listed}; "
-            f"{count(report.escalation_journeys)} journeys escalate")]
+            f"{counted(report.escalation_journeys, 'journeys')} "
+            f"{'escalates' if report.escalation_journeys == 1 else 'escalate'}")]
     if report.cost_per_journey:
         c = report.cost_per_journey
         parts += [Text(), Text.from_markup(
@@ -479,7 +490,7 @@ def moments_view(result, log, top: int = 10) -> RenderableType:
     what = "rate" if result.kind == "rate" else "mean"
     parts: list[RenderableType] = [reading_header(log), Text(
         f"outcome: {result.outcome_column} ({what} {show(result.overall)} over "
-        f"{count(result.journeys)} journeys). Association, not cause.")]
+        f"{counted(result.journeys, 'journeys')}). Association, not cause.")]
     if result.before_goal:
         how = " inferred; set them with --goal STAGE" if result.goals_source == "inferred" else ""
         parts.append(Text(f"Only what journeys do before the first goal "

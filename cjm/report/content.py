@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from shlex import quote
 from typing import Any
 
 from cjm.journeys import GOAL_MIN_ENDS
@@ -63,9 +64,9 @@ def map_caption(block: Map, drawn: MapGraph) -> str:
     else:
         text = (f"The diagram shows {stages:,} of {len(full.nodes):,} stages and {edges:,} of "
                 f"{len(full.edges):,} edges of the map")
-    hidden = [f"{len(full.hidden_stages):,} stages"] if full.hidden_stages else []
+    hidden = [format_counted(len(full.hidden_stages), "stages")] if full.hidden_stages else []
     if full.hidden_edges:
-        hidden.append(f"{full.hidden_edges:,} weaker edges "
+        hidden.append(f"{format_counted(full.hidden_edges, 'weaker edges')} "
                       f"({format_share(full.hidden_traffic)} of the traffic)")
     if hidden:
         text += "; the map leaves out " + " and ".join(hidden) + " to keep it legible"
@@ -157,10 +158,10 @@ def _figures(data: dict[str, Any], top: int) -> Figures:
                    else f"{goals['outcome_column']} is true" if goals["source"] == "outcome"
                    else "no goal")
     tiles = [
-        ("Journeys", format_count(data["journeys"]), f"{format_count(data['events'])} events"),
+        ("Journeys", format_count(data["journeys"]), format_counted(data["events"], "events")),
         ("Goal reached", pct(goals["rate"]), goal_detail),
         ("Dead-ends", pct(data["dead_ends"]["rate"]),
-         f"{format_count(data['dead_ends']['journeys'])} journeys"),
+         format_counted(data["dead_ends"]["journeys"], "journeys")),
         ("Median journey", wait(durations["median"]), f"90% within {wait(durations['p90'])}"),
         ("Paths", format_count(data["paths_total"]),
          f"top {min(top, len(data['paths']))} cover {pct(_coverage(data, top), 0)}"),
@@ -219,18 +220,22 @@ def _paths(data: dict[str, Any], top: int) -> Table:
     return Table(["#", "Path", "Journeys", "Share", "Cumulative", "Median duration"], rows,
                  numeric=(0, 2, 4, 5),
                  caption=f"The {min(top, len(data['paths']))} most frequent of "
-                         f"{format_count(data['paths_total'])} paths")
+                         f"{format_counted(data['paths_total'], 'paths')}")
 
 
 def _dead_ends(data: dict[str, Any], top: int) -> list[Block]:
     dead = data["dead_ends"]
     if data["goals"]["source"] == "none":
+        nearest = ", ".join(f"{c['stage']} {pct(c['share_ending'])} (--goal {quote(c['stage'])})"
+                            for c in data["goals"]["candidates"])
         return [Notes(["No goal stage is known, so no journey counts as a dead-end. "
-                       "Name one with --goal STAGE."])]
+                       "Name one with --goal STAGE."
+                       + (f" Nearest to a goal, by the share of the journeys reaching the stage "
+                          f"that end there: {nearest}." if nearest else "")])]
     rows = [[d["stage"], format_count(d["journeys"]), Share(d["share_of_reaching"]),
              pct(d["share_of_dead_ends"]), path_text(d["top_path"]),
              format_count(d["top_path_journeys"])] for d in dead["stages"][:top]]
-    notes = [f"{format_count(dead['journeys'])} journeys ({pct(dead['rate'])}) ended without "
+    notes = [f"{format_counted(dead['journeys'], 'journeys')} ({pct(dead['rate'])}) ended without "
              "reaching a goal."]
     if dead["open_journeys"]:
         notes.append(f"{format_count(dead['open_journeys'])} recent journeys are still open "
@@ -245,8 +250,10 @@ def _gaps(data: dict[str, Any], top: int) -> list[Block]:
             for t in data["gaps"]["slowest"][:top]]
     rework = [[r["stage"], format_count(r["journeys"]), format_count(r["extra_visits"])]
               for r in data["loops"]["rework"][:top]]
+    often = f"taken at least {format_counted(data['gaps']['min_count'], 'times')}"
     blocks: list[Block] = [Table(["From", "To", "Median wait", "Transitions"], slow,
-                                 numeric=(2, 3), caption="Slowest transitions")]
+                                 numeric=(2, 3), caption=f"Slowest transitions ({often})")
+                           if slow else Notes([f"No transition is {often}."])]
     if rework:
         blocks.append(Table(["Stage", "Journeys coming back", "Extra visits"], rework,
                             numeric=(1, 2), caption="Loops: stages visited again"))
@@ -262,7 +269,8 @@ def _handoffs(data: dict[str, Any], top: int) -> list[Block]:
     where = [[t["from"], t["to"], format_count(t["handoffs"]), format_count(t["count"])]
              for t in hand["transitions"][:top]]
     return [
-        Notes([f"{format_count(hand['count'])} transitions change {hand['column']}."]),
+        Notes([f"{format_counted(hand['count'], 'transitions')} "
+               f"{'changes' if hand['count'] == 1 else 'change'} {hand['column']}."]),
         Table([f"From {hand['column']}", f"To {hand['column']}", "Hand-offs", "Median wait"],
               matrix, numeric=(2, 3), caption="Between which"),
         Table(["From stage", "To stage", "Hand-offs", "Transitions"], where, numeric=(2, 3),
@@ -296,7 +304,7 @@ def _funnel(data: dict[str, Any]) -> list[Block]:
                        for w in s["went_instead"][:3])]
             for s in data["steps"]]
     within = f", within {wait(data['within_seconds'])}" if data["within_seconds"] else ""
-    return [Notes([f"{pct(data['conversion'])} of {format_count(data['journeys'])} journeys "
+    return [Notes([f"{pct(data['conversion'])} of {format_counted(data['journeys'], 'journeys')} "
                    f"pass every step ({data['order']} order{within})."]),
             Table(["Step", "Journeys", "From the step before", "Of all", "Median time",
                    "Dropped", "Went instead to"], rows, numeric=(1, 2, 4, 5))]
@@ -341,7 +349,7 @@ def _check(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]
     design = data["design"]
     figures = Figures([
         ("Conforming", pct(data["conformance_rate"]),
-         f"{format_count(data['conforming'])} of {format_count(data['journeys'])} journeys"),
+         f"{format_count(data['conforming'])} of {format_counted(data['journeys'], 'journeys')}"),
         ("Fitness", f"{data['fitness']:.3f}", "token replay"),
         ("Precision", f"{data['precision']:.3f}", "escaping edges"),
     ])

@@ -45,6 +45,7 @@ class SparkEventLog(LogTotals):
     label: str | None = None
     min_journeys: int = 1
     private: bool = False
+    session_column: str | None = None  # a column naming visits, when journeys are not by it
     buckets: int = 1  # Spark spreads the journeys itself; discover() asks for this
     engine_name: str = "spark"
     _session: Any = None  # cjm.spark.session.Session, stopped on close when cjm started it

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,11 +28,12 @@ from cjm.eventlog import (
 )
 from cjm.privacy import check_min_journeys
 from cjm.progress import step
-from cjm.quality import warnings_from
+from cjm.quality import DUPLICATE_KEY, lifecycle_rule, warnings_from
 from cjm.readers.base import sql_name
 from cjm.schema import (
     OPTIONAL_ROLES,
     resolve_files,
+    session_column,
 )
 from cjm.spark import timestamps as sts
 from cjm.spark.log import SparkEventLog
@@ -389,10 +390,14 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
     lifecycle_note, keep = _lifecycle_filter(raw, mapping, lifecycle)
     case = _pseudonym(text("case"), pseudonym_key) if pseudonym_key else text("case")
+    # Every column of the row as read, mapped or not: an exact duplicate is identical in all.
+    # xxhash64 skips nulls, so each column's null flag goes in too.
+    read = [F.col(_q(c)) for c in dict.fromkeys(c for load in loads for c in load.columns)]
+    row = F.xxhash64(*[c.isNull() for c in read], *[c.cast("string") for c in read])
     staged = raw.select(
         "_file", "_line", case.alias("case_id"), text("stage").alias("stage"),
         text("timestamp").alias("ts_text"), F.col("_ts").alias("ts"), keep.alias("keep"),
-        *[text(r).alias(r) for r in optional])
+        row.alias("_row"), *[text(r).alias(r) for r in optional])
 
     def blank(column: str):
         return F.coalesce(sts.spark_trim(F.col(column)), F.lit("")) == ""
@@ -416,8 +421,9 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         .alias("content"),
     ).persist(StorageLevel.MEMORY_AND_DISK)
     kept = staged.where(F.col("reason").isNull() & F.col("keep"))
+    duplicates = (0, []) if drop_duplicates else _duplicate_events(kept)
     if drop_duplicates:
-        same = Window.partitionBy("case_id", "stage", "ts", *optional).orderBy("_file", "_line")
+        same = Window.partitionBy(*DUPLICATE_KEY.split(", ")).orderBy("_file", "_line")
         kept = kept.withColumn("_first", F.row_number().over(same)).where(F.col("_first") == 1)
     journey = F.col("case_id")
     if gap_seconds:
@@ -461,10 +467,12 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         spark=spark, events_frame=events, rejects_frame=rejected, staged_frame=staged,
         files=reports,
         mapping=mapping, timestamp_format=ts_format, timezone=timezone, notes=notes,
-        warnings=quality_warnings(events, optional, [r.path for r in reports]),
+        warnings=quality_warnings(events, [r.path for r in reports], *duplicates),
         events=totals[0], journeys=totals[1], stages=totals[2],
         first_timestamp=_datetime(totals[3]), last_timestamp=_datetime(totals[4]),
         journey_gap_seconds=gap_seconds,
+        session_column=session_column(list(dict.fromkeys(
+            c for load in loads for c in load.columns)), mapping),
     )
 
 
@@ -585,24 +593,29 @@ def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:
     value = F.lower(sts.spark_trim(F.col(_q(mapping.column("lifecycle"))).cast("string")))
     values = {r["v"]: r["count"] for r in raw.select(value.alias("v")).groupBy("v").count()
               .collect()}
-    others = sum(n for v, n in values.items() if v != "complete")
-    if "complete" not in values or not others:
-        return None, F.lit(True)
-    kinds = ", ".join(sorted(str(v) for v in values if v != "complete"))
-    note = (f"kept complete events only: {others} events with lifecycle {kinds} set aside "
-            "(pass --lifecycle all to keep every event)")
+    note, filters = lifecycle_rule(values, mapping.column("lifecycle"))
+    if not filters:
+        return note, F.lit(True)
     return note, F.coalesce(value == "complete", F.lit(False))
 
 
-def quality_warnings(events, roles: list[str], files: list[str]) -> list[QualityWarning]:
-    """cjm.quality's warnings, counted in Spark."""
+def _duplicate_events(kept) -> tuple[int, list[tuple[int, int]]]:
+    """cjm.quality.duplicate_events, counted in Spark."""
     from pyspark.sql import functions as F
 
-    same = events.groupBy("journey", "stage", "ts", *roles).agg(
+    same = kept.groupBy(*DUPLICATE_KEY.split(", ")).agg(
         F.count("*").alias("n"), F.min(F.struct("_file", "_line")).alias("first")
     ).where(F.col("n") > 1)
     found, first = same.agg(F.sum(F.col("n") - 1),
                             F.slice(F.sort_array(F.collect_list("first")), 1, 3)).collect()[0]
+    return int(found or 0), [(r["_file"], r["_line"]) for r in first or ()]
+
+
+def quality_warnings(events, files: list[str], duplicates: int = 0,
+                     first: Sequence[tuple[int, int]] = ()) -> list[QualityWarning]:
+    """cjm.quality's warnings, counted in Spark (duplicates by _duplicate_events())."""
+    from pyspark.sql import functions as F
+
     now = int(time.time() * _MICROS)
     groups = events.groupBy("journey", "ts").count()
     per_journey = groups.groupBy("journey").agg(
@@ -620,7 +633,7 @@ def quality_warnings(events, roles: list[str], files: list[str]) -> list[Quality
             .where(F.size("names") > 1).collect())
     near.sort(key=lambda r: r["k"])
     return warnings_from(
-        int(found or 0), tuple(f"{files[r['_file']]}:{r['_line']}" for r in first or ()),
+        duplicates, tuple(f"{files[f]}:{line}" for f, line in first),
         int(tied), int(tied_journeys), int(single), int(future), int(early),
         [list(r["names"]) for r in near])
 

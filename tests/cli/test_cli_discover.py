@@ -163,7 +163,7 @@ def test_simplification_is_reported(log_file):
     # Goal stages always stay on the map; Chat, the rarest other stage, goes.
     result = run(str(log_file), "--goal", "Buy", "--stages", "70%", "-o", "m.dot")
     assert result.exit_code == 0, result.output
-    assert "stages hidden by --stages" in result.output
+    assert "Map: 1 stage hidden by --stages" in result.output
     assert "Chat" not in Path("m.dot").read_text()
 
 

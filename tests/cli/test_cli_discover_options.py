@@ -214,7 +214,7 @@ def test_outcome_column_marks_success(tmp_path):
     assert "Dead-ends: 3 journeys (75.0%)" in result.output
     data = json.loads(run("conv.csv", "--outcome", "converted", "--json", "-").stdout)
     assert data["goals"] == {"stages": [], "source": "outcome", "outcome_column": "converted",
-                             "journeys": 1, "rate": 0.25}
+                             "journeys": 1, "rate": 0.25, "candidates": []}
     assert data["dead_ends"]["journeys"] == 3
     assert data["dead_ends"]["rate"] == 0.75
 
@@ -298,7 +298,7 @@ def test_output_json_is_a_journey_document(shop):
     assert data["schema"] == "cjm.journey/1"
     assert (data["journeys"], data["events"], data["paths_total"]) == (4, 10, 4)
     assert data["goals"] == {"stages": ["Buy"], "source": "flag", "outcome_column": None,
-                             "journeys": 2, "rate": 0.5}
+                             "journeys": 2, "rate": 0.5, "candidates": []}
     assert data["dead_ends"]["journeys"] == 2
     assert [s["name"] for s in data["stages"]] == ["Visit", "View", "Buy", "Chat"]
     assert data["map"] == {"stages_shown": 4, "transitions_shown": 8, "hidden_stages": [],

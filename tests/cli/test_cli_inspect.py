@@ -107,8 +107,8 @@ def test_json_equals_the_library_result(write):
         ("broken.xes", b"<log><trace>", "Error: broken.xes:1: not well-formed XES"),
         ("fake.parquet", b"PAR1 not really", "Error: fake.parquet: cannot read as Parquet"),
         ("only_rejects.csv", b"case_id,activity,timestamp\n,a,2024-01-01\n",
-         "no events to work with (1 rows read, 1 rejected, 0 filtered); "
-         "1 rows: missing journey id"),
+         "no events to work with (1 row read, 1 rejected, 0 filtered); "
+         "1 row: missing journey id"),
     ],
 )
 def test_bad_files_exit_1_with_one_message(write, name, content, message):

@@ -33,13 +33,15 @@ EXTRA = ("journey_id", "case_id", "_file", "_line", "ts_text", "keep", "reason",
          "last_stage", "count", "c", "starts", "ends", "status", "rank", "total", "y", "kind",
          "item", "raw", "v", "step", "t0", "prev", "prev_ts", "seq", "content", "j", "outcome",
          "cjm_cost", "cjm_journey", "cjm_stage", "cjm_total", "visits", "events", "rejects")
+# --by and --where name roles: "channel" is the channel role, whatever column is so named.
 COMMANDS = {
     "inspect": (),
-    "discover": ("--no-map",),
-    "funnel": ("--steps", "View Product,Add to Cart,Checkout,Purchase"),
+    "discover": ("--no-map", "--journey-gap", "30m", "--drop-duplicates", "--by", "channel"),
+    "funnel": ("--steps", "View Product,Add to Cart,Checkout,Purchase", "--by", "channel"),
     "channels": (),
-    "moments": ("--min-count", "5"),
-    "compare": ("--by", "segment", "--values", "new,returning", "--no-map"),
+    "moments": ("--min-count", "5", "--before-goal", "--goal", "Purchase"),
+    "compare": ("--by", "channel", "--values", "web,app", "--where", "segment=new",
+                "--no-map"),
     "check": ("--design", str(DESIGN), "--no-map"),
 }
 
@@ -68,10 +70,13 @@ def _figures(data: object, names: dict[str, str]) -> object:
         return [_figures(v, names) for v in data]
     if not isinstance(data, dict):
         return data
-    named = {k: v.partition(" = ") for k, v in data.items()
-             if k in COLUMN_KEYS and isinstance(v, str)}
-    return {k: names.get(named[k][0], named[k][0]) + "".join(named[k][1:]) if k in named
-            else _figures(v, names) for k, v in data.items()}
+
+    def named(text: str) -> str:  # "segment = new, channel = web"
+        parts = (part.partition(" = ") for part in text.split(", "))
+        return ", ".join(names.get(head, head) + sep + tail for head, sep, tail in parts)
+
+    return {k: named(v) if k in COLUMN_KEYS and isinstance(v, str) else _figures(v, names)
+            for k, v in data.items()}
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -84,7 +89,7 @@ def test_columns_named_like_the_engines_own(tmp_path, monkeypatch, command):
         mapping = _write(folder / "log.csv", clashing)
         result = run_cli(command, "log.csv", *mapping, *COMMANDS[command], "--json", "out.json")
         assert result.exit_code == 0, result.output
-        names = {column: role for role, column in zip(mapping[::2], mapping[1::2])}
+        names = {columns[2 if clashing else 1]: role for role, columns in ROLES.items()}
         figures.append(_figures(json.loads(Path("out.json").read_text(encoding="utf-8")),
                                 names))
     assert figures[1] == figures[0]

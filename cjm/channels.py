@@ -70,7 +70,7 @@ def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> Chan
                        for a, b, _ in escalations) or "false")).fetchall()[0][0]
     cost_sql = None
     if costs:
-        cost_sql = "CASE hand " + " ".join(
+        cost_sql = f"CASE {sql_name('channel')} " + " ".join(
             f"WHEN {sql_string(c)} THEN {float(p)}" for c, p in sorted(costs.items())) + " END"
     elif "cost" in log.mapping:
         cost_sql = f"try_cast({sql_name('cost')} AS DOUBLE)"

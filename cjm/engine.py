@@ -38,6 +38,7 @@ class DuckDBEngine:
         self.funnel_table = "funnel" + suffix
         self.suffix = suffix
         self.log_end: float | None = None  # epoch seconds of the whole log's last event
+        self.condition = ""  # which events of ``events`` the tables of _order() hold
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
@@ -46,6 +47,7 @@ class DuckDBEngine:
 
     def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
         """The tables ``seq`` and ``jrn`` for the events that meet ``condition`` (SQL)."""
+        self.condition = condition
         where = f"WHERE {condition}" if condition else ""
         # Stages as an ENUM (in name order, so that sorting is unchanged): paths become lists
         # of small integers, which sort and group several times faster than text.
@@ -221,18 +223,24 @@ class DuckDBEngine:
             "GROUP BY journey) GROUP BY seq ORDER BY n DESC, seq")
 
     def costs(self, cost_sql: str) -> dict[str, list[tuple]]:
-        """Cost totals per journey path and per stage; ``cost_sql`` is an event's cost."""
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE cost{self.suffix} AS SELECT journey, "
-                         f"stage, pos, coalesce({cost_sql}, 0) AS cost FROM {self.seq}")
+        """Cost totals per journey path and per stage; ``cost_sql`` is an event's cost, over
+        the columns of the events table (such as the cost role's column ``cost``)."""
+        where = f"WHERE {self.condition}" if self.condition else ""
+        # Aliases with a prefix no column of the events table has: a column named like an
+        # alias (the cost column "cost") must never be read as the alias instead.
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE cost{self.suffix} AS SELECT journey AS cjm_journey, "
+            f"stage AS cjm_stage, coalesce({cost_sql}, 0) AS cjm_cost FROM {self.events} {where}")
+        totals = (f"(SELECT cjm_journey, sum(cjm_cost) AS cjm_total FROM cost{self.suffix} "
+                  "GROUP BY cjm_journey)")
         per_path = _rows(self.con,
-            f"SELECT j.path, count(*), sum(c.total), median(c.total) FROM {self.jrn} j JOIN "
-            f"(SELECT journey, sum(cost) total FROM cost{self.suffix} GROUP BY journey) c "
-            "USING (journey) GROUP BY j.path")
+            f"SELECT j.path, count(*), sum(c.cjm_total), median(c.cjm_total) FROM {self.jrn} j "
+            f"JOIN {totals} c ON c.cjm_journey = j.journey GROUP BY j.path")
         per_stage = _rows(self.con,
-            f"SELECT stage, count(*), sum(cost) FROM cost{self.suffix} GROUP BY stage")
+            f"SELECT cjm_stage, count(*), sum(cjm_cost) FROM cost{self.suffix} GROUP BY cjm_stage")
         per_journey = _rows(self.con,
-            "SELECT count(*), sum(total), median(total), avg(total) FROM "
-            f"(SELECT journey, sum(cost) total FROM cost{self.suffix} GROUP BY journey)")
+            "SELECT count(*), sum(cjm_total), median(cjm_total), avg(cjm_total) FROM "
+            + totals)
         return {"path": per_path, "stage": per_stage, "journey": per_journey}
 
     def outcome_items(self, y_sql: str, before: Sequence[str] = ()) -> tuple[tuple, list[tuple]]:

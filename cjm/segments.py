@@ -20,10 +20,11 @@ NONE = "(none)"
 
 
 def _role(log: EventLog, by: str) -> str:
+    # A role by its name first: another role's column may be named like it.
+    if by in BY_ROLES and by in log.mapping:
+        return by
     for role in BY_ROLES:
-        if by == role or log.mapping.column(role) == by:
-            if role not in log.mapping:
-                break
+        if role in log.mapping and log.mapping.column(role) == by:
             return role
     mapped = [r for r in BY_ROLES if r in log.mapping]
     raise UsageError(

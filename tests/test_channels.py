@@ -71,3 +71,28 @@ def test_channels_cli(tmp_path, monkeypatch):
     (tmp_path / "cjm.toml").write_text("[channel_cost]\nweb = \"cheap\"\n", encoding="utf-8")
     bad = CliRunner().invoke(app, ["channels", "c.csv"], env={"NO_COLOR": "1"})
     assert bad.exit_code == 2 and "channel_cost" in bad.output
+
+
+COST_LOG = ("journey_id,stage,timestamp,channel,cost\n"
+            "j1,visit,2024-01-01T10:00:00Z,web,0.5\n"
+            "j1,chat,2024-01-01T10:05:00Z,chat,2\n"
+            "j1,buy,2024-01-01T10:10:00Z,web,0.5\n"
+            "j2,visit,2024-01-01T11:00:00Z,web,0.5\n"
+            "j2,call,2024-01-01T11:30:00Z,phone,6\n")
+
+
+@pytest.mark.parametrize(("options", "total", "stage"), [
+    ((), 9.5, ["call", 1, 6.0]),                      # the cost column, detected
+    (("--cost", "cost"), 9.5, ["call", 1, 6.0]),      # the cost column, named
+    (("--cost", "cost", "--channel-cost", "web=0.1,chat=2,phone=6"), 8.3, ["call", 1, 6.0]),
+])
+def test_cost_column_named_cost(tmp_path, options, total, stage):
+    (tmp_path / "c.csv").write_text(COST_LOG, encoding="utf-8")
+    result = CliRunner().invoke(app, ["channels", str(tmp_path / "c.csv"), *options,
+                                      "--json", str(tmp_path / "out.json")],
+                                env={"NO_COLOR": "1", "COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["cost_per_journey"]["total"] == pytest.approx(total)
+    assert data["cost_per_journey"]["journeys"] == 2
+    assert [data["cost_by_stage"][0][k] for k in ("stage", "events", "total")] == stage

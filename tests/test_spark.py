@@ -345,6 +345,29 @@ def test_csv_file(spark, logs: Path, generated: Path) -> None:
         {k: v for k, v in duck.items() if k != "reading"}
 
 
+# Columns named like the Spark reader's own: its row numbering, timestamp parts and the
+# DuckDB table that checks the first timestamps (_i).
+CLASHING = {"journey_id": "_ts", "stage": "_ts_text", "timestamp": "_i", "channel": "_iso",
+            "segment": "_epoch", "device": "_ts_parts", "customer_id": "_pos",
+            "converted": "_ts_value", "order_value": "_ts_wall"}
+OWN = ("_unit", "_block", "_base", "_count", "_first", "_gap", "_ts_whole", "_iso_ts")
+
+
+def test_columns_named_like_the_readers_own(spark, logs: Path) -> None:
+    import duckdb
+
+    target = logs / "clashing.parquet"
+    columns = ", ".join([f'"{a}" AS "{b}"' for a, b in CLASHING.items()]
+                        + [f"'x' AS \"{name}\"" for name in OWN])
+    duckdb.sql(f"COPY (SELECT {columns} FROM read_csv('{ROOT / 'examples' / 'shop.csv'}', "
+               f"all_varchar=true)) TO '{target}'")
+    data = parity(str(target), "--case", "_ts", "--stage", "_ts_text", "--timestamp", "_i",
+                  "--channel", "_iso", "--segment", "_epoch", "--device", "_ts_parts",
+                  "--journey-gap", "30m", "--drop-duplicates")
+    assert data["handoffs"]["column"] == "_iso"
+    assert data["journeys"] > 1000
+
+
 def test_a_folder_of_parts_is_one_source(spark, logs: Path, generated: Path) -> None:
     """A folder of Parquet parts, as Spark writes them, is one source: its rows are numbered
     across the parts, in part order."""

@@ -213,14 +213,16 @@ def _load(spark, source: Source, delimiter: str | None, encoding: str | None) ->
         else:
             select.append(column.cast("string").alias(aliases[i]))
             types[aliases[i]] = "string"
+    # Rows are numbered while every column is still named by position (_c0, _c1, …): a
+    # column of the file named like a numbering column (_pos, _unit) cannot be taken for it.
     if original:  # written by cjm convert: the row's line in the file it was read from
-        lines = F.col(f"_c{names.index(ORIGINAL_LINE)}").cast("long").alias("_line")
-        loaded = positional.select(lines, *select)
+        loaded = positional.withColumn(
+            "_line", F.col(f"_c{names.index(ORIGINAL_LINE)}").cast("long"))
         rows = loaded.count()
         details = {"rows_are": "lines of the original file"}
     elif source.format == "parquet":
         details = {"rows_are": "row numbers"}
-        meta = positional.select(*select, F.col("_metadata.file_path").alias("_unit"),
+        meta = positional.select("*", F.col("_metadata.file_path").alias("_unit"),
                                  F.col("_metadata.row_index").alias("_pos"))
         if source.single_file:
             loaded = meta.withColumn("_line", F.col("_pos") + 1).drop("_unit", "_pos")
@@ -228,18 +230,18 @@ def _load(spark, source: Source, delimiter: str | None, encoding: str | None) ->
         else:
             loaded, rows = _number_rows(meta, ["_unit"], "_pos")
     elif source.format == "csv":
-        meta = positional.select(*select, F.col("_metadata.file_path").alias("_unit"),
+        meta = positional.select("*", F.col("_metadata.file_path").alias("_unit"),
                                  F.col("_metadata.file_block_start").alias("_block"),
                                  F.monotonically_increasing_id().alias("_pos"))
         loaded, rows = _number_rows(meta, ["_unit", "_block"], "_pos")
         loaded = loaded.withColumn("_line", F.col("_line") + 1)  # line 1 is the header
     else:
         details = {"rows_are": "rows in the order Spark reads the table"}
-        meta = positional.select(*select, F.spark_partition_id().alias("_unit"),
+        meta = positional.select("*", F.spark_partition_id().alias("_unit"),
                                  F.monotonically_increasing_id().alias("_pos"))
         loaded, rows = _number_rows(meta, ["_unit"], "_pos")
     columns = [aliases[i] for i, _ in kept]
-    return Load(source, loaded.select("_line", *columns), rows, columns, types, details, notes)
+    return Load(source, loaded.select("_line", *select), rows, columns, types, details, notes)
 
 
 def _sniffed_delimiter(source: Source) -> str:
@@ -375,15 +377,19 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     raw = frames[0]
     for frame in frames[1:]:
         raw = raw.unionByName(frame, allowMissingColumns=True)
+    # Only the mapped columns go on, named after their roles: a column of the file named like
+    # one of the reader's own (_ts, _iso, _ts_parts, …) cannot be taken for it.
+    raw = raw.select("_file", "_line", *[F.col(_q(choice.column)).alias(role)
+                                         for role, choice in mapping.choices.items()])
 
     def text(role: str):
-        return F.col(_q(mapping.column(role))).cast("string")
+        return F.col(role).cast("string")
 
     raw = raw.withColumn("_ts_text", sts.spark_trim(text("timestamp")))
     if native is not None:
         ts_format = TimestampFormat(f"native {_native_type(loads, ts_column, native)}",
                                     "try_cast({c} AS TIMESTAMPTZ)", native != "timestamp")
-        raw = sts.with_native(raw, _q(ts_column), native, "_ts", timezone)
+        raw = sts.with_native(raw, "timestamp", native, "_ts", timezone)
     else:
         ts_format, raw = _text_timestamps(raw, ts_column, timezone, timestamp_format, dayfirst,
                                           where)
@@ -552,7 +558,8 @@ def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
     con = duckdb.connect()
     try:
         con.execute(f"SET TimeZone = {sql_string(timezone)}")
-        con.execute(f"CREATE TABLE raw (_i BIGINT, {sql_name(column)} VARCHAR)")
+        order = "_j" if column.casefold() == "_i" else "_i"  # never the column's own name
+        con.execute(f"CREATE TABLE raw ({order} BIGINT, {sql_name(column)} VARCHAR)")
         if values:
             con.execute("INSERT INTO raw SELECT * FROM (SELECT unnest(range(?)), "
                         "unnest(?::VARCHAR[]))", [len(values), values])
@@ -569,7 +576,7 @@ def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
                 "read", SPARK_FORMATS_HINT + ".")
         # The same values read by Spark and by DuckDB must give the same instants.
         theirs = [r[0] for r in con.execute(
-            f"SELECT epoch_us({ts_format.expression(sql_name(column))}) FROM raw ORDER BY _i"
+            f"SELECT epoch_us({ts_format.expression(sql_name(column))}) FROM raw ORDER BY {order}"
         ).fetchall()]
     finally:
         con.close()
@@ -590,7 +597,7 @@ def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:
 
     if "lifecycle" not in mapping or lifecycle == "all":
         return None, F.lit(True)
-    value = F.lower(sts.spark_trim(F.col(_q(mapping.column("lifecycle"))).cast("string")))
+    value = F.lower(sts.spark_trim(F.col("lifecycle").cast("string")))
     values = {r["v"]: r["count"] for r in raw.select(value.alias("v")).groupBy("v").count()
               .collect()}
     note, filters = lifecycle_rule(values, mapping.column("lifecycle"))

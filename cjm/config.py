@@ -1,10 +1,13 @@
-"""Settings from ``cjm.toml`` or ``[tool.cjm]`` in ``pyproject.toml``, found from a folder upwards.
+"""Settings from ``cjm.toml`` or ``[tool.cjm]`` in ``pyproject.toml``, found from a folder upwards,
+and from the ``CJM_*`` environment variables.
 
-Flags always win over the file; the file wins over auto-detection.
+Resolved here, by the library, so that Python calls and the CLI agree: an argument (a flag)
+wins over the variable, the variable over the file, and the file over auto-detection.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "max_edges": (int,),
     "goals": (list,), "channel_cost": (dict,),
 }
+# Settings that an environment variable gives too (between the argument and the file).
+ENVIRONMENT = {"memory_limit": "CJM_MEMORY_LIMIT", "temp_dir": "CJM_TEMP_DIR"}
 _EXAMPLES = {str: 'a string ("…")', bool: "true or false", int: "a whole number",
              float: "a number", list: 'a list (["…", "…"])',
              dict: "a table ({web = 0.1, phone = 6})"}
@@ -47,6 +52,14 @@ class Config:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
+
+    def setting(self, key: str, given: Any = None, default: Any = None) -> Any:
+        """``given`` (an argument or flag) unless None, else $CJM_… for the keys that have
+        one, else the file's value, else ``default``."""
+        if given is not None:
+            return given
+        variable = os.environ.get(ENVIRONMENT.get(key, ""), "")
+        return variable or self.values.get(key, default)
 
     @property
     def source(self) -> str:

@@ -67,7 +67,6 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
         raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
                          "Run with --engine duckdb for them; see docs/scale.md for Spark's "
                          "memory settings.")
-    from cjm.privacy import pseudonym_key
     from cjm.spark.read import read_spark_log
 
     roles = {
@@ -82,7 +81,7 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
         encoding=args.encoding, timezone=args.timezone, timestamp_format=args.timestamp_format,
         dayfirst=args.dayfirst, lifecycle=args.lifecycle, journey_gap=args.journey_gap,
         drop_duplicates=args.drop_duplicates, rejects=args.rejects, config=config,
-        pseudonym_key=pseudonym_key(args.pseudonymize, args.salt),
+        pseudonymize=args.pseudonymize, salt=args.salt,
         min_journeys=args.min_journeys,
     )
 

@@ -38,6 +38,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 # Settings that an environment variable gives too (between the argument and the file).
 ENVIRONMENT = {"memory_limit": "CJM_MEMORY_LIMIT", "temp_dir": "CJM_TEMP_DIR"}
+ENGINES = ("duckdb", "spark")
+ENGINE_VARIABLE = "CJM_ENGINE"
 _EXAMPLES = {str: 'a string ("…")', bool: "true or false", int: "a whole number",
              float: "a number", list: 'a list (["…", "…"])',
              dict: "a table ({web = 0.1, phone = 6})"}
@@ -116,6 +118,16 @@ def _check_value(key: str, value: Any, path: Path) -> None:
         reason = exc.message.split(": ", 1)[-1]
         raise UsageError(f"{path}: setting {key!r}: {reason}, not {value!r}", exc.hint) \
             from None
+
+
+def chosen_engine(engine: str | None = None) -> str:
+    """The engine to read and aggregate with: ``engine`` (--engine), else $CJM_ENGINE, else
+    duckdb (cjm.read_log; cjm.spark.read_spark_log for spark)."""
+    value = (engine or os.environ.get(ENGINE_VARIABLE) or "duckdb").strip().lower()
+    if value not in ENGINES:
+        source = "--engine" if engine else ENGINE_VARIABLE
+        raise UsageError(f"{source}: {value!r} is not one of {', '.join(ENGINES)}")
+    return value
 
 
 def find_config(start: Path | None = None) -> Config:

@@ -197,3 +197,14 @@ def test_discover_settings_of_the_config_are_used_by_the_library(tmp_path):
         assert channel_report(log).costs == {"web": 0.1, "chat": 2, "email": 3, "phone": 6}
         # an argument wins over the file
         assert cjm.discover(log, goals=["Checkout"]).goals.stages == ("Checkout",)
+
+
+def test_the_engine_is_resolved_by_the_library(monkeypatch):
+    from cjm.config import chosen_engine
+
+    assert chosen_engine() == "duckdb"
+    monkeypatch.setenv("CJM_ENGINE", "Spark")
+    assert (chosen_engine(), chosen_engine("duckdb")) == ("spark", "duckdb")  # the flag wins
+    monkeypatch.setenv("CJM_ENGINE", "flink")
+    with pytest.raises(cjm.UsageError, match="CJM_ENGINE: 'flink' is not one of duckdb, spark"):
+        chosen_engine()

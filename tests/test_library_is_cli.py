@@ -88,10 +88,10 @@ def _channels(log):
                          log)
 
 
-def _moments(log):
+def _moments(log, goals: tuple[str, ...] = ()):
     from cjm.moments import moments
 
-    return moments_json(moments(log), log)
+    return moments_json(moments(log, goals=goals, before_goal=bool(goals)), log)
 
 
 COMMANDS = {
@@ -105,6 +105,8 @@ COMMANDS = {
     "check": (["check", "--design", DESIGN], _check),
     "channels": (["channels", "--channel-cost", "web=0.1,chat=2,email=3,phone=6"], _channels),
     "moments": (["moments"], _moments),
+    "moments --before-goal": (["moments", "--before-goal", "--goal", "Purchase"],
+                              lambda log: _moments(log, ("Purchase",))),
 }
 
 
@@ -193,8 +195,10 @@ def test_discover_settings_of_the_config_are_used_by_the_library(tmp_path):
         assert (jm.still_active_seconds, jm.handoff_role) == (14 * 86400, "device")
         assert json.loads(json.dumps(cjm.journey_json(jm, cjm.build_map(jm)))) == expected
         from cjm.channels import channel_report
+        from cjm.moments import moments
 
         assert channel_report(log).costs == {"web": 0.1, "chat": 2, "email": 3, "phone": 6}
+        assert moments(log, before_goal=True).goals == ("Purchase",)
         # an argument wins over the file
         assert cjm.discover(log, goals=["Checkout"]).goals.stages == ("Checkout",)
 

@@ -15,6 +15,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# name -> the module it lives in; a name that is a module's own (cjm.render, the renderers,
+# callable as their render function) is that module, whichever is imported first.
 _EXPORTS = {
     "CjmError": "cjm.errors",
     "DataError": "cjm.errors",
@@ -23,15 +25,16 @@ _EXPORTS = {
     "LogDescription": "cjm.summary",
     "ResourceError": "cjm.errors",
     "ThresholdError": "cjm.errors",
+    "UsageError": "cjm.errors",
     "build_map": "cjm.mapgraph",
     "check_gates": "cjm.gates",
-    "journey_json": "cjm.render.json_out",
-    "to_dot": "cjm.render.dot",
-    "UsageError": "cjm.errors",
     "describe": "cjm.summary",
     "discover": "cjm.journeys",
     "find_config": "cjm.config",
+    "journey_json": "cjm.render.json_out",
     "read_log": "cjm.eventlog",
+    "render": "cjm.render",
+    "to_dot": "cjm.render.dot",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -39,7 +42,8 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
+        module = import_module(_EXPORTS[name])
+        value = module if module.__name__ == f"cjm.{name}" else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'cjm' has no attribute {name!r}")

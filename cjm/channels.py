@@ -49,7 +49,9 @@ class ChannelReport:
 
 
 def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> ChannelReport:
-    """Channels of ``log`` (its channel role), with costs from ``costs`` or the cost column."""
+    """Channels of ``log`` (its channel role), with costs from ``costs`` (default: the log's
+    config, ``channel_cost`` in cjm.toml) or else the cost column."""
+    costs = log.config.setting("channel_cost", costs)
     if "channel" not in log.mapping:
         raise UsageError("the log has no channel column", "Pass --channel COLUMN.")
     engine = log.engine("_channels")

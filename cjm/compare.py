@@ -26,6 +26,7 @@ from cjm.mapgraph import (
     simplified_graph,
     trim,
 )
+from cjm.privacy import suppress_comparison, whole
 
 MIN_COUNT = 20
 ALPHA = 0.05
@@ -128,7 +129,11 @@ def _tested(changes: list[ShareChange], min_count: int) -> list[ShareChange]:
 
 def compare(a: JourneyMap, b: JourneyMap, label_a: str = "A", label_b: str = "B", *,
             min_count: int = MIN_COUNT, alpha: float = ALPHA) -> Comparison:
-    """Compare two journey maps (discover both with the same goals)."""
+    """Compare two journey maps (discover both with the same goals).
+
+    Compared on every journey; with ``read_log(min_journeys=K)``, what fewer than K journeys
+    share on either side is left out of the comparison returned (see cjm.privacy)."""
+    a, b = whole(a), whole(b)
     events_a = {s.name: s.events for s in a.stages}
     events_b = {s.name: s.events for s in b.stages}
     ta = {(t.source, t.target): t for t in a.transitions}
@@ -158,7 +163,7 @@ def compare(a: JourneyMap, b: JourneyMap, label_a: str = "A", label_b: str = "B"
                            goal.p_value, goal.p_value)
     paths_a = {p.stages: p.journeys for p in a.paths}
     paths_b = {p.stages: p.journeys for p in b.paths}
-    return Comparison(
+    return suppress_comparison(Comparison(
         label_a, label_b, a, b, _tested(transitions, min_count), _tested(dead_ends, min_count),
         goal,
         sorted(((p, n) for p, n in paths_b.items() if p not in paths_a and n >= min_count),
@@ -166,7 +171,7 @@ def compare(a: JourneyMap, b: JourneyMap, label_a: str = "A", label_b: str = "B"
         sorted(((p, n) for p, n in paths_a.items() if p not in paths_b and n >= min_count),
                key=lambda x: (-x[1], x[0])),
         min_count, alpha,
-    )
+    ))
 
 
 def compare_map(comparison: Comparison, *, stages: float | None = None,

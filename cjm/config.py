@@ -1,10 +1,13 @@
-"""Settings from ``cjm.toml`` or ``[tool.cjm]`` in ``pyproject.toml``, found from a folder upwards.
+"""Settings from ``cjm.toml`` or ``[tool.cjm]`` in ``pyproject.toml``, found from a folder upwards,
+and from the ``CJM_*`` environment variables.
 
-Flags always win over the file; the file wins over auto-detection.
+Resolved here, by the library, so that Python calls and the CLI agree: an argument (a flag)
+wins over the variable, the variable over the file, and the file over auto-detection.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "max_edges": (int,),
     "goals": (list,), "channel_cost": (dict,),
 }
+# Settings that an environment variable gives too (between the argument and the file).
+ENVIRONMENT = {"memory_limit": "CJM_MEMORY_LIMIT", "temp_dir": "CJM_TEMP_DIR"}
+ENGINES = ("duckdb", "spark")
+ENGINE_VARIABLE = "CJM_ENGINE"
 _EXAMPLES = {str: 'a string ("…")', bool: "true or false", int: "a whole number",
              float: "a number", list: 'a list (["…", "…"])',
              dict: "a table ({web = 0.1, phone = 6})"}
@@ -47,6 +54,14 @@ class Config:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
+
+    def setting(self, key: str, given: Any = None, default: Any = None) -> Any:
+        """``given`` (an argument or flag) unless None, else $CJM_… for the keys that have
+        one, else the file's value, else ``default``."""
+        if given is not None:
+            return given
+        variable = os.environ.get(ENVIRONMENT.get(key, ""), "")
+        return variable or self.values.get(key, default)
 
     @property
     def source(self) -> str:
@@ -103,6 +118,16 @@ def _check_value(key: str, value: Any, path: Path) -> None:
         reason = exc.message.split(": ", 1)[-1]
         raise UsageError(f"{path}: setting {key!r}: {reason}, not {value!r}", exc.hint) \
             from None
+
+
+def chosen_engine(engine: str | None = None) -> str:
+    """The engine to read and aggregate with: ``engine`` (--engine), else $CJM_ENGINE, else
+    duckdb (cjm.read_log; cjm.spark.read_spark_log for spark)."""
+    value = (engine or os.environ.get(ENGINE_VARIABLE) or "duckdb").strip().lower()
+    if value not in ENGINES:
+        source = "--engine" if engine else ENGINE_VARIABLE
+        raise UsageError(f"{source}: {value!r} is not one of {', '.join(ENGINES)}")
+    return value
 
 
 def find_config(start: Path | None = None) -> Config:

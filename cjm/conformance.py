@@ -15,7 +15,7 @@ from cjm.design import Design
 from cjm.errors import UsageError, did_you_mean
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
-from cjm.privacy import kept
+from cjm.privacy import kept, suppress, whole
 from cjm.progress import step
 
 KINDS = {
@@ -154,10 +154,12 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     """Compare the journeys of ``journey_map`` with ``design``.
 
     ``exact`` adds the fitness of optimal alignments for the ``max_paths`` most frequent paths
-    (slower).
+    (slower). Every journey is checked; with ``read_log(min_journeys=K)``, the result's
+    ``journey_map`` leaves out what fewer than K journeys share (see cjm.privacy).
     """
     from cjm.model import align, precision, replay
 
+    visible, journey_map = suppress(journey_map), whole(journey_map)
     log = journey_map.log
     engine = log.engine()  # the tables discover() prepared
     examples = engine.path_examples()
@@ -213,7 +215,7 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
             already = sum(1 for j in breached if path_of[j] in unfit_paths)
             conforming -= count - already
     result = CheckResult(
-        design=design, journey_map=journey_map, journeys=journey_map.journeys,
+        design=design, journey_map=visible, journeys=journey_map.journeys,
         conforming=conforming, fitness=replayed.fitness,
         precision=precise, deviations=deviations,
         unused_stages=sorted(set(design.stages) - {s.name for s in journey_map.stages}),

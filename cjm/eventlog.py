@@ -17,7 +17,7 @@ from typing import Any
 
 from cjm.config import ROLE_KEYS, Config, find_config
 from cjm.errors import DataError, UsageError
-from cjm.privacy import check_min_journeys, pseudonym_sql
+from cjm.privacy import check_min_journeys, pseudonym_key, pseudonym_sql
 from cjm.progress import step
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
@@ -124,6 +124,7 @@ class EventLog(LogTotals):
     min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
     private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
     session_column: str | None = None  # a column naming visits, when journeys are not by it
+    config: Config = field(default_factory=Config)  # the settings it was read with
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
 
@@ -279,7 +280,8 @@ def read_log(
     drop_duplicates: bool | None = None,
     rejects: str | Path | None = None,
     config: Config | None = None,
-    pseudonym_key: str | None = None,
+    pseudonymize: bool = False,
+    salt: str | None = None,
     min_journeys: int | None = None,
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
@@ -295,10 +297,12 @@ def read_log(
     ``"all"``. ``journey_gap`` (``"30m"`` or seconds) splits a case into journeys after that
     much inactivity. ``rejects`` names a CSV file to write every rejected row to (written
     even when nothing is left to read, so that the reasons can be looked at).
-    ``pseudonym_key`` replaces every journey id by a keyed pseudonym as it is read;
-    ``min_journeys`` leaves what fewer journeys share out of every result (see cjm.privacy).
-    ``memory_limit`` (``"4GB"``) caps DuckDB's memory; beyond it, work spills to files in
-    ``temp_dir`` (default: the system's), never more than half the free space there.
+    ``pseudonymize`` replaces every journey id by a pseudonym keyed with ``salt`` (default:
+    $CJM_SALT) as it is read; ``min_journeys`` leaves what fewer journeys share out of every
+    result (see cjm.privacy). ``memory_limit`` (``"4GB"``; default: $CJM_MEMORY_LIMIT, else
+    the config's) caps DuckDB's memory; beyond it, work spills to files in ``temp_dir``
+    (default: $CJM_TEMP_DIR, else the config's, else the system's), never more than half the
+    free space there. Arguments win over the variables, which win over ``config``.
     ``buckets`` makes discover() order the journeys in that many groups, so that a log larger
     than memory fits; by default as many as the memory limit needs (1 without a limit).
     ``keep_rows`` keeps the rows as read (the view ``raw``), which cjm.convert writes out.
@@ -311,12 +315,15 @@ def read_log(
     from cjm.readers.delimited import make_workdir
 
     config = config if config is not None else find_config()
+    key = pseudonym_key(pseudonymize, salt)
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     files = expand_paths(items)
     for file in files:
         protect(file)
     timezone = timezone or config.get("timezone") or "UTC"
     lifecycle = (lifecycle or config.get("lifecycle") or "complete").lower()
+    memory_limit = config.setting("memory_limit", memory_limit or None)
+    temp_dir = config.setting("temp_dir", temp_dir or None)
     if lifecycle not in LIFECYCLE_MODES:
         raise UsageError(f"--lifecycle: {lifecycle!r} is not one of complete, all")
     if dayfirst is None and config.get("dayfirst") is not None:
@@ -333,9 +340,9 @@ def read_log(
     )
 
     con = duckdb.connect()
-    workdir = make_workdir(temp_dir or config.get("temp_dir"))
+    workdir = make_workdir(temp_dir)
     try:
-        set_resources(con, workdir, memory_limit or config.get("memory_limit"))
+        set_resources(con, workdir, memory_limit)
         try:
             con.execute(f"SET TimeZone = {sql_string(timezone)}")
         except duckdb.Error:
@@ -348,11 +355,11 @@ def read_log(
         with step("Checking the events"):
             log = _build(con, loads, _given_roles(columns, config), timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
-                         lifecycle, gap_seconds, drop_duplicates, pseudonym_key, keep_rows)
+                         lifecycle, gap_seconds, drop_duplicates, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
-        log.buckets = plan_buckets(con, log.events, buckets,
-                                   bool(memory_limit or config.get("memory_limit")))
-        log.private = pseudonym_key is not None or log.min_journeys > 1
+        log.buckets = plan_buckets(con, log.events, buckets, bool(memory_limit))
+        log.private = key is not None or log.min_journeys > 1
+        log.config = config
         log._workdir = workdir
         # A log never closed still removes its files when it is garbage-collected.
         weakref.finalize(log, shutil.rmtree, workdir, True)

@@ -13,8 +13,9 @@ from shlex import quote
 from cjm.engine import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
+from cjm.privacy import suppress
 from cjm.progress import step
-from cjm.units import format_seconds
+from cjm.units import format_seconds, parse_share, parse_span
 
 GOAL_SHARE = 0.8  # of the journeys reaching a stage that end there, for it to be a goal
 GOAL_MIN_ENDS = 0.05  # of all journeys that must end on a stage for it to be a goal
@@ -130,6 +131,8 @@ class JourneyMap:
     notes: list[str] = field(default_factory=list)
     buckets: int = 1  # how the engine ordered the journeys (see cjm.buckets)
     gap_min_count: int = GAP_MIN_COUNT  # slowest(): transitions taken at least this often
+    # With --min-journeys: the map before what few journeys share was left out (cjm.privacy).
+    whole: JourneyMap | None = field(default=None, repr=False, compare=False)
 
     @property
     def dead_end_rate(self) -> float | None:
@@ -193,26 +196,31 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
 def discover(
     log: EventLog,
     *,
-    goals: Sequence[str] = (),
+    goals: Sequence[str] | None = None,
     use_outcome: bool | None = None,
-    goal_share: float = GOAL_SHARE,
-    still_active: float | None = None,
+    goal_share: float | str | None = None,
+    still_active: float | str | None = None,
     handoff_column: str | None = None,
     infer_goals: bool = True,
     buckets: int | None = None,
     gap_min_count: int = GAP_MIN_COUNT,
 ) -> JourneyMap:
-    """Aggregate ``log`` into a JourneyMap.
+    """Aggregate ``log`` into a JourneyMap, as ``cjm discover`` does.
 
     A journey succeeds when it reaches a goal stage; a dead-end is a journey that ended
     without doing so, and it dead-ends at its last stage. ``goals`` names the goal stages.
     ``use_outcome`` makes journeys with a truthy outcome (true, yes, 1, converted, …) the
     successes instead; by default (None) that happens when no goal is named and the log has
-    an outcome column of such values. Otherwise goals are inferred: a stage where at least
-    ``goal_share`` of the journeys reaching it end, and that ends 5% of all journeys.
-    ``still_active`` (seconds) sets journeys whose last event is that close to the end of the
-    log apart as open. ``handoff_column`` is a role (channel, device, department) or column
-    whose change between two events makes a hand-off; it defaults to the channel.
+    an outcome column of such values, and it is insisted on when the outcome column was named
+    (``columns={"outcome": …}``, ``--outcome``). Otherwise goals are inferred: a stage where
+    at least ``goal_share`` of the journeys reaching it end, and that ends 5% of all journeys.
+    ``still_active`` (seconds, or a span such as ``"14d"``) sets journeys whose last event is
+    that close to the end of the log apart as open. ``handoff_column`` is a role (channel,
+    device, department) or column whose change between two events makes a hand-off; it
+    defaults to the channel. ``goals``, ``goal_share``, ``still_active`` and
+    ``handoff_column`` left as None take the log's config (``cjm.toml``), as the CLI does.
+    With ``read_log(min_journeys=K)``, what fewer than K journeys share is left out of the
+    map returned (see cjm.privacy).
     ``infer_goals=False`` leaves a log without named goals (or outcome) with no goals, and
     accepts goals that do not occur in it (carried over from a larger log or a design).
     ``buckets`` (default: the log's) above 1 orders the journeys a bucket at a time, for logs
@@ -220,11 +228,23 @@ def discover(
     cjm.conformance reads after discover(), are not kept then: pass ``buckets=1`` for that.
     ``gap_min_count`` is how often a transition must be taken to rank among the slowest.
     """
+    settings = log.config
+    goals = settings.setting("goals", goals, ())
+    goal_share = settings.setting("goal_share", goal_share, GOAL_SHARE)
+    if isinstance(goal_share, str):
+        goal_share = parse_share(goal_share, "goal_share")
+    still_active = settings.setting("still_active", still_active)
+    if isinstance(still_active, str):
+        still_active = parse_span(still_active, "still_active")
+    handoff_column = settings.setting("handoff_column", handoff_column)
     if not 0 < goal_share <= 1:
         raise UsageError(f"--goal-share must be in (0, 1], not {goal_share}")
     if gap_min_count < 1:
         raise UsageError(f"--gap-min-count must be at least 1, not {gap_min_count}")
     outcome = "outcome" if "outcome" in log.mapping else None
+    if use_outcome is None and not goals and outcome \
+            and log.mapping.choices[outcome].source == "flag":
+        use_outcome = True  # a column named as the outcome must say yes or no
     if use_outcome and not outcome:
         raise UsageError("the log has no outcome column", "Pass --outcome COLUMN.")
     if use_outcome and goals:
@@ -284,7 +304,7 @@ def discover(
              for a, b, n, med, j in engine.handoff_matrix()),
             key=lambda h: (-h.count, h.source, h.target),
         ) if hand else []
-    return JourneyMap(
+    return suppress(JourneyMap(
         log=log, stages=stages, transitions=transitions, paths=paths, paths_total=len(paths),
         journeys=int(journeys), events=log.events, duration_median=float(d_med),
         duration_p90=float(d_p90), duration_mean=float(d_mean),
@@ -297,7 +317,7 @@ def discover(
         dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
         handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
         handoffs=handoffs, notes=notes, buckets=buckets, gap_min_count=gap_min_count,
-    )
+    ))
 
 
 def _history_note(log: EventLog, paths: list[JourneyPath], journeys: int,

@@ -84,7 +84,7 @@ def moments(log: EventLog, *, min_count: int = MIN_COUNT, goals: Sequence[str] =
     """Moments of truth for the log's outcome column.
 
     With ``before_goal``, each journey is cut at its first event at a goal stage: ``goals``,
-    or as cjm.discover infers them when none are given.
+    or as cjm.discover decides them when none are given (the config's, else inferred).
     """
     min_count = max(min_count, log.min_journeys)  # --min-journeys
     if "outcome" not in log.mapping:
@@ -146,10 +146,11 @@ def _p_value(difference: float, error: float) -> float:
 
 
 def _goals(log: EventLog, goals: Sequence[str]):
-    """The goal stages to cut journeys at: those given (which must exist), else inferred."""
+    """The goal stages to cut journeys at: those given (which must exist), else the config's
+    goals, else inferred."""
     from cjm.journeys import GOAL_SHARE, discover
 
-    found = discover(log, goals=goals, use_outcome=False, buckets=1).goals
+    found = discover(log, goals=goals or None, use_outcome=False, buckets=1).goals
     if not found.stages:
         raise UsageError("--before-goal: no goal stage given, and none found (no stage ends "
                          f"at least {GOAL_SHARE:.0%} of the journeys that reach it)",

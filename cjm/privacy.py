@@ -75,14 +75,21 @@ def rare_stages(log: EventLog) -> set[str]:
         [log.min_journeys]).fetchall()}
 
 
-def suppress(jm: JourneyMap) -> JourneyMap:
-    """The journey map without what fewer than ``min_journeys`` journeys share, for output.
+def whole(jm: JourneyMap) -> JourneyMap:
+    """The journey map with everything, as analyses that need every path (conformance,
+    comparisons) use it; ``jm`` itself when nothing was left out."""
+    return jm.whole if jm.whole is not None else jm
 
-    Rates and totals stay those of every journey; analyses that need every path (such as
-    conformance) run on the whole map first."""
+
+def suppress(jm: JourneyMap) -> JourneyMap:
+    """The journey map without what fewer than ``min_journeys`` journeys share, for output;
+    ``discover()`` returns it so. Applied once: a map already suppressed is returned as is.
+
+    Rates and totals stay those of every journey; the whole map stays reachable through
+    ``whole()`` for the analyses that need every path."""
     log = jm.log
     k = log.min_journeys
-    if k <= 1:
+    if k <= 1 or jm.whole is not None:
         return jm
     stages = kept(jm.stages, lambda s: s.journeys, log)
     names = {s.name for s in stages}
@@ -98,13 +105,15 @@ def suppress(jm: JourneyMap) -> JourneyMap:
         handoffs=kept(jm.handoffs, lambda h: h.journeys, log),
         notes=[*jm.notes, f"stages, transitions and paths of fewer than {k} journeys are left "
                           f"out (--min-journeys {k})"],
+        whole=jm,
     )
 
 
 def suppress_comparison(comparison: Comparison) -> Comparison:
-    """A comparison without what fewer than ``min_journeys`` journeys share on either side."""
+    """A comparison without what fewer than ``min_journeys`` journeys share on either side;
+    ``compare()`` returns it so, and applying it again changes nothing."""
     k = comparison.a.log.min_journeys
-    if k <= 1:
+    if k <= 1 or comparison.a.whole is not None:
         return comparison
 
     a, b = suppress(comparison.a), suppress(comparison.b)

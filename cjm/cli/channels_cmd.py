@@ -28,11 +28,9 @@ def channels_command(
     Example: cjm channels examples/shop.csv --channel-cost web=0.1,chat=2,email=3,phone=6
     """
     from cjm.channels import channel_report, parse_costs
-    from cjm.config import find_config
     from cjm.render.json_out import channels_json
     from cjm.render.terminal import channels_view
 
-    config = find_config()
-    costs = parse_costs(channel_cost) if channel_cost else config.get("channel_cost")
+    costs = parse_costs(channel_cost) if channel_cost else None
     report(args, lambda log: channel_report(log, costs), channels_json,
-           lambda result, log: channels_view(result, log, top or 10), json_out, quiet, config)
+           lambda result, log: channels_view(result, log, top or 10), json_out, quiet)

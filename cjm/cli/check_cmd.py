@@ -54,7 +54,6 @@ def check_command(
     from cjm.design import load_design
     from cjm.gates import check_conformance_gates
     from cjm.journeys import discover
-    from cjm.privacy import suppress
     from cjm.render.json_out import check_json
     from cjm.render.terminal import check_view, notes_and_warnings
     from cjm.units import parse_rate
@@ -74,7 +73,6 @@ def check_command(
         jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
                       buckets=1)  # check() reads the journey tables discover() leaves
         result = check(jm, designed, exact=exact, max_paths=max_paths)
-        result.journey_map = suppress(jm)  # checked on every journey, shown without the rare
         if journeys_out:
             result.write_journeys(journeys_out)
         graph = check_map(result, **mapout.simplify(stages, paths, min_count, max_edges))

@@ -74,7 +74,6 @@ class LogArgs:
         ``engine`` is the command's --engine; commands without one run on DuckDB only, and
         refuse $CJM_ENGINE=spark."""
         from cjm.eventlog import read_log
-        from cjm.privacy import pseudonym_key
         from cjm.spark.options import check_supported
 
         check_supported(self.command, engine)
@@ -91,11 +90,9 @@ class LogArgs:
             timestamp_format=self.timestamp_format, dayfirst=self.dayfirst,
             lifecycle=self.lifecycle, journey_gap=self.journey_gap,
             drop_duplicates=self.drop_duplicates, rejects=self.rejects, config=config,
-            pseudonym_key=pseudonym_key(self.pseudonymize, self.salt),
-            min_journeys=self.min_journeys,
-            memory_limit=self.memory_limit or os.environ.get("CJM_MEMORY_LIMIT"),
-            temp_dir=self.temp_dir or os.environ.get("CJM_TEMP_DIR"),
-            buckets=self.buckets, keep_rows=keep_rows,
+            pseudonymize=self.pseudonymize, salt=self.salt, min_journeys=self.min_journeys,
+            memory_limit=self.memory_limit, temp_dir=self.temp_dir, buckets=self.buckets,
+            keep_rows=keep_rows,
         )
 
 
@@ -185,13 +182,13 @@ OPTIONAL_PATHS = Annotated[list[str] | None, typer.Argument(
 
 
 def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callable,
-           json_out: str | None, quiet: bool, config=None) -> None:
+           json_out: str | None, quiet: bool) -> None:
     """Read the log, compute one result, write its JSON, print its view, then the warnings:
     the shape every report command shares."""
     from cjm.render.json_out import write_json
     from cjm.render.terminal import notes_and_warnings
 
-    with args.read(config) as log:
+    with args.read() as log:
         result = compute(log)
         if json_out:
             write_json(to_json(result, log), json_out)

@@ -58,7 +58,6 @@ def compare_command(
     """
     from cjm.compare import compare, compare_map
     from cjm.journeys import discover
-    from cjm.privacy import suppress_comparison
     from cjm.render.json_out import compare_json
     from cjm.render.terminal import compare_view, notes_and_warnings
 
@@ -75,9 +74,8 @@ def compare_command(
         # B is measured against A's goals, so that the rates compare.
         b = discover(sides[1], goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
                      infer_goals=False)
-        result = suppress_comparison(compare(a, b, sides[0].label or "A",
-                                             sides[1].label or "B", min_count=min_count,
-                                             alpha=alpha))
+        result = compare(a, b, sides[0].label or "A", sides[1].label or "B",
+                         min_count=min_count, alpha=alpha)
         # Its --min-count is the testing threshold: the map hides no transition for it.
         graph = compare_map(result, **mapout.simplify(stages, paths, max_edges=max_edges))
         title = f"{result.label_a} → {result.label_b}"

@@ -91,19 +91,14 @@ def discover_command(
     """
     from cjm.config import find_config
     from cjm.gates import check_each, gate_notes
-    from cjm.journeys import GOAL_SHARE, discover
+    from cjm.journeys import discover
     from cjm.mapgraph import build_map
-    from cjm.privacy import suppress
     from cjm.render.json_out import journey_json
     from cjm.segments import between, by_period, by_segment
     from cjm.spark.options import chosen_engine, default_stem, read_with_spark
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
 
     config = find_config()
-    goal = goal or list(config.get("goals", []))
-    goal_share = goal_share or config.get("goal_share", GOAL_SHARE)
-    still_active = still_active or config.get("still_active")
-    handoff_column = handoff_column or config.get("handoff_column")
     view = view or config.get("view", "both")
     top = top or int(config.get("top", 10))
     mapout.check_view(view, node_label)
@@ -130,13 +125,12 @@ def discover_command(
             "--by": by, "--period": period, "--since": since, "--until": until})
           if spark else args.read(config, engine="duckdb")) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
-        jm = suppress(discover(
-            log, goals=goal or (),
-            use_outcome=True if (args.outcome or config.get("outcome")) and not goal else None,
-            goal_share=parse_share(goal_share, "--goal-share"),
+        jm = discover(
+            log, goals=goal or None,
+            goal_share=parse_share(goal_share, "--goal-share") if goal_share else None,
             still_active=parse_span(still_active, "--still-active") if still_active else None,
             handoff_column=handoff_column, gap_min_count=gap_min_count,
-        ))
+        )
         title = ", ".join(Path(f.path).name for f in log.files)
         if log.label:
             title += f" ({log.label})"
@@ -167,18 +161,16 @@ def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> 
     """Discover each slice with the goals of the whole; a map per slice, one JSON for all."""
     from cjm.journeys import discover
     from cjm.mapgraph import build_map
-    from cjm.privacy import suppress
     from cjm.render.json_out import journey_json, slices_json, write_json
     from cjm.safety import safe_name
 
     goals = jm.goals
     results, used = [], set()
     for part in slices:
-        result = suppress(discover(part, goals=goals.stages,
-                                   use_outcome=goals.source == "outcome", infer_goals=False,
-                                   handoff_column=jm.handoff_role,
-                                   still_active=jm.still_active_seconds,
-                                   gap_min_count=jm.gap_min_count))
+        result = discover(part, goals=goals.stages, use_outcome=goals.source == "outcome",
+                          infer_goals=False, handoff_column=jm.handoff_role,
+                          still_active=jm.still_active_seconds,
+                          gap_min_count=jm.gap_min_count)
         graph = build_map(result, **simplify)
         name = safe_name(part.label.split(" = ", 1)[-1], used)
         targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]

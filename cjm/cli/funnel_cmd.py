@@ -39,7 +39,7 @@ def funnel_command(
     --within 7d
     """
     from cjm.funnel import funnel
-    from cjm.render.json_out import funnel_json, write_json
+    from cjm.render.json_out import funnel_json, funnels_json, write_json
     from cjm.render.terminal import funnel_view, notes_and_warnings
     from cjm.segments import by_segment
     from cjm.units import parse_span
@@ -50,10 +50,9 @@ def funnel_command(
         parts = by_segment(log, by, top=top_values) if by else [log]
         results = [(part, funnel(part, names, within=span, order=order)) for part in parts]
         if json_out:
-            data = [funnel_json(result, part) | {"label": part.label}
-                    for part, result in results]
-            write_json(data[0] if not by else {"schema": "cjm.funnels/1", "by": by,
-                                                "funnels": data}, json_out)
+            first, result = results[0]
+            write_json(funnels_json(by, results) if by else funnel_json(result, first),
+                       json_out)
         if not quiet and json_out != "-":
             for part, result in results:
                 stdout().print(funnel_view(result, part))

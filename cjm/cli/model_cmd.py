@@ -34,7 +34,6 @@ def model_command(
     """
     from cjm.journeys import discover
     from cjm.model import MODEL_FORMATS, discover_model, precision, replay, write_model
-    from cjm.privacy import suppress
     from cjm.render.terminal import model_view, notes_and_warnings
 
     chosen = [Path(o) for o in output] if output else [Path(log_stem(args.paths) + ".bpmn")]
@@ -45,7 +44,7 @@ def model_command(
             raise UsageError(f"-o {target}: cannot tell the model format from the extension",
                              "Use .bpmn, .pnml, .ptml, .svg, .png or .dot.")
     with args.read() as log:
-        jm = suppress(discover(log, use_outcome=False))  # --min-journeys: no rare paths mined
+        jm = discover(log, use_outcome=False)  # --min-journeys: no rare paths mined
     paths = [(p.stages, p.journeys) for p in jm.paths]
     model = discover_model(paths, noise=noise, max_paths=max_paths)
     written = write_each(chosen, lambda target: write_model(model, target))

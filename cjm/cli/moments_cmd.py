@@ -35,13 +35,10 @@ def moments_command(
 
     Example: cjm moments examples/shop.csv --outcome converted --before-goal --goal Purchase
     """
-    from cjm.config import find_config
     from cjm.moments import moments
     from cjm.render.json_out import moments_json
     from cjm.render.terminal import moments_view
 
-    config = find_config()
-    goals = goal or (list(config.get("goals", [])) if before_goal else [])
-    report(args, lambda log: moments(log, min_count=min_count, goals=goals,
+    report(args, lambda log: moments(log, min_count=min_count, goals=goal or (),
                                      before_goal=before_goal), moments_json,
-           lambda result, log: moments_view(result, log, top or 10), json_out, quiet, config)
+           lambda result, log: moments_view(result, log, top or 10), json_out, quiet)

@@ -204,9 +204,17 @@ def funnel_json(result, log) -> dict[str, Any]:
              "went_instead": [{"stage": stage, "journeys": n} for stage, n in s.went_instead]}
             for s in result.steps
         ],
+        "label": log.label,
     }
 
 
+def funnels_json(by: str, results) -> dict[str, Any]:
+    """``cjm.funnels/1``: a ``cjm.funnel/1`` object per (log, funnel) of ``results``."""
+    return {"schema": FUNNELS_SCHEMA, "by": by,
+            "funnels": [funnel_json(result, part) for part, result in results]}
+
+
+FUNNELS_SCHEMA = "cjm.funnels/1"
 COMPARE_SCHEMA = "cjm.compare/1"
 
 

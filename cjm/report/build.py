@@ -16,7 +16,6 @@ from typing import Any
 from cjm.eventlog import EventLog
 from cjm.journeys import GOAL_SHARE, JourneyMap
 from cjm.mapgraph import MAX_EDGES, MapGraph
-from cjm.privacy import suppress, suppress_comparison
 from cjm.progress import step
 from cjm.render import graphviz
 from cjm.safety import safe_name
@@ -137,9 +136,9 @@ def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
     whole = between(chosen, options.since, options.until)
     if whole is not chosen and chosen.label:  # "segment = vip, 2024-07-01 to 2024-10-01"
         whole.label = f"{chosen.label}, {whole.label}"
-    jm = suppress(discover(whole, goals=options.goals, use_outcome=options.use_outcome,
-                           goal_share=options.goal_share, still_active=options.still_active,
-                           handoff_column=options.handoff_column))
+    jm = discover(whole, goals=options.goals, use_outcome=options.use_outcome,
+                  goal_share=options.goal_share, still_active=options.still_active,
+                  handoff_column=options.handoff_column)
     simplify = {"stages": options.stages, "paths": options.paths,
                 "min_count": options.min_count, "max_edges": options.max_edges}
     graph = build_map(jm, **simplify)
@@ -198,10 +197,10 @@ def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dic
     slices = []
     for part in parts:
         with step(f"Slice {part.label}"):
-            result = suppress(discover(part, goals=jm.goals.stages,
-                                       use_outcome=jm.goals.source == "outcome",
-                                       infer_goals=False, handoff_column=jm.handoff_role,
-                                       still_active=jm.still_active_seconds))
+            result = discover(part, goals=jm.goals.stages,
+                              use_outcome=jm.goals.source == "outcome", infer_goals=False,
+                              handoff_column=jm.handoff_role,
+                              still_active=jm.still_active_seconds)
             graph = build_map(result, **simplify)
             slices.append(Slice(part.label, journey_json(result, graph),
                                 _figure(result, graph, f"{title}: {part.label}", options.view),
@@ -232,7 +231,7 @@ def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
                 "infer_goals": False, "handoff_column": jm.handoff_role,
                 "still_active": jm.still_active_seconds}
         a, b = discover(a_log, **same), discover(b_log, **same)
-        result = suppress_comparison(compare(a, b, a_log.label or "A", b_log.label or "B"))
+        result = compare(a, b, a_log.label or "A", b_log.label or "B")
         graph = compare_map(result, stages=options.stages, paths=options.paths,
                             max_edges=options.max_edges)
         title = f"{result.label_a} → {result.label_b}"
@@ -249,7 +248,6 @@ def _check(log: EventLog, options: ReportOptions, simplify: dict, title: str):
     jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
                   buckets=1)  # check() reads the journey tables discover() leaves
     result = check(jm, designed)
-    result.journey_map = suppress(jm)
     graph = check_map(result, **simplify)
     return (check_json(result, graph),
             _trimmed(graph, f"{title} against {designed.name}", options.view))

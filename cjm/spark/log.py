@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cjm.config import Config
 from cjm.eventlog import WITHHELD, FileReport, LogTotals, QualityWarning
 from cjm.schema import Mapping
 from cjm.timestamps import TimestampFormat
@@ -46,6 +47,7 @@ class SparkEventLog(LogTotals):
     min_journeys: int = 1
     private: bool = False
     session_column: str | None = None  # a column naming visits, when journeys are not by it
+    config: Config = field(default_factory=Config)  # the settings it was read with
     buckets: int = 1  # Spark spreads the journeys itself; discover() asks for this
     engine_name: str = "spark"
     _session: Any = None  # cjm.spark.session.Session, stopped on close when cjm started it

@@ -5,19 +5,17 @@ Declared here, without importing PySpark, so that ``--help`` stays fast.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cjm.config import ENGINE_VARIABLE, chosen_engine
 from cjm.errors import UsageError
 
 if TYPE_CHECKING:
     from cjm.cli.common import LogArgs
 
 ENGINE_PANEL = "Engine"
-ENGINES = ("duckdb", "spark")
-ENGINE_VARIABLE = "CJM_ENGINE"
 SPARK_COMMANDS = ("discover",)  # the commands that run on Spark
 
 Engine = Annotated[str | None, typer.Option(
@@ -32,15 +30,6 @@ SparkMaster = Annotated[str | None, typer.Option(
     "--spark-master", help="With --engine spark: the cluster's master URL (spark://host:7077, "
     "yarn, local[4]). (default: $CJM_SPARK_MASTER, else local mode)",
     rich_help_panel=ENGINE_PANEL, metavar="URL", show_default=False)]
-
-
-def chosen_engine(engine: str | None) -> str:
-    """The engine from the flag, else $CJM_ENGINE, else duckdb."""
-    value = (engine or os.environ.get(ENGINE_VARIABLE) or "duckdb").strip().lower()
-    if value not in ENGINES:
-        source = "--engine" if engine else ENGINE_VARIABLE
-        raise UsageError(f"{source}: {value!r} is not one of {', '.join(ENGINES)}")
-    return value
 
 
 def check_supported(command: str, engine: str | None = None) -> None:
@@ -67,7 +56,6 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
         raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
                          "Run with --engine duckdb for them; see docs/scale.md for Spark's "
                          "memory settings.")
-    from cjm.privacy import pseudonym_key
     from cjm.spark.read import read_spark_log
 
     roles = {
@@ -82,7 +70,7 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
         encoding=args.encoding, timezone=args.timezone, timestamp_format=args.timestamp_format,
         dayfirst=args.dayfirst, lifecycle=args.lifecycle, journey_gap=args.journey_gap,
         drop_duplicates=args.drop_duplicates, rejects=args.rejects, config=config,
-        pseudonym_key=pseudonym_key(args.pseudonymize, args.salt),
+        pseudonymize=args.pseudonymize, salt=args.salt,
         min_journeys=args.min_journeys,
     )
 

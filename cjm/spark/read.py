@@ -26,7 +26,7 @@ from cjm.eventlog import (
     QualityWarning,
     _given_roles,
 )
-from cjm.privacy import check_min_journeys
+from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
 from cjm.quality import DUPLICATE_KEY, lifecycle_rule, warnings_from
 from cjm.readers.base import sql_name
@@ -271,7 +271,8 @@ def read_spark_log(
     drop_duplicates: bool | None = None,
     rejects: str | Path | None = None,
     config: Config | None = None,
-    pseudonym_key: str | None = None,
+    pseudonymize: bool = False,
+    salt: str | None = None,
     min_journeys: int | None = None,
 ) -> SparkEventLog:
     """Read logs with Spark: cjm.read_log's options and results, aggregated in Spark.
@@ -284,6 +285,7 @@ def read_spark_log(
     >>> cjm.discover(log).journeys  # doctest: +SKIP
     """
     config = config if config is not None else find_config()
+    key = pseudonym_key(pseudonymize, salt)
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     found = sources(items)
     timezone = timezone or config.get("timezone") or "UTC"
@@ -305,10 +307,11 @@ def read_spark_log(
             log = _read(owner.spark, found, delimiter or config.get("delimiter"),
                         encoding or config.get("encoding"), _given_roles(columns, config),
                         timezone, timestamp_format or config.get("timestamp_format"),
-                        dayfirst, lifecycle, gap_seconds, drop_duplicates, pseudonym_key)
+                        dayfirst, lifecycle, gap_seconds, drop_duplicates, key)
             log._session = owner
             log.min_journeys = check_min_journeys(min_journeys)
-            log.private = pseudonym_key is not None or log.min_journeys > 1
+            log.private = key is not None or log.min_journeys > 1
+            log.config = config
             if rejects is not None:
                 log.write_rejects(rejects)
         if not log.events:

@@ -159,3 +159,27 @@ def test_compare_periods_within_a_segment(tmp_path, monkeypatch):
     bad = CliRunner().invoke(app, ["compare", "s.csv", "--where", "segment", "--period",
                                    "month"], env=ENV)
     assert bad.exit_code == 2 and "ROLE=VALUE" in bad.output
+
+
+@pytest.mark.parametrize(("args", "shown", "goals"), [
+    ([], "goal rate (reaching Buy; inferred on A):",
+     {"stages": ["Buy"], "source": "inferred", "outcome_column": None}),
+    (["--goal", "Cart"], "goal rate (reaching Cart):",
+     {"stages": ["Cart"], "source": "flag", "outcome_column": None}),
+    (["--outcome", "paid"], "goal rate (paid is true):",
+     {"stages": [], "source": "outcome", "outcome_column": "paid"}),
+])
+def test_compare_names_the_goals_of_its_goal_rate(tmp_path, monkeypatch, args, shown, goals):
+    # A goal rate is only a claim a reader can check when it says what the goal is: the whole
+    # log may have other goals (or none) than those decided on A.
+    monkeypatch.chdir(tmp_path)
+    journeys = {f"j{i:02d}": ["Visit", "Cart", "Buy"] if i % 3 else ["Visit", "Cart"]
+                for i in range(60)}
+    extra = {f"j{i:02d}": {"paid": "true" if i % 3 else "false"} for i in range(60)}
+    write_journeys(tmp_path / "s.csv", journeys, extra)
+    common = ["compare", "s.csv", "--period", "month", "--no-map", *args]
+    result = CliRunner().invoke(app, common, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert shown in result.output
+    data = json.loads(CliRunner().invoke(app, [*common, "--json", "-"], env=ENV).stdout)
+    assert data["goals"] == goals

@@ -228,6 +228,8 @@ def compare_json(result) -> dict[str, Any]:
         "b": side(result.label_b, result.b),
         "min_count": result.min_count,
         "alpha": result.alpha,
+        "goals": {"stages": list(result.a.goals.stages), "source": result.a.goals.source,
+                  "outcome_column": result.a.goals.outcome_column},
         "goal_rate": _change(result.goal_rate) if result.goal_rate else None,
         "transitions": [
             {"from": t.key[0], "to": t.key[1], **_change(t),

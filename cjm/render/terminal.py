@@ -346,6 +346,14 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _goals_of(goals) -> str:
+    """What a goal rate counts: A's goals, which B is measured against."""
+    if goals.source == "outcome":
+        return f"{goals.outcome_column} is true"
+    inferred = "; inferred on A" if goals.source == "inferred" else ""
+    return f"reaching {', '.join(goals.stages)}{inferred}"
+
+
 def compare_view(result, top: int = 10, written=()) -> RenderableType:
     """The ``cjm compare`` summary."""
     a, b = result.a, result.b
@@ -357,8 +365,9 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
     goal = result.goal_rate
     if goal is not None:
         verdict = "significant" if goal.significant(result.alpha) else "not significant"
-        parts.append(Text(f"goal rate: {percent(goal.share_a)} → {percent(goal.share_b)} "
-                          f"({_points(goal.change)}, p {_p(goal.p_value)}, {verdict})"))
+        parts.append(Text(f"goal rate ({_goals_of(a.goals)}): {percent(goal.share_a)} → "
+                          f"{percent(goal.share_b)} ({_points(goal.change)}, "
+                          f"p {_p(goal.p_value)}, {verdict})"))
     significant = result.significant
     heading = "Transitions whose share changed" if significant else \
         "Transitions (no change is significant; the closest first)"

@@ -183,3 +183,18 @@ def test_compare_names_the_goals_of_its_goal_rate(tmp_path, monkeypatch, args, s
     assert shown in result.output
     data = json.loads(CliRunner().invoke(app, [*common, "--json", "-"], env=ENV).stdout)
     assert data["goals"] == goals
+
+
+def test_compare_summary_and_json_say_what_the_map_hides(tmp_path, monkeypatch):
+    # The difference map is simplified as `cjm discover`'s is; its summary and JSON say so.
+    monkeypatch.chdir(tmp_path)
+    log = str(Path(__file__).resolve().parents[1] / "examples" / "shop.csv")
+    args = ("compare", log, "--by", "segment", "--values", "vip,new", "--paths", "80%",
+            "--no-map")
+    data = json.loads(CliRunner().invoke(app, [*args, "--json", "-"], env=ENV).stdout)
+    hidden = data["map"]["hidden_transitions"]
+    assert hidden > 0
+    shown = hidden + data["map"]["transitions_shown"]
+    result = CliRunner().invoke(app, list(args), env=ENV)
+    assert result.exit_code == 0, result.output
+    assert f"Map: {hidden} of {shown} map edges hidden" in " ".join(result.stdout.split())

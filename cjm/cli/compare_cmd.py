@@ -81,10 +81,10 @@ def compare_command(
         # Its --min-count is the testing threshold: the map hides no transition for it.
         graph = compare_map(result, **mapout.simplify(stages, paths, max_edges=max_edges))
         title = f"{result.label_a} → {result.label_b}"
-        written = mapout.write(graph, chosen, lambda: compare_json(result), json_out,
+        written = mapout.write(graph, chosen, lambda: compare_json(result, graph), json_out,
                                "frequency", "journeys", title)
         if not quiet and json_out != "-":
-            stdout().print(compare_view(result, top or 10, written))
+            stdout().print(compare_view(result, top or 10, written, graph))
         for log in logs:
             for line in notes_and_warnings(log):
                 stderr().print(line)

@@ -240,11 +240,16 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
                 f"{escape(short(r.stage, 24))} ({count(r.journeys)} journeys)"
                 for r in jm.rework[:3]))
         parts += [Text(), Text.from_markup("; ".join(text))]
-    if graph is not None and graph.hidden_summary():
-        parts.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
-    for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    parts += _map_and_written(graph, written)
     return Group(*parts)
+
+
+def _map_and_written(graph, written) -> list[Text]:
+    """What the drawn map hides (and the flags that show it), then the files written."""
+    lines = []
+    if graph is not None and graph.hidden_summary():
+        lines.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
+    return lines + [Text.from_markup(f"[green]Wrote[/] {escape(str(path))}") for path in written]
 
 
 def model_view(jm, model, scores, written) -> RenderableType:
@@ -262,7 +267,7 @@ def model_view(jm, model, scores, written) -> RenderableType:
     return Group(*parts)
 
 
-def check_view(result, top: int = 10, written=()) -> RenderableType:
+def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     """The ``cjm check`` summary."""
     from cjm.conformance import KINDS
 
@@ -308,8 +313,7 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
         parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"))
     for note in result.notes:
         parts.append(Text.from_markup(f"[cyan]Note:[/] {escape(note)}"))
-    for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    parts += _map_and_written(graph, written)
     return Group(*parts)
 
 
@@ -354,7 +358,7 @@ def _goals_of(goals) -> str:
     return f"reaching {', '.join(goals.stages)}{inferred}"
 
 
-def compare_view(result, top: int = 10, written=()) -> RenderableType:
+def compare_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     """The ``cjm compare`` summary."""
     a, b = result.a, result.b
     parts: list[RenderableType] = [Text.from_markup(
@@ -402,8 +406,7 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
             grid.add_row(cell(d.key[0]), percent(d.share_a), percent(d.share_b),
                          _points(d.change), _p(d.adjusted_p))
         parts += [Text(), grid]
-    for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    parts += _map_and_written(graph, written)
     return Group(*parts)
 
 

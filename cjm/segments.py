@@ -112,11 +112,21 @@ def between(log: EventLog, since: datetime | None, until: datetime | None,
     label += f" to {until:%Y-%m-%d}" if until else " onwards"
     if clip_events:
         condition = " AND ".join(b.replace("{t}", "ts") for b in bounds)
-        return log.subset(f"SELECT journey FROM {log.table} WHERE {condition}", label,
-                          events_sql=condition)
-    condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds)
-    return log.subset(f"SELECT journey FROM {log.table} GROUP BY journey HAVING {condition}",
-                      label)
+        chosen = log.subset(f"SELECT journey FROM {log.table} WHERE {condition}", label,
+                            events_sql=condition)
+    else:
+        condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds)
+        chosen = log.subset(f"SELECT journey FROM {log.table} GROUP BY journey "
+                            f"HAVING {condition}", label)
+    if not chosen.journeys:  # nothing to map: say so rather than fail on empty figures
+        what = "event falls" if clip_events else "journey starts"
+        span = (f" (the log runs from {log.first_timestamp:%Y-%m-%d} to "
+                f"{log.last_timestamp:%Y-%m-%d})" if log.first_timestamp else "")
+        when = " and ".join(([f"on or after {since:%Y-%m-%d}"] if since else [])
+                            + ([f"before {until:%Y-%m-%d}"] if until else []))
+        raise UsageError(f"--since/--until: no {what} {when}{span}",
+                         "Give dates within the log's span.")
+    return chosen
 
 
 def _label(period: str) -> str:

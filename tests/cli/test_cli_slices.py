@@ -84,6 +84,11 @@ def test_gates_name_the_slice(log_file):
     (["--period", "fortnight"], "--period"),
     (["--since", "yesterday"], "cannot read 'yesterday' as a date"),
     (["--window", "both"], "--window"),
+    # A window that holds no journey is named with the log's own span, not a crash.
+    (["--since", "2025-01-01"], "no journey starts on or after 2025-01-01 (the log runs from "
+     "2024-01-01 to 2024-02-09)"),
+    (["--until", "2023-06-01"], "no journey starts before 2023-06-01"),
+    (["--since", "2025-01-01", "--window", "events"], "no event falls on or after 2025-01-01"),
 ])
 def test_slice_usage_errors(log_file, args, message):
     result = run("s.csv", "--no-map", *args)

@@ -107,3 +107,15 @@ def test_safe_names(value, expected):
 def test_safe_names_stay_distinct():
     used: set[str] = set()
     assert [safe_name(v, used) for v in ("a/b", "a b", "A_B")] == ["a_b", "a_b_2", "A_B_3"]
+
+
+def test_no_slice_large_enough_for_min_journeys(log_file):
+    # 40 journeys in four segments of 10: --min-journeys 20 leaves out every segment, so the
+    # table holds the whole log alone (and the JSON no slice), rather than a crash.
+    result = run("s.csv", "--by", "segment", "--min-journeys", "20", "--no-map")
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[:2] for line in result.stdout.splitlines()]
+    assert ["all", "40"] in rows and ["segment", "journeys"] in rows
+    data = json.loads(run("s.csv", "--by", "segment", "--min-journeys", "20", "--json",
+                          "-").stdout)
+    assert (data["slices"], data["all"]["journeys"]) == ([], 40)

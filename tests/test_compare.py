@@ -133,6 +133,11 @@ def test_compare_cli_by_segment_and_period(tmp_path, monkeypatch):
     (["s.csv", "--period", "year"], "covers one year only"),
     (["s.csv", "--period", "month", "--values", "2023-01,2024-01"], "no journey starts in"),
     (["s.csv", "--by", "segment", "--period", "month"], "not both"),
+    # --where's own errors name --where, not --by or --values, which were not given.
+    (["s.csv", "--where", "segment=nope", "--period", "month"],
+     "--where: segment has no journeys with 'nope'"),
+    (["s.csv", "--where", "device=x", "--period", "month"],
+     "--where: 'device' is not a mapped role"),
 ])
 def test_compare_usage_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

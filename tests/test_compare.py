@@ -203,3 +203,17 @@ def test_compare_summary_and_json_say_what_the_map_hides(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, list(args), env=ENV)
     assert result.exit_code == 0, result.output
     assert f"Map: {hidden} of {shown} map edges hidden" in " ".join(result.stdout.split())
+
+
+def test_compare_two_logs_when_b_lacks_a_goal_outcome_column(tmp_path, monkeypatch):
+    # A's goal is its outcome column; B has none. The error names B and the way out, rather
+    # than "the log has no outcome column" about a log the reader cannot tell.
+    monkeypatch.chdir(tmp_path)
+    journeys = {f"j{i}": ["Visit", "Buy"] for i in range(30)}
+    write_journeys(tmp_path / "a.csv", journeys, {j: {"converted": "true"} for j in journeys})
+    write_journeys(tmp_path / "b.csv", journeys)
+    result = CliRunner().invoke(app, ["compare", "a.csv", "b.csv", "--no-map"], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert "B b.csv has no outcome column, which A's goal rate counts (converted)" in \
+        " ".join(result.output.split())
+    assert "--goal STAGE" in result.output

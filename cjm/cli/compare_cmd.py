@@ -73,6 +73,12 @@ def compare_command(
         sides = _sides(args, by, period, pair, logs, where or [])
         a = discover(sides[0], goals=goal or (), use_outcome=None if not goal else False)
         # B is measured against A's goals, so that the rates compare.
+        if a.goals.source == "outcome" and "outcome" not in sides[1].mapping:
+            raise UsageError(
+                f"B {sides[1].label or 'B'} has no outcome column, which A's goal rate counts "
+                f"({a.goals.outcome_column})",
+                "Map the same column in both with --outcome COLUMN, or compare goal stages "
+                "with --goal STAGE.")
         b = discover(sides[1], goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
                      infer_goals=False)
         result = suppress_comparison(compare(a, b, sides[0].label or "A",

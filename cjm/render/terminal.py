@@ -267,6 +267,11 @@ def model_view(jm, model, scores, written) -> RenderableType:
     return Group(*parts)
 
 
+def _more(items: list, top: int) -> str:
+    """What a list cut at ``top`` leaves out, said at its end."""
+    return f", … {count(len(items) - top)} more" if len(items) > top else ""
+
+
 def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     """The ``cjm check`` summary."""
     from cjm.conformance import KINDS
@@ -304,13 +309,15 @@ def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     if result.missing_stages:
         listed = ", ".join(f"{escape(short(s, 24))} ({count(n)} event{'s' * (n != 1)})"
                            for s, n in result.missing_stages[:top])
+        listed += _more(result.missing_stages, top)
         parts += [Text(), Text.from_markup(f"[yellow]In the log, not in the design:[/] {listed}")]
     if result.unused_stages:
         parts.append(Text.from_markup("[yellow]In the design, never in the log:[/] "
                                       + escape(", ".join(result.unused_stages))))
     if result.unused_transitions:
         listed = ", ".join(f"{a} → {b}" for a, b in result.unused_transitions[:top])
-        parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"))
+        parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"
+                                      f"{_more(result.unused_transitions, top)}"))
     for note in result.notes:
         parts.append(Text.from_markup(f"[cyan]Note:[/] {escape(note)}"))
     parts += _map_and_written(graph, written)

@@ -217,3 +217,18 @@ def test_compare_two_logs_when_b_lacks_a_goal_outcome_column(tmp_path, monkeypat
     assert "B b.csv has no outcome column, which A's goal rate counts (converted)" in \
         " ".join(result.output.split())
     assert "--goal STAGE" in result.output
+
+
+def test_compare_lists_cut_at_top_say_how_many_more(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    a = {f"a{i}": ["Visit", "Cart"] for i in range(50)}
+    b = {f"b{i}": ["Visit", "Cart"] for i in range(50)}
+    b |= {f"h{i}": ["Visit", "Help"] for i in range(25)}
+    b |= {f"c{i}": ["Visit", "Chat"] for i in range(30)}
+    write_journeys(tmp_path / "a.csv", a)
+    write_journeys(tmp_path / "b.csv", b)
+    result = CliRunner().invoke(app, ["compare", "a.csv", "b.csv", "--no-map", "--top", "1"],
+                                env=ENV)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "New transitions: Visit → Chat (30), … 1 more" in text

@@ -267,9 +267,9 @@ def model_view(jm, model, scores, written) -> RenderableType:
     return Group(*parts)
 
 
-def _more(items: list, top: int) -> str:
+def _more(items: list, top: int, separator: str = ", ") -> str:
     """What a list cut at ``top`` leaves out, said at its end."""
-    return f", … {count(len(items) - top)} more" if len(items) > top else ""
+    return f"{separator}… {count(len(items) - top)} more" if len(items) > top else ""
 
 
 def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
@@ -399,11 +399,13 @@ def compare_view(result, top: int = 10, written=(), graph=None) -> RenderableTyp
         if items:
             listed = ", ".join(f"{escape(short(t.key[0], 22))} → {escape(short(t.key[1], 22))} "
                                f"({count(max(t.count_a, t.count_b))})" for t in items[:top])
+            listed += _more(items, top)
             parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
     for title, paths in (("New paths", result.new_paths),
                          ("Vanished paths", result.vanished_paths)):
         if paths:
             listed = "; ".join(f"{escape(path_text(p, 60))} ({count(n)})" for p, n in paths[:5])
+            listed += _more(paths, 5, "; ")
             parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
     moved = [d for d in result.dead_ends if d.p_value is not None][:top]
     if moved:

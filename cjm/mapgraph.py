@@ -87,8 +87,9 @@ class MapGraph:
         if self.budget:
             over = (", exceeded to keep every stage connected"
                     if len(self.edges) > self.budget else "")
-            more = (f"a budget of {self.budget} edges{over}: --max-edges {2 * self.budget} "
-                    "shows more, ")
+            # Double what is drawn: an exceeded budget, doubled, may still show no more.
+            more = (f"a budget of {self.budget} edges{over}: "
+                    f"--max-edges {2 * max(self.budget, len(self.edges))} shows more, ")
         return f"{more}{self.show_all} shows them all"
 
     def goal_notes(self) -> list[str]:

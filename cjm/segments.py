@@ -19,7 +19,7 @@ PERIODS = {  # the label of the period holding the timestamp {t}, as SQL
 NONE = "(none)"
 
 
-def _role(log: EventLog, by: str) -> str:
+def _role(log: EventLog, by: str, flag: str = "--by") -> str:
     # A role by its name first: another role's column may be named like it.
     if by in BY_ROLES and by in log.mapping:
         return by
@@ -28,7 +28,7 @@ def _role(log: EventLog, by: str) -> str:
             return role
     mapped = [r for r in BY_ROLES if r in log.mapping]
     raise UsageError(
-        f"--by: {by!r} is not a mapped role of this log",
+        f"{flag}: {by!r} is not a mapped role of this log",
         f"Use one of: {', '.join(mapped) or 'none mapped'}; map a column to a role with "
         "--segment COLUMN (or --channel, --device, --department, --outcome).")
 
@@ -42,13 +42,14 @@ def segment_values(log: EventLog, by: str) -> list[tuple[str | None, int]]:
 
 
 def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
-               top: int | None = None) -> list[EventLog]:
+               top: int | None = None, flag: str | None = None) -> list[EventLog]:
     """One log per value of ``by`` (at each journey's first event).
 
     ``values`` picks the values (in that order); otherwise the ``top`` most frequent values,
-    and the rest together as "other".
+    and the rest together as "other". ``flag`` is the option errors name (default: --by for
+    the role, --values for a value).
     """
-    role = _role(log, by)
+    role = _role(log, by, flag or "--by")
     column = log.mapping.column(role)
     counts = segment_values(log, role)
     present = [v for v, _ in counts]
@@ -56,7 +57,8 @@ def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
         for value in values:
             if value not in present:
                 shown = ", ".join(NONE if v is None else str(v) for v in present[:20])
-                raise UsageError(f"--values: {column} has no journeys with {value!r}",
+                raise UsageError(f"{flag or '--values'}: {column} has no journeys with "
+                                 f"{value!r}",
                                  f"Values: {shown}")
         chosen, rest = list(values), []
     else:
@@ -113,11 +115,21 @@ def between(log: EventLog, since: datetime | None, until: datetime | None,
     label += f" to {until:%Y-%m-%d}" if until else " onwards"
     if clip_events:
         condition = " AND ".join(b.replace("{t}", "ts") for b in bounds)
-        return log.subset(f"SELECT journey FROM {log.table} WHERE {condition}", label,
-                          events_sql=condition)
-    condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds)
-    return log.subset(f"SELECT journey FROM {log.table} GROUP BY journey HAVING {condition}",
-                      label)
+        chosen = log.subset(f"SELECT journey FROM {log.table} WHERE {condition}", label,
+                            events_sql=condition)
+    else:
+        condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds)
+        chosen = log.subset(f"SELECT journey FROM {log.table} GROUP BY journey "
+                            f"HAVING {condition}", label)
+    if not chosen.journeys:  # nothing to map: say so rather than fail on empty figures
+        what = "event falls" if clip_events else "journey starts"
+        span = (f" (the log runs from {log.first_timestamp:%Y-%m-%d} to "
+                f"{log.last_timestamp:%Y-%m-%d})" if log.first_timestamp else "")
+        when = " and ".join(([f"on or after {since:%Y-%m-%d}"] if since else [])
+                            + ([f"before {until:%Y-%m-%d}"] if until else []))
+        raise UsageError(f"--since/--until: no {what} {when}{span}",
+                         "Give dates within the log's span.")
+    return chosen
 
 
 def _label(period: str) -> str:
@@ -134,7 +146,7 @@ def where_all(log: EventLog, conditions: list[str]) -> EventLog:
         if not sep:
             raise UsageError(f"--where: write ROLE=VALUE, not {condition!r}",
                              "Example: --where segment=vip")
-        log = by_segment(log, role.strip(), values=[value.strip()])[0]
+        log = by_segment(log, role.strip(), values=[value.strip()], flag="--where")[0]
     return log
 
 

@@ -133,6 +133,11 @@ def test_compare_cli_by_segment_and_period(tmp_path, monkeypatch):
     (["s.csv", "--period", "year"], "covers one year only"),
     (["s.csv", "--period", "month", "--values", "2023-01,2024-01"], "no journey starts in"),
     (["s.csv", "--by", "segment", "--period", "month"], "not both"),
+    # --where's own errors name --where, not --by or --values, which were not given.
+    (["s.csv", "--where", "segment=nope", "--period", "month"],
+     "--where: segment has no journeys with 'nope'"),
+    (["s.csv", "--where", "device=x", "--period", "month"],
+     "--where: 'device' is not a mapped role"),
 ])
 def test_compare_usage_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
@@ -159,3 +164,71 @@ def test_compare_periods_within_a_segment(tmp_path, monkeypatch):
     bad = CliRunner().invoke(app, ["compare", "s.csv", "--where", "segment", "--period",
                                    "month"], env=ENV)
     assert bad.exit_code == 2 and "ROLE=VALUE" in bad.output
+
+
+@pytest.mark.parametrize(("args", "shown", "goals"), [
+    ([], "goal rate (reaching Buy; inferred on A):",
+     {"stages": ["Buy"], "source": "inferred", "outcome_column": None}),
+    (["--goal", "Cart"], "goal rate (reaching Cart):",
+     {"stages": ["Cart"], "source": "flag", "outcome_column": None}),
+    (["--outcome", "paid"], "goal rate (paid is true):",
+     {"stages": [], "source": "outcome", "outcome_column": "paid"}),
+])
+def test_compare_names_the_goals_of_its_goal_rate(tmp_path, monkeypatch, args, shown, goals):
+    # A goal rate is only a claim a reader can check when it says what the goal is: the whole
+    # log may have other goals (or none) than those decided on A.
+    monkeypatch.chdir(tmp_path)
+    journeys = {f"j{i:02d}": ["Visit", "Cart", "Buy"] if i % 3 else ["Visit", "Cart"]
+                for i in range(60)}
+    extra = {f"j{i:02d}": {"paid": "true" if i % 3 else "false"} for i in range(60)}
+    write_journeys(tmp_path / "s.csv", journeys, extra)
+    common = ["compare", "s.csv", "--period", "month", "--no-map", *args]
+    result = CliRunner().invoke(app, common, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert shown in result.output
+    data = json.loads(CliRunner().invoke(app, [*common, "--json", "-"], env=ENV).stdout)
+    assert data["goals"] == goals
+
+
+def test_compare_summary_and_json_say_what_the_map_hides(tmp_path, monkeypatch):
+    # The difference map is simplified as `cjm discover`'s is; its summary and JSON say so.
+    monkeypatch.chdir(tmp_path)
+    log = str(Path(__file__).resolve().parents[1] / "examples" / "shop.csv")
+    args = ("compare", log, "--by", "segment", "--values", "vip,new", "--paths", "80%",
+            "--no-map")
+    data = json.loads(CliRunner().invoke(app, [*args, "--json", "-"], env=ENV).stdout)
+    hidden = data["map"]["hidden_transitions"]
+    assert hidden > 0
+    shown = hidden + data["map"]["transitions_shown"]
+    result = CliRunner().invoke(app, list(args), env=ENV)
+    assert result.exit_code == 0, result.output
+    assert f"Map: {hidden} of {shown} map edges hidden" in " ".join(result.stdout.split())
+
+
+def test_compare_two_logs_when_b_lacks_a_goal_outcome_column(tmp_path, monkeypatch):
+    # A's goal is its outcome column; B has none. The error names B and the way out, rather
+    # than "the log has no outcome column" about a log the reader cannot tell.
+    monkeypatch.chdir(tmp_path)
+    journeys = {f"j{i}": ["Visit", "Buy"] for i in range(30)}
+    write_journeys(tmp_path / "a.csv", journeys, {j: {"converted": "true"} for j in journeys})
+    write_journeys(tmp_path / "b.csv", journeys)
+    result = CliRunner().invoke(app, ["compare", "a.csv", "b.csv", "--no-map"], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert "B b.csv has no outcome column, which A's goal rate counts (converted)" in \
+        " ".join(result.output.split())
+    assert "--goal STAGE" in result.output
+
+
+def test_compare_lists_cut_at_top_say_how_many_more(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    a = {f"a{i}": ["Visit", "Cart"] for i in range(50)}
+    b = {f"b{i}": ["Visit", "Cart"] for i in range(50)}
+    b |= {f"h{i}": ["Visit", "Help"] for i in range(25)}
+    b |= {f"c{i}": ["Visit", "Chat"] for i in range(30)}
+    write_journeys(tmp_path / "a.csv", a)
+    write_journeys(tmp_path / "b.csv", b)
+    result = CliRunner().invoke(app, ["compare", "a.csv", "b.csv", "--no-map", "--top", "1"],
+                                env=ENV)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "New transitions: Visit → Chat (30), … 1 more" in text

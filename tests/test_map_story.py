@@ -210,6 +210,17 @@ def test_max_edges_flag(dense40, tmp_path, monkeypatch, flag, most):
         assert edges == len(build_map(jm, max_edges=None).edges) > MAX_EDGES
 
 
+def test_an_exceeded_budget_names_a_flag_that_shows_more(dense40):
+    # With a budget too small for the edges that keep every stage connected, the map holds
+    # more edges than the budget; the flag it suggests must show more than that, not double
+    # a budget the map already exceeds.
+    _, jm = dense40
+    graph = build_map(jm, max_edges=2)
+    assert len(graph.edges) > 4
+    suggested = int(re.search(r"--max-edges (\d+) shows more", graph.hidden_summary())[1])
+    assert len(build_map(jm, max_edges=suggested).edges) > len(graph.edges)
+
+
 def test_max_edges_rejects_a_negative_budget(dense40):
     path, _ = dense40
     result = CliRunner().invoke(app, ["discover", str(path), "--max-edges", "-1", "--no-map"])

@@ -39,16 +39,16 @@ def _root(
     """Process mining of customer journeys."""
 
 
-app.command("inspect", rich_help_panel="Read")(inspect_command)
-app.command("convert", rich_help_panel="Read")(convert_command)
-app.command("discover", rich_help_panel="Analyse")(discover_command)
-app.command("funnel", rich_help_panel="Analyse")(funnel_command)
-app.command("compare", rich_help_panel="Analyse")(compare_command)
-app.command("channels", rich_help_panel="Analyse")(channels_command)
-app.command("moments", rich_help_panel="Analyse")(moments_command)
-app.command("model", rich_help_panel="Design")(model_command)
-app.command("check", rich_help_panel="Design")(check_command)
-app.command("report", rich_help_panel="Report")(report_command)
+for _name, _command, _panel in (
+        ("inspect", inspect_command, "Read"), ("convert", convert_command, "Read"),
+        ("discover", discover_command, "Analyse"), ("funnel", funnel_command, "Analyse"),
+        ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
+        ("moments", moments_command, "Analyse"), ("model", model_command, "Design"),
+        ("check", check_command, "Design"), ("report", report_command, "Report")):
+    # The listing in `cjm --help` would keep the docstring's line breaks; its first
+    # paragraph as one line lets the terminal wrap it.
+    _summary = " ".join((_command.__doc__ or "").split("\n\n")[0].split())
+    app.command(_name, rich_help_panel=_panel, short_help=_summary)(_command)
 
 
 def main() -> None:

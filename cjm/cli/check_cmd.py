@@ -80,7 +80,7 @@ def check_command(
         written = mapout.write(graph, chosen, lambda: check_json(result, graph), json_out,
                                view, node_label, title)
     if not quiet and json_out != "-":
-        stdout().print(check_view(result, top or 10, written))
+        stdout().print(check_view(result, top or 10, written, graph))
     for line in notes_and_warnings(log):
         stderr().print(line)
     check_conformance_gates(result, **gates)

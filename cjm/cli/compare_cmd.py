@@ -72,6 +72,12 @@ def compare_command(
         sides = _sides(args, by, period, pair, logs, where or [])
         a = discover(sides[0], goals=goal or (), use_outcome=None if not goal else False)
         # B is measured against A's goals, so that the rates compare.
+        if a.goals.source == "outcome" and "outcome" not in sides[1].mapping:
+            raise UsageError(
+                f"B {sides[1].label or 'B'} has no outcome column, which A's goal rate counts "
+                f"({a.goals.outcome_column})",
+                "Map the same column in both with --outcome COLUMN, or compare goal stages "
+                "with --goal STAGE.")
         b = discover(sides[1], goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
                      infer_goals=False)
         result = compare(a, b, sides[0].label or "A", sides[1].label or "B",
@@ -79,10 +85,10 @@ def compare_command(
         # Its --min-count is the testing threshold: the map hides no transition for it.
         graph = compare_map(result, **mapout.simplify(stages, paths, max_edges=max_edges))
         title = f"{result.label_a} → {result.label_b}"
-        written = mapout.write(graph, chosen, lambda: compare_json(result), json_out,
+        written = mapout.write(graph, chosen, lambda: compare_json(result, graph), json_out,
                                "frequency", "journeys", title)
         if not quiet and json_out != "-":
-            stdout().print(compare_view(result, top or 10, written))
+            stdout().print(compare_view(result, top or 10, written, graph))
         for log in logs:
             for line in notes_and_warnings(log):
                 stderr().print(line)

@@ -144,7 +144,7 @@ def discover_command(
     from cjm.render.terminal import discover_view, notes_and_warnings, slices_view
 
     if not quiet and json_out != "-":
-        if results:
+        if by or period:  # even when --min-journeys leaves no slice: the whole log's row
             stdout().print(slices_view(jm, results, by or period))
         else:
             stdout().print(discover_view(jm, graph if chosen else None, top, written))

@@ -225,19 +225,22 @@ def _change(c) -> dict[str, Any]:
             "change": _r(c.change), "p_value": c.p_value, "adjusted_p": c.adjusted_p}
 
 
-def compare_json(result) -> dict[str, Any]:
-    """The ``cjm.compare/1`` object (see docs/json.md)."""
+def compare_json(result, graph=None) -> dict[str, Any]:
+    """The ``cjm.compare/1`` object (see docs/json.md); with the difference map ``graph``,
+    what it hides."""
     def side(label, jm):
         return {"label": label, "journeys": jm.journeys, "events": jm.events,
                 "median_duration_seconds": _s(jm.duration_median),
                 "goal_rate": _r(jm.goal_rate), "dead_end_rate": _r(jm.dead_end_rate)}
 
-    return {
+    data = {
         "schema": COMPARE_SCHEMA,
         "a": side(result.label_a, result.a),
         "b": side(result.label_b, result.b),
         "min_count": result.min_count,
         "alpha": result.alpha,
+        "goals": {"stages": list(result.a.goals.stages), "source": result.a.goals.source,
+                  "outcome_column": result.a.goals.outcome_column},
         "goal_rate": _change(result.goal_rate) if result.goal_rate else None,
         "transitions": [
             {"from": t.key[0], "to": t.key[1], **_change(t),
@@ -250,6 +253,9 @@ def compare_json(result) -> dict[str, Any]:
         "new_paths": [{"stages": list(p), "journeys": n} for p, n in result.new_paths],
         "vanished_paths": [{"stages": list(p), "journeys": n} for p, n in result.vanished_paths],
     }
+    if graph is not None:
+        data["map"] = map_json(graph)
+    return data
 
 
 SLICES_SCHEMA = "cjm.slices/1"

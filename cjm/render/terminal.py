@@ -249,11 +249,16 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
                 f"{escape(short(r.stage, 24))} ({counted(r.journeys, 'journeys')})"
                 for r in jm.rework[:3]))
         parts += [Text(), Text.from_markup("; ".join(text))]
-    if graph is not None and graph.hidden_summary():
-        parts.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
-    for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    parts += _map_and_written(graph, written)
     return Group(*parts)
+
+
+def _map_and_written(graph, written) -> list[Text]:
+    """What the drawn map hides (and the flags that show it), then the files written."""
+    lines = []
+    if graph is not None and graph.hidden_summary():
+        lines.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
+    return lines + [Text.from_markup(f"[green]Wrote[/] {escape(str(path))}") for path in written]
 
 
 def model_view(jm, model, scores, written) -> RenderableType:
@@ -271,7 +276,12 @@ def model_view(jm, model, scores, written) -> RenderableType:
     return Group(*parts)
 
 
-def check_view(result, top: int = 10, written=()) -> RenderableType:
+def _more(items: list, top: int, separator: str = ", ") -> str:
+    """What a list cut at ``top`` leaves out, said at its end."""
+    return f"{separator}… {count(len(items) - top)} more" if len(items) > top else ""
+
+
+def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     """The ``cjm check`` summary."""
     from cjm.conformance import KINDS
 
@@ -309,17 +319,18 @@ def check_view(result, top: int = 10, written=()) -> RenderableType:
     if result.missing_stages:
         listed = ", ".join(f"{escape(short(s, 24))} ({counted(n, 'events')})"
                            for s, n in result.missing_stages[:top])
+        listed += _more(result.missing_stages, top)
         parts += [Text(), Text.from_markup(f"[yellow]In the log, not in the design:[/] {listed}")]
     if result.unused_stages:
         parts.append(Text.from_markup("[yellow]In the design, never in the log:[/] "
                                       + escape(", ".join(result.unused_stages))))
     if result.unused_transitions:
         listed = ", ".join(f"{a} → {b}" for a, b in result.unused_transitions[:top])
-        parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"))
+        parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"
+                                      f"{_more(result.unused_transitions, top)}"))
     for note in result.notes:
         parts.append(Text.from_markup(f"[cyan]Note:[/] {escape(note)}"))
-    for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    parts += _map_and_written(graph, written)
     return Group(*parts)
 
 
@@ -356,7 +367,15 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def compare_view(result, top: int = 10, written=()) -> RenderableType:
+def _goals_of(goals) -> str:
+    """What a goal rate counts: A's goals, which B is measured against."""
+    if goals.source == "outcome":
+        return f"{goals.outcome_column} is true"
+    inferred = "; inferred on A" if goals.source == "inferred" else ""
+    return f"reaching {', '.join(goals.stages)}{inferred}"
+
+
+def compare_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     """The ``cjm compare`` summary."""
     a, b = result.a, result.b
     parts: list[RenderableType] = [Text.from_markup(
@@ -367,8 +386,9 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
     goal = result.goal_rate
     if goal is not None:
         verdict = "significant" if goal.significant(result.alpha) else "not significant"
-        parts.append(Text(f"goal rate: {percent(goal.share_a)} → {percent(goal.share_b)} "
-                          f"({_points(goal.change)}, p {_p(goal.p_value)}, {verdict})"))
+        parts.append(Text(f"goal rate ({_goals_of(a.goals)}): {percent(goal.share_a)} → "
+                          f"{percent(goal.share_b)} ({_points(goal.change)}, "
+                          f"p {_p(goal.p_value)}, {verdict})"))
     significant = result.significant
     heading = "Transitions whose share changed" if significant else \
         "Transitions (no change is significant; the closest first)"
@@ -389,11 +409,13 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
         if items:
             listed = ", ".join(f"{escape(short(t.key[0], 22))} → {escape(short(t.key[1], 22))} "
                                f"({count(max(t.count_a, t.count_b))})" for t in items[:top])
+            listed += _more(items, top)
             parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
     for title, paths in (("New paths", result.new_paths),
                          ("Vanished paths", result.vanished_paths)):
         if paths:
             listed = "; ".join(f"{escape(path_text(p, 60))} ({count(n)})" for p, n in paths[:5])
+            listed += _more(paths, 5, "; ")
             parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
     moved = [d for d in result.dead_ends if d.p_value is not None][:top]
     if moved:
@@ -403,8 +425,7 @@ def compare_view(result, top: int = 10, written=()) -> RenderableType:
             grid.add_row(cell(d.key[0]), percent(d.share_a), percent(d.share_b),
                          _points(d.change), _p(d.adjusted_p))
         parts += [Text(), grid]
-    for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+    parts += _map_and_written(graph, written)
     return Group(*parts)
 
 

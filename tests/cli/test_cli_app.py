@@ -92,3 +92,12 @@ def test_every_option_of_every_command_is_documented():
             for option in param.opts + param.secondary_opts:
                 if option.startswith("-"):
                     assert f"`{option}" in reference, f"cjm {name} {option}"
+
+
+def test_top_level_help_lists_each_command_as_flowing_text():
+    # A docstring's line breaks are not the terminal's: at 200 columns each command's summary
+    # fits a line or two, never broken in mid-sentence ("(columns as text), in" / "file order").
+    result = CliRunner().invoke(app, ["--help"], env={**CLI_ENV, "COLUMNS": "200"})
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if "(columns as text)" in line)
+    assert "(columns as text), in file order, with its original line" in row

@@ -165,3 +165,31 @@ def test_check_warns_about_a_service_level_that_times_nothing(files):
     data = json.loads(Path("c.json").read_text())
     assert data["design"]["warnings"] == [result.stderr.split("Warning: ", 1)[1].split(
         "\n")[0]]
+
+
+def test_check_summary_says_what_its_map_hides(tmp_path, monkeypatch):
+    # As `cjm discover` does: the map leaves out weak edges, and the summary says how many,
+    # their share of the traffic and the flag that shows them, as the JSON's map part does.
+    monkeypatch.chdir(tmp_path)
+    args = ("check", str(ROOT / "examples" / "shop.csv"), "--design",
+            str(ROOT / "examples" / "designed-journey.yaml"), "--paths", "80%", "--no-map")
+    data = json.loads(run(*args, "--json", "-").stdout)
+    hidden = data["map"]["hidden_transitions"]
+    shown = hidden + data["map"]["transitions_shown"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert f"Map: {hidden} of {shown} map edges hidden" in " ".join(result.stdout.split())
+
+
+def test_check_lists_cut_at_top_say_how_many_more(tmp_path, monkeypatch):
+    # A log that shares no stage with the example design: every designed transition is
+    # unused. The summary lists --top of them and says how many it leaves out.
+    monkeypatch.chdir(tmp_path)
+    write_journeys(tmp_path / "x.csv", {f"j{i}": ["X", "Y"] for i in range(5)})
+    args = ("check", "x.csv", "--design", str(ROOT / "examples" / "designed-journey.yaml"),
+            "--no-map", "--top", "3")
+    unused = json.loads(run(*args, "--json", "-").stdout)["designed_transitions_not_taken"]
+    assert len(unused) > 3
+    text = " ".join(run(*args).stdout.split())
+    first = ", ".join(f"{t['from']} → {t['to']}" for t in unused[:3])
+    assert f"designed transitions never taken: {first}, … {len(unused) - 3} more" in text

@@ -84,6 +84,11 @@ def test_gates_name_the_slice(log_file):
     (["--period", "fortnight"], "--period"),
     (["--since", "yesterday"], "cannot read 'yesterday' as a date"),
     (["--window", "both"], "--window"),
+    # A window that holds no journey is named with the log's own span, not a crash.
+    (["--since", "2025-01-01"], "no journey starts on or after 2025-01-01 (the log runs from "
+     "2024-01-01 to 2024-02-09)"),
+    (["--until", "2023-06-01"], "no journey starts before 2023-06-01"),
+    (["--since", "2025-01-01", "--window", "events"], "no event falls on or after 2025-01-01"),
 ])
 def test_slice_usage_errors(log_file, args, message):
     result = run("s.csv", "--no-map", *args)
@@ -102,3 +107,15 @@ def test_safe_names(value, expected):
 def test_safe_names_stay_distinct():
     used: set[str] = set()
     assert [safe_name(v, used) for v in ("a/b", "a b", "A_B")] == ["a_b", "a_b_2", "A_B_3"]
+
+
+def test_no_slice_large_enough_for_min_journeys(log_file):
+    # 40 journeys in four segments of 10: --min-journeys 20 leaves out every segment, so the
+    # table holds the whole log alone (and the JSON no slice), rather than a crash.
+    result = run("s.csv", "--by", "segment", "--min-journeys", "20", "--no-map")
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[:2] for line in result.stdout.splitlines()]
+    assert ["all", "40"] in rows and ["segment", "journeys"] in rows
+    data = json.loads(run("s.csv", "--by", "segment", "--min-journeys", "20", "--json",
+                          "-").stdout)
+    assert (data["slices"], data["all"]["journeys"]) == ([], 40)

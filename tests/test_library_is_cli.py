@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import cjm
-from cjm.compare import compare
+from cjm.compare import compare, compare_map
 from cjm.conformance import check, check_map
 from cjm.design import load_design
 from cjm.funnel import funnel
@@ -71,7 +71,8 @@ def _compare(log):
     a = cjm.discover(vip)
     b = cjm.discover(new, goals=a.goals.stages, use_outcome=a.goals.source == "outcome",
                      infer_goals=False)
-    return compare_json(compare(a, b, vip.label, new.label))
+    result = compare(a, b, vip.label, new.label)
+    return compare_json(result, compare_map(result))
 
 
 def _check(log):

@@ -100,7 +100,7 @@ def test_bpic2012_complete_events_only(shared_data, bpic2012_complete):
     ref = reference(shared_data, "bpic2012_complete")
     check_against_reference(bpic2012_complete, ref)
     assert bpic2012_complete.filtered == ref["rows_read"] - ref["events"]
-    assert any(note.startswith("kept complete events only: 97694 events")
+    assert any(note.startswith("kept complete events only: 97,694 events")
                for note in bpic2012_complete.notes)
 
 

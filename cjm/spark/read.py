@@ -380,10 +380,15 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     raw = frames[0]
     for frame in frames[1:]:
         raw = raw.unionByName(frame, allowMissingColumns=True)
-    # Only the mapped columns go on, named after their roles: a column of the file named like
-    # one of the reader's own (_ts, _iso, _ts_parts, …) cannot be taken for it.
-    raw = raw.select("_file", "_line", *[F.col(_q(choice.column)).alias(role)
-                                         for role, choice in mapping.choices.items()])
+    # Every column of the row as read, mapped or not: an exact duplicate is identical in all.
+    # xxhash64 skips nulls, so each column's null flag goes in too.
+    read = [F.col(_q(c)) for c in dict.fromkeys(c for load in loads for c in load.columns)]
+    row = F.xxhash64(*[c.isNull() for c in read], *[c.cast("string") for c in read])
+    # Then only the mapped columns go on, named after their roles: a column of the file named
+    # like one of the reader's own (_ts, _iso, _ts_parts, …) cannot be taken for it.
+    raw = raw.select("_file", "_line", row.alias("_row"),
+                     *[F.col(_q(choice.column)).alias(role)
+                       for role, choice in mapping.choices.items()])
 
     def text(role: str):
         return F.col(role).cast("string")
@@ -399,14 +404,10 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
     lifecycle_note, keep = _lifecycle_filter(raw, mapping, lifecycle)
     case = _pseudonym(text("case"), pseudonym_key) if pseudonym_key else text("case")
-    # Every column of the row as read, mapped or not: an exact duplicate is identical in all.
-    # xxhash64 skips nulls, so each column's null flag goes in too.
-    read = [F.col(_q(c)) for c in dict.fromkeys(c for load in loads for c in load.columns)]
-    row = F.xxhash64(*[c.isNull() for c in read], *[c.cast("string") for c in read])
     staged = raw.select(
         "_file", "_line", case.alias("case_id"), text("stage").alias("stage"),
         text("timestamp").alias("ts_text"), F.col("_ts").alias("ts"), keep.alias("keep"),
-        row.alias("_row"), *[text(r).alias(r) for r in optional])
+        "_row", *[text(r).alias(r) for r in optional])
 
     def blank(column: str):
         return F.coalesce(sts.spark_trim(F.col(column)), F.lit("")) == ""

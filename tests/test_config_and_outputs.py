@@ -356,7 +356,7 @@ def _failing_writer(error: BaseException):
 @pytest.mark.parametrize("error, code, message", [
     (KeyboardInterrupt(), 130, "Error: interrupted"),
     (OSError(errno.ENOSPC, "No space left on device"), 1,
-     "Error: cannot write m.dot: No space left on device"),
+     "Error: cannot write m.dot: no space left on device\nFree space there"),
 ])
 def test_interrupted_discover_keeps_the_old_outputs(shop, tmp_path, monkeypatch, error, code,
                                                     message):

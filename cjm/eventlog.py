@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import shutil
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cjm.config import ROLE_KEYS, Config, find_config
-from cjm.errors import DataError, UsageError
+from cjm.errors import CjmError, DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key, pseudonym_sql
 from cjm.progress import step
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
@@ -28,6 +28,7 @@ from cjm.schema import (
     ROLES,
     Mapping,
     resolve_files,
+    resolve_mapping,
     session_column,
 )
 from cjm.timestamps import TimestampFormat, detect_format
@@ -349,9 +350,11 @@ def read_log(
             raise UsageError(f"--timezone: unknown time zone {timezone!r}",
                              "Use an IANA name such as Europe/Amsterdam or UTC.") from None
         loads = []
+        # One file is parsed into the columns its roles take: the others are never held.
+        keep = None if keep_rows or len(files) > 1 else _mapped(_given_roles(columns, config))
         for i, path in enumerate(files):
             with step(f"Reading {path.name}"):
-                loads.append(load_file(con, path, i, options, workdir))
+                loads.append(load_file(con, path, i, options, workdir, keep))
         with step("Checking the events"):
             log = _build(con, loads, _given_roles(columns, config), timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
@@ -374,6 +377,18 @@ def read_log(
         if (known := classify(exc)) is not None and known is not exc:
             raise known from None
         raise
+
+
+def _mapped(given: dict[str, tuple[str, str]]) -> Callable[[list[str]], list[str] | None]:
+    """The columns that the roles take among a file's columns (None: it cannot be told yet,
+    and the mapping's error comes once the file is read)."""
+    def keep(header: list[str]) -> list[str] | None:
+        try:
+            mapping = resolve_mapping(header, given, "")
+        except CjmError:
+            return None
+        return list(dict.fromkeys(choice.column for choice in mapping.choices.values()))
+    return keep
 
 
 def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
@@ -462,50 +477,57 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
     case = pseudonym_sql(text["case"], pseudonym_key) if pseudonym_key else text["case"]
+    # The rows as read, typed, with the reason each one is refused: one pass over the file's
+    # rows makes the events table, from which the refused rows then move to the rejects, so
+    # that the log is never held whole once more in between.
     con.execute(
-        "CREATE TABLE staged AS SELECT *, " + reason + " AS reason FROM ("
+        "CREATE TEMP VIEW staged AS SELECT *, " + reason + " AS reason FROM ("
         f"SELECT _file, _line, {case} AS case_id, {text['stage']} AS stage, "
         f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
         + "".join(f", {text[r]} AS {r}" for r in optional)
-        + " FROM raw)"
+        + " FROM raw) WHERE reason IS NOT NULL OR keep"
     )
-    con.execute("SET TimeZone = 'UTC'")
+    extra = "".join(f", {r}" for r in optional)
+    rows = "staged"
+    journey = "case_id"
+    if gap_seconds:
+        # The refused rows are a partition of their own: they split no journey.
+        within = "PARTITION BY case_id, reason IS NULL ORDER BY ts, _file, _line"
+        journey = (
+            "case_id || '#' || (1 + sum(CASE WHEN epoch(ts) - epoch(prev_ts) > "
+            f"{float(gap_seconds)} THEN 1 ELSE 0 END) OVER ({within} ROWS UNBOUNDED PRECEDING))"
+        )
+        rows = f"(SELECT *, lag(ts) OVER ({within}) AS prev_ts FROM staged)"
+        if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
+            journey = pseudonym_sql(f"({journey})", pseudonym_key)
+    con.execute(
+        # Unsorted: every query that needs an order sorts within journeys itself.
+        f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, _line"
+        f"{extra}, reason, CASE WHEN reason IS NOT NULL THEN ts_text END AS ts_text FROM {rows}"
+    )
+    con.execute("SET TimeZone = 'UTC'")  # naive timestamps were read in the log's time zone
     con.execute("CREATE TABLE rejects (_file INTEGER, _line BIGINT, reason VARCHAR, "
                 "content VARCHAR)")
     _insert_reader_rejects(con, loads)
     con.execute(
         "INSERT INTO rejects SELECT _file, _line, reason, "
         "concat_ws(', ', 'journey id=' || coalesce(case_id, ''), 'stage=' || coalesce(stage, ''),"
-        " 'timestamp=' || coalesce(ts_text, '')) FROM staged WHERE reason IS NOT NULL"
+        " 'timestamp=' || coalesce(ts_text, '')) FROM events WHERE reason IS NOT NULL"
     )
-    extra = "".join(f", {r}" for r in optional)
-    kept = "SELECT * FROM staged WHERE reason IS NULL AND keep"
+    con.execute("DELETE FROM events WHERE reason IS NOT NULL")
+    con.execute("ALTER TABLE events DROP COLUMN reason; ALTER TABLE events DROP COLUMN ts_text")
     from cjm.quality import exact_duplicates
 
-    duplicates = exact_duplicates(con, kept)
+    duplicates = exact_duplicates(con, "events", printed="_row" in types)
     if drop_duplicates:
-        kept = ("SELECT * FROM staged ANTI JOIN repeats USING (_file, _line) "
-                "WHERE reason IS NULL AND keep")
+        # A repeat sits at the same time as the event it repeats: dropping it after the
+        # journeys were split by --journey-gap changes no split.
+        con.execute("DELETE FROM events USING repeats WHERE events._file = repeats._file "
+                    "AND events._line = repeats._line")
         duplicates = (0, [])
-    journey = "case_id"
-    if gap_seconds:
-        journey = (
-            "case_id || '#' || (1 + sum(CASE WHEN epoch(ts) - epoch(prev_ts) > "
-            f"{float(gap_seconds)} THEN 1 ELSE 0 END) OVER (PARTITION BY case_id ORDER BY ts, "
-            "_file, _line ROWS UNBOUNDED PRECEDING))"
-        )
-        kept = (f"SELECT *, lag(ts) OVER (PARTITION BY case_id ORDER BY ts, _file, _line) "
-                f"AS prev_ts FROM ({kept})")
-        if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
-            journey = pseudonym_sql(f"({journey})", pseudonym_key)
-    con.execute(
-        # Unsorted: every query that needs an order sorts within journeys itself.
-        f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, _line"
-        f"{extra} FROM ({kept})"
-    )
     reports = _file_reports(con, loads)
     # The events and rejects hold all that is needed now.
-    con.execute("DROP TABLE staged; DROP TABLE repeats")
+    con.execute("DROP VIEW staged; DROP TABLE repeats")
     if not keep_rows:
         _drop_rows(con, loads)
     notes = [n for load in loads for n in load.notes]
@@ -530,8 +552,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                                *quality_warnings(con, [r.path for r in reports], *duplicates)],
         events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
         last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
-        session_column=session_column([c for c in types if c not in ("_file", "_line")],
-                                      mapping),
+        session_column=session_column(list(dict.fromkeys(c for load in loads
+                                                         for c in load.columns)), mapping),
     )
 
 
@@ -600,7 +622,7 @@ def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None
 
 
 def _file_reports(con, loads: Sequence[FileLoad]) -> list[FileReport]:
-    staged = dict(con.execute("SELECT _file, count(*) FROM staged GROUP BY _file").fetchall())
+    staged = dict(con.execute("SELECT _file, count(*) FROM raw GROUP BY _file").fetchall())
     for i, load in enumerate(loads):
         # Every row the reader counted reached the engine or was rejected by the reader.
         if staged.get(i, 0) + len(load.rejects) != load.rows:

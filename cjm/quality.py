@@ -70,9 +70,10 @@ def lifecycle_rule(values: dict, column: str) -> tuple[str | None, bool]:
 DUPLICATE_KEY = "case_id, stage, ts, _row"
 
 
-def exact_duplicates(con, rows: str) -> tuple[int, list]:
-    """Rows identical in every column, as read, to an earlier row among ``rows`` (a query of
-    the staged table, while the view ``raw`` of the rows as read exists).
+def exact_duplicates(con, rows: str, printed: bool = False) -> tuple[int, list]:
+    """Rows identical in every column, as read, to an earlier row among ``rows`` (a table
+    of events, while the view ``raw`` of the rows as read exists; ``printed``: it has the
+    column ``_row``, each row's print, made when the file was parsed into fewer columns).
 
     Leaves the (_file, _line) of the repeats in the table ``repeats``; returns their count
     and the (file, line) of the first rows repeated.
@@ -81,15 +82,16 @@ def exact_duplicates(con, rows: str) -> tuple[int, list]:
     # again for those alone, which keeps files of thousands of columns fast.
     con.execute("CREATE TEMP TABLE repeats (_file INTEGER, _line BIGINT)")
     tied = con.execute(f"CREATE TEMP TABLE tied AS SELECT _file, _line, case_id, stage, ts "
-                       f"FROM ({rows}) QUALIFY count(*) OVER (PARTITION BY case_id, stage, ts)"
-                       " > 1").fetchall()[0][0]
+                       f"FROM {rows} SEMI JOIN (SELECT case_id, stage, ts FROM {rows} "
+                       "GROUP BY ALL HAVING count(*) > 1) USING (case_id, stage, ts)"
+                       ).fetchall()[0][0]
     if not tied:
         con.execute("DROP TABLE tied")
         return 0, []
     con.execute(
         "CREATE TEMP TABLE prints AS SELECT * FROM tied JOIN (SELECT _file, _line, "
-        "hash(*COLUMNS(* EXCLUDE (_file, _line))) AS _row FROM raw SEMI JOIN tied "
-        "USING (_file, _line)) USING (_file, _line)")
+        f"{'_row' if printed else 'hash(*COLUMNS(* EXCLUDE (_file, _line))) AS _row'} "
+        "FROM raw SEMI JOIN tied USING (_file, _line)) USING (_file, _line)")
     con.execute(f"INSERT INTO repeats SELECT _file, _line FROM prints QUALIFY row_number() OVER "
                 f"(PARTITION BY {DUPLICATE_KEY} ORDER BY _file, _line) > 1")
     duplicates, first = con.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Callable
 from pathlib import Path
 
 from cjm.errors import UsageError
@@ -41,10 +42,13 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     return files
 
 
-def load_file(con, path: Path, index: int, options: ReadOptions, workdir: Path) -> FileLoad:
+def load_file(con, path: Path, index: int, options: ReadOptions, workdir: Path,
+              keep: Callable[[list[str]], list[str] | None] | None = None) -> FileLoad:
+    """Load ``path`` as the relation of a FileLoad. ``keep`` names, from a file's columns,
+    the ones to hold (None: all); a CSV file is then parsed into those alone."""
     fmt = detect_format(path, read_sample(path, 4096))
     if fmt == "csv":
-        return load_csv(con, path, index, options, workdir)
+        return load_csv(con, path, index, options, workdir, keep)
     if fmt == "parquet":
         return load_parquet(con, path, index)
     if fmt == "jsonl":

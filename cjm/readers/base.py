@@ -42,7 +42,7 @@ class FileLoad:
     notes: list[str] = field(default_factory=list)
 
 
-RESERVED_COLUMNS = ("_line", "_file")  # the engine's own columns
+RESERVED_COLUMNS = ("_line", "_file", "_row")  # the engine's own columns
 # More columns than this is no event log but a broken export; refusing it beats a long wait.
 MAX_COLUMNS = 20_000
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 from cjm.errors import DataError
@@ -45,7 +46,8 @@ _REASONS = {
 }
 
 
-def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -> FileLoad:
+def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
+             keep: Callable[[list[str]], list[str] | None] | None = None) -> FileLoad:
     where = str(path)
     sample = read_sample(path)
     if not sample.strip():
@@ -69,9 +71,10 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
             "Check the delimiter (--delimiter), or keep the columns the journeys need.",
         )
     table = f"raw_{index}"
+    kept = keep(dialect.header) if keep else None
     try:
         _parse(con, table, index, source, dialect, encoding if source == path else "utf-8",
-               where)
+               where, kept)
     except _GzipFailed as failed:
         # DuckDB stops at a cut; the part before it is read from a plain copy.
         source = workdir / f"uncut_{index}.csv"
@@ -80,7 +83,7 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
                             "Check that the download or copy is complete (gzip -t FILE).") \
                 from None
         truncated, cut = True, _drop_cut_line(source, path)
-        _parse(con, table, index, source, dialect, "utf-8", where)
+        _parse(con, table, index, source, dialect, "utf-8", where, kept)
     good = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     rejects = _rejects(con, index, encoding)
     # A transcoded file is UTF-8, whatever the input was.
@@ -89,7 +92,9 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path) -
     if cut is not None:
         rejects.append(cut)
     relation = f"file_{index}"
-    select = ", ".join(f"r.{sql_name(name)}" for name in dialect.header)
+    # A row's print (_row) stands in for its columns not kept, in the exact-duplicate check.
+    select = ", ".join(f"r.{sql_name(name)}" for name in (kept or dialect.header)) \
+        + (", r._row" if kept is not None else "")
     con.execute(
         f"CREATE VIEW {relation} AS SELECT {line_expr} AS _line, {select} FROM {table} r {join}"
     )
@@ -113,15 +118,15 @@ class _GzipFailed(Exception):
 
 
 def _parse(con, table: str, index: int, source: Path, dialect, encoding: str,
-           where: str) -> None:
+           where: str, kept: list[str] | None = None) -> None:
     """Parse ``source`` (the file ``where``, or a copy of it) into ``table``, every column
-    as text, the rejects beside."""
+    as text, the rejects beside; with ``kept``, only those columns and the row's print."""
     columns = "{" + ", ".join(
         f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
     ) + "}"
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv("
+            f"CREATE OR REPLACE TABLE {table} AS SELECT {_projection(kept)} FROM read_csv("
             f"{sql_string(str(source))}, delim={sql_string(dialect.delimiter)}, quote='\"', "
             f"escape='\"', header=true, auto_detect=false, columns={columns}, "
             f"store_rejects=true, rejects_table='rejects_{index}', "
@@ -143,6 +148,12 @@ def _parse(con, table: str, index: int, source: Path, dialect, encoding: str,
         raise DataError(f"{where}: cannot parse as CSV: {message}",
                         "Re-export the file as standard CSV (RFC 4180), with one kind of line "
                         "ending.") from None
+
+
+def _projection(kept: list[str] | None) -> str:
+    if kept is None:
+        return "*"
+    return ", ".join([*(sql_name(name) for name in kept), "hash(*COLUMNS(*)) AS _row"])
 
 
 def _plain_copy(path: Path, target: Path) -> bool:

@@ -16,12 +16,14 @@ from cjm.mapgraph import (
     AUTO_MAX_STAGES,
     AUTO_PATHS,
     AUTO_STAGES,
+    CONFIGURED,
     END,
-    MAX_EDGES,
     START,
+    EdgeBudget,
     MapEdge,
     MapGraph,
     MapNode,
+    edge_budget,
     kept_stages,
     simplified_graph,
     trim,
@@ -176,7 +178,7 @@ def compare(a: JourneyMap, b: JourneyMap, label_a: str = "A", label_b: str = "B"
 
 def compare_map(comparison: Comparison, *, stages: float | None = None,
                 paths: float | None = None, min_count: int = 1,
-                max_edges: int | None = MAX_EDGES) -> MapGraph:
+                max_edges: EdgeBudget = CONFIGURED) -> MapGraph:
     """A map of both sets of journeys: width by their traffic together, colour by the change.
 
     ``stages``, ``paths``, ``min_count`` and ``max_edges`` simplify it as build_map does,
@@ -184,6 +186,7 @@ def compare_map(comparison: Comparison, *, stages: float | None = None,
     are those of the whole journeys); every significant change is kept.
     """
     a, b = comparison.a, comparison.b
+    max_edges = edge_budget(max_edges, a)
     totals: dict[str, list[int]] = {}
     for jm, i in ((a, 0), (b, 1)):
         for s in jm.stages:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,12 @@ DISCOVER_KEYS = (
     "channel_cost",
 )
 KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
+# The reading options as the flags (and a batch entry's keys) name them: read_arguments'.
+READING_OPTIONS = (
+    *ROLE_KEYS, "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "lifecycle",
+    "journey_gap", "drop_duplicates", "rejects", "strict", "pseudonymize", "salt",
+    "min_journeys", "memory_limit", "temp_dir", "buckets",
+)
 _TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(ROLE_KEYS, (str,)),
     **dict.fromkeys(("delimiter", "encoding", "timezone", "timestamp_format", "lifecycle",
@@ -118,6 +125,16 @@ def _check_value(key: str, value: Any, path: Path) -> None:
         reason = exc.message.split(": ", 1)[-1]
         raise UsageError(f"{path}: setting {key!r}: {reason}, not {value!r}", exc.hint) \
             from None
+
+
+def read_arguments(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """read_log's keyword arguments from READING_OPTIONS (``case``, ``lifecycle_column``,
+    ``journey_gap``, …): the role columns go into ``columns``, unset (None) roles left out;
+    ``strict`` is not read_log's (see cjm.gates.check_strict)."""
+    columns = {("lifecycle" if key == "lifecycle_column" else key): settings[key]
+               for key in ROLE_KEYS if settings.get(key)}
+    return {"columns": columns, **{k: v for k, v in settings.items()
+                                   if k not in ROLE_KEYS and k != "strict"}}
 
 
 def chosen_engine(engine: str | None = None) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cjm.errors import CjmError, ThresholdError, UsageError
+from cjm.errors import CjmError, DataError, ThresholdError, UsageError
 from cjm.journeys import JourneyMap
-from cjm.units import format_seconds
+from cjm.units import format_counted, format_seconds
 
 
 def check_gates(
@@ -49,6 +49,17 @@ def check_each(maps: Iterable[tuple[str | None, JourneyMap]], **limits: float | 
             if label:  # in CI, say which segment or period broke (or cannot meet) the gate
                 exc.message = f"{label}: {exc.message}"
             raise
+
+
+def check_strict(log) -> None:
+    """--strict: raise DataError when any row was rejected or a file ends early (cut short)."""
+    cut = [report.path for report in log.files if report.details.get("truncated")]
+    if cut:
+        raise DataError(f"{cut[0]}: the file ends early (truncated; --strict)",
+                        "Check that the download or copy is complete (gzip -t FILE).")
+    if log.rejected:
+        raise DataError(f"{format_counted(log.rejected, 'rows')} rejected (--strict)",
+                        "--rejects FILE.csv writes each with its line and reason.")
 
 
 def gate_notes(journey_map: JourneyMap, dead_end_rate: float | None) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from typing import Literal
 
 from cjm.journeys import JourneyMap, Stage
 from cjm.privacy import kept as shared_by_enough
@@ -29,6 +30,8 @@ AUTO_STAGES = 100  # a log with more stages than this is drawn with its most fre
 AUTO_MAX_STAGES = 60
 GOAL_ROUTE = 0.8  # a goal keeps the strongest incoming edges carrying this share of its traffic
 MAX_EDGES = 80  # the edge budget of a map (--max-edges); beyond it a map is a hairball
+CONFIGURED = "config"  # max_edges: that of the log's cjm.toml, else MAX_EDGES
+EdgeBudget = int | Literal["config"] | None  # the max_edges of a map: 0 or None for no limit
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def kept_stages(stages: list[Stage] | list[MapNode], share: float) -> list[str]:
 def build_map(journey_map: JourneyMap, *, stages: float | None = None,
               paths: float | None = None,
               min_count: int = 1, max_stages: int | None = None,
-              max_edges: int | None = MAX_EDGES) -> MapGraph:
+              max_edges: EdgeBudget = CONFIGURED) -> MapGraph:
     """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
 
     ``stages=None`` keeps every stage of a log with up to 100 of them, and the 60 most
@@ -124,8 +127,10 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     larger map.
     Each goal keeps its strongest incoming edges carrying ``GOAL_ROUTE`` (80%) of its traffic.
     ``max_stages`` caps the stages shown (the most frequent, and the goals); ``max_edges``
-    (0 or None: no budget) then caps the edges, see ``fit_budget``.
+    (0 or None: no budget; default: ``max_edges`` of the log's cjm.toml, else 80) then caps
+    the edges, see ``fit_budget``.
     """
+    max_edges = edge_budget(max_edges, journey_map)
     capped = stages is None and len(journey_map.stages) > AUTO_STAGES
     if capped:
         max_stages = min(max_stages or AUTO_MAX_STAGES, AUTO_MAX_STAGES)
@@ -164,6 +169,14 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     return simplified_graph(nodes, edges, paths, min_count, max_edges, hidden_stages=hidden,
                             handoff_column=journey_map.handoff_column,
                             capped_from=len(journey_map.stages) if capped else None)
+
+
+def edge_budget(max_edges: EdgeBudget, journey_map: JourneyMap) -> int | None:
+    """``max_edges``, or for CONFIGURED that of the config the log was read with, as the
+    CLI's --max-edges defaults to it."""
+    if max_edges == CONFIGURED:
+        return journey_map.log.config.get("max_edges", MAX_EDGES)
+    return max_edges
 
 
 def simplified_graph(nodes: list[MapNode], edges: list[MapEdge], paths: float,

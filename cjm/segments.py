@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
 from cjm.readers.base import sql_name, sql_string
+
+if TYPE_CHECKING:
+    from cjm.journeys import JourneyMap
 
 BY_ROLES = ("segment", "channel", "device", "department", "outcome")
 PERIODS = {  # the label of the period holding the timestamp {t}, as SQL
@@ -172,3 +176,15 @@ def sides(log: EventLog, by: str | None, period: str | None,
         if log.label:  # "segment = vip, 2024-Q3"
             side.label = f"{log.label}, {side.label}"
     return chosen
+
+
+def discover_part(part: EventLog, whole: JourneyMap) -> JourneyMap:
+    """Discover ``part`` (a segment, a period: a slice of ``whole``'s log) as ``whole`` was:
+    with its goals (or outcome), hand-off role, still-active span and gap count, so that
+    their rates compare; as ``cjm discover --by`` and the sections of a report do."""
+    from cjm.journeys import discover
+
+    goals = whole.goals
+    return discover(part, goals=goals.stages, use_outcome=goals.source == "outcome",
+                    infer_goals=False, handoff_column=whole.handoff_role,
+                    still_active=whole.still_active_seconds, gap_min_count=whole.gap_min_count)

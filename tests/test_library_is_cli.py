@@ -23,7 +23,7 @@ from cjm.render.json_out import (
     moments_json,
     slices_json,
 )
-from cjm.segments import by_segment
+from cjm.segments import by_segment, discover_part
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).parents[1]
@@ -51,9 +51,7 @@ def _discover(log):
 
 def _discover_by(log):
     jm = cjm.discover(log)
-    return slices_json(jm, [(part.label, cjm.discover(part, goals=jm.goals.stages,
-                                                      use_outcome=jm.goals.source == "outcome",
-                                                      infer_goals=False), None)
+    return slices_json(jm, [(part.label, discover_part(part, jm), None)
                             for part in by_segment(log, "segment")])
 
 
@@ -213,3 +211,25 @@ def test_the_engine_is_resolved_by_the_library(monkeypatch):
     monkeypatch.setenv("CJM_ENGINE", "flink")
     with pytest.raises(cjm.UsageError, match="CJM_ENGINE: 'flink' is not one of duckdb, spark"):
         chosen_engine()
+
+
+def test_the_edge_budget_of_the_config_is_used_by_the_library(tmp_path):
+    (tmp_path / "cjm.toml").write_text("max_edges = 6\n")
+    for command, compute in (("discover", _discover), ("compare", _compare),
+                             ("check", _check)):
+        args, _ = COMMANDS[command]
+        expected = _cli_json(args[0], EXAMPLE, *args[1:])
+        with cjm.read_log(EXAMPLE) as log:
+            data = json.loads(json.dumps(compute(log)))
+        assert data == expected, command
+
+
+def test_a_part_is_discovered_as_the_whole_was(tmp_path):
+    (tmp_path / "cjm.toml").write_text('still_active = "3d"\nhandoff_column = "device"\n')
+    with cjm.read_log(EXAMPLE) as log:
+        jm = cjm.discover(log, goals=["Checkout"], gap_min_count=3)
+        for part in by_segment(log, "segment"):
+            result = discover_part(part, jm)
+            assert (result.goals.stages, result.goals.source) == (("Checkout",), "flag")
+            assert (result.handoff_role, result.still_active_seconds, result.gap_min_count) \
+                == ("device", 3 * 86400, 3)

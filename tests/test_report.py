@@ -274,3 +274,56 @@ def test_slices_and_comparison_keep_still_active(tmp_path):
     whole = data["all"]["dead_ends"]["journeys"]
     assert sum(s["dead_ends"]["journeys"] for s in data["slices"]) == whole
     assert all(s["dead_ends"]["open_journeys"] for s in data["slices"])
+
+
+def test_the_library_runs_a_batch_file_as_the_cli_does(write, tmp_path):
+    from cjm.report import run_batch
+
+    config = write("reports.toml", f"""
+[defaults]
+goal = ["Purchase"]
+by = "segment"
+
+[[report]]
+name = "all"
+logs = ["{EXAMPLE.as_posix()}"]
+output = ["out/all.html", "out/all.md"]
+fail_on_dead_end_rate = "75%"
+
+[[report]]
+name = "broken"
+logs = ["missing.csv"]
+output = "out/broken.html"
+""")
+    done = run_batch(config)
+    assert done.reports == 2
+    assert [(f.name, "missing.csv" in f.message) for f in done.failures] == [
+        ("all", False), ("broken", True)]
+    assert "segment = new: dead-end rate" in done.failures[0].message  # written, then gated
+    by_library = {p: (tmp_path / "out" / p).read_bytes() for p in ("all.html", "all.md")}
+    for path in by_library:
+        (tmp_path / "out" / path).unlink()
+    result = run_cli("report", "--config", str(config))
+    assert result.exit_code == 1 and "2 of 2 reports failed" in result.output
+    assert by_library == {p: (tmp_path / "out" / p).read_bytes() for p in by_library}
+
+
+def test_a_report_from_flags_is_the_command_s(tmp_path):
+    from cjm.report import run_report
+
+    flags = {"by": "segment", "goal_share": "70%", "max_edges": 12}
+    run = run_report([str(EXAMPLE)], flags, [tmp_path / "api.md"], reading={"case": "journey_id"})
+    assert run.written == [tmp_path / "api.md"] and run.log.files[0].path.endswith("shop.csv")
+    result = run_cli("report", str(EXAMPLE), "-o", "cli.md", "--by", "segment", "--goal-share",
+                     "70%", "--max-edges", "12", "--case", "journey_id")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "api.md").read_bytes() == (tmp_path / "cli.md").read_bytes()
+
+
+def test_batch_keys_are_the_reading_flags():
+    from dataclasses import fields
+
+    from cjm.cli.common import LogArgs
+    from cjm.config import READING_OPTIONS
+
+    assert set(READING_OPTIONS) == {f.name for f in fields(LogArgs)} - {"paths", "debug"}

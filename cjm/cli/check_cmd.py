@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cjm.cli import mapout
+import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout, warn
 
 DESIGN = "Design"
@@ -54,12 +54,13 @@ def check_command(
     from cjm.design import load_design
     from cjm.gates import check_conformance_gates
     from cjm.journeys import discover
+    from cjm.options import map_arguments, validate_view
     from cjm.render.json_out import check_json
     from cjm.render.terminal import check_view, notes_and_warnings
     from cjm.units import parse_rate
 
     view = view or "both"
-    mapout.check_view(view, node_label)
+    validate_view(view, node_label)
     chosen = mapout.targets(args.paths, output, no_map, json_out, "check")
     gates = {
         "min_fitness": parse_rate(min_fitness, "--min-fitness") if min_fitness else None,
@@ -75,7 +76,7 @@ def check_command(
         result = check(jm, designed, exact=exact, max_paths=max_paths)
         if journeys_out:
             result.write_journeys(journeys_out)
-        graph = check_map(result, **mapout.simplify(stages, paths, min_count, max_edges))
+        graph = check_map(result, **map_arguments(stages, paths, min_count, max_edges))
         title = f"{', '.join(Path(f.path).name for f in log.files)} against {designed.name}"
         written = mapout.write(graph, chosen, lambda: check_json(result, graph), json_out,
                                view, node_label, title)

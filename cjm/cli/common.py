@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
-from cjm.errors import CjmError, DataError
+from cjm.errors import CjmError
 from cjm.resources import classify
 
 COLUMNS = "Columns"
@@ -58,42 +58,28 @@ class LogArgs:
 
     def check_strict(self, log) -> None:
         """Under --strict, any rejected row, or a file that ends early, fails the command."""
-        cut = [report.path for report in log.files if report.details.get("truncated")]
-        if self.strict and cut:
-            raise DataError(f"{cut[0]}: the file ends early (truncated; --strict)",
-                            "Check that the download or copy is complete (gzip -t FILE).")
-        if self.strict and log.rejected:
-            from cjm.units import format_counted
+        if self.strict:
+            from cjm.gates import check_strict
 
-            raise DataError(f"{format_counted(log.rejected, 'rows')} rejected (--strict)",
-                            "--rejects FILE.csv writes each with its line and reason.")
+            check_strict(log)
+
+    def settings(self) -> dict[str, Any]:
+        """The reading options, as the flags name them: cjm.config.READING_OPTIONS."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("paths", "debug")}
 
     def read(self, config=None, engine: str | None = None, keep_rows: bool = False):
         """Read the log as these options say; write the rejects file when asked.
 
         ``engine`` is the command's --engine; commands without one run on DuckDB only, and
         refuse $CJM_ENGINE=spark."""
+        from cjm.config import read_arguments
         from cjm.eventlog import read_log
         from cjm.spark.options import check_supported
 
         check_supported(self.command, engine)
-
-        roles = {
-            "case": self.case, "stage": self.stage, "timestamp": self.timestamp,
-            "channel": self.channel, "device": self.device, "department": self.department,
-            "segment": self.segment, "outcome": self.outcome, "cost": self.cost,
-            "lifecycle": self.lifecycle_column,
-        }
-        return read_log(
-            self.paths, columns={k: v for k, v in roles.items() if v},
-            delimiter=self.delimiter, encoding=self.encoding, timezone=self.timezone,
-            timestamp_format=self.timestamp_format, dayfirst=self.dayfirst,
-            lifecycle=self.lifecycle, journey_gap=self.journey_gap,
-            drop_duplicates=self.drop_duplicates, rejects=self.rejects, config=config,
-            pseudonymize=self.pseudonymize, salt=self.salt, min_journeys=self.min_journeys,
-            memory_limit=self.memory_limit, temp_dir=self.temp_dir, buckets=self.buckets,
-            keep_rows=keep_rows,
-        )
+        return read_log(self.paths, **read_arguments(self.settings()), config=config,
+                        keep_rows=keep_rows)
 
 
 def _opt(*names: str, help: str, panel: str = COLUMNS, **extra: Any) -> Any:

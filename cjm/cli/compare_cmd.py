@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cjm.cli import mapout
+import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.errors import UsageError
 
@@ -58,6 +58,7 @@ def compare_command(
     """
     from cjm.compare import compare, compare_map
     from cjm.journeys import discover
+    from cjm.options import map_arguments
     from cjm.render.json_out import compare_json
     from cjm.render.terminal import compare_view, notes_and_warnings
 
@@ -83,7 +84,7 @@ def compare_command(
         result = compare(a, b, sides[0].label or "A", sides[1].label or "B",
                          min_count=min_count, alpha=alpha)
         # Its --min-count is the testing threshold: the map hides no transition for it.
-        graph = compare_map(result, **mapout.simplify(stages, paths, max_edges=max_edges))
+        graph = compare_map(result, **map_arguments(stages, paths, max_edges=max_edges))
         title = f"{result.label_a} → {result.label_b}"
         written = mapout.write(graph, chosen, lambda: compare_json(result, graph), json_out,
                                "frequency", "journeys", title)

@@ -5,11 +5,11 @@ from typing import Annotated
 
 import typer
 
-from cjm.cli import mapout
+import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote
 from cjm.errors import UsageError
 from cjm.journeys import GAP_MIN_COUNT
-from cjm.spark.options import Engine, SparkMaster, SparkRemote
 
 ANALYSIS = "Goals and gaps"
 SLICES = "Segments and periods"
@@ -89,19 +89,21 @@ def discover_command(
 
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json
     """
-    from cjm.config import find_config
+    from cjm.cli.engine import read_with_spark
+    from cjm.config import chosen_engine, find_config
     from cjm.gates import check_each, gate_notes
     from cjm.journeys import discover
     from cjm.mapgraph import build_map
+    from cjm.options import map_arguments, validate_view
     from cjm.render.json_out import journey_json
     from cjm.segments import between, by_period, by_segment
-    from cjm.spark.options import chosen_engine, default_stem, read_with_spark
+    from cjm.spark.options import default_stem
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
 
     config = find_config()
     view = view or config.get("view", "both")
     top = top or int(config.get("top", 10))
-    mapout.check_view(view, node_label)
+    validate_view(view, node_label)
     spark = chosen_engine(engine) == "spark"
     if spark and not (output or no_map or json_out == "-"):  # URIs and tables have no stem
         output = [f"{default_stem(args.paths)}.journey.svg"]
@@ -119,7 +121,7 @@ def discover_command(
     if window not in ("journeys", "events"):
         raise UsageError(f"--window: {window!r} is not one of journeys, events")
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
-    simplify = mapout.simplify(stages, paths, min_count, max_edges)
+    simplify = map_arguments(stages, paths, min_count, max_edges)
     results: list = []
     with (read_with_spark(args, config, spark_remote, spark_master, {
             "--by": by, "--period": period, "--since": since, "--until": until})
@@ -158,19 +160,15 @@ def discover_command(
 
 
 def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> list:
-    """Discover each slice with the goals of the whole; a map per slice, one JSON for all."""
-    from cjm.journeys import discover
+    """Discover each slice as the whole was; a map per slice, one JSON for all."""
     from cjm.mapgraph import build_map
     from cjm.render.json_out import journey_json, slices_json, write_json
     from cjm.safety import safe_name
+    from cjm.segments import discover_part
 
-    goals = jm.goals
     results, used = [], set()
     for part in slices:
-        result = discover(part, goals=goals.stages, use_outcome=goals.source == "outcome",
-                          infer_goals=False, handoff_column=jm.handoff_role,
-                          still_active=jm.still_active_seconds,
-                          gap_min_count=jm.gap_min_count)
+        result = discover_part(part, jm)
         graph = build_map(result, **simplify)
         name = safe_name(part.label.split(" = ", 1)[-1], used)
         targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]

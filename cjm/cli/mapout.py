@@ -3,7 +3,7 @@ report)."""
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -12,7 +12,6 @@ from cjm.errors import UsageError
 
 MAP = "Map"
 OUTPUT_FORMATS = ("svg", "png", "pdf", "dot", "json")
-VIEWS = ("frequency", "performance", "both")
 
 Output = Annotated[list[str] | None, typer.Option(
     "-o", "--output", help="Write the map (svg, png, pdf, dot) or the JSON (json); the "
@@ -48,28 +47,6 @@ MaxEdges = Annotated[int | None, typer.Option(
     "--max-edges", help="Draw at most this many edges, after --stages and --paths: the goals' "
     "main routes, the strongest transitions and those that keep every stage connected. 0: no "
     "limit. (default: 80)", rich_help_panel=MAP, min=0, metavar="N", show_default=False)]
-
-
-def check_view(view: str, node_label: str) -> None:
-    if view not in VIEWS:
-        raise UsageError(f"--view: {view!r} is not one of frequency, performance, both")
-    if node_label not in ("journeys", "events"):
-        raise UsageError(f"--node-label: {node_label!r} is not one of journeys, events")
-
-
-def simplify(stages: str | None, paths: str | None, min_count: int = 1,
-             max_edges: int | None = None) -> dict[str, Any]:
-    """build_map's keyword arguments from the --stages, --paths, --min-count and --max-edges
-    flags (--max-edges: else max_edges in cjm.toml, else 80)."""
-    from cjm.config import find_config
-    from cjm.mapgraph import MAX_EDGES
-    from cjm.units import parse_share
-
-    if max_edges is None:
-        max_edges = find_config().get("max_edges", MAX_EDGES)
-    return {"stages": parse_share(stages, "--stages") if stages else None,
-            "paths": parse_share(paths, "--paths") if paths else None, "min_count": min_count,
-            "max_edges": max_edges}
 
 
 def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: str | None,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from cjm.cli import mapout
+import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, report
 
 GOALS = "Goals"

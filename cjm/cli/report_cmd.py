@@ -1,19 +1,28 @@
 """``cjm report``: one HTML page for people, Markdown with Mermaid for pipelines; or many
 reports from one config file."""
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cjm.cli import mapout
-from cjm.cli.common import LogArgs, log_command, stderr, stdout, write_each
+import cjm.cli.mapout as mapout
+from cjm.cli.common import (
+    LogArgs,
+    error,
+    interrupted,
+    log_command,
+    log_stem,
+    stderr,
+    stdout,
+    write_each,
+)
 from cjm.errors import UsageError
 
 CONTENT = "Sections"
 SLICES = "Segments and periods"
 GATES = "CI gates"
+
 
 @log_command(optional=True)
 def report_command(
@@ -117,20 +126,55 @@ def report_command(
             raise UsageError(f"--config runs the reports its file describes; {flags[0]} "
                              "belongs in the file", "Write it as a key of [defaults] or of "
                              "a [[report]] entry (see docs/report.md).")
-        from cjm.cli.report_batch import run_batch
-
-        run_batch(Path(config_file), quiet)
+        _batch(Path(config_file), quiet)
         return
     if not args.paths:
         raise UsageError("give a LOG file, or --config FILE.toml",
                          "Example: cjm report examples/shop.csv -o report.html")
-    targets = [Path(o) for o in output] if output else [Path(f"{_stem(args)}.report.html")]
-    produce(args, values, targets, assets, None if quiet else _announce)
+    from cjm.report import run_report
+
+    targets = [Path(o) for o in output] if output else [Path(f"{log_stem(args.paths)}.report.html")]
+    run = run_report(args.paths, values, targets, assets, reading=args.settings(),
+                     write_all=write_each)
+    if not quiet:
+        for path in run.written:
+            stdout().print(f"Wrote {path}", highlight=False, markup=False)
+    _tell(run)
+    run.check()
 
 
-def _announce(written: list[Path]) -> None:
-    for path in written:
-        stdout().print(f"Wrote {path}", highlight=False, markup=False)
+def _tell(run) -> None:
+    """The notes and warnings of a report written, after what was written."""
+    from cjm.render.terminal import notes_and_warnings
+
+    for line in notes_and_warnings(run.log, run.gate_notes):
+        stderr().print(line)
+
+
+def _batch(path: Path, quiet: bool) -> None:
+    """Run every report of the batch file; list the failures at the end, then exit 1."""
+    from cjm.report import run_batch
+    from cjm.units import format_counted
+
+    def written(entry, run) -> None:
+        if not quiet:
+            stdout().print(f"{entry.name}: wrote {format_counted(len(run.written), 'files')}: "
+                           + ", ".join(str(p) for p in run.written), highlight=False,
+                           markup=False, soft_wrap=True)
+        _tell(run)
+
+    def failed(failure) -> None:
+        if interrupted():
+            raise failure.error  # Ctrl-C stops the batch: reporting() exits 130
+        error(f"{failure.name}: {failure.message}", failure.hint)
+
+    done = run_batch(path, on_report=written, on_failure=failed, write_all=write_each)
+    if done.failures:
+        stderr().print(f"{len(done.failures)} of {done.reports} reports failed:", markup=False)
+        for failure in done.failures:
+            stderr().print(f"  {failure.name}: {failure.message}", markup=False,
+                           highlight=False)
+        raise typer.Exit(1)
 
 
 def _flags_given(args: LogArgs, values: dict[str, Any]) -> list[str]:
@@ -143,87 +187,3 @@ def _flags_given(args: LogArgs, values: dict[str, Any]) -> list[str]:
     given += [f.name for f in fields(LogArgs)
               if f.name not in ("paths", "debug") and getattr(args, f.name) != f.default]
     return ["--" + name.replace("_", "-") for name in given]
-
-
-def _stem(args: LogArgs) -> str:
-    from cjm.cli.common import log_stem
-
-    return log_stem(args.paths)
-
-
-def produce(args: LogArgs, values: dict[str, Any], targets: list[Path], assets: str | None,
-            announce: Callable[[list[Path]], None] | None = None) -> list[Path]:
-    """Read the log, build the report, write every target and ``announce`` them; then apply
-    the gate to the whole log and to each segment or period, naming the one that broke it."""
-    from cjm.gates import check_each, gate_notes
-    from cjm.render.terminal import notes_and_warnings
-    from cjm.report import build_report, report_format, write_report
-
-    for target in targets:
-        report_format(target)
-    options, gate = report_options(values)
-    if args.outcome and not options.goals:  # --outcome names the column that marks success
-        options.use_outcome = True
-    written: list[Path] = []
-    with args.read() as log:
-        report = build_report(log, options)
-        write_each(targets, lambda target: written.extend(write_report(report, target, assets)))
-    if announce:
-        announce(written)
-    for line in notes_and_warnings(log, gate_notes(report.journey_map, gate)):
-        stderr().print(line)
-    check_each([(None, report.journey_map), *((s.label, s.journey_map) for s in report.slices)],
-               dead_end_rate=gate)
-    args.check_strict(log)
-    return written
-
-
-def report_options(values: dict[str, Any]):
-    """ReportOptions from the flags (or a config entry's keys), and the dead-end gate;
-    cjm.toml gives the defaults that the flags leave open."""
-    from cjm.config import find_config
-    from cjm.journeys import GOAL_SHARE
-    from cjm.report import ReportOptions
-    from cjm.units import parse_date, parse_rate, parse_share, parse_span
-
-    config = find_config()
-    get = values.get
-    view = get("view") or config.get("view", "both")
-    mapout.check_view(view, "journeys")
-    if get("by") and get("period"):
-        raise UsageError("give --by or --period, not both")
-    if get("compare_by") and get("compare_period"):
-        raise UsageError("give --compare-by or --compare-period, not both")
-    if get("order", "strict") not in ("strict", "any"):
-        raise UsageError(f"--order: {get('order')!r} is not one of strict, any")
-    pair = [v.strip() for v in get("compare_values").split(",")] \
-        if get("compare_values") else None
-    if pair is not None and len(pair) != 2:
-        raise UsageError("--compare-values: give exactly two values, A first: vip,new")
-    if pair and not (get("compare_by") or get("compare_period")):
-        raise UsageError("--compare-values goes with --compare-by or --compare-period")
-    if get("compare_by") and not pair:
-        raise UsageError("--compare-by needs --compare-values A,B: the two values to compare",
-                         "Example: --compare-by segment --compare-values vip,new")
-    still = get("still_active") or config.get("still_active")
-    goals = list(get("goal") or config.get("goals", []))
-    options = ReportOptions(
-        title=get("title"), goals=goals,
-        goal_share=parse_share(get("goal_share") or config.get("goal_share", GOAL_SHARE),
-                               "--goal-share"),
-        still_active=parse_span(still, "--still-active") if still else None,
-        handoff_column=get("handoff_column") or config.get("handoff_column"),
-        where=list(get("where") or []),
-        since=parse_date(get("since"), "--since"), until=parse_date(get("until"), "--until"),
-        by=get("by"), top_values=get("top_values"), period=get("period"),
-        funnel=[s.strip() for s in (get("funnel") or "").split(",") if s.strip()],
-        within=parse_span(get("within"), "--within") if get("within") else None,
-        funnel_order=get("order") or "strict",
-        compare_by=get("compare_by"), compare_period=get("compare_period"),
-        compare_values=pair, design=get("design"),
-        top=get("top") or int(config.get("top", 10)), view=view,
-        **mapout.simplify(get("stages"), get("paths"), get("min_count") or 1,
-                           get("max_edges")),
-    )
-    gate = get("fail_on_dead_end_rate")
-    return options, parse_rate(gate, "--fail-on-dead-end-rate") if gate is not None else None

@@ -15,7 +15,7 @@ from typing import Any
 
 from cjm.eventlog import EventLog
 from cjm.journeys import GOAL_SHARE, JourneyMap
-from cjm.mapgraph import MAX_EDGES, MapGraph
+from cjm.mapgraph import CONFIGURED, EdgeBudget, MapGraph
 from cjm.progress import step
 from cjm.render import graphviz
 from cjm.safety import safe_name
@@ -50,7 +50,7 @@ class ReportOptions:
     stages: float | None = None
     paths: float | None = None
     min_count: int = 1
-    max_edges: int | None = MAX_EDGES
+    max_edges: EdgeBudget = CONFIGURED  # of the log's cjm.toml, else 80
     top: int = 10
     view: str = "both"
 
@@ -186,21 +186,17 @@ def _warnings(log: EventLog, jm: JourneyMap) -> list[str]:
 
 def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dict,
             title: str) -> list[Slice]:
-    """Each segment or period with the goals of the whole, so that the rates compare."""
-    from cjm.journeys import discover
+    """Each segment or period, discovered as the whole was, so that the rates compare."""
     from cjm.mapgraph import build_map
     from cjm.render.json_out import journey_json
-    from cjm.segments import by_period, by_segment
+    from cjm.segments import by_period, by_segment, discover_part
 
     parts = (by_segment(log, options.by, top=options.top_values) if options.by
              else by_period(log, options.period))
     slices = []
     for part in parts:
         with step(f"Slice {part.label}"):
-            result = discover(part, goals=jm.goals.stages,
-                              use_outcome=jm.goals.source == "outcome", infer_goals=False,
-                              handoff_column=jm.handoff_role,
-                              still_active=jm.still_active_seconds)
+            result = discover_part(part, jm)
             graph = build_map(result, **simplify)
             slices.append(Slice(part.label, journey_json(result, graph),
                                 _figure(result, graph, f"{title}: {part.label}", options.view),
@@ -220,17 +216,13 @@ def _funnel(log: EventLog, options: ReportOptions) -> dict[str, Any]:
 
 def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
     from cjm.compare import compare, compare_map
-    from cjm.journeys import discover
     from cjm.render.json_out import compare_json
-    from cjm.segments import sides
+    from cjm.segments import discover_part, sides
 
     with step("Comparison"):
         a_log, b_log = sides(log, options.compare_by, options.compare_period,
                              options.compare_values)
-        same = {"goals": jm.goals.stages, "use_outcome": jm.goals.source == "outcome",
-                "infer_goals": False, "handoff_column": jm.handoff_role,
-                "still_active": jm.still_active_seconds}
-        a, b = discover(a_log, **same), discover(b_log, **same)
+        a, b = discover_part(a_log, jm), discover_part(b_log, jm)
         result = compare(a, b, a_log.label or "A", b_log.label or "B")
         graph = compare_map(result, stages=options.stages, paths=options.paths,
                             max_edges=options.max_edges)

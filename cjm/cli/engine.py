@@ -1,0 +1,46 @@
+"""The engine options of the commands that run on Spark (``cjm discover`` so far).
+
+Declared without importing PySpark, so that ``--help`` stays fast.
+"""
+
+from typing import Annotated, Any
+
+import typer
+
+from cjm.cli.common import LogArgs
+from cjm.errors import UsageError
+
+ENGINE_PANEL = "Engine"
+
+Engine = Annotated[str | None, typer.Option(
+    "--engine", help="Where to read and aggregate: duckdb (this machine) or spark. "
+    "(default: $CJM_ENGINE, else duckdb)", rich_help_panel=ENGINE_PANEL, metavar="ENGINE",
+    show_default=False)]
+SparkRemote = Annotated[str | None, typer.Option(
+    "--spark-remote", help="With --engine spark: a Spark Connect server, sc://host:15002. "
+    "(default: $CJM_SPARK_REMOTE)", rich_help_panel=ENGINE_PANEL, metavar="URL",
+    show_default=False)]
+SparkMaster = Annotated[str | None, typer.Option(
+    "--spark-master", help="With --engine spark: the cluster's master URL (spark://host:7077, "
+    "yarn, local[4]). (default: $CJM_SPARK_MASTER, else local mode)",
+    rich_help_panel=ENGINE_PANEL, metavar="URL", show_default=False)]
+_DUCKDB_ONLY = {"memory_limit": "--memory-limit", "temp_dir": "--temp-dir",
+                "buckets": "--buckets"}
+
+
+def read_with_spark(args: LogArgs, config, remote: str | None, master: str | None,
+                    refused: dict[str, Any]):
+    """Read the log as ``args`` say, with Spark; ``refused`` holds the options given that
+    Spark does not support (flag -> value)."""
+    given = [flag for flag, value in refused.items() if value not in (None, False, [], ())]
+    settings = args.settings()
+    given += [flag for name, flag in _DUCKDB_ONLY.items() if settings.pop(name) is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
+                         "Run with --engine duckdb for them; see docs/scale.md for Spark's "
+                         "memory settings.")
+    from cjm.config import read_arguments
+    from cjm.spark.read import read_spark_log
+
+    return read_spark_log(args.paths, remote=remote, master=master,
+                          **read_arguments(settings), config=config)

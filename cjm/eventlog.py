@@ -247,8 +247,12 @@ def _given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tu
     return given
 
 
-def _relation_union(loads: Sequence[FileLoad]) -> str:
-    parts = [f"SELECT {i} AS _file, * FROM {load.relation}" for i, load in enumerate(loads)]
+def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:
+    """The files' rows as one relation, each with its file's number; with ``scans``, those
+    of the files read in place come from their scan, in the pass that makes the events."""
+    parts = [f"SELECT {i} AS _file, * FROM " + (f"({load.scan})" if scans and load.scan
+                                                 else load.relation)
+             for i, load in enumerate(loads)]
     return " UNION ALL BY NAME ".join(parts)
 
 
@@ -446,7 +450,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
            drop_duplicates, pseudonym_key=None, keep_rows=False) -> EventLog:
     names = ", ".join(str(load.path) for load in loads)
     where = names if len(loads) == 1 else f"{len(loads)} files"
-    if not any(load.rows > len(load.rejects) for load in loads):
+    if not any(load.scan or load.rows > len(load.rejects) for load in loads):
         raise _no_rows(loads, where)
     mapping = resolve_files([(str(load.path), load.columns) for load in loads], given, where)
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
@@ -477,22 +481,23 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     )
     lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
     case = pseudonym_sql(text["case"], pseudonym_key) if pseudonym_key else text["case"]
-    # The rows as read, typed, with the reason each one is refused: one pass over the file's
-    # rows makes the events table, from which the refused rows then move to the rejects, so
-    # that the log is never held whole once more in between.
+    # The rows as read, typed, with the reason each one is refused (or the lifecycle that is
+    # not kept): one pass over the file's rows makes the events table, from which those rows
+    # then move out, so that the log is never held whole once more in between.
+    printed = any(load.scan for load in loads) or "_row" in types
     con.execute(
         "CREATE TEMP VIEW staged AS SELECT *, " + reason + " AS reason FROM ("
         f"SELECT _file, _line, {case} AS case_id, {text['stage']} AS stage, "
         f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
-        + "".join(f", {text[r]} AS {r}" for r in optional)
-        + " FROM raw) WHERE reason IS NOT NULL OR keep"
+        + "".join(f", {text[r]} AS {r}" for r in optional) + (", _row" if printed else "")
+        + f" FROM ({_relation_union(loads, scans=True)}))"
     )
-    extra = "".join(f", {r}" for r in optional)
+    extra = "".join(f", {r}" for r in optional) + (", _row" if printed else "")
     rows = "staged"
     journey = "case_id"
     if gap_seconds:
-        # The refused rows are a partition of their own: they split no journey.
-        within = "PARTITION BY case_id, reason IS NULL ORDER BY ts, _file, _line"
+        # The rows that go are a partition of their own: they split no journey.
+        within = "PARTITION BY case_id, reason IS NULL AND keep ORDER BY ts, _file, _line"
         journey = (
             "case_id || '#' || (1 + sum(CASE WHEN epoch(ts) - epoch(prev_ts) > "
             f"{float(gap_seconds)} THEN 1 ELSE 0 END) OVER ({within} ROWS UNBOUNDED PRECEDING))"
@@ -500,12 +505,26 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         rows = f"(SELECT *, lag(ts) OVER ({within}) AS prev_ts FROM staged)"
         if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
             journey = pseudonym_sql(f"({journey})", pseudonym_key)
-    con.execute(
-        # Unsorted: every query that needs an order sorts within journeys itself.
-        f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, _line"
-        f"{extra}, reason, CASE WHEN reason IS NOT NULL THEN ts_text END AS ts_text FROM {rows}"
-    )
+    try:
+        con.execute(
+            # Unsorted: every query that needs an order sorts within journeys itself.
+            f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, "
+            f"_line{extra}{', keep' if keep != 'true' else ''}, reason, CASE WHEN reason IS "
+            f"NOT NULL THEN ts_text END AS ts_text FROM {rows}"
+        )
+    except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
+        scanned = [load for load in loads if load.scan]
+        if scanned and not isinstance(exc, CjmError):
+            from cjm.readers.delimited import parse_error
+
+            raise parse_error(exc, scanned[0].path, where) from None
+        raise
     con.execute("SET TimeZone = 'UTC'")  # naive timestamps were read in the log's time zone
+    parsed = dict(con.execute("SELECT _file, count(*) FROM events GROUP BY _file").fetchall())
+    for i, load in enumerate(loads):
+        if load.finish is not None and (lines := load.finish(con, parsed.get(i, 0))):
+            con.execute(f"UPDATE events SET _line = f.line FROM ({lines}) f "
+                        f"WHERE events._file = {i} AND events._line = f.provisional")
     con.execute("CREATE TABLE rejects (_file INTEGER, _line BIGINT, reason VARCHAR, "
                 "content VARCHAR)")
     _insert_reader_rejects(con, loads)
@@ -514,18 +533,22 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         "concat_ws(', ', 'journey id=' || coalesce(case_id, ''), 'stage=' || coalesce(stage, ''),"
         " 'timestamp=' || coalesce(ts_text, '')) FROM events WHERE reason IS NOT NULL"
     )
-    con.execute("DELETE FROM events WHERE reason IS NOT NULL")
-    con.execute("ALTER TABLE events DROP COLUMN reason; ALTER TABLE events DROP COLUMN ts_text")
+    con.execute("DELETE FROM events WHERE reason IS NOT NULL"
+                + (" OR NOT keep" if keep != "true" else ""))
+    for column in ("keep", "reason", "ts_text") if keep != "true" else ("reason", "ts_text"):
+        con.execute(f"ALTER TABLE events DROP COLUMN {column}")
     from cjm.quality import exact_duplicates
 
-    duplicates = exact_duplicates(con, "events", printed="_row" in types)
+    duplicates = exact_duplicates(con, "events", printed=printed)
+    if printed:
+        con.execute("ALTER TABLE events DROP COLUMN _row")
     if drop_duplicates:
         # A repeat sits at the same time as the event it repeats: dropping it after the
         # journeys were split by --journey-gap changes no split.
         con.execute("DELETE FROM events USING repeats WHERE events._file = repeats._file "
                     "AND events._line = repeats._line")
         duplicates = (0, [])
-    reports = _file_reports(con, loads)
+    reports = _file_reports(con, loads, parsed)
     # The events and rejects hold all that is needed now.
     con.execute("DROP VIEW staged; DROP TABLE repeats")
     if not keep_rows:
@@ -621,13 +644,13 @@ def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None
     return note, f"coalesce(lower(trim(CAST({column} AS VARCHAR))) = 'complete', false)"
 
 
-def _file_reports(con, loads: Sequence[FileLoad]) -> list[FileReport]:
-    staged = dict(con.execute("SELECT _file, count(*) FROM raw GROUP BY _file").fetchall())
+def _file_reports(con, loads: Sequence[FileLoad], parsed: dict[int, int]) -> list[FileReport]:
+    """What became of each file's rows; ``parsed``: the rows of each that reached the engine."""
     for i, load in enumerate(loads):
         # Every row the reader counted reached the engine or was rejected by the reader.
-        if staged.get(i, 0) + len(load.rejects) != load.rows:
+        if parsed.get(i, 0) + len(load.rejects) != load.rows:
             raise AssertionError(f"{load.path}: row accounting broke: {load.rows} rows read, "
-                                 f"{staged.get(i, 0)} parsed, {len(load.rejects)} rejected")
+                                 f"{parsed.get(i, 0)} parsed, {len(load.rejects)} rejected")
     counts = {
         f: (events, rejected)
         for f, events, rejected in con.execute(

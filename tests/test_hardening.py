@@ -85,6 +85,23 @@ def test_an_output_never_replaces_an_input(write, tmp_path):
     assert design.read_text() == "stages: [Done]\ngoals: [Done]\n"
 
 
+def _wait_for_handler(pid: int, signum: int, timeout: float = 60) -> None:
+    """Wait until process ``pid`` catches ``signum`` (Linux: SigCgt in /proc): a fixed sleep
+    sends the signal before Python starts on a busy machine."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        time.sleep(2.5)  # no /proc: the exact alignments alone take longer than this
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        caught = next((line.split()[1] for line in status.read_text().splitlines()
+                       if line.startswith("SigCgt:")), "0")
+        if int(caught, 16) >> (signum - 1) & 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the command did not catch signal {signum} within {timeout} s")
+
+
 @pytest.mark.parametrize(("signum", "code", "word"), [
     (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path, signum, code, word):
@@ -94,7 +111,8 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path, signum, code, wor
         [str(cjm), "check", str(EXAMPLE), "--design", str(design), "--exact", "-o", "out.svg",
          "--json", "out.json"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env={**os.environ, "NO_COLOR": "1"})
-    time.sleep(2.5)  # the exact alignments alone take longer than this
+    _wait_for_handler(process.pid, signal.SIGTERM)  # cjm's own: the command is running
+    time.sleep(0.5)
     assert process.poll() is None, "the command ended before it could be interrupted"
     process.send_signal(signum)
     out, err = process.communicate(timeout=60)

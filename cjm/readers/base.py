@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ class FileLoad:
 
     The relation has the columns ``_line`` (the line where the row starts; for Parquet the row
     number) and the file's own columns, all as text except a Parquet file's own timestamps.
+
+    A file read in place, in the one pass that makes the events, has a ``scan`` instead: a
+    query of ``_line`` (provisional: the row's number + 2), its columns and ``_row`` (the
+    row's print), whose relation only peeks at the rows (no lines, the rejects skipped).
+    After that pass, ``finish(con, rows parsed)`` sets ``rows`` and ``rejects`` and returns
+    a query of (provisional, line) for the rows whose line differs, or None.
     """
 
     path: Path
@@ -40,6 +47,8 @@ class FileLoad:
     rejects: list[Reject] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    scan: str | None = None
+    finish: Callable[[Any, int], str | None] | None = None
 
 
 RESERVED_COLUMNS = ("_line", "_file", "_row")  # the engine's own columns

@@ -70,8 +70,22 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
             f"{MAX_COLUMNS:,}",
             "Check the delimiter (--delimiter), or keep the columns the journeys need.",
         )
-    table = f"raw_{index}"
+    details = {
+        "encoding": encoding,
+        "encoding_source": encoding_source,
+        "delimiter": dialect.delimiter,
+        "delimiter_source": dialect.delimiter_source,
+    }
+    notes = []
+    if encoding_source.startswith("not UTF-8"):
+        notes.append(f"{path.name}: {encoding_source}")
     kept = keep(dialect.header) if keep else None
+    if kept is not None and source == path and not is_gzip(path):
+        load = _in_place(con, path, index, dialect, encoding, kept, where)
+        if load is not None:
+            load.details, load.notes = details, notes
+            return load
+    table = f"raw_{index}"
     try:
         _parse(con, table, index, source, dialect, encoding if source == path else "utf-8",
                where, kept)
@@ -98,56 +112,87 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
     con.execute(
         f"CREATE VIEW {relation} AS SELECT {line_expr} AS _line, {select} FROM {table} r {join}"
     )
-    details = {
-        "encoding": encoding,
-        "encoding_source": encoding_source,
-        "delimiter": dialect.delimiter,
-        "delimiter_source": dialect.delimiter_source,
-    }
     if truncated:
         details["truncated"] = True
-    notes = []
-    if encoding_source.startswith("not UTF-8"):
-        notes.append(f"{path.name}: {encoding_source}")
     return FileLoad(path, "csv", relation, good + len(rejects), dialect.header, rejects, details,
                     notes)
+
+
+def _in_place(con, path: Path, index: int, dialect, encoding: str, kept: list[str],
+              where: str) -> FileLoad | None:
+    """``path`` to be read in the pass that makes the events, in the columns ``kept``; None
+    when it has no row to peek at (the careful path then says why)."""
+    peek = _read_csv(path, dialect, encoding, index, rejects=False)
+    try:
+        if not con.execute(f"SELECT 1 FROM {peek} LIMIT 1").fetchall():
+            return None
+    except Exception:  # duckdb's own errors: the careful path names them
+        return None
+    relation = f"file_{index}"
+    columns = ", ".join(sql_name(name) for name in kept)
+    con.execute(f"CREATE VIEW {relation} AS SELECT NULL::BIGINT AS _line, {columns} "
+                f"FROM {peek}")
+    scan = (f"SELECT row_number() OVER () + 1 AS _line, {_projection(kept)} "
+            f"FROM {_read_csv(path, dialect, encoding, index)}")
+    load = FileLoad(path, "csv", relation, 0, dialect.header, scan=scan)
+
+    def finish(con, good: int) -> str | None:
+        load.rejects = _rejects(con, index, encoding)
+        load.rows = good + len(load.rejects)
+        line, join = _line_numbers(con, path, encoding, index, good, load.rejects, dialect,
+                                   where, row="r.n")
+        if not join:  # every row on the line after the one before
+            return None
+        return f"SELECT r.n + 2 AS provisional, {line} AS line FROM range({good}) r(n) {join}"
+
+    load.finish = finish
+    return load
 
 
 class _GzipFailed(Exception):
     """DuckDB could not decompress the file: damaged, or cut short."""
 
 
+def _read_csv(source: Path, dialect, encoding: str, index: int, rejects: bool = True) -> str:
+    """The read_csv() call for ``source``: every column as text; the rows it cannot split go
+    to the table rejects_<index>, or, without ``rejects``, are skipped."""
+    columns = "{" + ", ".join(
+        f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
+    ) + "}"
+    bad = (f"store_rejects=true, rejects_table='rejects_{index}', "
+           f"rejects_scan='rejects_scan_{index}'" if rejects else "ignore_errors=true")
+    return (f"read_csv({sql_string(str(source))}, delim={sql_string(dialect.delimiter)}, "
+            f"quote='\"', escape='\"', header=true, auto_detect=false, columns={columns}, "
+            f"{bad}, encoding={sql_string(encoding)}, max_line_size=8388608, "
+            f"compression={sql_string('gzip' if is_gzip(source) else 'none')})")
+
+
 def _parse(con, table: str, index: int, source: Path, dialect, encoding: str,
            where: str, kept: list[str] | None = None) -> None:
     """Parse ``source`` (the file ``where``, or a copy of it) into ``table``, every column
     as text, the rejects beside; with ``kept``, only those columns and the row's print."""
-    columns = "{" + ", ".join(
-        f"{sql_string(name)}: 'VARCHAR'" for name in dialect.header
-    ) + "}"
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT {_projection(kept)} FROM read_csv("
-            f"{sql_string(str(source))}, delim={sql_string(dialect.delimiter)}, quote='\"', "
-            f"escape='\"', header=true, auto_detect=false, columns={columns}, "
-            f"store_rejects=true, rejects_table='rejects_{index}', "
-            f"rejects_scan='rejects_scan_{index}', encoding={sql_string(encoding)}, "
-            f"max_line_size=8388608, "
-            f"compression={sql_string('gzip' if is_gzip(source) else 'none')})"
-        )
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {_projection(kept)} FROM "
+                    f"{_read_csv(source, dialect, encoding, index)}")
     except Exception as exc:  # duckdb raises its own hierarchy; all of it means unreadable
-        if (known := classify(exc)) is not None:  # ...but for the machine running out
-            raise known from None
-        message = _first_line(exc)
-        if is_gzip(source) and "gzip" in message.lower():
-            raise _GzipFailed(message) from None
-        if "state machine reached an invalid state" in message:
-            # DuckDB's words for a break it cannot skip line by line.
-            message = ("the file breaks the CSV rules in a way no single line can be set "
-                       "aside for (often: a carriage return inside a line, or line endings "
-                       "mixed)")
-        raise DataError(f"{where}: cannot parse as CSV: {message}",
-                        "Re-export the file as standard CSV (RFC 4180), with one kind of line "
-                        "ending.") from None
+        raise parse_error(exc, source, where) from None
+
+
+def parse_error(exc: Exception, source: Path, where: str) -> Exception:
+    """What a failed parse of ``source`` (the file ``where``) means for the user."""
+    if (known := classify(exc)) is not None:  # ...but for the machine running out
+        return known
+    message = _first_line(exc)
+    if is_gzip(source) and "gzip" in message.lower():
+        return _GzipFailed(message)
+    if "state machine reached an invalid state" in message:
+        # DuckDB's words for a break it cannot skip line by line.
+        message = ("the file breaks the CSV rules in a way no single line can be set "
+                   "aside for (often: a carriage return inside a line, or line endings "
+                   "mixed)")
+    return DataError(f"{where}: cannot parse as CSV: {message}",
+                     "Re-export the file as standard CSV (RFC 4180), with one kind of line "
+                     "ending.")
 
 
 def _projection(kept: list[str] | None) -> str:
@@ -261,12 +306,13 @@ def _count_lines(path: Path) -> int:
     return lines + (last != b"\n")
 
 
-def _line_numbers(con, source, encoding, index, good, rejects, dialect, where):
-    """A SQL expression for each row's line, and the join it needs."""
+def _line_numbers(con, source, encoding, index, good, rejects, dialect, where, row="r.rowid"):
+    """A SQL expression for each row's line, and the join it needs, where ``row`` is the
+    row's number among the rows parsed (from 0)."""
     spans = [(r.line, r.content.count("\n") + 1) for r in rejects]
     if _count_lines(source) == 1 + good + sum(span for _, span in spans):
         if not spans:
-            return "r.rowid + 2", ""
+            return f"{row} + 2", ""
         # Rows before a reject keep rowid + 2; each reject pushes later rows down by its span.
         offsets: dict[int, int] = {}
         shift = 0
@@ -277,8 +323,8 @@ def _line_numbers(con, source, encoding, index, good, rejects, dialect, where):
         con.execute(f"CREATE TABLE line_offsets_{index} (from_row BIGINT, shift BIGINT)")
         con.executemany(f"INSERT INTO line_offsets_{index} VALUES (?, ?)", list(offsets.items()))
         return (
-            "r.rowid + 2 + coalesce(o.shift, 0)",
-            f"ASOF LEFT JOIN line_offsets_{index} o ON r.rowid >= o.from_row",
+            f"{row} + 2 + coalesce(o.shift, 0)",
+            f"ASOF LEFT JOIN line_offsets_{index} o ON {row} >= o.from_row",
         )
     starts, bad_starts = _record_starts(source, encoding, len(dialect.header),
                                         dialect.delimiter)
@@ -304,7 +350,7 @@ def _line_numbers(con, source, encoding, index, good, rejects, dialect, where):
         f"FROM line_starts_{index}"
     )
     con.unregister(f"line_starts_{index}")
-    return "m.line", f"JOIN line_map_{index} m ON m.row = r.rowid ORDER BY r.rowid"
+    return "m.line", f"JOIN line_map_{index} m ON m.row = {row} ORDER BY {row}"
 
 
 def _record_starts(source: Path, encoding: str, width: int,

@@ -19,6 +19,12 @@ from cjm.config import ROLE_KEYS, Config, find_config
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key, pseudonym_sql
 from cjm.progress import step
+from cjm.quality import (
+    QualityWarning,
+    exact_duplicates,
+    lifecycle_rule,
+    quality_warnings,
+)
 from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
 from cjm.readers.base import sql_name, sql_string
 from cjm.resources import classify
@@ -59,20 +65,6 @@ class FileReport:
             "path": self.path, "format": self.format, "rows": self.rows, "events": self.events,
             "rejected": self.rejected, "filtered": self.filtered, **self.details,
         }
-
-
-@dataclass(frozen=True)
-class QualityWarning:
-    """Something odd in the data that is kept, not rejected."""
-
-    code: str
-    message: str
-    count: int
-    examples: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "count": self.count,
-                "examples": list(self.examples)}
 
 
 class LogTotals:
@@ -537,8 +529,6 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                 + (" OR NOT keep" if keep != "true" else ""))
     for column in ("keep", "reason", "ts_text") if keep != "true" else ("reason", "ts_text"):
         con.execute(f"ALTER TABLE events DROP COLUMN {column}")
-    from cjm.quality import exact_duplicates
-
     duplicates = exact_duplicates(con, "events", printed=printed)
     if printed:
         con.execute("ALTER TABLE events DROP COLUMN _row")
@@ -567,8 +557,6 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         "SELECT count(*), count(DISTINCT journey), count(DISTINCT stage), min(ts), max(ts) "
         "FROM events"
     ).fetchall()[0]
-    from cjm.quality import quality_warnings
-
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
         notes=notes, warnings=[*truncation_warnings(reports),
@@ -636,8 +624,6 @@ def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None
     values = dict(con.execute(
         f"SELECT lower(trim(CAST({column} AS VARCHAR))), count(*) FROM raw GROUP BY 1"
     ).fetchall())
-    from cjm.quality import lifecycle_rule
-
     note, filters = lifecycle_rule(values, mapping.column("lifecycle"))
     if not filters:
         return note, "true"

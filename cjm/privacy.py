@@ -13,18 +13,35 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from cjm.errors import UsageError
-
-if TYPE_CHECKING:
-    from cjm.compare import Comparison
-    from cjm.eventlog import EventLog
-    from cjm.journeys import JourneyMap
 
 SALT_VARIABLE = "CJM_SALT"
 MIN_KEY_LENGTH = 8
 T = TypeVar("T")
+
+
+# What suppression needs of a log, a journey map and a comparison: described here, so that
+# the modules that define them can use this one without a cycle of imports.
+class SharedLog(Protocol):
+    min_journeys: int
+    con: Any
+    table: str
+
+
+class SharedMap(Protocol):
+    log: SharedLog
+    whole: Any
+
+
+class SharedComparison(Protocol):
+    a: Any
+    b: Any
+
+
+M = TypeVar("M", bound=SharedMap)
+C = TypeVar("C", bound=SharedComparison)
 
 
 def pseudonym_key(pseudonymize: bool, salt: str | None) -> str | None:
@@ -61,12 +78,12 @@ def check_min_journeys(k: int | None) -> int:
     return k
 
 
-def kept(items: Iterable[T], journeys: Callable[[T], int], log: EventLog) -> list[T]:
+def kept(items: Iterable[T], journeys: Callable[[T], int], log: SharedLog) -> list[T]:
     """The items that at least ``log.min_journeys`` journeys share."""
     return [item for item in items if journeys(item) >= log.min_journeys]
 
 
-def rare_stages(log: EventLog) -> set[str]:
+def rare_stages(log: SharedLog) -> set[str]:
     """Stages seen in fewer than ``log.min_journeys`` journeys."""
     if log.min_journeys <= 1:
         return set()
@@ -75,13 +92,13 @@ def rare_stages(log: EventLog) -> set[str]:
         [log.min_journeys]).fetchall()}
 
 
-def whole(jm: JourneyMap) -> JourneyMap:
+def whole(jm: M) -> M:
     """The journey map with everything, as analyses that need every path (conformance,
     comparisons) use it; ``jm`` itself when nothing was left out."""
     return jm.whole if jm.whole is not None else jm
 
 
-def suppress(jm: JourneyMap) -> JourneyMap:
+def suppress(jm: M) -> M:
     """The journey map without what fewer than ``min_journeys`` journeys share, for output;
     ``discover()`` returns it so. Applied once: a map already suppressed is returned as is.
 
@@ -109,7 +126,7 @@ def suppress(jm: JourneyMap) -> JourneyMap:
     )
 
 
-def suppress_comparison(comparison: Comparison) -> Comparison:
+def suppress_comparison(comparison: C) -> C:
     """A comparison without what fewer than ``min_journeys`` journeys share on either side;
     ``compare()`` returns it so, and applying it again changes nothing."""
     k = comparison.a.log.min_journeys

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from cjm.eventlog import QualityWarning
 from cjm.units import format_count, format_counted
 
 _EARLIEST = "1990-01-01"
+
+
+@dataclass(frozen=True)
+class QualityWarning:
+    """Something odd in the data that is kept, not rejected."""
+
+    code: str
+    message: str
+    count: int
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "count": self.count,
+                "examples": list(self.examples)}
 
 
 def warnings_from(duplicates: int, duplicate_examples: tuple[str, ...], tied: int,

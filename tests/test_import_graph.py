@@ -12,15 +12,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "cjm"
 
-# The cycles allowed for now, each to be removed (the list must only shrink).
-# The core analyses import each other: being rebuilt into engine/ and analysis/ layers
-# (issue 13, "The seam"); remove this entry when that lands.
-KNOWN_CYCLES = [
-    {"cjm.compare", "cjm.eventlog", "cjm.journeys", "cjm.mapgraph", "cjm.privacy",
-     "cjm.quality"},
-]
-
-
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -88,16 +79,8 @@ def test_the_graph_sees_every_kind_of_import():
     assert "cjm.render.json_out" in graph["cjm.report.build"]  # inside a function
 
 
-def test_no_import_cycle_beyond_the_known_ones():
-    found = cycles(import_graph())
-    unknown = [sorted(c) for c in found if c not in KNOWN_CYCLES]
-    assert not unknown, f"import cycles: {unknown}"
-
-
-def test_the_known_cycles_still_exist():
-    """An entry of KNOWN_CYCLES that is gone (or has shrunk) is taken off the list."""
-    found = cycles(import_graph())
-    assert all(known in found for known in KNOWN_CYCLES), found
+def test_no_import_cycle():
+    assert not [sorted(c) for c in cycles(import_graph())]
 
 
 def test_nothing_outside_the_cli_imports_it():

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from copy import copy
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -479,49 +480,123 @@ def replay(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> Repla
 
 
 def precision(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> float:
-    """ETConformance precision, as pm4py computes it, from prefixes weighted by journeys."""
+    """ETConformance precision, exactly as pm4py's token-based replay computes it.
+
+    pm4py replays every prefix of every trace from the initial marking. With its precision
+    settings, replaying one more stage depends only on the marking reached so far, so each
+    distinct prefix is replayed once, one stage on from its parent's, in a trie of the paths;
+    each prefix is weighted by the journeys that share it.
+    """
     _pm4py()
-    from pm4py.algo.conformance.tokenreplay.variants import token_replay
-    from pm4py.algo.evaluation.precision import utils as precision_utils
-    from pm4py.objects.petri_net.utils.align_utils import (
-        get_visible_transitions_eventually_enabled_by_marking,
-    )
     from pm4py.util import constants
 
-    prefixes: dict[str, set[str]] = {}
-    prefix_count: Counter = Counter()
+    replay = _StageReplay(net)
+    root = _Prefix(net.initial)
     journeys = 0
     starts: set[str] = set()
     for stages, weight in paths:
         journeys += weight
         if stages:
             starts.add(stages[0])
-        for i in range(1, len(stages)):
-            key = constants.DEFAULT_VARIANT_SEP.join(stages[:i])
-            prefixes.setdefault(key, set()).add(stages[i])
-            prefix_count[key] += weight
-    keys = list(prefixes)
-    replayed = token_replay.apply(
-        precision_utils.form_fake_log(keys), net.net, net.initial, net.final,
-        parameters={
-            token_replay.Parameters.CONSIDER_REMAINING_IN_FITNESS: False,
-            token_replay.Parameters.TRY_TO_REACH_FINAL_MARKING_THROUGH_HIDDEN: False,
-            token_replay.Parameters.STOP_IMMEDIATELY_UNFIT: True,
-            token_replay.Parameters.WALK_THROUGH_HIDDEN_TRANS: True,
-            token_replay.Parameters.CLEANING_TOKEN_FLOOD: False,
-        },
-    )
-    enabled_at_start = {t.label for t in
-                        get_visible_transitions_eventually_enabled_by_marking(net.net, net.initial)}
-    sum_at = journeys * len(enabled_at_start)
-    sum_ee = journeys * len(enabled_at_start - starts)
-    for key, result in zip(keys, replayed, strict=True):
-        if result["trace_is_fit"]:
-            enabled = {t.label for t in result["enabled_transitions_in_marking"]
-                       if t.label is not None}
-            sum_at += len(enabled) * prefix_count[key]
-            sum_ee += len(enabled - prefixes[key]) * prefix_count[key]
+        node = root
+        for stage, following in pairwise(stages):
+            # pm4py keys a prefix by its stages joined with "," and replays the key split at
+            # every ",": a stage with a comma in its name is replayed as several.
+            for part in stage.split(constants.DEFAULT_VARIANT_SEP):
+                node = node.child(part, replay)
+            node.journeys += weight
+            node.following.add(following)
+    at_start = replay.enabled(net.initial)
+    sum_at = journeys * len(at_start)  # the empty prefix, as pm4py counts it
+    sum_ee = journeys * len(at_start - starts)
+    for node in root.descendants():
+        if node.journeys and node.marking is not None:
+            enabled = replay.enabled(node.marking)
+            sum_at += len(enabled) * node.journeys
+            sum_ee += len(enabled - node.following) * node.journeys
     return 1 - sum_ee / sum_at if sum_at else 1.0
+
+
+class _StageReplay:
+    """pm4py's token replay of one stage from a marking, with the settings of its precision:
+    silent transitions walked to enable a stage, the replay stopped at the first stage that
+    does not fit. Each step and each set of enabled stages is computed once per marking."""
+
+    def __init__(self, net: PetriNet) -> None:
+        from pm4py.algo.conformance.tokenreplay.variants import token_replay
+        from pm4py.objects.petri_net.utils.petri_utils import get_places_shortest_path_by_hidden
+
+        self.net = net.net
+        self.silent_paths = get_places_shortest_path_by_hidden(
+            net.net, token_replay.TechnicalParameters.MAX_REC_DEPTH.value)
+        # As pm4py: a stage no transition is enabled for is tried with the last one by name.
+        self.transition = {t.label: t for t in sorted(net.net.transitions, key=lambda t: t.name)}
+        self.steps: dict[tuple, Any] = {}
+        self.visible: dict[tuple, frozenset[str]] = {}
+
+    def step(self, marking: Any, stage: str) -> Any:
+        """The marking after ``stage``, or None where it does not fit."""
+        if stage not in self.transition:
+            return marking  # pm4py passes over a stage the net does not have
+        # Keyed by the places in order: pm4py's walk through silent transitions reads them so.
+        key = (tuple(marking.items()), stage)
+        if key not in self.steps:
+            self.steps[key] = self._fire(marking, stage)
+        return self.steps[key]
+
+    def _fire(self, marking: Any, stage: str) -> Any:
+        """The body of pm4py's token_replay.apply_trace for one event, as precision runs it."""
+        from pm4py.algo.conformance.tokenreplay.variants.token_replay import apply_hidden_trans
+        from pm4py.objects.petri_net import semantics
+
+        enabled = [t for t in semantics.enabled_transitions(self.net, marking) if t.label == stage]
+        transition = enabled[0] if enabled else self.transition[stage]
+        if not enabled:
+            marking = apply_hidden_trans(transition, self.net, copy(marking), self.silent_paths,
+                                         [], 0, set(), [], False)[1]
+            if not semantics.is_enabled(transition, self.net, marking):
+                return None
+        return semantics.execute(transition, self.net, marking)
+
+    def enabled(self, marking: Any) -> frozenset[str]:
+        """The stages a marking enables, through silent transitions too."""
+        from pm4py.objects.petri_net.utils.align_utils import (
+            get_visible_transitions_eventually_enabled_by_marking,
+        )
+
+        key = tuple(marking.items())
+        if key not in self.visible:
+            self.visible[key] = frozenset(
+                t.label for t in get_visible_transitions_eventually_enabled_by_marking(
+                    self.net, marking) if t.label is not None)
+        return self.visible[key]
+
+
+class _Prefix:
+    """A node of the trie of prefixes: the marking its replay reached (None: it does not fit),
+    the journeys that share it and the stages that follow it."""
+
+    __slots__ = ("children", "following", "journeys", "marking")
+
+    def __init__(self, marking: Any) -> None:
+        self.marking = marking
+        self.journeys = 0
+        self.following: set[str] = set()
+        self.children: dict[str, _Prefix] = {}
+
+    def child(self, stage: str, replay: _StageReplay) -> _Prefix:
+        node = self.children.get(stage)
+        if node is None:
+            marking = None if self.marking is None else replay.step(self.marking, stage)
+            node = self.children[stage] = _Prefix(marking)
+        return node
+
+    def descendants(self) -> Iterator[_Prefix]:
+        stack = list(self.children.values())
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(node.children.values())
 
 
 @dataclass(frozen=True)

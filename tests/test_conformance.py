@@ -169,16 +169,21 @@ def test_weighted_replay_equals_pm4py_on_real_logs(name):
         assert precision(net, weighted) == pytest.approx(prec, abs=1e-12)
 
 
-def _pm4py_precision(paths, net) -> float:
-    """pm4py's own precision on a log that holds each path as often as it has journeys."""
+def _paths_frame(paths):
+    """A log for pm4py that holds each path as often as it has journeys, in case order."""
     import pandas as pd
-    import pm4py
 
-    rows = [(f"j{n}_{copy}", stage, pd.Timestamp("2024-01-01") + pd.Timedelta(seconds=i))
+    rows = [(f"j{n:03}_{copy:03}", stage, pd.Timestamp("2024-01-01") + pd.Timedelta(seconds=i))
             for n, (stages, journeys) in enumerate(paths) for copy in range(journeys)
             for i, stage in enumerate(stages)]
-    frame = pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp"])
-    return pm4py.precision_token_based_replay(frame, net.net, net.initial, net.final)
+    return pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp"])
+
+
+def _pm4py_precision(paths, net) -> float:
+    import pm4py
+
+    return pm4py.precision_token_based_replay(_paths_frame(paths), net.net, net.initial,
+                                              net.final)
 
 
 def _tree_net(text: str):
@@ -208,6 +213,26 @@ PATHS = [
 def test_precision_is_pm4pys_on_nets_with_silent_transitions_and_loops(tree):
     net = _tree_net(TREES[tree])
     assert precision(net, PATHS) == _pm4py_precision(PATHS, net)
+
+
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_replay_is_pm4pys_on_nets_with_silent_transitions_and_loops(tree):
+    import pm4py
+
+    net = _tree_net(TREES[tree])
+    paths = [*PATHS, (("a", "b", "d", "e", "f", "f"), 1), (("e", "d"), 1),  # tokens left over
+             (("a", "b"), 2), (("a", "b", "c", "b", "d", "a", "b"), 1)]
+    frame = _paths_frame(paths)
+    replayed = replay(net, paths)
+    assert replayed.fitness == pm4py.fitness_token_based_replay(
+        frame, net.net, net.initial, net.final)["log_fitness"]
+    one_each = _paths_frame([(stages, 1) for stages, _ in paths])
+    diagnostics = pm4py.conformance_diagnostics_token_based_replay(
+        one_each, net.net, net.initial, net.final)
+    assert [replayed.path_fitness[stages] for stages, _ in paths] == [
+        d["trace_fitness"] for d in diagnostics]
+    assert [replayed.path_fits[stages] for stages, _ in paths] == [
+        d["trace_is_fit"] for d in diagnostics]
 
 
 def test_precision_is_pm4pys_on_the_shop_example():

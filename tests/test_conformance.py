@@ -248,7 +248,7 @@ def test_precision_is_pm4pys_on_the_shop_example():
             frame, net.net, net.initial, net.final)
 
 
-@pytest.mark.parametrize("name", ["helpdesk.xes.gz"])  # bpic2012 and sepsis: benchmarks/
+@pytest.mark.parametrize("name", ["helpdesk.xes.gz"])  # larger: benchmarks/bench_replay.py
 def test_precision_is_pm4pys_on_real_logs(name):
     if not (SHARED / name).exists():
         pytest.skip(f"shared data not found at {SHARED} (needs ../shared/data beside the repo)")

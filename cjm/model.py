@@ -1,8 +1,8 @@
 """The pm4py adapter, and the only module that imports pm4py.
 
 pm4py works on aggregates, never on a copy of the whole log: the inductive miner on the
-distinct paths with their counts, token-based replay once per distinct path and precision
-once per distinct prefix (one stage on from its parent's marking), weighted by journeys.
+distinct paths with their counts; token-based replay (fitness and precision) once per
+distinct prefix of the paths, one stage on from its parent's marking, weighted by journeys.
 Weighting gives exactly what pm4py computes on the full log, because replaying a path does
 not depend on which journey took it.
 """

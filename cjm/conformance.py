@@ -2,7 +2,7 @@
 
 Deviations are found once per distinct path (and per slow transition for service levels),
 then weighted by the journeys that took the path. Fitness and precision come from pm4py's
-token-based replay of the design's Petri net, also once per distinct path.
+token-based replay of the design's Petri net, once per distinct prefix of the paths.
 """
 
 from __future__ import annotations

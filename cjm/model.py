@@ -1,18 +1,20 @@
 """The pm4py adapter, and the only module that imports pm4py.
 
 pm4py works on aggregates, never on a copy of the whole log: the inductive miner on the
-distinct paths with their counts, token-based replay and precision once per distinct path
-(or prefix) weighted by its journeys. Weighting gives exactly what pm4py computes on the full
-log, because replaying a path does not depend on which journey took it.
+distinct paths with their counts; token-based replay (fitness and precision) once per
+distinct prefix of the paths, one stage on from its parent's marking, weighted by journeys.
+Weighting gives exactly what pm4py computes on the full log, because replaying a path does
+not depend on which journey took it.
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from copy import copy
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -457,71 +459,203 @@ class Replay:
 
 
 def replay(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> Replay:
-    """Token-based replay once per distinct path, weighted by its journeys."""
-    _pm4py()
-    from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
+    """Token-based replay exactly as pm4py's, weighted by journeys.
 
-    keys = [stages for stages, _ in paths]
-    results = token_replay.apply(_log_of(keys), net.net, net.initial, net.final)
+    Replaying one more stage depends only on the marking reached so far, so each distinct
+    prefix is replayed once, one stage on from its parent's, in a trie of the paths; pm4py's
+    own end of a replay (towards the final marking) then runs once per marking reached.
+    """
+    _pm4py()
+    stages_replay = _StageReplay(net, stop_unfit=False)
+    root = _Prefix(net.initial)
+    initial = sum(net.initial.values())
     totals = dict.fromkeys(("missing", "consumed", "remaining", "produced"), 0)
-    for (_, weight), result in zip(paths, results, strict=True):
-        for name in totals:
-            totals[name] += weight * result[f"{name}_tokens"]
-    fitness = 0.0
-    if totals["consumed"] and totals["produced"]:
-        fitness = (0.5 * (1 - totals["missing"] / totals["consumed"])
-                   + 0.5 * (1 - totals["remaining"] / totals["produced"]))
-    return Replay(
-        fitness,
-        {k: float(r["trace_fitness"]) for k, r in zip(keys, results, strict=True)},
-        {k: bool(r["trace_is_fit"]) for k, r in zip(keys, results, strict=True)},
-    )
+    path_fitness, path_fits = {}, {}
+    for stages, weight in paths:
+        node = root
+        for stage in stages:
+            node = node.child(stage, stages_replay)
+        fits, missing, consumed, remaining, produced = stages_replay.end(node.marking)
+        tokens = {"missing": node.missing + missing, "consumed": node.consumed + consumed,
+                  "remaining": remaining, "produced": initial + node.produced + produced}
+        for name, count in tokens.items():
+            totals[name] += weight * count
+        path_fits[stages] = fits and not node.missing  # as pm4py: before the end's missing
+        path_fitness[stages] = _fitness(tokens, 1.0)
+    return Replay(_fitness(totals, 0.0), path_fitness, path_fits)
+
+
+def _fitness(tokens: dict[str, int], empty: float) -> float:
+    """pm4py's token-based replay fitness of the tokens counted; ``empty`` when none moved."""
+    if not (tokens["consumed"] > 0 and tokens["produced"] > 0):
+        return empty
+    return (0.5 * (1 - tokens["missing"] / tokens["consumed"])
+            + 0.5 * (1 - tokens["remaining"] / tokens["produced"]))
 
 
 def precision(net: PetriNet, paths: Sequence[tuple[tuple[str, ...], int]]) -> float:
-    """ETConformance precision, as pm4py computes it, from prefixes weighted by journeys."""
+    """ETConformance precision, exactly as pm4py's token-based replay computes it.
+
+    pm4py replays every prefix of every trace from the initial marking. With its precision
+    settings, replaying one more stage depends only on the marking reached so far, so each
+    distinct prefix is replayed once, one stage on from its parent's, in a trie of the paths;
+    each prefix is weighted by the journeys that share it.
+    """
     _pm4py()
-    from pm4py.algo.conformance.tokenreplay.variants import token_replay
-    from pm4py.algo.evaluation.precision import utils as precision_utils
-    from pm4py.objects.petri_net.utils.align_utils import (
-        get_visible_transitions_eventually_enabled_by_marking,
-    )
     from pm4py.util import constants
 
-    prefixes: dict[str, set[str]] = {}
-    prefix_count: Counter = Counter()
+    stages_replay = _StageReplay(net, stop_unfit=True)
+    root = _Prefix(net.initial)
     journeys = 0
     starts: set[str] = set()
     for stages, weight in paths:
         journeys += weight
         if stages:
             starts.add(stages[0])
-        for i in range(1, len(stages)):
-            key = constants.DEFAULT_VARIANT_SEP.join(stages[:i])
-            prefixes.setdefault(key, set()).add(stages[i])
-            prefix_count[key] += weight
-    keys = list(prefixes)
-    replayed = token_replay.apply(
-        precision_utils.form_fake_log(keys), net.net, net.initial, net.final,
-        parameters={
-            token_replay.Parameters.CONSIDER_REMAINING_IN_FITNESS: False,
-            token_replay.Parameters.TRY_TO_REACH_FINAL_MARKING_THROUGH_HIDDEN: False,
-            token_replay.Parameters.STOP_IMMEDIATELY_UNFIT: True,
-            token_replay.Parameters.WALK_THROUGH_HIDDEN_TRANS: True,
-            token_replay.Parameters.CLEANING_TOKEN_FLOOD: False,
-        },
-    )
-    enabled_at_start = {t.label for t in
-                        get_visible_transitions_eventually_enabled_by_marking(net.net, net.initial)}
-    sum_at = journeys * len(enabled_at_start)
-    sum_ee = journeys * len(enabled_at_start - starts)
-    for key, result in zip(keys, replayed, strict=True):
-        if result["trace_is_fit"]:
-            enabled = {t.label for t in result["enabled_transitions_in_marking"]
-                       if t.label is not None}
-            sum_at += len(enabled) * prefix_count[key]
-            sum_ee += len(enabled - prefixes[key]) * prefix_count[key]
+        node = root
+        for stage, following in pairwise(stages):
+            # pm4py keys a prefix by its stages joined with "," and replays the key split at
+            # every ",": a stage with a comma in its name is replayed as several.
+            for part in stage.split(constants.DEFAULT_VARIANT_SEP):
+                node = node.child(part, stages_replay)
+            node.journeys += weight
+            node.following.add(following)
+    at_start = stages_replay.enabled(net.initial)
+    sum_at = journeys * len(at_start)  # the empty prefix, as pm4py counts it
+    sum_ee = journeys * len(at_start - starts)
+    for node in root.descendants():
+        if node.journeys and node.marking is not None:
+            enabled = stages_replay.enabled(node.marking)
+            sum_at += len(enabled) * node.journeys
+            sum_ee += len(enabled - node.following) * node.journeys
     return 1 - sum_ee / sum_at if sum_at else 1.0
+
+
+class _StageReplay:
+    """pm4py's token replay of one stage from a marking: silent transitions walked to enable
+    the stage; where it still does not fit, the replay stops (``stop_unfit``, as pm4py's
+    precision runs it) or the missing tokens are added (as its fitness does). Each step, each
+    set of enabled stages and each end of a replay is computed once per marking."""
+
+    def __init__(self, net: PetriNet, *, stop_unfit: bool) -> None:
+        from pm4py.algo.conformance.tokenreplay.variants import token_replay
+        from pm4py.objects.petri_net.utils.petri_utils import get_places_shortest_path_by_hidden
+
+        self.net, self.final, self.stop_unfit = net.net, net.final, stop_unfit
+        self.silent_paths = get_places_shortest_path_by_hidden(
+            net.net, token_replay.TechnicalParameters.MAX_REC_DEPTH.value)
+        # As pm4py: a stage no transition is enabled for is tried with the last one by name.
+        self.transition = {t.label: t for t in sorted(net.net.transitions, key=lambda t: t.name)}
+        self.steps: dict[tuple, tuple[Any, int, int, int]] = {}
+        self.visible: dict[tuple, frozenset[str]] = {}
+        self.ends: dict[tuple, tuple[bool, int, int, int, int]] = {}
+
+    def step(self, marking: Any, stage: str) -> tuple[Any, int, int, int]:
+        """The marking after ``stage`` (None where the replay stops there) and the tokens
+        missing, consumed and produced on the way."""
+        if stage not in self.transition:
+            return marking, 0, 0, 0  # pm4py passes over a stage the net does not have
+        # Keyed by the places in order: pm4py's walk through silent transitions reads them so.
+        key = (tuple(marking.items()), stage)
+        if key not in self.steps:
+            self.steps[key] = self._fire(marking, stage)
+        return self.steps[key]
+
+    def _fire(self, marking: Any, stage: str) -> tuple[Any, int, int, int]:
+        """The body of pm4py's token_replay.apply_trace for one event."""
+        from pm4py.algo.conformance.tokenreplay.variants.token_replay import (
+            add_missing_tokens,
+            apply_hidden_trans,
+        )
+        from pm4py.objects.petri_net import semantics
+
+        enabled = [t for t in semantics.enabled_transitions(self.net, marking) if t.label == stage]
+        transition = enabled[0] if enabled else self.transition[stage]
+        missing = consumed = produced = 0
+        if not enabled:
+            _, marking, fired, _ = apply_hidden_trans(
+                transition, self.net, copy(marking), self.silent_paths, [], 0, set(), [], False)
+            consumed, produced = _tokens(fired)
+            if not semantics.is_enabled(transition, self.net, marking):
+                if self.stop_unfit:
+                    return None, 1, consumed, produced
+                missing = add_missing_tokens(transition, marking)[0]  # on the walk's copy
+        consumed_here, produced_here = _tokens([transition])
+        return (semantics.execute(transition, self.net, marking), missing,
+                consumed + consumed_here, produced + produced_here)
+
+    def enabled(self, marking: Any) -> frozenset[str]:
+        """The stages a marking enables, through silent transitions too."""
+        from pm4py.objects.petri_net.utils.align_utils import (
+            get_visible_transitions_eventually_enabled_by_marking,
+        )
+
+        key = tuple(marking.items())
+        if key not in self.visible:
+            self.visible[key] = frozenset(
+                t.label for t in get_visible_transitions_eventually_enabled_by_marking(
+                    self.net, marking) if t.label is not None)
+        return self.visible[key]
+
+    def end(self, marking: Any) -> tuple[bool, int, int, int, int]:
+        """pm4py's end of a replay from ``marking`` (its replay of no stage at all from there):
+        whether it fits, and the tokens missing, consumed, remaining and produced."""
+        from pm4py.algo.conformance.tokenreplay.variants.token_replay import apply_trace
+
+        key = tuple(marking.items())
+        if key not in self.ends:
+            result = apply_trace([], self.net, marking, self.final, self.transition, False, {},
+                                 {}, {}, self.silent_paths, True)
+            fits, missing, consumed, remaining, produced = result[0], *result[6:]
+            # That replay counts the tokens of ``marking`` as produced; the path did so already.
+            self.ends[key] = (fits, missing, consumed, remaining,
+                              produced - sum(marking.values()))
+        return self.ends[key]
+
+
+def _tokens(transitions: Iterable[Any]) -> tuple[int, int]:
+    """The tokens that firing ``transitions`` consumes and produces, as pm4py counts them."""
+    from pm4py.algo.conformance.tokenreplay.variants.token_replay import (
+        get_consumed_tokens,
+        get_produced_tokens,
+    )
+
+    return (sum(get_consumed_tokens(t)[0] for t in transitions),
+            sum(get_produced_tokens(t)[0] for t in transitions))
+
+
+class _Prefix:
+    """A node of the trie of prefixes: the marking its replay reached (None: the replay
+    stopped), the tokens missing, consumed and produced to get there, the journeys that share
+    it and the stages that follow it."""
+
+    __slots__ = ("children", "consumed", "following", "journeys", "marking", "missing",
+                 "produced")
+
+    def __init__(self, marking: Any, missing: int = 0, consumed: int = 0,
+                 produced: int = 0) -> None:
+        self.marking = marking
+        self.missing, self.consumed, self.produced = missing, consumed, produced
+        self.journeys = 0
+        self.following: set[str] = set()
+        self.children: dict[str, _Prefix] = {}
+
+    def child(self, stage: str, replay: _StageReplay) -> _Prefix:
+        node = self.children.get(stage)
+        if node is None:
+            marking, missing, consumed, produced = (
+                (None, 0, 0, 0) if self.marking is None else replay.step(self.marking, stage))
+            node = self.children[stage] = _Prefix(
+                marking, self.missing + missing, self.consumed + consumed,
+                self.produced + produced)
+        return node
+
+    def descendants(self) -> Iterator[_Prefix]:
+        stack = list(self.children.values())
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(node.children.values())
 
 
 @dataclass(frozen=True)

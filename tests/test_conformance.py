@@ -13,6 +13,7 @@ from cjm.conformance import check, check_map, path_deviations
 from cjm.design import load_design
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.model import (
+    PetriNet,
     alignment_fitness,
     discover_model,
     precision,
@@ -166,6 +167,98 @@ def test_weighted_replay_equals_pm4py_on_real_logs(name):
         fitness, prec = _pm4py_scores(log, net)
         assert replay(net, weighted).fitness == pytest.approx(fitness, abs=1e-12)
         assert precision(net, weighted) == pytest.approx(prec, abs=1e-12)
+
+
+def _paths_frame(paths):
+    """A log for pm4py that holds each path as often as it has journeys, in case order."""
+    import pandas as pd
+
+    rows = [(f"j{n:03}_{copy:03}", stage, pd.Timestamp("2024-01-01") + pd.Timedelta(seconds=i))
+            for n, (stages, journeys) in enumerate(paths) for copy in range(journeys)
+            for i, stage in enumerate(stages)]
+    return pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp"])
+
+
+def _pm4py_precision(paths, net) -> float:
+    import pm4py
+
+    return pm4py.precision_token_based_replay(_paths_frame(paths), net.net, net.initial,
+                                              net.final)
+
+
+def _tree_net(text: str):
+    import pm4py
+
+    return PetriNet(*pm4py.convert_to_petri_net(pm4py.parse_process_tree(text)))
+
+
+# Silent transitions (a loop's redo, a skip), parallel branches and a label on two transitions.
+TREES = {
+    "loop, skip and parallel": "->('a', *(X('b', 'c'), tau), +('d', 'e'), X('f', tau))",
+    "label on two transitions": "->('a', X(->('b', 'c'), ->('b', 'd')), *('e', tau))",
+    "nested loops": "*(->('a', *('b', ->('c', tau))), X('d', tau))",
+}
+PATHS = [
+    (("a", "b", "d", "e", "f"), 5), (("a", "c", "b", "e", "d"), 3), (("a", "b", "c"), 2),
+    (("a", "d", "e"), 4),  # the loop skipped: a silent transition walks past it
+    (("a", "f"), 2),  # does not fit: the replay of its prefixes stops
+    (("a", "zz", "b", "d", "e"), 1),  # a stage the net lacks is passed over
+    (("a", "d,e", "f"), 1),  # pm4py splits a prefix at commas: "d,e" replays as d then e
+    (("b", "a", "c", "d"), 1), (("a", "b", "d", "b", "e"), 2), (("a",), 3),
+    (("a", "c", "e", "a", "b", "d", "e", "c"), 1),
+]
+
+
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_precision_is_pm4pys_on_nets_with_silent_transitions_and_loops(tree):
+    net = _tree_net(TREES[tree])
+    assert precision(net, PATHS) == _pm4py_precision(PATHS, net)
+
+
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_replay_is_pm4pys_on_nets_with_silent_transitions_and_loops(tree):
+    import pm4py
+
+    net = _tree_net(TREES[tree])
+    paths = [*PATHS, (("a", "b", "d", "e", "f", "f"), 1), (("e", "d"), 1),  # tokens left over
+             (("a", "b"), 2), (("a", "b", "c", "b", "d", "a", "b"), 1)]
+    frame = _paths_frame(paths)
+    replayed = replay(net, paths)
+    assert replayed.fitness == pm4py.fitness_token_based_replay(
+        frame, net.net, net.initial, net.final)["log_fitness"]
+    one_each = _paths_frame([(stages, 1) for stages, _ in paths])
+    diagnostics = pm4py.conformance_diagnostics_token_based_replay(
+        one_each, net.net, net.initial, net.final)
+    assert [replayed.path_fitness[stages] for stages, _ in paths] == [
+        d["trace_fitness"] for d in diagnostics]
+    assert [replayed.path_fits[stages] for stages, _ in paths] == [
+        d["trace_is_fit"] for d in diagnostics]
+
+
+def test_precision_is_pm4pys_on_the_shop_example():
+    with cjm.read_log(Path(__file__).parents[1] / "examples" / "shop.csv") as log:
+        jm = cjm.discover(log)
+        weighted = [(p.stages, p.journeys) for p in jm.paths]
+        frame = _pm4py_frame(log)
+    import pm4py
+
+    for net in (load_design(Path(__file__).parents[1] / "examples" / "designed-journey.yaml")
+                .petri_net(), discover_model(weighted, noise=0.2).petri_net()):
+        assert precision(net, weighted) == pm4py.precision_token_based_replay(
+            frame, net.net, net.initial, net.final)
+
+
+@pytest.mark.parametrize("name", ["helpdesk.xes.gz"])  # larger: benchmarks/bench_replay.py
+def test_precision_is_pm4pys_on_real_logs(name):
+    if not (SHARED / name).exists():
+        pytest.skip(f"shared data not found at {SHARED} (needs ../shared/data beside the repo)")
+    import pm4py
+
+    with cjm.read_log(SHARED / name) as log:
+        weighted = [(p.stages, p.journeys) for p in cjm.discover(log).paths]
+        net = discover_model(weighted, noise=0.2).petri_net()
+        assert precision(net, weighted) == pm4py.precision_token_based_replay(
+            _pm4py_frame(log), net.net, net.initial, net.final)
 
 
 @pytest.fixture

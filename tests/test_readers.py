@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import DATA, events
@@ -301,3 +305,19 @@ def test_xes_lines_past_65535_are_the_lines_of_the_events(read, write):
     assert [(r["line"], r["reason"]) for r in log.rejects()] == [
         (70_007, "unparsable timestamp (ISO 8601 expected)"),
         (70_011, "missing stage (column concept:name)")]
+
+
+@pytest.mark.parametrize("fmt", ["xes", "jsonl"])
+def test_reading_xes_or_json_lines_does_not_import_pandas(write, fmt):
+    """Like CSV: pyarrow's pa.array() imports pandas (half a second) just to ask whether a
+    list is a pandas object, so the batches are built without it."""
+    path = DATA / "tiny.xes" if fmt == "xes" else write("tiny.jsonl", (
+        '{"case_id": "1", "activity": "Visit", "timestamp": "2024-03-01T10:00:00Z"}\n'))
+    code = (f"import sys, cjm; cjm.read_log({str(path)!r}).close(); "
+            "print('pandas' in sys.modules)")
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, cwd=root, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

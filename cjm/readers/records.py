@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from array import array
 from collections.abc import Iterator
 from itertools import repeat
 from pathlib import Path
@@ -108,13 +109,18 @@ class _Loader:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        data = {"_line": pa.array(self.lines, pa.int64())}
+        # Arrays from pyarrow's builders and buffers: pa.array() imports pandas (half a second)
+        # only to ask whether a list is a pandas object.
+        lines = array("q", self.lines)
+        arrays = [pa.Array.from_buffers(pa.int64(), len(lines), [None, pa.py_buffer(lines)])]
         for key in self.batch_names:
+            builder = pa.lib.StringBuilder()
             # map() with C functions: no Python step per record.
-            data[self.unique(key)] = pa.array(list(map(dict.get, self.batch, repeat(key))),
-                                              pa.string())
+            builder.append_values(list(map(dict.get, self.batch, repeat(key))))
+            arrays.append(builder.finish())
+        names = ["_line", *map(self.unique, self.batch_names)]
         part = self.workdir / f"{self.name}_{len(self.parts)}.parquet"
-        pq.write_table(pa.table(data), part, compression="snappy")
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), part, compression="snappy")
         self.parts.append(part)
         new = [key for key in self.batch_names if key not in self.known]
         self.columns.extend(self.unique(key) for key in new)

@@ -3,12 +3,15 @@
     git archive <commit> cjm | tar -x -C /tmp/cjm-before      # the version to compare with
     python benchmarks/bench_xes.py /tmp/cjm-before -n 5        # bpic2012 by default
     python benchmarks/bench_xes.py /tmp/cjm-before -n 5 --log big.xes.gz
+    python benchmarks/bench_xes.py /tmp/cjm-before -n 1 --copies 4   # 4x the events: flat memory?
+    python benchmarks/bench_xes.py /tmp/cjm-before -n 3 --reader     # the reader alone
     python benchmarks/bench_xes.py --parts                     # where the reading's time goes
 
-Each run is ``cjm.read_log(LOG)`` in a fresh interpreter (start-up and imports included),
-the older version first on its PYTHONPATH, this checkout on the other. Figures come from the
-operating system's accounting of each finished child (os.wait4): wall, CPU (user + system)
-and peak resident memory; medians are quoted, and the ratio before / after.
+Each run is ``cjm.read_log(LOG)`` (with ``--reader``, the XES reader alone) in a fresh
+interpreter (start-up and imports included), the older version first on its PYTHONPATH, this
+checkout on the other. Figures come from the operating system's accounting of each finished
+child (os.wait4): wall, CPU (user + system) and peak resident memory; medians are quoted,
+and the ratio before / after.
 """
 
 from __future__ import annotations
@@ -26,9 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BPIC = ROOT.parent / "shared" / "data" / "bpic2012.xes.gz"
 
 
-def run_once(tree: Path, log: Path) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and peak resident MiB of one read of ``log``."""
-    code = f"import cjm; assert cjm.__file__.startswith({str(tree)!r}); cjm.read_log({str(log)!r})"
+READ_LOG = "import cjm; cjm.read_log(LOG)"
+# The reader alone: the file into Parquet batches, without building the events table.
+LOAD_XES = ("import duckdb, tempfile; from pathlib import Path; "
+            "from cjm.readers.records import load_xes; "
+            "load_xes(duckdb.connect(), Path(LOG), 0, Path(tempfile.mkdtemp()))")
+
+
+def run_once(tree: Path, log: Path, code: str = READ_LOG) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak resident MiB of one run of ``code`` on ``log``."""
+    code = (f"import cjm; assert cjm.__file__.startswith({str(tree)!r}); LOG = {str(log)!r}; "
+            + code)
     # A folder without cjm in it: Python puts the working folder first on its path.
     with tempfile.TemporaryDirectory() as empty:
         start = time.perf_counter()
@@ -48,6 +59,8 @@ def parts(log: Path) -> None:
     from xml.parsers import expat
 
     import duckdb
+    import lxml.etree  # noqa: F401  imported here, so that no step below counts its import
+    import pyarrow.parquet  # noqa: F401
 
     from cjm.readers.records import _Loader, _XesEvents, load_xes
 
@@ -84,10 +97,29 @@ def parts(log: Path) -> None:
         print(f"{time.process_time() - start:5.2f} s CPU  {name}")
 
 
+def copies(log: Path, count: int, folder: Path) -> Path:
+    """``log`` with its traces written ``count`` times over: as many more events, same shape."""
+    import gzip
+
+    data = gzip.decompress(log.read_bytes()) if log.suffix == ".gz" else log.read_bytes()
+    first, last = data.index(b"<trace"), data.rindex(b"</trace>") + len(b"</trace>")
+    path = folder / f"{count}x-{log.name.removesuffix('.gz')}.gz"
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(data[:first])
+        for _ in range(count):
+            out.write(data[first:last])
+        out.write(data[last:])
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("before", type=Path, nargs="?",
                         help="a folder holding the older cjm package")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="read a log holding the log's traces this many times over")
+    parser.add_argument("--reader", action="store_true",
+                        help="run the XES reader alone, not the whole read_log")
     parser.add_argument("--parts", action="store_true",
                         help="time the layers under the reader instead, in this process")
     parser.add_argument("-n", type=int, default=3, help="counted runs of each (default 3)")
@@ -98,14 +130,21 @@ def main() -> None:
         return
     if args.before is None:
         parser.error("give the folder of the older cjm, or --parts")
-    trees = {"before": args.before.resolve(), "after": ROOT}
+    with tempfile.TemporaryDirectory() as folder:
+        log = args.log if args.copies == 1 else copies(args.log, args.copies, Path(folder))
+        compare(args.before, log, args.n, LOAD_XES if args.reader else READ_LOG)
+
+
+def compare(before: Path, log: Path, n: int, code: str) -> None:
+    """Alternating runs of the older cjm and this checkout reading ``log``; medians, ratios."""
+    trees = {"before": before.resolve(), "after": ROOT}
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
     for tree in trees.values():  # one warm-up each
-        run_once(tree, args.log)
-    for _ in range(args.n):
+        run_once(tree, log, code)
+    for _ in range(n):
         for name, tree in trees.items():
-            runs[name].append(run_once(tree, args.log))
-    print(f"{args.log.name}, {args.n} runs each, load average {os.getloadavg()[0]:.1f}")
+            runs[name].append(run_once(tree, log, code))
+    print(f"{log.name}, {n} runs each, load average {os.getloadavg()[0]:.1f}")
     medians = {name: [statistics.median(r[i] for r in found) for i in range(3)]
                for name, found in runs.items()}
     for name, (wall, cpu, peak) in medians.items():

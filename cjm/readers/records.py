@@ -10,7 +10,7 @@ import io
 import json
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -347,8 +347,8 @@ def _refuse_doctype(path: Path) -> None:
 def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
     """XES (IEEE 1849), streamed; trace attributes become ``case:<key>`` columns.
 
-    Entities are never declared, resolved or fetched, so a hostile document can neither expand
-    nor reach out.
+    A document that declares entities is refused, and nothing is ever fetched, so a hostile
+    document can neither expand nor reach out.
     """
     from xml.parsers import expat
 
@@ -408,7 +408,7 @@ class _XesEvents:
     def feed(self, data: bytes, final: bool = False) -> None:
         self.parser.Parse(data, final)
 
-    def _start_handler(self):
+    def _start_handler(self) -> Callable[[str, list[str]], None]:
         """The start-tag handler: a closure, whose variables are quicker than attributes."""
         ends, tags, structure = self.ends, _XES_VALUE_TAGS, self._structure
         starts = 0
@@ -448,7 +448,7 @@ class _XesEvents:
             self._add_event()
         if depth <= self.trace_depth:
             self.trace_depth = -1
-        if self.event is not None:  # inside an event: an element nested in one of its values
+        if self.event is not None:  # inside the open event: anything but its values is skipped
             return want, into
         local = name.rpartition("}")[2]
         if local == "event":

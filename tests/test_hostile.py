@@ -429,3 +429,16 @@ def test_escape_sequences_in_stage_names_never_reach_the_terminal(tmp_path):
                                                           tmp_path)]
     assert all(run.code == 0 for run in runs), runs
     assert not any("\x1b" in run.stdout + run.stderr for run in runs)
+
+
+@pytest.mark.parametrize("name", ["billion_laughs.xes", "external_entity_file.xes",
+                                  "external_parameter_entity.xes"])
+def test_the_xes_parser_itself_refuses_entities(monkeypatch, name):
+    """Defence in depth: with the DOCTYPE check before it switched off, the parser that reads
+    the events still refuses any entity declaration rather than expand it."""
+    import cjm
+    from cjm.readers import records
+
+    monkeypatch.setattr(records, "_refuse_doctype", lambda path: None)
+    with pytest.raises(cjm.DataError, match="refused: the XES file declares entities"):
+        cjm.read_log(DATA / "hostile" / name)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import DATA, events
@@ -281,3 +285,39 @@ def test_json_with_a_byte_order_mark(read, write, name):
     text = f"[{record}]\n" if name.endswith(".json") else record + "\n"
     log = read(write(name, b"\xef\xbb\xbf" + text.encode()))
     assert events(log, "journey", "stage", "_line") == [("00000042", "Visit", 1)]
+
+
+def test_xes_lines_past_65535_are_the_lines_of_the_events(read, write):
+    """Rejects name the line of the event's start tag, also past line 65,535 (libxml2 keeps
+    element lines in 16 bits, and gave such an event the line after its start tag)."""
+    padding = "\n" * 70_000
+    path = write("long.xes", (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">'
+        f'{padding}<trace><string key="concept:name" value="c1"/>\n'
+        '<event>\n<string key="concept:name" value="Visit"/>\n'
+        '<date key="time:timestamp" value="2024-03-01T10:00:00Z"/>\n</event>\n'
+        '<event>\n<string key="concept:name" value="Buy"/>\n'
+        '<date key="time:timestamp" value="not a date"/>\n</event>\n'
+        '<event/>\n</trace>\n</log>\n'))
+    log = read(path, keep_rows=True)
+    assert log.con.execute("SELECT _line FROM raw ORDER BY _line").fetchall() == [
+        (70_003,), (70_007,), (70_011,)]
+    assert [(r["line"], r["reason"]) for r in log.rejects()] == [
+        (70_007, "unparsable timestamp (ISO 8601 expected)"),
+        (70_011, "missing stage (column concept:name)")]
+
+
+@pytest.mark.parametrize("fmt", ["xes", "jsonl"])
+def test_reading_xes_or_json_lines_does_not_import_pandas(write, fmt):
+    """Like CSV: pyarrow's pa.array() imports pandas (half a second) just to ask whether a
+    list is a pandas object, so the batches are built without it."""
+    path = DATA / "tiny.xes" if fmt == "xes" else write("tiny.jsonl", (
+        '{"case_id": "1", "activity": "Visit", "timestamp": "2024-03-01T10:00:00Z"}\n'))
+    code = (f"import sys, cjm; cjm.read_log({str(path)!r}).close(); "
+            "print('pandas' in sys.modules)")
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, cwd=root, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -6,11 +6,12 @@ written with, so ids such as ``00042`` or ``1e5`` survive.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -66,35 +67,36 @@ class _Loader:
 
     def __init__(self, con, name: str, where: str, workdir: Path) -> None:
         self.con, self.name, self.where, self.workdir = con, name, where, workdir
-        self.columns: list[str] = []
-        self.known: set[str] = set()
+        self.columns: list[str] = []  # a unique column name for each key, in order of appearance
         self.parts: list[Path] = []
         self.lines: list[int] = []
         self.batch: list[Record] = []
-        self.batch_names: dict[str, None] = {}  # the columns of the batch
-        self.new = 0  # how many of them are not yet in self.columns
+        self.batch_names: dict[str, None] = {}  # the keys of the batch's records
+        self.new = 0  # how many of them are not yet in self.known
+        self.known: set[str] = set()  # the keys of the batches written
         self.rows = 0
         self.rejects: list[Reject] = []
         self.unique = ColumnNames()
 
     def add(self, line: int, record: Record) -> None:
-        row = {self.unique(key): value for key, value in record.items()}
-        for name in row:
-            if name not in self.batch_names:
-                self.batch_names[name] = None
-                self.new += name not in self.known
-        if len(self.known) + self.new > MAX_COLUMNS:
-            raise DataError(
-                f"{self.where}:{line}: more than {MAX_COLUMNS:,} different keys (columns); "
-                "cjm reads at most that many",
-                "Keys that are data (ids or dates as keys) belong in values; or keep only the "
-                "keys the journeys need.",
-            )
+        names = self.batch_names
+        # Most records have the keys of the one before: a subset test in C, no loop per key.
+        if not record.keys() <= names.keys():
+            for key in record:
+                if key not in names:
+                    names[key] = None
+                    self.new += key not in self.known
+            if len(self.known) + self.new > MAX_COLUMNS:
+                raise DataError(
+                    f"{self.where}:{line}: more than {MAX_COLUMNS:,} different keys (columns); "
+                    "cjm reads at most that many",
+                    "Keys that are data (ids or dates as keys) belong in values; or keep only "
+                    "the keys the journeys need.",
+                )
         self.lines.append(line)
-        self.batch.append(row)
+        self.batch.append(record)
         # Wide records make smaller batches: a batch holds at most _BATCH_CELLS cells.
-        if len(self.batch) >= BATCH_ROWS or \
-                len(self.batch) * len(self.batch_names) >= _BATCH_CELLS:
+        if len(self.batch) >= BATCH_ROWS or len(self.batch) * len(names) >= _BATCH_CELLS:
             self.flush()
 
     def reject(self, line: int, reason: str, content: str) -> None:
@@ -107,15 +109,21 @@ class _Loader:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        names = list(self.batch_names)
-        data = {"_line": pa.array(self.lines, pa.int64())}
-        for name in names:
-            data[name] = pa.array([r.get(name) for r in self.batch], pa.string())
+        # Arrays from pyarrow's builders and buffers: pa.array() imports pandas (half a second)
+        # only to ask whether a list is a pandas object.
+        lines = array("q", self.lines)
+        arrays = [pa.Array.from_buffers(pa.int64(), len(lines), [None, pa.py_buffer(lines)])]
+        for key in self.batch_names:
+            builder = pa.lib.StringBuilder()
+            # map() with C functions: no Python step per record.
+            builder.append_values(list(map(dict.get, self.batch, repeat(key))))
+            arrays.append(builder.finish())
+        names = ["_line", *map(self.unique, self.batch_names)]
         part = self.workdir / f"{self.name}_{len(self.parts)}.parquet"
-        pq.write_table(pa.table(data), part, compression="snappy")
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), part, compression="snappy")
         self.parts.append(part)
-        new = [name for name in names if name not in self.known]
-        self.columns.extend(new)
+        new = [key for key in self.batch_names if key not in self.known]
+        self.columns.extend(self.unique(key) for key in new)
         self.known.update(new)
         self.rows += len(self.batch)
         self.batch, self.lines, self.batch_names, self.new = [], [], {}, 0
@@ -285,17 +293,14 @@ def load_json(con, path: Path, index: int, workdir: Path) -> FileLoad:
     return _finish(loader, path, "json", index, truncated)
 
 
+# expat names an element of a namespace "uri}local" (namespace_separator="}").
 _XES_VALUE_TAGS = frozenset(
-    f"{{{ns}}}{tag}" if ns else tag
+    f"{ns}}}{tag}" if ns else tag
     for ns in ("", "http://www.xes-standard.org/", "http://code.deckfour.org/xes")
     for tag in ("string", "date", "int", "float", "boolean", "id")
 )
-
-
-def _attributes(element) -> Record:
-    """The key/value attributes directly under an XES trace or event."""
-    return {child.get("key"): child.get("value") for child in element
-            if child.tag in _XES_VALUE_TAGS and child.get("key") is not None}
+# libxml2's limit without XML_PARSE_HUGE, which cjm has always applied: deeper is no event log.
+_XES_MAX_DEPTH = 256
 
 
 def _refuse_doctype(path: Path) -> None:
@@ -342,55 +347,135 @@ def _refuse_doctype(path: Path) -> None:
 def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
     """XES (IEEE 1849), streamed; trace attributes become ``case:<key>`` columns.
 
-    Entities are never resolved and nothing is fetched from the network, so a hostile
+    A document that declares entities is refused, and nothing is ever fetched, so a hostile
     document can neither expand nor reach out.
     """
-    from lxml import etree
+    from xml.parsers import expat
 
     if not read_sample(path, 4096).strip():
         raise DataError(f"{path}: the file is empty", "Give an XES file (XML).")
     loader = _Loader(con, f"raw_{index}", str(path), workdir)
-    trace, trace_attributes = None, {}
     try:
         _refuse_doctype(path)
-        with open_binary(path) as raw, _stop_at_cut(raw):
-            parser = etree.iterparse(
-                raw, events=("end",), tag=("{*}event", "{*}trace"), resolve_entities=False,
-                no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
-            )
-            for _, elem in parser:
-                if elem.tag.endswith("trace"):
-                    elem.clear(keep_tail=False)
-                    while elem.getprevious() is not None:
-                        del elem.getparent()[0]
-                    continue
-                parent = elem.getparent()
-                if parent is not trace:
-                    # Trace attributes precede the events, so they are parsed by now.
-                    trace = parent
-                    own = _attributes(parent) if parent.tag.endswith("trace") else {}
-                    trace_attributes = {"case:" + k: v for k, v in own.items()}
-                record = dict(trace_attributes)
-                record.update(_attributes(elem))
-                loader.add(elem.sourceline or 0, record)
-                elem.clear(keep_tail=False)
-        truncated = ended_early(raw)
-    except etree.XMLSyntaxError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not well-formed XES: {exc.msg}",
+        with open_binary(path) as raw:
+            parser = _XesEvents(loader, str(path))
+            try:
+                while chunk := raw.read(1 << 16):
+                    parser.feed(chunk)
+                parser.feed(b"", final=True)
+            except expat.ExpatError as exc:
+                # A file cut short ends in the middle of the XML: the events whole before the
+                # cut are kept, and the syntax error the cut causes ends the reading.
+                if not ended_early(raw):
+                    raise DataError(
+                        f"{path}:{exc.lineno}: not well-formed XES: {expat.ErrorString(exc.code)}",
                         "Check that the file is complete and is XES (XML).") from None
+            parser.close()
+            truncated = ended_early(raw)
     except (OSError, EOFError) as exc:
         raise classify(exc) or DataError(f"{path}: cannot read the file: {exc}") from None
     return _finish(loader, path, "xes", index, truncated)
 
 
-@contextlib.contextmanager
-def _stop_at_cut(raw) -> Iterator[None]:
-    """A file cut short ends in the middle of the XML: the events parsed before the cut are
-    kept (each is whole), and the syntax error the cut causes ends the reading."""
-    from lxml import etree
+class _XesEvents:
+    """An expat parser that adds each XES event to a loader as one record.
 
-    try:
-        yield
-    except etree.XMLSyntaxError:
-        if not ended_early(raw):
-            raise
+    Speed comes from doing little per element: one Python call per start tag, none per end tag
+    (end tags are only counted, by a C-level list append; depth = starts - ends), no element
+    objects, and a short path for the commonest element, a value element under the open event.
+    Read are the value elements directly under an event, and those directly under a trace
+    before its first event (the trace's own, as ``case:<key>``). An event is added once the
+    next element starts after its end tag, or when the document ends (``close``).
+    """
+
+    def __init__(self, loader: _Loader, where: str) -> None:
+        from xml.parsers import expat
+
+        self.loader, self.where = loader, where
+        self.parser = expat.ParserCreate(namespace_separator="}")
+        self.parser.ordered_attributes = True  # attributes as [name, value, ...]: cheaper
+        self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        self.parser.EntityDeclHandler = self._refuse_entity
+        self.ends: list[str] = []
+        self.parser.EndElementHandler = self.ends.append
+        self.parser.StartElementHandler = self._start_handler()
+        self.event: Record | None = None  # the open event (None: none open)
+        self.event_depth = self.event_line = 0
+        self.trace_depth = -1
+        self.own: Record = {}  # the open trace's value elements
+        self.case: Record | None = None  # ... as case:<key> columns, once its first event starts
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        self.parser.Parse(data, final)
+
+    def _start_handler(self) -> Callable[[str, list[str]], None]:
+        """The start-tag handler: a closure, whose variables are quicker than attributes."""
+        ends, tags, structure = self.ends, _XES_VALUE_TAGS, self._structure
+        starts = 0
+        want = -1  # the depth whose value elements are read ...
+        into: Record = {}  # ... into this record
+
+        def start(name: str, attrs: list[str]) -> None:
+            nonlocal starts, want, into
+            starts += 1
+            if starts - len(ends) == want and name in tags:
+                if len(attrs) == 4 and attrs[0] == "key" and attrs[2] == "value":
+                    into[attrs[1]] = attrs[3]
+                else:
+                    named = dict(zip(attrs[::2], attrs[1::2], strict=True))
+                    if "key" in named:
+                        into[named["key"]] = named.get("value")
+                return
+            starts = depth = starts - len(ends)
+            ends.clear()
+            want, into = structure(name, depth, want, into)
+
+        def depth() -> int:
+            return starts - len(ends)
+
+        self.depth = depth
+        return start
+
+    def _structure(self, name: str, depth: int, want: int, into: Record) -> tuple[int, Record]:
+        """An element that is not a value to read: it may end the open event or trace, or
+        open one. Takes and returns the depth whose value elements are read, and where to."""
+        if depth > _XES_MAX_DEPTH:
+            raise DataError(f"{self.where}:{self.parser.CurrentLineNumber}: not well-formed XES: "
+                            f"elements nested more than {_XES_MAX_DEPTH} deep",
+                            "Check that the file is XES (XML).")
+        if depth < want:  # the open event or trace has ended
+            want = -1
+            self._add_event()
+        if depth <= self.trace_depth:
+            self.trace_depth = -1
+        if self.event is not None:  # inside the open event: anything but its values is skipped
+            return want, into
+        local = name.rpartition("}")[2]
+        if local == "event":
+            if depth == self.trace_depth + 1:
+                if self.case is None:
+                    self.case = {"case:" + key: value for key, value in self.own.items()}
+                self.event = dict(self.case)
+            else:
+                self.event = {}
+            self.event_depth, self.event_line = depth, self.parser.CurrentLineNumber
+            return depth + 1, self.event
+        if local == "trace":
+            self.trace_depth, self.own, self.case = depth, {}, None
+            return depth + 1, self.own
+        return want, into
+
+    def _add_event(self) -> None:
+        if self.event is not None:
+            self.loader.add(self.event_line, self.event)
+            self.event = None
+
+    def close(self) -> None:
+        """Add the last event if its end tag was read (a file cut short may end inside it)."""
+        if self.depth() < self.event_depth:
+            self._add_event()
+
+    def _refuse_entity(self, name: str, *_: Any) -> None:
+        raise DataError(f"{self.where}: refused: the XES file declares entities ({name}); cjm "
+                        "never expands entities", "Remove the <!DOCTYPE …> declaration: XES "
+                        "needs none.")

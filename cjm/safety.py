@@ -16,14 +16,15 @@ from cjm.resources import classify
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-_INPUTS: set[tuple[int, int]] = set()  # (device, inode) of every file read in this process
+# (device, inode) of every file read in this process, with its path
+_INPUTS: dict[tuple[int, int], Path] = {}
 
 
 def protect(path: Path) -> None:
     """Remember ``path`` as an input: no output of this process may replace it."""
     with contextlib.suppress(OSError):
         info = os.stat(path)
-        _INPUTS.add((info.st_dev, info.st_ino))
+        _INPUTS[(info.st_dev, info.st_ino)] = Path(path)
 
 
 def _special(path: Path) -> bool:
@@ -37,9 +38,11 @@ def _special(path: Path) -> bool:
 def _is_input(path: Path) -> bool:
     try:
         info = os.stat(path)
+        source = _INPUTS.get((info.st_dev, info.st_ino))
+        # An input deleted since frees its inode, which a new file may then take.
+        return source is not None and os.path.samefile(source, path)
     except OSError:
         return False
-    return (info.st_dev, info.st_ino) in _INPUTS
 
 
 def printable(text: str) -> str:

@@ -85,6 +85,30 @@ def test_an_output_never_replaces_an_input(write, tmp_path):
     assert design.read_text() == "stages: [Done]\ngoals: [Done]\n"
 
 
+def test_a_new_file_on_the_inode_of_a_deleted_input_may_be_written(tmp_path):
+    """A process reads on (a notebook, the test suite): an input deleted since frees its
+    inode, which a new file may take; writing that file is no overwrite of the input."""
+    from cjm.safety import _INPUTS, atomic_writer, protect
+
+    old = tmp_path / "old.csv"
+    old.write_text("read once\n")
+    protect(old)
+    inode = os.stat(old).st_ino
+    old.unlink()
+    new = tmp_path / "new.dot"
+    new.write_text("")
+    # Reusing the inode is up to the file system: make the case happen either way.
+    key = (os.stat(new).st_dev, os.stat(new).st_ino)
+    _INPUTS[key] = old
+    try:
+        with atomic_writer(new) as handle:
+            handle.write("digraph {}\n")
+        assert new.read_text() == "digraph {}\n"
+    finally:
+        _INPUTS.pop(key, None)
+        _INPUTS.pop((key[0], inode), None)
+
+
 def _wait_for_handler(pid: int, signum: int, timeout: float = 60) -> None:
     """Wait until process ``pid`` catches ``signum`` (Linux: SigCgt in /proc): a fixed sleep
     sends the signal before Python starts on a busy machine."""

@@ -27,15 +27,15 @@ from cjm.render.dot import node_id
 RENDERED = ("svg", "png", "pdf")
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space; a readable map needs under 100 MiB
 BASE_SECONDS, SECONDS_PER_ITEM, MAX_SECONDS = 30.0, 0.25, 300.0
-# Nodes plus edges beyond which a layout is not expected to finish within MAX_SECONDS.
-# graphviz-pure, measured (docs/performance.md): a sparse map of 1,897 took 118 s, one of
-# 3,182 did not finish in 120 s; dense maps are slower (959: 82 s; 1,393: over 180 s), which
-# the time limit catches. The system dot is several times faster, but its crossing
-# minimisation too grows faster than quadratically: an estimate, not measured here.
-MAX_ITEMS = {"graphviz-pure": 2_000, "Graphviz dot": 10_000}
-# Dense maps, with more than DENSE edges per node, stop finishing sooner: of those measured,
-# none with more than 1,000 edges finished in a minute (927 edges on 33 nodes took 82 s).
-DENSE, MAX_DENSE_EDGES = 5, {"graphviz-pure": 1_000, "Graphviz dot": 5_000}
+# Nodes plus edges beyond which a layout is not expected to finish within MAX_SECONDS,
+# measured (docs/performance.md). graphviz-pure: a sparse map of 1,897 took 118 s, one of
+# 3,184 took 628 s. The system dot (2.43) is no faster, often 2 to 3 times slower: 1,897
+# took 102 s, 3,184 did not finish in 900 s. Dense maps are slower still, which the time
+# limit catches.
+MAX_ITEMS = {"graphviz-pure": 2_000, "Graphviz dot": 2_000}
+# Dense maps, with more than DENSE edges per node, stop finishing sooner: 927 edges on 32
+# nodes took 82 to 200 s with graphviz-pure and 412 s with the system dot.
+DENSE, MAX_DENSE_EDGES = 5, {"graphviz-pure": 1_000, "Graphviz dot": 1_000}
 REPORT_SECONDS = 600.0  # all maps of one report together
 ALTERNATIVES = ("Draw fewer with --stages 80%, --paths 50% or --max-edges 80, or write the "
                 "map as .dot (-o map.dot) and draw it with another tool.")

@@ -95,3 +95,16 @@ def long_names_log(path: Path, journeys: int = 400) -> Path:
                 str(rng.randint(1, 9))]))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def reachable(edges, root, forward=True) -> set:
+    """The stages that a map's ``edges`` reach from ``root`` (or that reach it)."""
+    seen, todo = {root}, [root]
+    while todo:
+        node = todo.pop()
+        for e in edges:
+            a, b = (e.source, e.target) if forward else (e.target, e.source)
+            if a == node and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen

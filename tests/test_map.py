@@ -11,7 +11,7 @@ import cjm
 from cjm.mapgraph import END, START, build_map
 from cjm.render.dot import quote, to_dot
 from cjm.render.graphviz import render
-from tests.journey_logs import write_journeys
+from tests.journey_logs import reachable, write_journeys
 
 SPAGHETTI = {
     "a": ["Visit", "View", "Cart", "Buy"], "b": ["Visit", "View", "Cart", "Buy"],
@@ -28,18 +28,6 @@ def journey_map(tmp_path):
     log.close()
 
 
-def _reachable(edges, root, forward=True):
-    seen, todo = {root}, [root]
-    while todo:
-        node = todo.pop()
-        for e in edges:
-            a, b = (e.source, e.target) if forward else (e.target, e.source)
-            if a == node and b not in seen:
-                seen.add(b)
-                todo.append(b)
-    return seen
-
-
 def test_full_map_has_every_transition_and_start_end_edges(journey_map):
     graph = build_map(journey_map)
     # One start edge (all begin at Visit), three end edges (Buy, Cart, Help).
@@ -53,8 +41,8 @@ def test_paths_keeps_every_stage_connected(journey_map, share):
     graph = build_map(journey_map, paths=share)
     assert graph.hidden_edges > 0
     names = {n.name for n in graph.nodes}
-    assert names <= _reachable(graph.edges, START)
-    assert names <= _reachable(graph.edges, END, forward=False)
+    assert names <= reachable(graph.edges, START)
+    assert names <= reachable(graph.edges, END, forward=False)
     # The strongest transition always stays.
     assert ("View", "Cart") in {(e.source, e.target) for e in graph.edges}
 
@@ -124,8 +112,8 @@ def test_png_is_a_png(journey_map):
 
 def _assert_connected(graph) -> None:
     names = {n.name for n in graph.nodes}
-    assert names <= _reachable(graph.edges, START), "a stage cannot be reached from the start"
-    assert names <= _reachable(graph.edges, END, forward=False), "a stage cannot reach the end"
+    assert names <= reachable(graph.edges, START), "a stage cannot be reached from the start"
+    assert names <= reachable(graph.edges, END, forward=False), "a stage cannot reach the end"
 
 
 def test_two_way_edges_keep_the_direction_that_leads_out(tmp_path):

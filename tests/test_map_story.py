@@ -17,7 +17,7 @@ from cjm.render.dot import to_dot
 from cjm.render.json_out import journey_json
 from cjm.render.mermaid import to_mermaid
 from cjm.report.build import MERMAID_EDGES, MERMAID_STAGES, ReportOptions, build_report
-from tests.journey_logs import dense_journeys, write_dense, write_journeys
+from tests.journey_logs import dense_journeys, reachable, write_dense, write_journeys
 
 # Eight side pages each lead to Buy twice and to Leave five times: the widest route to Buy
 # runs through one of them, so that the repair alone would keep one in eight of Buy's routes.
@@ -26,22 +26,10 @@ FAN_IN = {f"{side}-{n}": ["Visit", side, "Buy" if n < 2 else "Leave"]
           for side in SIDES for n in range(7)}
 
 
-def _reachable(edges, root, forward=True):
-    seen, todo = {root}, [root]
-    while todo:
-        node = todo.pop()
-        for e in edges:
-            a, b = (e.source, e.target) if forward else (e.target, e.source)
-            if a == node and b not in seen:
-                seen.add(b)
-                todo.append(b)
-    return seen
-
-
 def _assert_connected(graph) -> None:
     names = {n.name for n in graph.nodes}
-    assert names <= _reachable(graph.edges, START), "a stage cannot be reached from the start"
-    assert names <= _reachable(graph.edges, END, forward=False), "a stage cannot reach the end"
+    assert names <= reachable(graph.edges, START), "a stage cannot be reached from the start"
+    assert names <= reachable(graph.edges, END, forward=False), "a stage cannot reach the end"
 
 
 def _incoming(edges, goal) -> int:

@@ -240,6 +240,21 @@ def test_json_keys_clashing_with_line_and_in_case(write, read):
     assert "Columns: case_id, _line_2, Stage, stage_2, timestamp" in result.stderr
 
 
+def test_a_csv_column_named_like_the_row_print_is_data(write, read):
+    """One CSV file is read in place with each row's print in ``_row``: a column of that
+    name is the file's own, renamed, and two rows differing only there are no duplicates."""
+    write("rows.csv", "case_id,_row,stage,timestamp\n"
+                      "c1,1,Visit,2024-01-01T09:00:00Z\n"
+                      "c1,2,Visit,2024-01-01T09:00:00Z\n"
+                      "c1,2,Visit,2024-01-01T09:00:00Z\n"
+                      "c1,3,Buy,2024-01-01T09:10:00Z\n")
+    log = read("rows.csv", columns={"segment": "_row_2"})
+    assert log.con.execute("SELECT segment, _line FROM events ORDER BY ts, _line").fetchall() \
+        == [("1", 2), ("2", 3), ("2", 4), ("3", 5)]
+    duplicates = [w for w in log.warnings if w.code == "duplicates"]
+    assert [(w.count, w.examples) for w in duplicates] == [(1, (f"{log.files[0].path}:3",))]
+
+
 def test_unknown_timestamp_directive_exits_2(shop):
     result = run("discover", str(shop), "--timestamp-format", "%Q", "--no-map")
     assert result.exit_code == 2

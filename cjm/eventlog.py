@@ -44,6 +44,8 @@ LIFECYCLE_MODES = ("complete", "all")
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
 MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
 WITHHELD = "(withheld: --pseudonymize or --min-journeys)"  # a raw row may hold ids
+# Columns of the events table, besides the optional roles (named after their role).
+EVENT_COLUMNS = ("journey", "case_id", "stage", "ts", "_file", "_line")
 
 
 @dataclass(frozen=True)
@@ -206,13 +208,8 @@ class EventLog(LogTotals):
 
     def to_pandas(self):
         """The events as a pandas DataFrame, in journey order."""
-        columns = [row[0] for row in self.con.execute(
-            f"SELECT column_name FROM (DESCRIBE {self.table})").fetchall()]
-        # Without a journey gap, the journey is the case: the table holds it once.
-        case = "" if "case_id" in columns else "journey AS case_id, "
         return self.con.execute(
-            f"SELECT journey, {case}* EXCLUDE (journey) FROM {self.table} "
-            "ORDER BY journey, ts, _file, _line").df()
+            f"SELECT * FROM {self.table} ORDER BY journey, ts, _file, _line").df()
 
     def close(self) -> None:
         """Close the engine and remove its temporary files (a subset leaves them be)."""
@@ -541,8 +538,6 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         con.execute("DELETE FROM events USING repeats WHERE events._file = repeats._file "
                     "AND events._line = repeats._line")
         duplicates = (0, [])
-    if not gap_seconds:  # the journey is the case: held once
-        con.execute("ALTER TABLE events DROP COLUMN case_id")
     reports = _file_reports(con, loads, parsed)
     # The events and rejects hold all that is needed now.
     con.execute("DROP VIEW staged; DROP TABLE repeats")

@@ -44,8 +44,6 @@ LIFECYCLE_MODES = ("complete", "all")
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
 MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
 WITHHELD = "(withheld: --pseudonymize or --min-journeys)"  # a raw row may hold ids
-# Columns of the events table, besides the optional roles (named after their role).
-EVENT_COLUMNS = ("journey", "case_id", "stage", "ts", "_file", "_line")
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,18 @@ def test_journey_gap_splits_a_case_into_numbered_journeys(read, write):
     assert (log.journeys, log.events, log.journey_gap_seconds) == (4, 6, 1800)
 
 
+@pytest.mark.parametrize("gap", [None, "30m"])
+def test_to_pandas_has_the_documented_columns_with_and_without_a_gap(read, write, gap):
+    path = write("cases.csv", "customer_id,stage,timestamp,channel\n"
+                              "c,Visit,2024-03-01T10:00:00Z,web\n"
+                              "c,Buy,2024-03-01T11:00:00Z,web\n")
+    frame = read(path, journey_gap=gap).to_pandas()
+    assert list(frame.columns) == ["journey", "case_id", "stage", "ts", "_file", "_line",
+                                   "channel"]
+    assert list(frame["case_id"]) == ["c", "c"]
+    assert list(frame["journey"]) == (["c", "c"] if gap is None else ["c#1", "c#2"])
+
+
 def test_journey_gap_in_seconds_and_bad_spans(read, write):
     path = write("gap.csv", "case_id,activity,timestamp\n1,a,2024-03-01T10:00:00Z\n"
                             "1,b,2024-03-01T10:01:01Z\n")

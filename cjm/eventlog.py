@@ -344,13 +344,14 @@ def read_log(
             raise UsageError(f"--timezone: unknown time zone {timezone!r}",
                              "Use an IANA name such as Europe/Amsterdam or UTC.") from None
         loads = []
+        given = _given_roles(columns, config)
         # One file is parsed into the columns its roles take: the others are never held.
-        keep = None if keep_rows or len(files) > 1 else _mapped(_given_roles(columns, config))
+        keep = None if keep_rows or len(files) > 1 else _mapped(given)
         for i, path in enumerate(files):
             with step(f"Reading {path.name}"):
                 loads.append(load_file(con, path, i, options, workdir, keep))
         with step("Checking the events"):
-            log = _build(con, loads, _given_roles(columns, config), timezone,
+            log = _build(con, loads, given, timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
                          lifecycle, gap_seconds, drop_duplicates, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
@@ -570,8 +571,9 @@ def truncation_warnings(reports: Sequence[FileReport]) -> list[QualityWarning]:
     """A warning for each file that ends early (a gzip file cut short): what was read
     before the cut is kept, and the rest is missing."""
     return [QualityWarning(
-        "truncated", f"{report.path}: the file ends early (truncated): {report.rows:,} rows "
-        "read before the cut, the rest is missing; is the download or copy complete?", 1)
+        "truncated", f"{report.path}: the file ends early (truncated): "
+        f"{format_counted(report.rows, 'rows')} read before the cut, the rest is missing; is "
+        "the download or copy complete?", 1)
         for report in reports if report.details.get("truncated")]
 
 

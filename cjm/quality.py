@@ -93,8 +93,8 @@ def exact_duplicates(con, rows: str, printed: bool = False) -> tuple[int, list]:
     Leaves the (_file, _line) of the repeats in the table ``repeats``; returns their count
     and the (file, line) of the first rows repeated.
     """
-    # Only rows that share journey, stage and time can be duplicates: the whole row is read
-    # again for those alone, which keeps files of thousands of columns fast.
+    # Only rows that share journey, stage and time can be duplicates: only those are compared
+    # whole (by the print made as the file was parsed, or by reading their rows again).
     con.execute("CREATE TEMP TABLE repeats (_file INTEGER, _line BIGINT)")
     # Grouped by a hash of the three, which holds a tenth of the memory of the texts: a hash
     # shared by chance only brings more rows to the exact comparison below.

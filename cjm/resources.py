@@ -12,7 +12,7 @@ import errno
 import re
 from pathlib import Path
 
-from cjm.errors import ResourceError
+from cjm.errors import CjmError, ResourceError
 
 _REASONS = {
     errno.ENOSPC: "no space left on device",
@@ -24,10 +24,7 @@ _REASONS = {
     errno.ENFILE: "too many open files",
 }
 _FULL = (errno.ENOSPC, errno.EDQUOT)
-_DUCKDB_REASONS = {text: code for code, text in _REASONS.items()} | {
-    "no space left on device": errno.ENOSPC, "read-only file system": errno.EROFS,
-    "permission denied": errno.EACCES,
-}
+_DUCKDB_REASONS = {text: code for code, text in _REASONS.items()}
 _OFFLOAD = re.compile(r"failed to offload data block of size ([\d.]+ \w+) "
                       r"\(([\d.]+ \w+)/([\d.]+ \w+) used\)")
 _ALLOCATE = re.compile(r"(?:could not|failed to) allocate (?:block|data) of size ([\d.]+ \w+) "
@@ -49,13 +46,14 @@ def remember_spill(folder: Path) -> None:
     _SPILL[:] = [Path(folder)]
 
 
-def classify(exc: BaseException, writing: Path | None = None) -> ResourceError | None:
-    """The ResourceError for ``exc`` when the machine ran out of something, else None.
+def classify(exc: BaseException, writing: Path | None = None) -> CjmError | None:
+    """The ResourceError for ``exc`` when the machine ran out of something, ``exc`` itself
+    when it is one of cjm's errors already, else None.
 
     ``writing`` is the output being written, which the message names instead of whatever
     temporary file the error names.
     """
-    if isinstance(exc, ResourceError):
+    if isinstance(exc, CjmError):
         return exc
     if isinstance(exc, MemoryError):
         return ResourceError(

@@ -293,7 +293,7 @@ def reporting(debug: bool = False) -> Iterator[None]:
             signum = interrupted[0] if interrupted else signal.SIGINT
             error("interrupted" if signum == signal.SIGINT else "terminated")
             raise typer.Exit(128 + signum) from None
-        known = exc if isinstance(exc, CjmError) else classify(exc)
+        known = classify(exc)
         if known is not None and not (debug and known is not exc):
             error(known.message, known.hint)
             raise typer.Exit(known.exit_code) from None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.config import READING_OPTIONS
-from cjm.errors import CjmError, UsageError, did_you_mean
+from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 from cjm.report.build import Report
 
@@ -154,7 +154,7 @@ def run_batch(path: str | Path, *,
                     on_report(entry, run)
                 run.check()
             except Exception as exc:  # one broken entry must not stop the others
-                known = exc if isinstance(exc, CjmError) else classify(exc)
+                known = classify(exc)
                 failure = (BatchFailure(entry.name, known.message, known.hint, exc)
                            if known is not None  # bad data, or the machine ran short
                            else BatchFailure(entry.name, f"unexpected {type(exc).__name__}: "

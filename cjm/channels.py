@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
 from cjm.privacy import rare_stages
-from cjm.readers.base import sql_name, sql_string
 
 USUAL_ORDER = {"web": 0, "app": 0, "sms": 1, "chat": 1, "email": 2, "e-mail": 2, "phone": 3,
                "store": 4}
@@ -58,37 +57,27 @@ def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> Chan
     engine.prepare("channel", None)
     rare, least = rare_stages(log), log.min_journeys  # --min-journeys
     mix: dict[str, list[tuple[str, int]]] = {}
-    for stage, channel, n in sorted(engine.channel_mix(), key=lambda r: (r[0], -r[2], r[1])):
-        if stage not in rare:
-            mix.setdefault(stage, []).append((channel, n))
+    for row in sorted(engine.channel_mix(), key=lambda r: (r.stage, -r.events, r.channel)):
+        if row.stage not in rare:
+            mix.setdefault(row.stage, []).append((row.channel, row.events))
     rank = costs or USUAL_ORDER
     escalations = sorted(
-        ((a, b, n) for a, b, n, _, journeys in engine.handoff_matrix()
-         if a in rank and b in rank and rank[b] > rank[a] and journeys >= least),
+        ((h.source, h.target, h.count) for h in engine.handoff_matrix()
+         if h.source in rank and h.target in rank and rank[h.target] > rank[h.source]
+         and h.journeys >= least),
         key=lambda e: (-e[2], e[0], e[1]))
-    escalated = log.con.execute(
-        f"SELECT count(DISTINCT journey) FROM {engine.seq} WHERE next_hand IS NOT NULL AND "
-        + (" OR ".join(f"(hand = {sql_string(a)} AND next_hand = {sql_string(b)})"
-                       for a, b, _ in escalations) or "false")).fetchall()[0][0]
-    cost_sql = None
-    if costs:
-        cost_sql = f"CASE {sql_name('channel')} " + " ".join(
-            f"WHEN {sql_string(c)} THEN {float(p)}" for c, p in sorted(costs.items())) + " END"
-    elif "cost" in log.mapping:
-        cost_sql = f"try_cast({sql_name('cost')} AS DOUBLE)"
+    escalated = engine.journeys_moving([(a, b) for a, b, _ in escalations])
     per_journey, by_stage, by_path = None, [], []
-    if cost_sql:
-        totals = engine.costs(cost_sql)
-        n, total, median, mean = totals["journey"][0]
-        per_journey = {"total": float(total or 0), "median": float(median or 0),
-                       "mean": float(mean or 0), "journeys": int(n)}
-        by_stage = sorted(((s, int(e), float(c or 0)) for s, e, c in totals["stage"]
-                           if s not in rare), key=lambda r: (-r[2], r[0]))
-        by_path = sorted(((tuple(p), int(j), float(t or 0), float(m or 0))
-                          for p, j, t, m in totals["path"] if j >= least),
-                         key=lambda r: (-r[2], r[0]))
+    if costs or "cost" in log.mapping:
+        totals = engine.costs(costs)
+        per_journey = {"total": totals.total, "median": totals.median, "mean": totals.mean,
+                       "journeys": totals.journeys}
+        by_stage = sorted(((c.stage, c.events, c.total) for c in totals.by_stage
+                           if c.stage not in rare), key=lambda r: (-r[2], r[0]))
+        by_path = sorted(((c.stages, c.journeys, c.total, c.median) for c in totals.by_path
+                          if c.journeys >= least), key=lambda r: (-r[2], r[0]))
     return ChannelReport(
         log.mapping.column("channel"), mix,
-        [(tuple(s), n) for s, n in engine.channel_sequences() if n >= least], escalations,
-        int(escalated),
+        [(c.channels, c.journeys) for c in engine.channel_sequences() if c.journeys >= least],
+        escalations, escalated,
         costs, per_journey, by_stage, by_path)

@@ -71,12 +71,9 @@ class CheckResult:
     def journey_verdicts(self):
         """(journey, conforms, deviation labels) for every journey, in journey id order."""
 
-        log = self.journey_map.log
-        engine = log.engine()
-        for journey, path in log.con.execute(
-                f"SELECT journey, path FROM {engine.jrn} ORDER BY journey").fetchall():
+        for journey, path in self.journey_map.log.engine().journey_paths():
             found = sorted(f"{KINDS[kind]}: {detail}"
-                           for kind, detail in self.path_deviations[tuple(path)])
+                           for kind, detail in self.path_deviations[path])
             found += sorted(f"{KINDS['slow']}: {d}" for d in self.slow_journeys.get(journey, ()))
             yield journey, not found, found
 
@@ -175,15 +172,13 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
             conforming += p.journeys
     slow: dict[tuple[str, str], set[str]] = defaultdict(set)
     slow_journeys: dict[str, set[str]] = defaultdict(set)
-    for a, b, journey, _ in engine.slow_transitions(design.service_levels):
-        slow[("slow", f"{a} → {b}")].add(journey)
-        slow_journeys[journey].add(f"{a} → {b}")
+    for wait in engine.slow_transitions(design.service_levels):
+        slow[("slow", f"{wait.source} → {wait.target}")].add(wait.journey)
+        slow_journeys[wait.journey].add(f"{wait.source} → {wait.target}")
     breached = set().union(*slow.values()) if slow else set()
     path_of: dict[str, tuple[str, ...]] = {}
     if breached:
-        path_of = {j: tuple(p) for j, p in journey_map.log.con.execute(
-            f"SELECT journey, path FROM {engine.jrn} WHERE journey IN (SELECT unnest(?))",
-            [sorted(breached)]).fetchall()}
+        path_of = dict(engine.journey_paths(sorted(breached)))
         conforming -= sum(1 for j in breached if not per_path[path_of[j]])
     for key, journeys in slow.items():
         affected[key] = len(journeys)

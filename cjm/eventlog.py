@@ -149,14 +149,14 @@ class EventLog(LogTotals):
     def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
         """The aggregation engine over this log's events (``suffix`` names its tables); with
         ``buckets`` above 1, one that orders the journeys a bucket at a time (discover's
-        figures only; see cjm.buckets)."""
+        figures only; see cjm.engines.duckdb.buckets)."""
         if buckets > 1:
-            from cjm.buckets import BucketedEngine
+            from cjm.engines.duckdb.buckets import BucketedEngine
 
             engine = BucketedEngine(self.con, self.suffix + suffix, self.table, buckets,
                                     still_active)
         else:
-            from cjm.engine import DuckDBEngine
+            from cjm.engines.duckdb.engine import DuckDBEngine
 
             engine = DuckDBEngine(self.con, self.suffix + suffix, self.table)
         # "Still active" means close to the end of the whole log, also in a segment or period.
@@ -415,7 +415,7 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
 
 def plan_buckets(con, events: int, buckets: int | None, limited: bool) -> int:
     """The buckets asked for, or, under a memory limit, as many as keep each within it."""
-    from cjm.buckets import buckets_for
+    from cjm.engines.duckdb.buckets import buckets_for
     from cjm.units import parse_size
 
     if buckets is not None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 from cjm.privacy import rare_stages
-from cjm.readers.base import sql_string
 
 ORDERS = ("strict", "any")
 END = "(journey ended)"
@@ -64,19 +63,20 @@ def funnel(log: EventLog, steps: list[str], *, within: float | None = None,
 
     engine = log.engine("_funnel")
     engine.prepare(None, None)
-    rows = engine.funnel([sql_string(s) for s in steps], order == "strict", within)
-    first = rows[0][0] or 0
+    rows = engine.funnel(steps, order == "strict", within)
+    first = rows[0].journeys
     rare = rare_stages(log)
     result, previous = [], None
-    for k, (reached, median) in enumerate(rows):
+    for k, row in enumerate(rows):
+        reached, median = row.journeys, row.median_seconds
         dropped = (previous - reached) if previous is not None else 0
-        went = [(stage, n) for stage, n in (engine.funnel_next(k) if k and dropped else [])
-                if n >= log.min_journeys and stage not in rare]
+        went = [(n.stage, n.journeys) for n in (engine.funnel_next(k) if k and dropped else [])
+                if n.journeys >= log.min_journeys and n.stage not in rare]
         result.append(FunnelStep(
             steps[k], reached,
             reached / previous if previous else 1.0 if k == 0 else 0.0,
             reached / first if first else 0.0,
-            None if k == 0 or median is None else float(median), dropped,
+            None if k == 0 else median, dropped,
             tuple((END if stage is None else stage, n) for stage, n in went[:top_next])))
         previous = reached
     return Funnel(result, order, within, log.journeys)

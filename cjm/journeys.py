@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from shlex import quote
 
-from cjm.engine import FALSY, TRUTHY
+from cjm.engines.rows import Handoff, Rework, Stage
+from cjm.engines.semantics import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
 from cjm.eventlog import EventLog
 from cjm.privacy import suppress
@@ -27,15 +28,6 @@ GAP_MIN_COUNT = 30
 # long and more than this share of them take a path that no other journey takes.
 HISTORY_MEDIAN_SECONDS = 7 * 86400
 HISTORY_UNIQUE_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    events: int
-    journeys: int
-    starts: int
-    ends: int
 
 
 @dataclass(frozen=True)
@@ -61,13 +53,6 @@ class JourneyPath:
 
 
 @dataclass(frozen=True)
-class Rework:
-    stage: str
-    journeys: int  # journeys that visit the stage more than once
-    extra_visits: int
-
-
-@dataclass(frozen=True)
 class DeadEnd:
     stage: str
     journeys: int
@@ -75,15 +60,6 @@ class DeadEnd:
     share_of_dead_ends: float
     top_path: tuple[str, ...]
     top_path_journeys: int
-
-
-@dataclass(frozen=True)
-class Handoff:
-    source: str  # channel (or other hand-off value) before
-    target: str
-    count: int
-    median_seconds: float
-    journeys: int = 0
 
 
 @dataclass
@@ -129,7 +105,7 @@ class JourneyMap:
     handoff_role: str | None  # its name in the events table
     handoffs: list[Handoff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    buckets: int = 1  # how the engine ordered the journeys (see cjm.buckets)
+    buckets: int = 1  # how the engine ordered the journeys (see cjm.engines.duckdb.buckets)
     gap_min_count: int = GAP_MIN_COUNT  # slowest(): transitions taken at least this often
     # With --min-journeys: the map before what few journeys share was left out (cjm.privacy).
     whole: JourneyMap | None = field(default=None, repr=False, compare=False)
@@ -269,20 +245,22 @@ def discover(
     with step("Aggregating the journeys"):
         engine.prepare(hand, outcome if use_outcome else None)
 
-        stages = sorted((Stage(*row) for row in engine.stages()), key=lambda s: (-s.events, s.name))
+        stages = sorted(engine.stages(), key=lambda s: (-s.events, s.name))
         events_of = {s.name: s.events for s in stages}
         transitions = sorted(
-            (Transition(a, b, n, j, n / events_of[a], float(med), float(mean), float(p90), int(h))
-             for a, b, n, j, med, mean, p90, h in engine.transitions()),
+            (Transition(m.source, m.target, m.count, m.journeys, m.count / events_of[m.source],
+                        m.median_seconds, m.mean_seconds, m.p90_seconds, m.handoffs)
+             for m in engine.transitions()),
             key=lambda t: (-t.count, t.source, t.target),
         )
-        journeys, d_med, d_p90, d_mean, n_med, n_mean, n_max = engine.journey_figures()
+        figures = engine.journey_figures()
+        journeys = figures.journeys
         paths, covered = [], 0
-        for key, count, median in engine.paths():
-            covered += count
-            paths.append(JourneyPath(tuple(key), count, count / journeys,
-                              covered / journeys, float(median)))
-        history = _history_note(log, paths, journeys, float(d_med))
+        for path in engine.paths():
+            covered += path.journeys
+            paths.append(JourneyPath(path.stages, path.journeys, path.journeys / journeys,
+                                     covered / journeys, path.median_seconds))
+        history = _history_note(log, paths, journeys, float(figures.duration_median))
         if history:
             notes.append(history)
         goal_spec = _goals(stages, journeys, goals,
@@ -290,30 +268,27 @@ def discover(
                            infer_goals)
         endings = engine.endings(goal_spec.stages, use_outcome, still_active)
         reaching = {s.name: s.journeys for s in stages}
-        dead_total = sum(n for _, status, n, _, _ in endings if status == "dead_end")
+        dead_total = sum(e.journeys for e in endings if e.status == "dead_end")
         dead_ends = sorted(
-            (DeadEnd(stage, n, n / reaching[stage], n / dead_total,
-                     tuple(path), int(path_n))
-             for stage, status, n, path, path_n in endings if status == "dead_end"),
+            (DeadEnd(e.stage, e.journeys, e.journeys / reaching[e.stage],
+                     e.journeys / dead_total, e.top_path, e.top_path_journeys)
+             for e in endings if e.status == "dead_end"),
             key=lambda d: (-d.journeys, d.stage),
         )
         if goal_spec.source == "none":
             dead_ends, dead_total = [], 0
-        handoffs = sorted(
-            (Handoff(str(a), str(b), n, float(med), j)
-             for a, b, n, med, j in engine.handoff_matrix()),
-            key=lambda h: (-h.count, h.source, h.target),
-        ) if hand else []
+        handoffs = sorted(engine.handoff_matrix(),
+                          key=lambda h: (-h.count, h.source, h.target)) if hand else []
     return suppress(JourneyMap(
         log=log, stages=stages, transitions=transitions, paths=paths, paths_total=len(paths),
-        journeys=int(journeys), events=log.events, duration_median=float(d_med),
-        duration_p90=float(d_p90), duration_mean=float(d_mean),
-        events_per_journey={"median": float(n_med), "mean": float(n_mean), "max": int(n_max)},
-        rework=sorted((Rework(s, j, int(x)) for s, j, x in engine.rework()),
-                      key=lambda r: (-r.journeys, r.stage)),
+        journeys=journeys, events=log.events, duration_median=float(figures.duration_median),
+        duration_p90=float(figures.duration_p90), duration_mean=float(figures.duration_mean),
+        events_per_journey={"median": float(figures.events_median),
+                            "mean": float(figures.events_mean), "max": int(figures.events_max)},
+        rework=sorted(engine.rework(), key=lambda r: (-r.journeys, r.stage)),
         goals=goal_spec,
-        goal_journeys=sum(n for _, status, n, _, _ in endings if status == "goal"),
-        open_journeys=sum(n for _, status, n, _, _ in endings if status == "open"),
+        goal_journeys=sum(e.journeys for e in endings if e.status == "goal"),
+        open_journeys=sum(e.journeys for e in endings if e.status == "open"),
         dead_end_journeys=dead_total, dead_ends=dead_ends, still_active_seconds=still_active,
         handoff_column=log.mapping.column(hand) if hand else None, handoff_role=hand,
         handoffs=handoffs, notes=notes, buckets=buckets, gap_min_count=gap_min_count,

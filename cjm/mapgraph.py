@@ -141,12 +141,11 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
         log = journey_map.log
         engine = log.engine("_map", buckets=journey_map.buckets)
         engine.prepare(journey_map.handoff_role, None, stages=kept)
-        stage_rows = shared_by_enough([Stage(*row) for row in engine.stages()],
-                                      lambda s: s.journeys, log)
+        stage_rows = shared_by_enough(engine.stages(), lambda s: s.journeys, log)
         names = {s.name for s in stage_rows}
-        edges = [MapEdge(a, b, n, float(m), h / n)
-                 for a, b, n, j, m, _, _, h in engine.transitions()
-                 if j >= log.min_journeys and a in names and b in names]
+        edges = [MapEdge(m.source, m.target, m.count, m.median_seconds, m.handoffs / m.count)
+                 for m in engine.transitions()
+                 if m.journeys >= log.min_journeys and m.source in names and m.target in names]
     else:
         stage_rows = journey_map.stages
         edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)

@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cjm.compare import ALPHA, holm
-from cjm.engine import FALSY, TRUTHY
+from cjm.engines.semantics import FALSY, TRUTHY
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
-from cjm.readers.base import sql_name, sql_string
 
 Z95 = 1.959963984540054
 MIN_COUNT = 20
@@ -97,28 +96,23 @@ def moments(log: EventLog, *, min_count: int = MIN_COUNT, goals: Sequence[str] =
     engine = log.engine("_moments")
     values = engine.outcome_values("outcome", limit=1000)
     engine.prepare(None, None)
-    raw = f"lower(trim(CAST({sql_name('outcome')} AS VARCHAR)))"
     if values and all(v in TRUTHY or v in FALSY for v in values):
         kind = "rate"
-        truthy = ", ".join(sql_string(t) for t in TRUTHY)
-        y_sql = (f"max(CASE WHEN {raw} IN ({truthy}) THEN 1.0 WHEN {raw} IS NULL OR {raw} = '' "
-                 "THEN NULL ELSE 0.0 END)")
     elif values and all(_number(v) for v in values):
         kind = "mean"
-        y_sql = f"arg_max(try_cast({sql_name('outcome')} AS DOUBLE), ts) FILTER (WHERE " \
-                f"try_cast({sql_name('outcome')} AS DOUBLE) IS NOT NULL)"
     else:
         listing = ", ".join(repr(v) for v in values[:8])
         raise UsageError(f"--outcome: column {column!r} is neither yes/no nor numbers "
                          f"(values: {listing})")
-    (n, total, squares), rows = engine.outcome_items(y_sql, cut.stages if cut else ())
-    total, squares = float(total or 0), float(squares or 0)
+    overall_sums, rows = engine.outcome_sums(kind, cut.stages if cut else ())
+    n, total, squares = overall_sums.journeys, overall_sums.total, overall_sums.squares
     if not n:
         raise UsageError(f"--outcome: no journey has a value in {column!r}")
     overall = total / n
     items = []
-    for item_kind, name, n_with, sum_with, sq_with in rows:
-        sum_with, sq_with = float(sum_with), float(sq_with)
+    for item in rows:
+        item_kind, name = item.kind, item.name
+        n_with, sum_with, sq_with = item.sums.journeys, item.sums.total, item.sums.squares
         n_without = n - n_with
         if n_with < min_count or n_without < min_count:
             continue

@@ -48,7 +48,7 @@ def spark() -> Iterator[object]:
     """One local Spark for the module: starting one costs 15-30 s."""
     from pyspark.sql import SparkSession
 
-    from cjm.spark.session import quiet
+    from cjm.engines.spark.session import quiet
 
     with quiet():
         session = (SparkSession.builder.master("local[2]").appName("cjm-tests")
@@ -216,7 +216,7 @@ def test_timestamps_are_read_as_duckdb_reads_them(spark) -> None:
     whose clocks go back (where DuckDB takes the later of two instants)."""
     import duckdb
 
-    from cjm.spark import timestamps as sts
+    from cjm.engines.spark import timestamps as sts
     from cjm.timestamps import _EPOCH_SQL, _ISO_SQL
 
     iso = ["2024-01-05", "2024-1-5", "2024-01-05 10:00", "2024-01-05T10:00:00",
@@ -251,33 +251,14 @@ def test_timestamps_are_read_as_duckdb_reads_them(spark) -> None:
         con.close()
 
 
-def test_quantiles_interpolate_as_duckdb_does() -> None:
-    import duckdb
-
-    from cjm.spark.engine import interpolate, position
-
-    rng = random.Random(5)
-    con = duckdb.connect()
-    for _ in range(300):
-        values = sorted(rng.choice([rng.random() * 1e9, float(rng.randint(0, 10**5)),
-                                    round(rng.random() * 1e4, 3)])
-                        for _ in range(rng.randint(1, 30)))
-        for q in (0.5, 0.9):
-            duck = con.execute(f"SELECT quantile_cont(x, {q}) FROM "
-                               "(SELECT unnest(?::DOUBLE[]) x)", [values]).fetchall()[0][0]
-            rn = position(len(values), q)
-            low, high = values[int(rn // 1)], values[-int(-rn // 1)]
-            assert interpolate(low, high, len(values), q) == duck
-
-
 def test_median_durations_of_many_journeys_without_one_sort(spark, generated: Path,
                                                             monkeypatch) -> None:
     """Beyond WINDOW_LIMIT journeys the median and p90 durations come from approximate
     bounds and the rows between them; they are the exact ones all the same, also when the
     bounds are so rough that a full sort has to step in."""
     from cjm.config import Config
-    from cjm.spark import engine
-    from cjm.spark.read import read_spark_log
+    from cjm.engines.spark import engine
+    from cjm.engines.spark.read import read_spark_log
 
     log = read_spark_log(generated, spark=spark, config=Config())
     try:
@@ -372,7 +353,7 @@ def test_a_folder_of_parts_is_one_source(spark, logs: Path, generated: Path) -> 
     """A folder of Parquet parts, as Spark writes them, is one source: its rows are numbered
     across the parts, in part order."""
     from cjm.config import Config
-    from cjm.spark.read import read_spark_log
+    from cjm.engines.spark.read import read_spark_log
 
     folder = logs / "parts"
     spark.read.parquet(str(generated)).coalesce(1).write.mode("overwrite").option(

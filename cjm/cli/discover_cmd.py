@@ -91,13 +91,13 @@ def discover_command(
     """
     from cjm.cli.engine import read_with_spark
     from cjm.config import chosen_engine, find_config
+    from cjm.engines.spark.options import default_stem
     from cjm.gates import check_each, gate_notes
     from cjm.journeys import discover
     from cjm.mapgraph import build_map
     from cjm.options import map_arguments, validate_view
     from cjm.render.json_out import journey_json
     from cjm.segments import between, by_period, by_segment
-    from cjm.spark.options import default_stem
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
 
     config = find_config()

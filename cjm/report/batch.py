@@ -109,11 +109,11 @@ def run_report(logs: list[str], values: Mapping[str, Any], targets: list[Path],
     ``reading`` holds the reading options (READING_OPTIONS). The gates are left to
     ``ReportRun.check``, so that what was written can be told first."""
     from cjm.config import read_arguments
+    from cjm.engines.spark.options import check_supported
     from cjm.eventlog import read_log
     from cjm.report.build import build_report
     from cjm.report.options import report_options
     from cjm.report.write import report_format, write_report
-    from cjm.spark.options import check_supported
 
     reading = dict(reading or {})
     for target in targets:

@@ -50,7 +50,7 @@ class SparkEventLog(LogTotals):
     config: Config = field(default_factory=Config)  # the settings it was read with
     buckets: int = 1  # Spark spreads the journeys itself; discover() asks for this
     engine_name: str = "spark"
-    _session: Any = None  # cjm.spark.session.Session, stopped on close when cjm started it
+    _session: Any = None  # cjm.engines.spark.session.Session, stopped on close when cjm started it
     _engines: list[Any] = field(default_factory=list)
 
     @property
@@ -63,7 +63,7 @@ class SparkEventLog(LogTotals):
 
     def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
         """The aggregation engine over this log's events (Spark; ``buckets`` is DuckDB's)."""
-        from cjm.spark.engine import SparkEngine
+        from cjm.engines.spark.engine import SparkEngine
 
         engine = SparkEngine(self.events_frame)
         # "Still active" means close to the end of the whole log (cjm.eventlog does the same).

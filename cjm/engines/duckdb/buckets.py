@@ -11,7 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cjm.engine import DuckDBEngine, stage_filter
+from cjm.engines.duckdb.engine import (
+    DuckDBEngine,
+    ending_rows,
+    figure_row,
+    handoff_rows,
+    move_rows,
+    open_sql,
+    path_rows,
+    rework_rows,
+    stage_filter,
+    stage_rows,
+)
+from cjm.engines.rows import Ending, Handoff, JourneyFigures, Move, PathCount, Rework, Stage
 from cjm.progress import step
 from cjm.readers.base import sql_string
 
@@ -56,8 +68,7 @@ class BucketedEngine(DuckDBEngine):
         latest = self.log_end if self.log_end is not None else self.con.execute(
             f"SELECT epoch(max(ts)) FROM {self.events}"
             + (f" WHERE {condition}" if condition else "")).fetchall()[0][0]
-        open_sql = (f"epoch(last_ts) >= {float(latest) - float(self.still_active)}"
-                    if self.still_active and latest is not None else "false")
+        still = open_sql(latest, self.still_active if latest is not None else None, "")
         a = self.acc
         for name, columns in (
             ("stage", "stage VARCHAR, events BIGINT, journeys BIGINT, starts BIGINT, "
@@ -95,7 +106,7 @@ class BucketedEngine(DuckDBEngine):
                     "GROUP BY duration, n",
                     f"INSERT INTO {a}path SELECT path, duration, count(*) FROM {j} "
                     "GROUP BY path, duration",
-                    f"INSERT INTO {a}end SELECT last_stage, path, success, {open_sql}, count(*) "
+                    f"INSERT INTO {a}end SELECT last_stage, path, success, {still}, count(*) "
                     f"FROM {j} GROUP BY ALL",
                     f"INSERT INTO {a}hand SELECT hand, next_hand, wait, count(*) FROM {s} "
                     f"WHERE next_stage IS NOT NULL AND {handoff_sql} GROUP BY ALL",
@@ -111,70 +122,70 @@ class BucketedEngine(DuckDBEngine):
         """A histogram table with each value once per key."""
         return f"SELECT {keys}, v, sum(n) AS n FROM {self.acc}{name} GROUP BY {keys}, v"
 
-    def stages(self) -> list[tuple]:
-        return self._fetch(
+    def stages(self) -> list[Stage]:
+        return stage_rows(self._fetch(
             "SELECT stage, sum(events)::BIGINT, sum(journeys)::BIGINT, sum(starts)::BIGINT, "
-            f"sum(ends)::BIGINT FROM {self.acc}stage GROUP BY stage")
+            f"sum(ends)::BIGINT FROM {self.acc}stage GROUP BY stage"))
 
-    def rework(self) -> list[tuple]:
-        return self._fetch(
+    def rework(self) -> list[Rework]:
+        return rework_rows(self._fetch(
             f"SELECT stage, sum(again)::BIGINT, sum(extra)::BIGINT FROM {self.acc}stage "
-            "GROUP BY stage HAVING sum(again) > 0")
+            "GROUP BY stage HAVING sum(again) > 0"))
 
-    def transitions(self) -> list[tuple]:
+    def transitions(self) -> list[Move]:
         keys = ["stage", "next_stage"]
         waits = self._merged("wait", "stage, next_stage")
-        return self._fetch(
+        return move_rows(self._fetch(
             "SELECT t.stage, t.next_stage, t.n, t.journeys, m.q, w.mean, p.q, t.handoffs FROM "
             f"(SELECT stage, next_stage, sum(n)::BIGINT n, sum(journeys)::BIGINT journeys, "
             f"sum(handoffs)::BIGINT handoffs FROM {self.acc}trans GROUP BY ALL) t "
             f"JOIN ({_quantile(waits, keys, 0.5)}) m USING (stage, next_stage) "
             f"JOIN ({_quantile(waits, keys, 0.9)}) p USING (stage, next_stage) "
             "JOIN (SELECT stage, next_stage, sum(v * n) / sum(n) AS mean FROM "
-            f"({waits}) GROUP BY ALL) w USING (stage, next_stage)")
+            f"({waits}) GROUP BY ALL) w USING (stage, next_stage)"))
 
-    def journey_figures(self) -> tuple:
+    def journey_figures(self) -> JourneyFigures:
         durations = f"SELECT duration AS v, sum(n) AS n FROM {self.acc}jrn GROUP BY duration"
         events = f"SELECT events::DOUBLE AS v, sum(n) AS n FROM {self.acc}jrn GROUP BY events"
-        return self._fetch(
+        return figure_row(self._fetch(
             f"SELECT (SELECT sum(n)::BIGINT FROM {self.acc}jrn), "
             f"({_quantile(durations, [], 0.5)}), ({_quantile(durations, [], 0.9)}), "
             f"(SELECT sum(duration * n) / sum(n) FROM {self.acc}jrn), "
             f"({_quantile(events, [], 0.5)}), "
             f"(SELECT sum(events * n) / sum(n) FROM {self.acc}jrn), "
-            f"(SELECT max(events) FROM {self.acc}jrn)")[0]
+            f"(SELECT max(events) FROM {self.acc}jrn)")[0])
 
-    def paths(self) -> list[tuple]:
+    def paths(self) -> list[PathCount]:
         durations = self._merged("path", "path")
-        return self._fetch(
+        return path_rows(self._fetch(
             f"SELECT p.path, p.j, m.q FROM (SELECT path, sum(n)::BIGINT j FROM {self.acc}path "
             f"GROUP BY path) p JOIN ({_quantile(durations, ['path'], 0.5)}) m USING (path) "
-            "ORDER BY p.j DESC, p.path")
+            "ORDER BY p.j DESC, p.path"))
 
     def endings(self, goals: Sequence[str], use_outcome: bool,
-                still_active_seconds: float | None) -> list[tuple]:
+                still_active_seconds: float | None) -> list[Ending]:
         listing = ", ".join(sql_string(g) for g in goals)
         reached = "success" if use_outcome else (
             f"list_has_any(path, [{listing}]::VARCHAR[])" if goals else "false")
-        open_sql = "open" if still_active_seconds else "false"
-        return self._fetch(
+        is_open = "open" if still_active_seconds else "false"
+        return ending_rows(self._fetch(
             f"WITH s AS (SELECT last_stage, path, CASE WHEN {reached} THEN 'goal' "
-            f"WHEN {open_sql} THEN 'open' ELSE 'dead_end' END AS status, n FROM {self.acc}end), "
+            f"WHEN {is_open} THEN 'open' ELSE 'dead_end' END AS status, n FROM {self.acc}end), "
             "c AS (SELECT last_stage, status, path, sum(n)::BIGINT AS n FROM s "
             "GROUP BY last_stage, status, path), "
             "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
             "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
             "AS total FROM c) "
-            "SELECT last_stage, status, total::BIGINT, path, n FROM r WHERE rank = 1")
+            "SELECT last_stage, status, total::BIGINT, path, n FROM r WHERE rank = 1"))
 
-    def handoff_matrix(self) -> list[tuple]:
+    def handoff_matrix(self) -> list[Handoff]:
         waits = self._merged("hand", "hand, next_hand")
-        return self._fetch(
+        return handoff_rows(self._fetch(
             f"SELECT h.hand, h.next_hand, h.n, m.q, j.journeys FROM (SELECT hand, next_hand, "
             f"sum(n)::BIGINT n FROM {self.acc}hand GROUP BY ALL) h "
             f"JOIN ({_quantile(waits, ['hand', 'next_hand'], 0.5)}) m USING (hand, next_hand) "
             f"JOIN (SELECT hand, next_hand, sum(journeys)::BIGINT journeys FROM "
-            f"{self.acc}handj GROUP BY ALL) j USING (hand, next_hand)")
+            f"{self.acc}handj GROUP BY ALL) j USING (hand, next_hand)"))
 
     def _fetch(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()

@@ -1,11 +1,10 @@
-"""The aggregation engine in Spark: DuckDBEngine's figures for discover() and build_map().
+"""The Spark engine's aggregates (cjm.engines.protocol.Engine) for discover() and build_map().
 
-Every method returns what cjm.engine.DuckDBEngine's method of the same name returns, to the
-bit: journeys are ordered by (timestamp, file, line); waits and durations are DuckDB's
-``epoch()`` differences (see cjm.spark.timestamps.epoch_seconds); medians and percentiles
-are DuckDB's ``quantile_cont``: Spark finds the two values around the quantile's position
-and the driver interpolates them with DuckDB's formula. Rows come back in no order where
-DuckDB's come back in none; ``paths`` is ordered as DuckDB orders it.
+Every method returns what every engine returns, to the bit (cjm.engines.semantics): journeys
+are ordered by (timestamp, file, line); waits and durations are differences of
+``epoch_seconds`` (see cjm.engines.spark.timestamps.epoch_seconds); medians and percentiles
+are ``quantile_cont``: Spark finds the two values around the quantile's position and the
+driver interpolates them. Rows come back in no order, but ``paths`` in the Protocol's.
 """
 
 from __future__ import annotations
@@ -15,54 +14,23 @@ import contextlib
 import functools
 import math
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
-from cjm.engine import TRUTHY
-from cjm.spark.timestamps import epoch_seconds, python_epoch, spark_trim
+from cjm.engines import semantics
+from cjm.engines.rows import (
+    Ending,
+    Handoff,
+    JourneyFigures,
+    Move,
+    PathCount,
+    Rework,
+    Stage,
+)
+from cjm.engines.semantics import TRUTHY, open_from, quantile_cont, quantile_position
+from cjm.engines.spark.timestamps import epoch_seconds, spark_trim
 
 WINDOW_LIMIT = 1_000_000  # journeys one task may sort for their median and p90 durations
 ACCURACY = 100_000  # of Spark's approximate percentiles, which bound the exact ones
-# Two values whose 0.9 quantile tells whether DuckDB's interpolation fuses its multiply-add.
-_PROBE = (13114189.588902203, 34787169.63528702)
-
-
-def _fma(a: float, b: float, c: float) -> float:
-    """a * b + c rounded once, as a fused multiply-add does."""
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
-
-
-@functools.cache
-def _fused() -> bool:
-    """Whether this DuckDB's quantile_cont interpolates with a fused multiply-add (its
-    compiler decides; x86-64 and ARM builds do)."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        got = con.execute("SELECT quantile_cont(x, 0.9) FROM (SELECT unnest(?::DOUBLE[]) x)",
-                          [list(_PROBE)]).fetchall()[0][0]
-    finally:
-        con.close()
-    lo, hi = _PROBE
-    return got == _fma(lo, 1.0 - 0.9, hi * 0.9)
-
-
-def position(n: int, q: float) -> float:
-    """DuckDB's position of quantile ``q`` among ``n`` sorted values (0-based)."""
-    return float(n - 1) * q
-
-
-def interpolate(lo: float, hi: float, n: int, q: float) -> float:
-    """DuckDB's quantile_cont from the values at floor and ceil of the position."""
-    rn = position(n, q)
-    if math.floor(rn) == math.ceil(rn):
-        return float(lo)
-    d = rn - math.floor(rn)
-    lo, hi = float(lo), float(hi)
-    if _fused():
-        return _fma(lo, 1.0 - d, hi * d)
-    return lo * (1.0 - d) + hi * d
 
 
 def _spark():
@@ -97,7 +65,7 @@ def _quantile_aggregates(value: str, qs: Sequence[float]) -> list[Any]:
 
 def _ranks(n: int, qs: Sequence[float]) -> list[int]:
     """The 0-based ranks whose values the quantiles ``qs`` of ``n`` values interpolate."""
-    return sorted({f(position(n, q)) for q in qs for f in (math.floor, math.ceil)})
+    return sorted({f(quantile_position(n, q)) for q in qs for f in (math.floor, math.ceil)})
 
 
 def _rank_in(counts: list[tuple[Any, int]], rank: int) -> Any:
@@ -161,15 +129,15 @@ def _order_statistics_sorted(frame, column: str, ranks: Sequence[int]) -> dict[i
 
 def _quantiles(row, n: int, qs: Sequence[float]) -> list[float | None]:
     return [None if row[f"_lo{i}"] is None else
-            interpolate(row[f"_lo{i}"], row[f"_hi{i}"], n, q) for i, q in enumerate(qs)]
+            quantile_cont(row[f"_lo{i}"], row[f"_hi{i}"], n, q) for i, q in enumerate(qs)]
 
 
 def _guarded(method):
-    """Spark's failures in ``method`` reported as such (cjm.spark.session.failures)."""
+    """Spark's failures in ``method`` reported as such (cjm.engines.spark.session.failures)."""
 
     @functools.wraps(method)
     def run(*args, **kwargs):
-        from cjm.spark.session import failures
+        from cjm.engines.spark.session import failures
 
         with failures():
             return method(*args, **kwargs)
@@ -229,19 +197,17 @@ class SparkEngine:
         self.seq, self.jrn = seq, jrn
 
     @_guarded
-    def stages(self) -> list[tuple]:
-        """(stage, events, journeys, starts, ends)."""
+    def stages(self) -> list[Stage]:
         F, _ = _spark()
         rows = self.seq.groupBy("stage").agg(
             F.count("*").alias("e"), F.count_distinct("journey").alias("j"),
             F.count(F.when(F.col("pos") == 1, 1)).alias("s"),
             F.count(F.when(F.col("next_stage").isNull(), 1)).alias("x"),
         ).collect()
-        return [(r["stage"], r["e"], r["j"], r["s"], r["x"]) for r in rows]
+        return [Stage(r["stage"], r["e"], r["j"], r["s"], r["x"]) for r in rows]
 
     @_guarded
-    def transitions(self) -> list[tuple]:
-        """(from, to, count, journeys, median, mean, p90 wait, hand-offs)."""
+    def transitions(self) -> list[Move]:
         F, _ = _spark()
         qs = (0.5, 0.9)
         moves = self.seq.where(F.col("next_stage").isNotNull())
@@ -255,58 +221,53 @@ class SparkEngine:
         result = []
         for r in rows:
             median, p90 = _quantiles(r, r["c"], qs)
-            result.append((r["stage"], r["next_stage"], r["c"], r["j"], median, r["mean"],
-                           p90, r["h"]))
+            result.append(Move(r["stage"], r["next_stage"], r["c"], r["j"], median, r["mean"],
+                               p90, r["h"]))
         return result
 
     @_guarded
-    def paths(self) -> list[tuple]:
-        """(path key, journeys, median duration), most frequent first."""
+    def paths(self) -> list[PathCount]:
         F, _ = _spark()
         qs = (0.5,)
         rows = _with_quantiles(self.jrn, ("path",), "duration", qs).groupBy("path").agg(
             F.count("*").alias("j"), *_quantile_aggregates("duration", qs)).collect()
-        result = [(list(r["path"]), r["j"], _quantiles(r, r["j"], qs)[0]) for r in rows]
-        result.sort(key=lambda row: (-row[1], row[0]))
+        result = [PathCount(tuple(r["path"]), r["j"], _quantiles(r, r["j"], qs)[0])
+                  for r in rows]
+        result.sort(key=lambda row: (-row.journeys, row.stages))
         return result
 
     @_guarded
-    def journey_figures(self) -> tuple:
-        """(journeys, median and p90 duration, mean duration, median/mean/max events)."""
+    def journey_figures(self) -> JourneyFigures:
         F, _ = _spark()
         durations = (0.5, 0.9)
         row = self.jrn.agg(F.count("*").alias("c"), F.avg("duration").alias("mean"),
                            F.sum("n").alias("n_sum"), F.max("n").alias("n_max")).collect()[0]
         n = row["c"]
         if not n:
-            return (0, None, None, None, None, None, None)
+            return JourneyFigures(0, None, None, None, None, None, None)
         # Events per journey are few distinct whole numbers: their median from their counts.
         sizes = sorted((r["n"], r["count"]) for r in self.jrn.groupBy("n").count().collect())
         at = _order_statistics(self.jrn, "duration", n, _ranks(n, durations))
-        median, p90 = (interpolate(at[math.floor(position(n, q))],
-                                   at[math.ceil(position(n, q))], n, q) for q in durations)
-        middle = position(n, 0.5)
-        size_median = interpolate(_rank_in(sizes, math.floor(middle)),
+        median, p90 = (quantile_cont(at[math.floor(quantile_position(n, q))],
+                                   at[math.ceil(quantile_position(n, q))], n, q) for q in durations)
+        middle = quantile_position(n, 0.5)
+        size_median = quantile_cont(_rank_in(sizes, math.floor(middle)),
                                   _rank_in(sizes, math.ceil(middle)), n, 0.5)
         # The mean of whole numbers: their exact sum over the count, as DuckDB divides it.
-        return (n, median, p90, row["mean"], size_median, row["n_sum"] / n, row["n_max"])
+        return JourneyFigures(n, median, p90, row["mean"], size_median, row["n_sum"] / n,
+                              row["n_max"])
 
     @_guarded
-    def rework(self) -> list[tuple]:
-        """(stage, journeys revisiting it, extra visits)."""
+    def rework(self) -> list[Rework]:
         F, _ = _spark()
         rows = (self.seq.groupBy("journey", "stage").count().where(F.col("count") > 1)
                 .groupBy("stage").agg(F.count("*").alias("j"),
                                       F.sum(F.col("count") - 1).alias("x")).collect())
-        return [(r["stage"], r["j"], r["x"]) for r in rows]
+        return [Rework(r["stage"], r["j"], r["x"]) for r in rows]
 
     @_guarded
     def endings(self, goals: Sequence[str], use_outcome: bool,
-                still_active_seconds: float | None) -> list[tuple]:
-        """(last stage, status, journeys, most common path, its journeys) per ending.
-
-        status is 'goal', 'open' (may still be running) or 'dead_end'.
-        """
+                still_active_seconds: float | None) -> list[Ending]:
         F, _ = _spark()
         if use_outcome:
             success = F.coalesce(F.col("success"), F.lit(False))
@@ -329,29 +290,19 @@ class SparkEngine:
             entry[0] += n
             if entry[1] is None or (-n, path) < (-entry[2], entry[1]):
                 entry[1], entry[2] = path, n
-        return [(stage, status, total, list(path), n)
+        return [Ending(stage, status, total, path, n)
                 for (stage, status), (total, path, n) in endings.items()]
 
     def _open_from(self, still_active: float) -> float:
-        """The epoch seconds from which a journey's last event makes it open: DuckDBEngine's
-        ``end - still_active``, evaluated by DuckDB as that engine writes it."""
-        import duckdb
-
+        """The epoch seconds from which a journey's last event makes it open."""
         F, _ = _spark()
-        if self.log_end is not None:
-            sql = f"CAST({float(self.log_end)!r} - {still_active} AS DOUBLE)"  # decimals
-        else:
-            last = self.jrn.agg(F.max("last_ts")).collect()[0][0]
-            sql = f"CAST({python_epoch(int(last))!r} AS DOUBLE) - {still_active}"
-        con = duckdb.connect()
-        try:
-            return con.execute(f"SELECT {sql}").fetchall()[0][0]
-        finally:
-            con.close()
+        end = self.log_end
+        if end is None:
+            end = semantics.epoch_seconds(int(self.jrn.agg(F.max("last_ts")).collect()[0][0]))
+        return open_from(end, still_active)
 
     @_guarded
-    def handoff_matrix(self) -> list[tuple]:
-        """(from value, to value, count, median wait, journeys) over hand-off transitions."""
+    def handoff_matrix(self) -> list[Handoff]:
         F, _ = _spark()
         qs = (0.5,)
         moves = self.seq.where(
@@ -361,14 +312,13 @@ class SparkEngine:
             .groupBy("hand", "next_hand").agg(
                 F.count("*").alias("c"), F.count_distinct("journey").alias("j"),
                 *_quantile_aggregates("wait", qs)).collect()
-        return [(r["hand"], r["next_hand"], r["c"], _quantiles(r, r["c"], qs)[0], r["j"])
+        return [Handoff(r["hand"], r["next_hand"], r["c"], _quantiles(r, r["c"], qs)[0], r["j"])
                 for r in rows]
 
     @_guarded
-    def outcome_values(self, column: str, limit: int = 50) -> list[str]:
-        """Distinct lower-cased values of an outcome column (up to ``limit``)."""
+    def outcome_values(self, role: str, limit: int = 50) -> list[str]:
         F, _ = _spark()
-        value = F.lower(spark_trim(F.col(column))).alias("v")
+        value = F.lower(spark_trim(F.col(role).cast("string"))).alias("v")
         rows = (self.events.select(value).where(F.col("v").isNotNull() & (F.col("v") != ""))
                 .distinct().orderBy("v").limit(int(limit)).collect())
         return [r["v"] for r in rows]

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cjm.config import Config, find_config
+from cjm.engines.spark import timestamps as sts
+from cjm.engines.spark.log import SparkEventLog
+from cjm.engines.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
 from cjm.eventlog import (
     LIFECYCLE_MODES,
@@ -35,9 +38,6 @@ from cjm.schema import (
     resolve_files,
     session_column,
 )
-from cjm.spark import timestamps as sts
-from cjm.spark.log import SparkEventLog
-from cjm.spark.session import Session, failures, quiet, session
 from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, detect_format
 from cjm.units import parse_span
 
@@ -279,7 +279,7 @@ def read_spark_log(
 
     ``spark`` is a SparkSession to work in; without it, ``remote`` (Spark Connect, e.g.
     ``sc://host:15002``), ``master`` or the session already running (see
-    cjm.spark.session). ``paths`` are local paths, URIs Spark reads or table names.
+    cjm.engines.spark.session). ``paths`` are local paths, URIs Spark reads or table names.
 
     >>> log = read_spark_log("s3a://b/events.parquet", remote="sc://spark:15002")  # doctest: +SKIP
     >>> cjm.discover(log).journeys  # doctest: +SKIP

@@ -1,19 +1,35 @@
-"""Every aggregation query, in one place: the seam where a second engine would plug in.
+"""The DuckDB engine's aggregates (cjm.engines.protocol.Engine), in SQL.
 
-The DuckDB engine orders each journey once (timestamp, then file, then line) into the table
-``seq``; every figure is then an aggregate over ``seq`` or over ``jrn`` (one row a journey).
+It orders each journey once (timestamp, then file, then line) into the table ``seq``; every
+figure is then an aggregate over ``seq`` or over ``jrn`` (one row a journey).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from cjm.engines.rows import (
+    ChannelCount,
+    ChannelSequence,
+    Costs,
+    Ending,
+    FunnelCount,
+    Handoff,
+    JourneyFigures,
+    Move,
+    NextStage,
+    OutcomeItem,
+    OutcomeSums,
+    PathCost,
+    PathCount,
+    Rework,
+    SlowWait,
+    Stage,
+    StageCost,
+)
+from cjm.engines.semantics import TRUTHY, open_from
 from cjm.readers.base import sql_name, sql_string
-
-TRUTHY = ("true", "1", "yes", "y", "t", "success", "succeeded", "converted", "won",
-          "purchased", "1.0")
-FALSY = ("false", "0", "no", "n", "f", "failure", "failed", "lost", "churned", "0.0")
 
 
 def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -25,6 +41,55 @@ def stage_filter(stages: Sequence[str] | None) -> str:
     if stages is None:
         return ""
     return f"stage IN ({', '.join(sql_string(s) for s in stages) or 'NULL'})"
+
+
+def truthy_sql(column: str) -> str:
+    """SQL: whether ``column``'s value is one of TRUTHY."""
+    return (f"lower(trim(CAST({sql_name(column)} AS VARCHAR))) IN ("
+            + ", ".join(sql_string(t) for t in TRUTHY) + ")")
+
+
+# The rows of the aggregates discover() reads, from the columns the queries below (and
+# those of cjm.engines.duckdb.buckets) select, in order.
+def stage_rows(rows: list[tuple]) -> list[Stage]:
+    return [Stage(s, int(e), int(j), int(a), int(z)) for s, e, j, a, z in rows]
+
+
+def move_rows(rows: list[tuple]) -> list[Move]:
+    return [Move(a, b, int(n), int(j), float(med), float(mean), float(p90), int(h))
+            for a, b, n, j, med, mean, p90, h in rows]
+
+
+def path_rows(rows: list[tuple]) -> list[PathCount]:
+    return [PathCount(tuple(p), int(j), float(m)) for p, j, m in rows]
+
+
+def figure_row(row: tuple) -> JourneyFigures:
+    n, d_med, d_p90, d_mean, n_med, n_mean, n_max = row
+    return JourneyFigures(int(n or 0), d_med, d_p90, d_mean, n_med, n_mean,
+                          None if n_max is None else int(n_max))
+
+
+def rework_rows(rows: list[tuple]) -> list[Rework]:
+    return [Rework(s, int(j), int(x)) for s, j, x in rows]
+
+
+def ending_rows(rows: list[tuple]) -> list[Ending]:
+    return [Ending(s, status, int(n), tuple(p), int(k)) for s, status, n, p, k in rows]
+
+
+def handoff_rows(rows: list[tuple]) -> list[Handoff]:
+    return [Handoff(str(a), str(b), int(n), float(m), int(j)) for a, b, n, m, j in rows]
+
+
+def open_sql(log_end: float | None, still_active_seconds: float | None, latest: str) -> str:
+    """SQL: whether a journey (its last event ``last_ts``) may still be running; ``latest``
+    is SQL for the last event's epoch when the log's end is not known."""
+    if not still_active_seconds:
+        return "false"
+    if log_end is None:
+        return f"epoch(last_ts) >= {latest} - {float(still_active_seconds)}"
+    return f"epoch(last_ts) >= {open_from(log_end, still_active_seconds)!r}"
 
 
 class DuckDBEngine:
@@ -42,7 +107,6 @@ class DuckDBEngine:
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
-        """Order the journeys once; with ``stages``, only events of those stages count."""
         self._order(handoff, outcome, stage_filter(stages))
 
     def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
@@ -58,12 +122,11 @@ class DuckDBEngine:
         self.con.execute(f"CREATE TYPE {kind} AS ENUM (SELECT DISTINCT stage FROM "
                          f"{self.events} {where} ORDER BY stage)")
         hand = sql_name(handoff) if handoff else "NULL::VARCHAR"
-        outcome_sql = (f"lower(trim({sql_name(outcome)})) IN ("
-                       + ", ".join(sql_string(t) for t in TRUTHY) + ")") if outcome else "false"
+        success = truthy_sql(outcome) if outcome else "false"
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, stage::{kind} AS stage, "
             "ts, "
-            f"{hand} AS hand, {outcome_sql} AS success, "
+            f"{hand} AS hand, {success} AS success, "
             "row_number() OVER w AS pos, lead(stage) OVER w AS next_stage, "
             "epoch(lead(ts) OVER w) - epoch(ts) AS wait, "
             f"lead({hand}) OVER w AS next_hand "
@@ -78,8 +141,7 @@ class DuckDBEngine:
             f"FROM {self.seq} GROUP BY journey"
         )
 
-    def stages(self) -> list[tuple]:
-        """(stage, events, journeys, starts, ends)."""
+    def stages(self) -> list[Stage]:
         # Visits (a journey's events at a stage) once: cheaper than count(DISTINCT journey),
         # and rework() reads them too.
         self.con.execute(
@@ -87,100 +149,98 @@ class DuckDBEngine:
             "count(*) FILTER (WHERE pos = 1) AS starts, "
             f"count(*) FILTER (WHERE next_stage IS NULL) AS ends FROM {self.seq} "
             "GROUP BY journey, stage")
-        return _rows(self.con,
+        return stage_rows(_rows(self.con,
             "SELECT stage, sum(c)::BIGINT, count(*), sum(starts)::BIGINT, sum(ends)::BIGINT "
-            f"FROM visits{self.suffix} GROUP BY stage")
+            f"FROM visits{self.suffix} GROUP BY stage"))
 
-    def transitions(self) -> list[tuple]:
-        """(from, to, count, journeys, median, mean, p90 wait, hand-offs)."""
-        return _rows(self.con,
+    def transitions(self) -> list[Move]:
+        return move_rows(_rows(self.con,
             "SELECT stage, next_stage, count(*), count(DISTINCT journey), median(wait), "
             "avg(wait), quantile_cont(wait, 0.9), "
             "count(*) FILTER (WHERE hand IS DISTINCT FROM next_hand AND hand IS NOT NULL "
             f"AND next_hand IS NOT NULL) FROM {self.seq} WHERE next_stage IS NOT NULL "
-            "GROUP BY stage, next_stage")
+            "GROUP BY stage, next_stage"))
 
-    def paths(self) -> list[tuple]:
-        """(path key, journeys, median duration), most frequent first."""
-        return _rows(self.con,
+    def paths(self) -> list[PathCount]:
+        return path_rows(_rows(self.con,
             f"SELECT path, count(*) AS j, median(duration) FROM {self.jrn} GROUP BY path "
-            "ORDER BY j DESC, path")
+            "ORDER BY j DESC, path"))
 
-    def journey_figures(self) -> tuple:
-        """(journeys, median and p90 duration, mean duration, median/mean/max events)."""
-        return _rows(self.con,
+    def journey_figures(self) -> JourneyFigures:
+        return figure_row(_rows(self.con,
             "SELECT count(*), median(duration), quantile_cont(duration, 0.9), avg(duration), "
-            f"median(n), avg(n), max(n) FROM {self.jrn}")[0]
+            f"median(n), avg(n), max(n) FROM {self.jrn}")[0])
 
-    def rework(self) -> list[tuple]:
-        """(stage, journeys revisiting it, extra visits); after stages()."""
-        return _rows(self.con,
+    def rework(self) -> list[Rework]:
+        return rework_rows(_rows(self.con,
             f"SELECT stage, count(*), sum(c - 1) FROM visits{self.suffix} WHERE c > 1 "
-            "GROUP BY stage")
+            "GROUP BY stage"))
 
     def endings(self, goals: Sequence[str], use_outcome: bool,
-                still_active_seconds: float | None) -> list[tuple]:
-        """(last stage, status, journeys, most common path, its journeys) per ending.
-
-        status is 'goal', 'open' (may still be running) or 'dead_end'.
-        """
+                still_active_seconds: float | None) -> list[Ending]:
         listing = ", ".join(sql_string(g) for g in goals) or "NULL"
         # A journey succeeds once it reaches a goal stage, whatever happens after it.
         success = "success" if use_outcome else (
             f"journey IN (SELECT journey FROM {self.seq} WHERE stage IN ({listing}))")
-        open_sql = "false"
-        if still_active_seconds:
-            end = (repr(float(self.log_end)) if self.log_end is not None
-                   else f"(SELECT epoch(max(last_ts)) FROM {self.jrn})")
-            open_sql = f"epoch(last_ts) >= {end} - {float(still_active_seconds)}"
-        return _rows(self.con,
+        still = open_sql(self.log_end, still_active_seconds,
+                         f"(SELECT epoch(max(last_ts)) FROM {self.jrn})")
+        return ending_rows(_rows(self.con,
             f"WITH s AS (SELECT last_stage, path, CASE WHEN {success} THEN 'goal' "
-            f"WHEN {open_sql} THEN 'open' ELSE 'dead_end' END AS status FROM {self.jrn}), "
+            f"WHEN {still} THEN 'open' ELSE 'dead_end' END AS status FROM {self.jrn}), "
             "c AS (SELECT last_stage, status, path, count(*) AS n FROM s "
             "GROUP BY last_stage, status, path), "
             "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
             "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
             "AS total FROM c) "
-            "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1")
+            "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1"))
 
-    def handoff_matrix(self) -> list[tuple]:
-        """(from value, to value, count, median wait, journeys) over hand-off transitions."""
-        return _rows(self.con,
+    def handoff_matrix(self) -> list[Handoff]:
+        return handoff_rows(_rows(self.con,
             "SELECT hand, next_hand, count(*), median(wait), count(DISTINCT journey) FROM "
             f"{self.seq} WHERE next_stage IS NOT NULL AND hand IS NOT NULL AND next_hand "
-            "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand")
+            "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand"))
+
+    def outcome_values(self, role: str, limit: int = 50) -> list[str]:
+        return [row[0] for row in _rows(self.con,
+            "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
+            f"CAST({sql_name(role)} AS VARCHAR) AS raw FROM {self.events}) "
+            f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]
 
     def path_examples(self, n: int = 3) -> dict[tuple[str, ...], list[str]]:
-        """The first ``n`` journey ids (in id order) of every distinct path."""
         return {tuple(path): ids for path, ids in _rows(self.con,
             f"SELECT path, list(journey ORDER BY journey)[1:{int(n)}] FROM {self.jrn} "
             "GROUP BY path")}
 
-    def slow_transitions(self, limits: dict[tuple[str, str], float]) -> list[tuple]:
-        """(from, to, journey, wait) for each wait above its limit, in journey order."""
+    def journey_paths(self, journeys: Sequence[str] | None = None
+                      ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        where = "" if journeys is None else "WHERE journey IN (SELECT unnest(?)) "
+        result = self.con.execute(f"SELECT journey, path FROM {self.jrn} {where}"
+                                  "ORDER BY journey", [] if journeys is None else
+                                  [list(journeys)])
+        while batch := result.fetchmany(10_000):
+            for journey, path in batch:
+                yield journey, tuple(path)
+
+    def slow_transitions(self, limits: Mapping[tuple[str, str], float]) -> list[SlowWait]:
         if not limits:
             return []
         pairs = " OR ".join(
             f"(stage = {sql_string(a)} AND next_stage = {sql_string(b)} AND wait > {float(s)})"
             for (a, b), s in sorted(limits.items()))
-        return _rows(self.con,
+        return [SlowWait(a, b, j, float(w)) for a, b, j, w in _rows(self.con,
             f"SELECT stage, next_stage, journey, wait FROM {self.seq} WHERE {pairs} "
-            "ORDER BY journey, pos")
+            "ORDER BY journey, pos")]
 
     def funnel(self, steps: Sequence[str], strict: bool,
-               within: float | None) -> list[tuple[int, float | None]]:
-        """(journeys reaching it, median seconds from the step before) for each step.
-
-        ``steps`` are SQL string literals. Each step's match is the earliest event that
-        qualifies, so that a journey reaches as many steps as it can. The matches are kept
-        in the table ``funnel_<suffix>`` for :meth:`funnel_next`.
-        """
+               within: float | None) -> list[FunnelCount]:
+        # The matches are kept in the table ``funnel_<suffix>`` for funnel_next().
         span = "epoch(e.ts) - epoch(m.t0)" if strict else "abs(epoch(e.ts) - epoch(m.t0))"
         window = f" AND {span} <= {float(within)}" if within else ""
+        names = [sql_string(s) for s in steps]
         parts = [f"m0 AS (SELECT journey, min(pos) AS pos, arg_min(ts, pos) AS ts, "
-                 f"arg_min(ts, pos) AS t0 FROM {self.seq} WHERE stage = {steps[0]} "
+                 f"arg_min(ts, pos) AS t0 FROM {self.seq} WHERE stage = {names[0]} "
                  "GROUP BY journey)"]
-        for k, step in enumerate(steps[1:], start=1):
+        for k, step in enumerate(names[1:], start=1):
             # Strict: after the previous match; any order: anywhere in the journey.
             after = " AND e.pos > m.pos" if strict else ""
             parts.append(
@@ -191,40 +251,47 @@ class DuckDBEngine:
             f"SELECT {k} AS step, journey, pos, ts FROM m{k}" for k in range(len(steps)))
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.funnel_table} AS "
                          f"WITH {', '.join(parts)} {union}")
-        return _rows(self.con,
+        return [FunnelCount(int(n), None if m is None else float(m)) for n, m in _rows(self.con,
             # In any order a step may come first: the time between two steps is unsigned.
             "SELECT count(a.journey), median(abs(epoch(a.ts) - epoch(b.ts))) "
             "FROM range(?) r(step) "
             f"LEFT JOIN {self.funnel_table} a ON a.step = r.step "
             f"LEFT JOIN {self.funnel_table} b ON b.step = r.step - 1 AND b.journey = a.journey "
-            "GROUP BY r.step ORDER BY r.step", [len(steps)])
+            "GROUP BY r.step ORDER BY r.step", [len(steps)])]
 
-    def funnel_next(self, step: int) -> list[tuple[str | None, int]]:
-        """Where journeys that matched ``step - 1`` but not ``step`` went next, most first."""
-        return _rows(self.con,
+    def funnel_next(self, step: int) -> list[NextStage]:
+        return [NextStage(s, int(n)) for s, n in _rows(self.con,
             f"SELECT e.stage, count(*) AS n FROM {self.funnel_table} p "
             f"LEFT JOIN {self.seq} e ON e.journey = p.journey AND e.pos = p.pos + 1 "
             f"WHERE p.step = ? AND p.journey NOT IN (SELECT journey FROM {self.funnel_table} "
             "WHERE step = ?) GROUP BY e.stage ORDER BY n DESC, e.stage NULLS LAST",
-            [step - 1, step])
+            [step - 1, step])]
 
-    def channel_mix(self) -> list[tuple]:
-        """(stage, channel, events) for events with a channel."""
-        return _rows(self.con,
+    def channel_mix(self) -> list[ChannelCount]:
+        return [ChannelCount(s, c, int(n)) for s, c, n in _rows(self.con,
             f"SELECT stage, hand, count(*) FROM {self.seq} WHERE hand IS NOT NULL "
-            "GROUP BY stage, hand")
+            "GROUP BY stage, hand")]
 
-    def channel_sequences(self) -> list[tuple]:
-        """(channels in order, repeats folded; journeys), most journeys first."""
-        return _rows(self.con,
+    def channel_sequences(self) -> list[ChannelSequence]:
+        return [ChannelSequence(tuple(s), int(n)) for s, n in _rows(self.con,
             "SELECT seq, count(*) n FROM (SELECT journey, list(hand ORDER BY pos) seq FROM ("
             f"SELECT journey, pos, hand, lag(hand) OVER (PARTITION BY journey ORDER BY pos) "
             f"prev FROM {self.seq} WHERE hand IS NOT NULL) WHERE prev IS DISTINCT FROM hand "
-            "GROUP BY journey) GROUP BY seq ORDER BY n DESC, seq")
+            "GROUP BY journey) GROUP BY seq ORDER BY n DESC, seq")]
 
-    def costs(self, cost_sql: str) -> dict[str, list[tuple]]:
-        """Cost totals per journey path and per stage; ``cost_sql`` is an event's cost, over
-        the columns of the events table (such as the cost role's column ``cost``)."""
+    def journeys_moving(self, pairs: Sequence[tuple[str, str]]) -> int:
+        moves = " OR ".join(f"(hand = {sql_string(a)} AND next_hand = {sql_string(b)})"
+                            for a, b in pairs) or "false"
+        return int(_rows(self.con, f"SELECT count(DISTINCT journey) FROM {self.seq} "
+                                   f"WHERE next_hand IS NOT NULL AND ({moves})")[0][0])
+
+    def costs(self, prices: Mapping[str, float] | None) -> Costs:
+        if prices:
+            cost_sql = f"CASE {sql_name('channel')} " + " ".join(
+                f"WHEN {sql_string(c)} THEN {float(p)}" for c, p in sorted(prices.items())) \
+                + " END"
+        else:
+            cost_sql = f"try_cast({sql_name('cost')} AS DOUBLE)"
         where = f"WHERE {self.condition}" if self.condition else ""
         # Aliases with a prefix no column of the events table has: a column named like an
         # alias (the cost column "cost") must never be read as the alias instead.
@@ -233,29 +300,32 @@ class DuckDBEngine:
             f"stage AS cjm_stage, coalesce({cost_sql}, 0) AS cjm_cost FROM {self.events} {where}")
         totals = (f"(SELECT cjm_journey, sum(cjm_cost) AS cjm_total FROM cost{self.suffix} "
                   "GROUP BY cjm_journey)")
-        per_path = _rows(self.con,
+        by_path = [PathCost(tuple(p), int(j), float(t or 0), float(m or 0)) for p, j, t, m in
+                   _rows(self.con,
             f"SELECT j.path, count(*), sum(c.cjm_total), median(c.cjm_total) FROM {self.jrn} j "
-            f"JOIN {totals} c ON c.cjm_journey = j.journey GROUP BY j.path")
-        per_stage = _rows(self.con,
-            f"SELECT cjm_stage, count(*), sum(cjm_cost) FROM cost{self.suffix} GROUP BY cjm_stage")
-        per_journey = _rows(self.con,
+            f"JOIN {totals} c ON c.cjm_journey = j.journey GROUP BY j.path")]
+        by_stage = [StageCost(s, int(e), float(c or 0)) for s, e, c in _rows(self.con,
+            f"SELECT cjm_stage, count(*), sum(cjm_cost) FROM cost{self.suffix} GROUP BY cjm_stage")]
+        n, total, median, mean = _rows(self.con,
             "SELECT count(*), sum(cjm_total), median(cjm_total), avg(cjm_total) FROM "
-            + totals)
-        return {"path": per_path, "stage": per_stage, "journey": per_journey}
+            + totals)[0]
+        return Costs(int(n), float(total or 0), float(median or 0), float(mean or 0),
+                     by_stage, by_path)
 
-    def outcome_items(self, y_sql: str, before: Sequence[str] = ()) -> tuple[tuple, list[tuple]]:
-        """Journey outcomes overall (n, sum, sum of squares) and per stage and transition.
-
-        ``y_sql`` aggregates a journey's events (the events table's columns) into its outcome
-        (NULL: unknown). Each item is (kind, name, journeys with it, sum, sum of squares)
-        over the journeys with an outcome. With ``before`` (goal stages), items count only
-        what a journey did before its first event at one of them; outcomes still read every
-        event.
-        """
+    def outcome_sums(self, kind: str, before: Sequence[str] = ()
+                     ) -> tuple[OutcomeSums, list[OutcomeItem]]:
+        raw = f"lower(trim(CAST({sql_name('outcome')} AS VARCHAR)))"
+        if kind == "rate":
+            truthy = ", ".join(sql_string(t) for t in TRUTHY)
+            y_sql = (f"max(CASE WHEN {raw} IN ({truthy}) THEN 1.0 WHEN {raw} IS NULL OR "
+                     f"{raw} = '' THEN NULL ELSE 0.0 END)")
+        else:
+            number = f"try_cast({sql_name('outcome')} AS DOUBLE)"
+            y_sql = f"arg_max({number}, ts) FILTER (WHERE {number} IS NOT NULL)"
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE outcome{self.suffix} AS SELECT journey, {y_sql} AS y "
             f"FROM {self.events} GROUP BY journey HAVING {y_sql} IS NOT NULL")
-        overall = _rows(self.con,
+        n, total, squares = _rows(self.con,
             f"SELECT count(*), sum(y), sum(y * y) FROM outcome{self.suffix}")[0]
         seq = self.seq
         if before:  # the events before the first goal event; the last of them goes nowhere
@@ -271,11 +341,6 @@ class DuckDBEngine:
             f"UNION SELECT DISTINCT journey, 'transition', stage || ' → ' || next_stage "
             f"FROM {seq} WHERE next_stage IS NOT NULL) "
             f"JOIN outcome{self.suffix} USING (journey) GROUP BY kind, item")
-        return overall, items
-
-    def outcome_values(self, column: str, limit: int = 50) -> list[str]:
-        """Distinct lower-cased values of an outcome column (up to ``limit``)."""
-        return [row[0] for row in _rows(self.con,
-            "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
-            f"{sql_name(column)} AS raw FROM {self.events}) "
-            f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]
+        return (OutcomeSums(int(n), float(total or 0), float(squares or 0)),
+                [OutcomeItem(k, name, OutcomeSums(int(j), float(t), float(q)))
+                 for k, name, j, t, q in items])

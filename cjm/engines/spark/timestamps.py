@@ -151,14 +151,7 @@ def with_native(frame, column: str, data_type: str, out: str, timezone: str):
 
 
 def epoch_seconds(micros) -> Any:
-    """DuckDB's epoch() of a TIMESTAMPTZ, bit for bit: whole milliseconds over 1,000 plus the
-    rest over 1,000,000, as doubles."""
+    """cjm.engines.semantics.epoch_seconds of a column of microseconds, bit for bit."""
     F = functions()
     millis = F.floor(micros.cast("decimal(20,0)") / 1000).cast("long")
     return millis.cast("double") / 1000.0 + (micros - millis * 1000).cast("double") / 1e6
-
-
-def python_epoch(micros: int) -> float:
-    """epoch_seconds for one value, on the driver."""
-    millis = micros // 1000
-    return millis / 1000.0 + (micros - millis * 1000) / 1e6

@@ -1,0 +1,1 @@
+"""The DuckDB engine: logs read into a DuckDB database, and every aggregate in SQL."""

@@ -1,0 +1,170 @@
+"""The engine seam: what a log held by any engine answers, in typed rows.
+
+An engine is one package (cjm.engines.duckdb, cjm.engines.spark) implementing
+:class:`Engine` for the aggregates and :class:`Log` for the read log. No SQL, table name or
+engine type crosses this seam: analyses (cjm.journeys, cjm.funnel, cjm.compare, …) call
+these methods only, with stage names, role names and plain numbers. The contract tests
+(tests/test_engine_contract.py) run the same cases against every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from cjm.engines.rows import (
+    ChannelCount,
+    ChannelSequence,
+    Costs,
+    Ending,
+    FunnelCount,
+    Handoff,
+    JourneyFigures,
+    Move,
+    NextStage,
+    OutcomeItem,
+    OutcomeSums,
+    PathCount,
+    Rework,
+    SlowWait,
+    Stage,
+)
+
+
+class Engine(Protocol):
+    """Aggregates over a log's journeys, each ordered by timestamp, then file, then line.
+
+    ``prepare`` orders the journeys; every other method reads that ordering, so call it
+    first (and again to change its hand-off role, outcome or stages).
+    """
+
+    log_end: float | None  # epoch seconds of the whole log's last event ("still active")
+
+    def prepare(self, handoff: str | None, outcome: str | None,
+                stages: Sequence[str] | None = None) -> None:
+        """Order the journeys; ``handoff`` and ``outcome`` are roles (such as 'channel');
+        with ``stages``, only the events of those stages count."""
+
+    def stages(self) -> list[Stage]: ...
+
+    def transitions(self) -> list[Move]: ...
+
+    def paths(self) -> list[PathCount]:
+        """Every distinct path, most journeys first, then in path order."""
+
+    def journey_figures(self) -> JourneyFigures: ...
+
+    def rework(self) -> list[Rework]:
+        """Stages that journeys visit more than once; after stages()."""
+
+    def endings(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> list[Ending]:
+        """How journeys end: reaching a goal stage (or, with ``use_outcome``, a truthy
+        outcome) at any point makes a journey 'goal'; else a last event within
+        ``still_active_seconds`` of the log's end makes it 'open'; else 'dead_end'."""
+
+    def handoff_matrix(self) -> list[Handoff]: ...
+
+    def outcome_values(self, role: str, limit: int = 50) -> list[str]:
+        """Distinct values of a role's column, trimmed and lower-cased, in order."""
+
+    def path_examples(self, n: int = 3) -> dict[tuple[str, ...], list[str]]:
+        """The first ``n`` journey ids (in id order) of every distinct path."""
+
+    def journey_paths(self, journeys: Sequence[str] | None = None
+                      ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """(journey id, path) of ``journeys`` (all for None), in journey id order."""
+
+    def slow_transitions(self, limits: Mapping[tuple[str, str], float]) -> list[SlowWait]:
+        """Each wait above its limit (seconds, by (from, to)), in journey order."""
+
+    def funnel(self, steps: Sequence[str], strict: bool,
+               within: float | None) -> list[FunnelCount]:
+        """Per step, the journeys reaching it: its earliest qualifying event, after the
+        previous step's (``strict``) or anywhere, within ``within`` seconds of step 1."""
+
+    def funnel_next(self, step: int) -> list[NextStage]:
+        """Where journeys that reached step ``step - 1`` but not ``step`` went next."""
+
+    def channel_mix(self) -> list[ChannelCount]:
+        """Events per stage and hand-off value; after prepare('channel', …)."""
+
+    def channel_sequences(self) -> list[ChannelSequence]:
+        """Hand-off values in journey order, repeats folded; most journeys first."""
+
+    def journeys_moving(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """The journeys with at least one transition from one hand-off value to the next of
+        any of ``pairs``."""
+
+    def costs(self, prices: Mapping[str, float] | None) -> Costs:
+        """Costs of the events: the price of their channel, or (``prices`` None) the cost
+        role's column; missing costs count 0."""
+
+    def outcome_sums(self, kind: str, before: Sequence[str] = ()
+                     ) -> tuple[OutcomeSums, list[OutcomeItem]]:
+        """Journey outcomes overall and per stage and transition that journeys take.
+
+        ``kind`` 'rate': a journey's outcome is 1 when any of its outcome values is truthy,
+        0 when all are other values, unknown when all are empty; 'mean': its last numeric
+        outcome value. With ``before`` (goal stages), items count only what journeys did
+        before their first event at one of them.
+        """
+
+
+@dataclass(frozen=True)
+class FirstValue:
+    """The journeys whose first event has one of ``values`` (None: no value) in a role."""
+
+    role: str
+    values: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class StartPeriod:
+    """The journeys whose first event falls in a period ('2024-Q3' of 'quarter')."""
+
+    period: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Window:
+    """The journeys that start in [since, until); with ``clip_events``, the events in it."""
+
+    since: datetime | None
+    until: datetime | None
+    clip_events: bool = False
+
+
+Selection = FirstValue | StartPeriod | Window
+
+
+class Log(Protocol):
+    """A read log, whichever engine holds its events: accounting plus the queries that slice
+    it. Its plain figures (files, mapping, events, journeys, …) are attributes."""
+
+    journeys: int
+    min_journeys: int
+    label: str | None
+    config: Any
+
+    def engine(self, suffix: str = "", buckets: int = 1,
+               still_active: float | None = None) -> Engine: ...
+
+    def stage_names(self) -> list[str]:
+        """The stages of the log, in name order."""
+
+    def stage_journeys(self) -> dict[str, int]:
+        """The journeys reaching each stage."""
+
+    def first_values(self, role: str) -> list[tuple[str | None, int]]:
+        """(value, journeys) of a role at each journey's first event, most journeys first."""
+
+    def period_labels(self, period: str) -> list[str]:
+        """The periods ('day', 'week', 'month', 'quarter', 'year') in which journeys
+        start, oldest first."""
+
+    def subset(self, selection: Selection, label: str) -> Log:
+        """The journeys (or events) ``selection`` picks, as a log named ``label``."""

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cjm.config import ROLE_KEYS, Config, find_config
+from cjm.engines.protocol import FirstValue, Reaching, Selection, StartPeriod
+from cjm.engines.rows import JourneySizes, StageTotal
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key, pseudonym_sql
 from cjm.progress import step
@@ -129,12 +131,37 @@ class EventLog(LogTotals):
         return [row[0] for row in self.con.execute(
             f"SELECT DISTINCT stage FROM {self.table} ORDER BY stage").fetchall()]
 
-    def subset(self, journeys_sql: str, label: str, events_sql: str | None = None) -> EventLog:
-        """The journeys that ``journeys_sql`` (a query of journey ids) selects, as a log;
-        ``events_sql`` (a condition) keeps only some of their events.
+    def stage_totals(self) -> list[StageTotal]:
+        """Events and journeys per stage, most events first, then by name."""
+        return [StageTotal(s, int(n), int(j)) for s, n, j in self.con.execute(
+            "SELECT stage, count(*) AS events, count(DISTINCT journey) FROM "
+            f"{self.table} GROUP BY stage ORDER BY events DESC, stage").fetchall()]
 
-        The subset shares this log's engine and reading accounting; closing it does nothing.
-        """
+    def journey_sizes(self) -> JourneySizes:
+        """Events per journey."""
+        low, median, mean, high = self.con.execute(
+            "SELECT min(n), median(n), avg(n), max(n) FROM "
+            f"(SELECT count(*) n FROM {self.table} GROUP BY journey)").fetchall()[0]
+        return JourneySizes(int(low), float(median), float(mean), int(high))
+
+    def first_values(self, role: str) -> list[tuple[str | None, int]]:
+        """(value, journeys) of a role at each journey's first event, most journeys first."""
+        return [(v, int(n)) for v, n in self.con.execute(
+            f"SELECT v, count(*) n FROM (SELECT arg_min({sql_name(role)}, ts) v FROM "
+            f"{self.table} GROUP BY journey) GROUP BY v ORDER BY n DESC, v NULLS LAST"
+        ).fetchall()]
+
+    def period_labels(self, period: str) -> list[str]:
+        """The periods in which journeys start, oldest first."""
+        return [row[0] for row in self.con.execute(
+            f"SELECT DISTINCT {_period_sql(period)} p FROM {self.table} GROUP BY journey "
+            "ORDER BY p").fetchall()]
+
+    def subset(self, selection: Selection, label: str) -> EventLog:
+        """The journeys (or, for a clipped Window, the events) ``selection`` picks, as a
+        log; it shares this log's engine and reading accounting, and closing it does
+        nothing."""
+        journeys_sql, events_sql = _selection_sql(selection, self.table)
         name = f"events_{len(self.con.execute('SHOW TABLES').fetchall())}"
         clip = f" AND ({events_sql})" if events_sql else ""
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {self.table} "
@@ -222,6 +249,47 @@ class EventLog(LogTotals):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+PERIODS = {  # the label of the period holding the timestamp {t}, as SQL
+    "day": "strftime({t}, '%Y-%m-%d')",
+    "week": "isoyear({t}) || '-W' || lpad(week({t})::VARCHAR, 2, '0')",
+    "month": "strftime({t}, '%Y-%m')",
+    "quarter": "year({t}) || '-Q' || quarter({t})",
+    "year": "year({t})::VARCHAR",
+}
+
+
+def _period_sql(period: str) -> str:
+    """SQL for the period label of a journey (by its first event, min(ts))."""
+    return PERIODS[period].replace("{t}", "min(ts)")
+
+
+def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
+    """SQL for the journeys ``selection`` picks, and for the events it keeps (None: all)."""
+    if isinstance(selection, FirstValue):
+        first = f"arg_min({sql_name(selection.role)}, ts)"
+        named = [v for v in selection.values if v is not None]
+        test = " OR ".join(
+            ([f"{first} IN ({', '.join(sql_string(str(v)) for v in named)})"] if named else [])
+            + ([f"{first} IS NULL"] if None in selection.values else [])) or "false"
+        return f"SELECT journey FROM {table} GROUP BY journey HAVING {test}", None
+    if isinstance(selection, Reaching):
+        listing = ", ".join(sql_string(s) for s in selection.stages) or "NULL"
+        return f"SELECT journey FROM {table} WHERE stage IN ({listing})", None
+    if isinstance(selection, StartPeriod):
+        return (f"SELECT journey FROM {table} GROUP BY journey "
+                f"HAVING {_period_sql(selection.period)} = {sql_string(selection.label)}"), None
+    bounds = []
+    if selection.since is not None:
+        bounds.append(f"{{t}} >= {sql_string(selection.since.isoformat())}::TIMESTAMPTZ")
+    if selection.until is not None:
+        bounds.append(f"{{t}} < {sql_string(selection.until.isoformat())}::TIMESTAMPTZ")
+    if selection.clip_events:
+        condition = " AND ".join(b.replace("{t}", "ts") for b in bounds) or "true"
+        return f"SELECT journey FROM {table} WHERE {condition}", condition
+    condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds) or "true"
+    return f"SELECT journey FROM {table} GROUP BY journey HAVING {condition}", None
 
 
 def _given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tuple[str, str]]:

@@ -26,8 +26,8 @@ T = TypeVar("T")
 # the modules that define them can use this one without a cycle of imports.
 class SharedLog(Protocol):
     min_journeys: int
-    con: Any
-    table: str
+
+    def stage_totals(self) -> list[Any]: ...
 
 
 class SharedMap(Protocol):
@@ -87,9 +87,7 @@ def rare_stages(log: SharedLog) -> set[str]:
     """Stages seen in fewer than ``log.min_journeys`` journeys."""
     if log.min_journeys <= 1:
         return set()
-    return {row[0] for row in log.con.execute(
-        f"SELECT stage FROM {log.table} GROUP BY stage HAVING count(DISTINCT journey) < ?",
-        [log.min_journeys]).fetchall()}
+    return {s.stage for s in log.stage_totals() if s.journeys < log.min_journeys}
 
 
 def whole(jm: M) -> M:

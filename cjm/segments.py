@@ -5,21 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cjm.engines.protocol import FirstValue, StartPeriod, Window
 from cjm.errors import UsageError
 from cjm.eventlog import EventLog
-from cjm.readers.base import sql_name, sql_string
 
 if TYPE_CHECKING:
     from cjm.journeys import JourneyMap
 
 BY_ROLES = ("segment", "channel", "device", "department", "outcome")
-PERIODS = {  # the label of the period holding the timestamp {t}, as SQL
-    "day": "strftime({t}, '%Y-%m-%d')",
-    "week": "isoyear({t}) || '-W' || lpad(week({t})::VARCHAR, 2, '0')",
-    "month": "strftime({t}, '%Y-%m')",
-    "quarter": "year({t}) || '-Q' || quarter({t})",
-    "year": "year({t})::VARCHAR",
-}
+PERIODS = ("day", "week", "month", "quarter", "year")
 NONE = "(none)"
 
 
@@ -39,10 +33,7 @@ def _role(log: EventLog, by: str, flag: str = "--by") -> str:
 
 def segment_values(log: EventLog, by: str) -> list[tuple[str | None, int]]:
     """(value, journeys) of a role, taken at each journey's first event, most journeys first."""
-    role = _role(log, by)
-    return [(v, n) for v, n in log.con.execute(
-        f"SELECT v, count(*) n FROM (SELECT arg_min({sql_name(role)}, ts) v FROM {log.table} "
-        "GROUP BY journey) GROUP BY v ORDER BY n DESC, v NULLS LAST").fetchall()]
+    return log.first_values(_role(log, by))
 
 
 def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
@@ -68,16 +59,10 @@ def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
     else:
         chosen = present[:top] if top else present
         rest = present[len(chosen):]
-    first = (f"SELECT journey FROM {log.table} GROUP BY journey "
-             f"HAVING arg_min({sql_name(role)}, ts)")
-    slices = []
-    for value in chosen:
-        test = " IS NULL" if value is None else f" = {sql_string(str(value))}"
-        slices.append(log.subset(first + test, f"{column} = {NONE if value is None else value}"))
+    slices = [log.subset(FirstValue(role, (value,)),
+                         f"{column} = {NONE if value is None else value}") for value in chosen]
     if rest:
-        listing = ", ".join(sql_string(str(v)) for v in rest if v is not None) or "NULL"
-        empty = f" OR arg_min({sql_name(role)}, ts) IS NULL" if None in rest else ""
-        slices.append(log.subset(f"{first} IN ({listing}){empty}", f"{column} = other"))
+        slices.append(log.subset(FirstValue(role, tuple(rest)), f"{column} = other"))
     return slices if values is not None else _enough(slices, log)
 
 
@@ -88,19 +73,14 @@ def _enough(slices: list[EventLog], log: EventLog) -> list[EventLog]:
 
 def period_labels(log: EventLog, period: str) -> list[str]:
     """The periods in which journeys start, oldest first."""
-    label = _label(period)
-    return [row[0] for row in log.con.execute(
-        f"SELECT DISTINCT {label} p FROM {log.table} GROUP BY journey ORDER BY p").fetchall()]
+    return log.period_labels(_period(period))
 
 
 def by_period(log: EventLog, period: str, labels: list[str] | None = None) -> list[EventLog]:
     """One log per period (by each journey's first event); ``labels`` picks some of them."""
-    expression = _label(period)
-    slices = []
-    for label in labels if labels is not None else period_labels(log, period):
-        slices.append(log.subset(
-            f"SELECT journey FROM {log.table} GROUP BY journey "
-            f"HAVING {expression} = {sql_string(label)}", label))
+    period = _period(period)
+    slices = [log.subset(StartPeriod(period, label), label)
+              for label in (labels if labels is not None else period_labels(log, period))]
     return slices if labels is not None else _enough(slices, log)
 
 
@@ -108,23 +88,11 @@ def between(log: EventLog, since: datetime | None, until: datetime | None,
             clip_events: bool = False) -> EventLog:
     """Journeys whose first event falls in [since, until); or, with ``clip_events``, the
     events in that window (journeys cut at its edges)."""
-    bounds = []
-    if since is not None:
-        bounds.append(f"{{t}} >= {sql_string(since.isoformat())}::TIMESTAMPTZ")
-    if until is not None:
-        bounds.append(f"{{t}} < {sql_string(until.isoformat())}::TIMESTAMPTZ")
-    if not bounds:
+    if since is None and until is None:
         return log
     label = f"{since:%Y-%m-%d}" if since else "…"
     label += f" to {until:%Y-%m-%d}" if until else " onwards"
-    if clip_events:
-        condition = " AND ".join(b.replace("{t}", "ts") for b in bounds)
-        chosen = log.subset(f"SELECT journey FROM {log.table} WHERE {condition}", label,
-                            events_sql=condition)
-    else:
-        condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds)
-        chosen = log.subset(f"SELECT journey FROM {log.table} GROUP BY journey "
-                            f"HAVING {condition}", label)
+    chosen = log.subset(Window(since, until, clip_events), label)
     if not chosen.journeys:  # nothing to map: say so rather than fail on empty figures
         what = "event falls" if clip_events else "journey starts"
         span = (f" (the log runs from {log.first_timestamp:%Y-%m-%d} to "
@@ -136,11 +104,10 @@ def between(log: EventLog, since: datetime | None, until: datetime | None,
     return chosen
 
 
-def _label(period: str) -> str:
-    """SQL for the period label of a journey (by its first event, min(ts))."""
+def _period(period: str) -> str:
     if period not in PERIODS:
         raise UsageError(f"--period: {period!r} is not one of {', '.join(PERIODS)}")
-    return PERIODS[period].replace("{t}", "min(ts)")
+    return period
 
 
 def where_all(log: EventLog, conditions: list[str]) -> EventLog:

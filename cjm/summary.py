@@ -67,15 +67,9 @@ class LogDescription:
 
 def describe(log: EventLog, examples: int = 3) -> LogDescription:
     """Profile ``log``: stage frequencies, events per journey, rejects by reason."""
-    rows = log.con.execute(
-        "SELECT stage, count(*) AS events, count(DISTINCT journey) AS journeys FROM events "
-        "GROUP BY stage ORDER BY events DESC, stage"
-    ).fetchall()
-    stages = [StageCount(name, n, j, n / log.events) for name, n, j in rows]
-    low, median, mean, high = log.con.execute(
-        "SELECT min(n), median(n), avg(n), max(n) FROM "
-        "(SELECT count(*) n FROM events GROUP BY journey)"
-    ).fetchall()[0]
-    per_journey = {"min": int(low), "median": float(median), "mean": round(float(mean), 6),
-                   "max": int(high)}
+    stages = [StageCount(s.stage, s.events, s.journeys, s.events / log.events)
+              for s in log.stage_totals()]
+    sizes = log.journey_sizes()
+    per_journey = {"min": sizes.least, "median": sizes.median, "mean": round(sizes.mean, 6),
+                   "max": sizes.most}
     return LogDescription(log, stages, per_journey, log.reject_reasons(examples))

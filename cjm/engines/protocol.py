@@ -22,6 +22,7 @@ from cjm.engines.rows import (
     FunnelCount,
     Handoff,
     JourneyFigures,
+    JourneySizes,
     Move,
     NextStage,
     OutcomeItem,
@@ -30,6 +31,7 @@ from cjm.engines.rows import (
     Rework,
     SlowWait,
     Stage,
+    StageTotal,
 )
 
 
@@ -138,7 +140,14 @@ class Window:
     clip_events: bool = False
 
 
-Selection = FirstValue | StartPeriod | Window
+@dataclass(frozen=True)
+class Reaching:
+    """The journeys with an event at any of ``stages``."""
+
+    stages: tuple[str, ...]
+
+
+Selection = FirstValue | StartPeriod | Window | Reaching
 
 
 class Log(Protocol):
@@ -156,8 +165,11 @@ class Log(Protocol):
     def stage_names(self) -> list[str]:
         """The stages of the log, in name order."""
 
-    def stage_journeys(self) -> dict[str, int]:
-        """The journeys reaching each stage."""
+    def stage_totals(self) -> list[StageTotal]:
+        """Events and journeys per stage, most events first, then by name."""
+
+    def journey_sizes(self) -> JourneySizes:
+        """Events per journey (a log with at least one journey)."""
 
     def first_values(self, role: str) -> list[tuple[str | None, int]]:
         """(value, journeys) of a role at each journey's first event, most journeys first."""

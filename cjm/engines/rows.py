@@ -22,6 +22,25 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class StageTotal:
+    """A stage's events and the journeys with one, over the log's events as read."""
+
+    stage: str
+    events: int
+    journeys: int
+
+
+@dataclass(frozen=True)
+class JourneySizes:
+    """Events per journey: the fewest, median, mean and most."""
+
+    least: int
+    median: float
+    mean: float
+    most: int
+
+
+@dataclass(frozen=True)
 class Move:
     """The events that go from ``source`` straight to ``target``, with their waits."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cjm.engines.duckdb.engine import (
-    DuckDBEngine,
+    Ordering,
     ending_rows,
     figure_row,
     handoff_rows,
@@ -24,6 +24,7 @@ from cjm.engines.duckdb.engine import (
     stage_rows,
 )
 from cjm.engines.rows import Ending, Handoff, JourneyFigures, Move, PathCount, Rework, Stage
+from cjm.engines.semantics import quantile_cont
 from cjm.progress import step
 from cjm.readers.base import sql_string
 
@@ -38,22 +39,35 @@ def buckets_for(events: int, memory_limit_bytes: int | None) -> int:
 
 
 def _quantile(histogram: str, keys: Sequence[str], q: float) -> str:
-    """SQL: per ``keys``, quantile_cont(q) of the values ``v`` weighted by their counts ``n``."""
+    """SQL: per ``keys``, the values ``a`` and ``b`` at the floor and ceiling of quantile
+    ``q``'s position among the values ``v`` weighted by their counts ``n``; quantile_cont of
+    cjm.engines.semantics interpolates them, as for every engine."""
     key = ", ".join(keys)
     part = f"PARTITION BY {key}" if keys else ""
     lead = f"{key}, " if keys else ""
     return (
-        f"SELECT {lead}a + f * (b - a) AS q FROM (SELECT {lead}"
-        "min(v) FILTER (WHERE cum > lo) AS a, min(v) FILTER (WHERE cum > hi) AS b, "
-        "any_value(h - lo) AS f FROM (SELECT *, floor(h) AS lo, ceil(h) AS hi FROM ("
+        f"SELECT {lead}a, b FROM (SELECT {lead}"
+        "min(v) FILTER (WHERE cum > lo) AS a, min(v) FILTER (WHERE cum > hi) AS b "
+        "FROM (SELECT *, floor(h) AS lo, ceil(h) AS hi FROM ("
         f"SELECT {lead}v, n, sum(n) OVER ({part} ORDER BY v ROWS UNBOUNDED PRECEDING) AS cum, "
         f"(sum(n) OVER ({part}) - 1) * {float(q)} AS h FROM ({histogram}))) "
         + (f"GROUP BY {key})" if keys else ")")
     )
 
 
-class BucketedEngine(DuckDBEngine):
-    """DuckDBEngine's figures for discover() and build_map(), computed bucket by bucket."""
+def _pair(histogram: str, q: float) -> str:
+    """SQL: the list [a, b] of _quantile over a whole histogram."""
+    return f"SELECT [a, b] FROM ({_quantile(histogram, [], q)})"
+
+
+def _q(bounds: list[float] | None, n: int | None, q: float) -> float | None:
+    """quantile_cont from the values at the floor and ceiling of its position."""
+    return quantile_cont(bounds[0], bounds[1], n, q) if n else None
+
+
+class BucketedEngine(Ordering):
+    """DuckDBEngine's figures for discover() and build_map(), computed bucket by bucket;
+    the analyses beyond them need the journeys ordered at once (DuckDBEngine)."""
 
     def __init__(self, con, suffix: str, events: str, buckets: int,
                  still_active: float | None = None) -> None:
@@ -135,8 +149,10 @@ class BucketedEngine(DuckDBEngine):
     def transitions(self) -> list[Move]:
         keys = ["stage", "next_stage"]
         waits = self._merged("wait", "stage, next_stage")
-        return move_rows(self._fetch(
-            "SELECT t.stage, t.next_stage, t.n, t.journeys, m.q, w.mean, p.q, t.handoffs FROM "
+        return move_rows((a, b, n, j, _q(m, n, 0.5), mean, _q(p, n, 0.9), h) for
+                         a, b, n, j, m, mean, p, h in self._fetch(
+            "SELECT t.stage, t.next_stage, t.n, t.journeys, [m.a, m.b], w.mean, [p.a, p.b], "
+            "t.handoffs FROM "
             f"(SELECT stage, next_stage, sum(n)::BIGINT n, sum(journeys)::BIGINT journeys, "
             f"sum(handoffs)::BIGINT handoffs FROM {self.acc}trans GROUP BY ALL) t "
             f"JOIN ({_quantile(waits, keys, 0.5)}) m USING (stage, next_stage) "
@@ -147,18 +163,21 @@ class BucketedEngine(DuckDBEngine):
     def journey_figures(self) -> JourneyFigures:
         durations = f"SELECT duration AS v, sum(n) AS n FROM {self.acc}jrn GROUP BY duration"
         events = f"SELECT events::DOUBLE AS v, sum(n) AS n FROM {self.acc}jrn GROUP BY events"
-        return figure_row(self._fetch(
+        n, d_med, d_p90, d_mean, n_med, n_mean, n_max = self._fetch(
             f"SELECT (SELECT sum(n)::BIGINT FROM {self.acc}jrn), "
-            f"({_quantile(durations, [], 0.5)}), ({_quantile(durations, [], 0.9)}), "
+            f"({_pair(durations, 0.5)}), ({_pair(durations, 0.9)}), "
             f"(SELECT sum(duration * n) / sum(n) FROM {self.acc}jrn), "
-            f"({_quantile(events, [], 0.5)}), "
+            f"({_pair(events, 0.5)}), "
             f"(SELECT sum(events * n) / sum(n) FROM {self.acc}jrn), "
-            f"(SELECT max(events) FROM {self.acc}jrn)")[0])
+            f"(SELECT max(events) FROM {self.acc}jrn)")[0]
+        return figure_row((n, _q(d_med, n, 0.5), _q(d_p90, n, 0.9), d_mean, _q(n_med, n, 0.5),
+                           n_mean, n_max))
 
     def paths(self) -> list[PathCount]:
         durations = self._merged("path", "path")
-        return path_rows(self._fetch(
-            f"SELECT p.path, p.j, m.q FROM (SELECT path, sum(n)::BIGINT j FROM {self.acc}path "
+        return path_rows((p, j, _q(m, j, 0.5)) for p, j, m in self._fetch(
+            "SELECT p.path, p.j, [m.a, m.b] FROM (SELECT path, sum(n)::BIGINT j FROM "
+            f"{self.acc}path "
             f"GROUP BY path) p JOIN ({_quantile(durations, ['path'], 0.5)}) m USING (path) "
             "ORDER BY p.j DESC, p.path"))
 
@@ -180,8 +199,9 @@ class BucketedEngine(DuckDBEngine):
 
     def handoff_matrix(self) -> list[Handoff]:
         waits = self._merged("hand", "hand, next_hand")
-        return handoff_rows(self._fetch(
-            f"SELECT h.hand, h.next_hand, h.n, m.q, j.journeys FROM (SELECT hand, next_hand, "
+        return handoff_rows((a, b, n, _q(m, n, 0.5), j) for a, b, n, m, j in self._fetch(
+            "SELECT h.hand, h.next_hand, h.n, [m.a, m.b], j.journeys FROM (SELECT hand, "
+            "next_hand, "
             f"sum(n)::BIGINT n FROM {self.acc}hand GROUP BY ALL) h "
             f"JOIN ({_quantile(waits, ['hand', 'next_hand'], 0.5)}) m USING (hand, next_hand) "
             f"JOIN (SELECT hand, next_hand, sum(journeys)::BIGINT journeys FROM "

@@ -6,7 +6,7 @@ figure is then an aggregate over ``seq`` or over ``jrn`` (one row a journey).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from cjm.engines.rows import (
@@ -51,16 +51,16 @@ def truthy_sql(column: str) -> str:
 
 # The rows of the aggregates discover() reads, from the columns the queries below (and
 # those of cjm.engines.duckdb.buckets) select, in order.
-def stage_rows(rows: list[tuple]) -> list[Stage]:
+def stage_rows(rows: Iterable[tuple]) -> list[Stage]:
     return [Stage(s, int(e), int(j), int(a), int(z)) for s, e, j, a, z in rows]
 
 
-def move_rows(rows: list[tuple]) -> list[Move]:
+def move_rows(rows: Iterable[tuple]) -> list[Move]:
     return [Move(a, b, int(n), int(j), float(med), float(mean), float(p90), int(h))
             for a, b, n, j, med, mean, p90, h in rows]
 
 
-def path_rows(rows: list[tuple]) -> list[PathCount]:
+def path_rows(rows: Iterable[tuple]) -> list[PathCount]:
     return [PathCount(tuple(p), int(j), float(m)) for p, j, m in rows]
 
 
@@ -70,15 +70,15 @@ def figure_row(row: tuple) -> JourneyFigures:
                           None if n_max is None else int(n_max))
 
 
-def rework_rows(rows: list[tuple]) -> list[Rework]:
+def rework_rows(rows: Iterable[tuple]) -> list[Rework]:
     return [Rework(s, int(j), int(x)) for s, j, x in rows]
 
 
-def ending_rows(rows: list[tuple]) -> list[Ending]:
+def ending_rows(rows: Iterable[tuple]) -> list[Ending]:
     return [Ending(s, status, int(n), tuple(p), int(k)) for s, status, n, p, k in rows]
 
 
-def handoff_rows(rows: list[tuple]) -> list[Handoff]:
+def handoff_rows(rows: Iterable[tuple]) -> list[Handoff]:
     return [Handoff(str(a), str(b), int(n), float(m), int(j)) for a, b, n, m, j in rows]
 
 
@@ -92,8 +92,8 @@ def open_sql(log_end: float | None, still_active_seconds: float | None, latest: 
     return f"epoch(last_ts) >= {open_from(log_end, still_active_seconds)!r}"
 
 
-class DuckDBEngine:
-    """Aggregates over the ``events`` table of an EventLog's DuckDB connection."""
+class Ordering:
+    """The journeys of an EventLog's ``events`` table (in its DuckDB connection), ordered."""
 
     def __init__(self, con, suffix: str = "", events: str = "events") -> None:
         self.con = con
@@ -140,6 +140,17 @@ class DuckDBEngine:
             "arg_max(stage, pos) AS last_stage, bool_or(success) AS success "
             f"FROM {self.seq} GROUP BY journey"
         )
+
+
+    def outcome_values(self, role: str, limit: int = 50) -> list[str]:
+        return [row[0] for row in _rows(self.con,
+            "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
+            f"CAST({sql_name(role)} AS VARCHAR) AS raw FROM {self.events}) "
+            f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]
+
+
+class DuckDBEngine(Ordering):
+    """Every aggregate of the Engine Protocol, over the ordered journeys."""
 
     def stages(self) -> list[Stage]:
         # Visits (a journey's events at a stage) once: cheaper than count(DISTINCT journey),
@@ -199,12 +210,6 @@ class DuckDBEngine:
             "SELECT hand, next_hand, count(*), median(wait), count(DISTINCT journey) FROM "
             f"{self.seq} WHERE next_stage IS NOT NULL AND hand IS NOT NULL AND next_hand "
             "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand"))
-
-    def outcome_values(self, role: str, limit: int = 50) -> list[str]:
-        return [row[0] for row in _rows(self.con,
-            "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
-            f"CAST({sql_name(role)} AS VARCHAR) AS raw FROM {self.events}) "
-            f"WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT {int(limit)}")]
 
     def path_examples(self, n: int = 3) -> dict[tuple[str, ...], list[str]]:
         return {tuple(path): ids for path, ids in _rows(self.con,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.config import Config
+from cjm.engines.rows import StageTotal
 from cjm.eventlog import WITHHELD, FileReport, LogTotals, QualityWarning
 from cjm.schema import Mapping
 from cjm.timestamps import TimestampFormat
@@ -60,6 +61,15 @@ class SparkEventLog(LogTotals):
     def stage_names(self) -> list[str]:
         """The stages of the log, in name order."""
         return sorted(row[0] for row in self.events_frame.select("stage").distinct().collect())
+
+    def stage_totals(self) -> list[StageTotal]:
+        """Events and journeys per stage, most events first, then by name."""
+        from pyspark.sql import functions as F
+
+        rows = self.events_frame.groupBy("stage").agg(
+            F.count("*").alias("e"), F.count_distinct("journey").alias("j")).collect()
+        return sorted((StageTotal(r["stage"], r["e"], r["j"]) for r in rows),
+                      key=lambda s: (-s.events, s.stage))
 
     def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
         """The aggregation engine over this log's events (Spark; ``buckets`` is DuckDB's)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cjm.engines.protocol import Log
 from cjm.errors import UsageError
-from cjm.eventlog import EventLog
 from cjm.privacy import rare_stages
 
 USUAL_ORDER = {"web": 0, "app": 0, "sms": 1, "chat": 1, "email": 2, "e-mail": 2, "phone": 3,
@@ -47,7 +47,7 @@ class ChannelReport:
     cost_by_path: list[tuple[tuple[str, ...], int, float, float]]  # path, journeys, total, median
 
 
-def channel_report(log: EventLog, costs: dict[str, float] | None = None) -> ChannelReport:
+def channel_report(log: Log, costs: dict[str, float] | None = None) -> ChannelReport:
     """Channels of ``log`` (its channel role), with costs from ``costs`` (default: the log's
     config, ``channel_cost`` in cjm.toml) or else the cost column."""
     costs = log.config.setting("channel_cost", costs)

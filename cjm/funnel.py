@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cjm.engines.protocol import Log
 from cjm.errors import UsageError, did_you_mean
-from cjm.eventlog import EventLog
 from cjm.privacy import rare_stages
 
 ORDERS = ("strict", "any")
@@ -41,20 +41,20 @@ class Funnel:
         return self.steps[-1].overall_conversion if self.steps else 0.0
 
 
-def _check_steps(log: EventLog, steps: list[str]) -> None:
+def _check_steps(log: Log, steps: list[str]) -> None:
     if len(steps) < 2:
         raise UsageError("--steps: a funnel needs at least two stages, e.g. "
                          "--steps 'View Product,Add to Cart,Purchase'")
     if len(set(steps)) != len(steps):
         raise UsageError("--steps: each stage may appear once in a funnel")
-    names = log.stage_names() if log._parent is None else log._parent.stage_names()
+    names = log.stage_names(whole=True)  # a segment may lack a stage the funnel names
     for step in steps:
         if step not in names:
             raise UsageError(f"--steps: no stage {step!r} in the log.{did_you_mean(step, names)}",
                              "Stages: " + ", ".join(names[:30]))
 
 
-def funnel(log: EventLog, steps: list[str], *, within: float | None = None,
+def funnel(log: Log, steps: list[str], *, within: float | None = None,
            order: str = "strict", top_next: int = 3) -> Funnel:
     """The funnel of ``steps`` in ``log``; ``within`` is a window in seconds from step 1."""
     if order not in ORDERS:

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from shlex import quote
 
+from cjm.engines.protocol import Log
 from cjm.engines.rows import Handoff, Rework, Stage
 from cjm.engines.semantics import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
-from cjm.eventlog import EventLog
 from cjm.privacy import suppress
 from cjm.progress import step
 from cjm.units import format_seconds, parse_share, parse_span
@@ -83,7 +83,7 @@ class Goals:
 class JourneyMap:
     """Everything ``cjm discover`` reports, as plain data."""
 
-    log: EventLog
+    log: Log
     stages: list[Stage]
     transitions: list[Transition]
     paths: list[JourneyPath]
@@ -170,7 +170,7 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
 
 
 def discover(
-    log: EventLog,
+    log: Log,
     *,
     goals: Sequence[str] | None = None,
     use_outcome: bool | None = None,
@@ -295,7 +295,7 @@ def discover(
     ))
 
 
-def _history_note(log: EventLog, paths: list[JourneyPath], journeys: int,
+def _history_note(log: Log, paths: list[JourneyPath], journeys: int,
                   median: float) -> str | None:
     """A hint to split journeys that look like whole customer histories into visits."""
     unique = sum(p.journeys for p in paths if p.journeys == 1) / journeys if journeys else 0
@@ -314,7 +314,7 @@ def _boolean(values: list[str]) -> bool:
     return bool(values) and all(v in TRUTHY or v in FALSY for v in values)
 
 
-def _handoff_role(log: EventLog, handoff_column: str | None) -> str | None:
+def _handoff_role(log: Log, handoff_column: str | None) -> str | None:
     """The events-table column whose change makes a hand-off (a role name), or None."""
     if handoff_column is None:
         return "channel" if "channel" in log.mapping else None

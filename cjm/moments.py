@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cjm.compare import ALPHA, holm
+from cjm.engines.protocol import Log
 from cjm.engines.semantics import FALSY, TRUTHY
 from cjm.errors import UsageError
-from cjm.eventlog import EventLog
 
 Z95 = 1.959963984540054
 MIN_COUNT = 20
@@ -78,7 +78,7 @@ def _stats(n: int, total: float, squares: float) -> tuple[float, float]:
     return mean, variance
 
 
-def moments(log: EventLog, *, min_count: int = MIN_COUNT, goals: Sequence[str] = (),
+def moments(log: Log, *, min_count: int = MIN_COUNT, goals: Sequence[str] = (),
             before_goal: bool = False) -> Moments:
     """Moments of truth for the log's outcome column.
 
@@ -139,7 +139,7 @@ def _p_value(difference: float, error: float) -> float:
     return math.erfc(abs(difference) / error / math.sqrt(2))
 
 
-def _goals(log: EventLog, goals: Sequence[str]):
+def _goals(log: Log, goals: Sequence[str]):
     """The goal stages to cut journeys at: those given (which must exist), else the config's
     goals, else inferred."""
     from cjm.journeys import GOAL_SHARE, discover

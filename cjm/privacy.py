@@ -62,14 +62,6 @@ def pseudonym_key(pseudonymize: bool, salt: str | None) -> str | None:
     return key
 
 
-def pseudonym_sql(column: str, key: str) -> str:
-    """SQL for the pseudonym of ``column`` (text); empty values stay empty."""
-    from cjm.readers.base import sql_string
-
-    return (f"CASE WHEN nullif(trim({column}), '') IS NULL THEN {column} ELSE 'p-' || "
-            f"left(sha256({sql_string(key + chr(31))} || {column}), 16) END")
-
-
 def check_min_journeys(k: int | None) -> int:
     if k is None:
         return 1

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cjm.engines.protocol import FirstValue, StartPeriod, Window
+from cjm.engines.protocol import FirstValue, Log, StartPeriod, Window
 from cjm.errors import UsageError
-from cjm.eventlog import EventLog
 
 if TYPE_CHECKING:
     from cjm.journeys import JourneyMap
@@ -17,7 +16,7 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 NONE = "(none)"
 
 
-def _role(log: EventLog, by: str, flag: str = "--by") -> str:
+def _role(log: Log, by: str, flag: str = "--by") -> str:
     # A role by its name first: another role's column may be named like it.
     if by in BY_ROLES and by in log.mapping:
         return by
@@ -31,13 +30,13 @@ def _role(log: EventLog, by: str, flag: str = "--by") -> str:
         "--segment COLUMN (or --channel, --device, --department, --outcome).")
 
 
-def segment_values(log: EventLog, by: str) -> list[tuple[str | None, int]]:
+def segment_values(log: Log, by: str) -> list[tuple[str | None, int]]:
     """(value, journeys) of a role, taken at each journey's first event, most journeys first."""
     return log.first_values(_role(log, by))
 
 
-def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
-               top: int | None = None, flag: str | None = None) -> list[EventLog]:
+def by_segment(log: Log, by: str, values: list[str | None] | None = None,
+               top: int | None = None, flag: str | None = None) -> list[Log]:
     """One log per value of ``by`` (at each journey's first event).
 
     ``values`` picks the values (in that order); otherwise the ``top`` most frequent values,
@@ -66,17 +65,17 @@ def by_segment(log: EventLog, by: str, values: list[str | None] | None = None,
     return slices if values is not None else _enough(slices, log)
 
 
-def _enough(slices: list[EventLog], log: EventLog) -> list[EventLog]:
+def _enough(slices: list[Log], log: Log) -> list[Log]:
     """--min-journeys: a segment or period of fewer journeys is not shown at all."""
     return [s for s in slices if s.journeys >= log.min_journeys]
 
 
-def period_labels(log: EventLog, period: str) -> list[str]:
+def period_labels(log: Log, period: str) -> list[str]:
     """The periods in which journeys start, oldest first."""
     return log.period_labels(_period(period))
 
 
-def by_period(log: EventLog, period: str, labels: list[str] | None = None) -> list[EventLog]:
+def by_period(log: Log, period: str, labels: list[str] | None = None) -> list[Log]:
     """One log per period (by each journey's first event); ``labels`` picks some of them."""
     period = _period(period)
     slices = [log.subset(StartPeriod(period, label), label)
@@ -84,8 +83,8 @@ def by_period(log: EventLog, period: str, labels: list[str] | None = None) -> li
     return slices if labels is not None else _enough(slices, log)
 
 
-def between(log: EventLog, since: datetime | None, until: datetime | None,
-            clip_events: bool = False) -> EventLog:
+def between(log: Log, since: datetime | None, until: datetime | None,
+            clip_events: bool = False) -> Log:
     """Journeys whose first event falls in [since, until); or, with ``clip_events``, the
     events in that window (journeys cut at its edges)."""
     if since is None and until is None:
@@ -110,7 +109,7 @@ def _period(period: str) -> str:
     return period
 
 
-def where_all(log: EventLog, conditions: list[str]) -> EventLog:
+def where_all(log: Log, conditions: list[str]) -> Log:
     """The journeys that match every ``ROLE=VALUE`` condition (at their first event)."""
     for condition in conditions:
         role, sep, value = condition.partition("=")
@@ -121,8 +120,8 @@ def where_all(log: EventLog, conditions: list[str]) -> EventLog:
     return log
 
 
-def sides(log: EventLog, by: str | None, period: str | None,
-          values: list[str] | None) -> list[EventLog]:
+def sides(log: Log, by: str | None, period: str | None,
+          values: list[str] | None) -> list[Log]:
     """The two sets of journeys to compare, A then B: two values of ``by``, or two periods
     (``values``, or else the last two), each named after its filter too."""
     if by:
@@ -145,7 +144,7 @@ def sides(log: EventLog, by: str | None, period: str | None,
     return chosen
 
 
-def discover_part(part: EventLog, whole: JourneyMap) -> JourneyMap:
+def discover_part(part: Log, whole: JourneyMap) -> JourneyMap:
     """Discover ``part`` (a segment, a period: a slice of ``whole``'s log) as ``whole`` was:
     with its goals (or outcome), hand-off role, still-active span and gap count, so that
     their rates compare; as ``cjm discover --by`` and the sections of a report do."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cjm.eventlog import EventLog
+from cjm.engines.protocol import Log
 from cjm.units import iso
 
 SCHEMA = "cjm.inspect/1"
@@ -21,9 +21,9 @@ class StageCount:
 
 @dataclass(frozen=True)
 class LogDescription:
-    """A profile of an EventLog, ready for the terminal or JSON."""
+    """A profile of a log, ready for the terminal or JSON."""
 
-    log: EventLog
+    log: Log
     stages: list[StageCount]
     events_per_journey: dict[str, float]
     reject_reasons: list[dict[str, Any]]
@@ -65,7 +65,7 @@ class LogDescription:
         }
 
 
-def describe(log: EventLog, examples: int = 3) -> LogDescription:
+def describe(log: Log, examples: int = 3) -> LogDescription:
     """Profile ``log``: stage frequencies, events per journey, rejects by reason."""
     stages = [StageCount(s.stage, s.events, s.journeys, s.events / log.events)
               for s in log.stage_totals()]

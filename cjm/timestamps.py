@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from cjm.errors import DataError, UsageError
-from cjm.readers.base import sql_name, sql_string
+from cjm.sql import sql_name, sql_string
 from cjm.units import format_count, format_counted
 
 SAMPLE_SIZE = 20_000

@@ -9,6 +9,7 @@ entry to ENGINES.
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 import statistics
 from collections import Counter, defaultdict
@@ -55,7 +56,7 @@ def _write_log(path: Path) -> list[dict]:
             t += timedelta(seconds=rng.choice([0, 0, 1, 30, 600, 7200, 90000]))
             rows.append({"journey_id": f"j{j:03d}", "stage": rng.choice(STAGES),
                          "timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                         "channel": rng.choice(CHANNELS + ("",)),
+                         "channel": rng.choice((*CHANNELS, "")),
                          "outcome": rng.choice(["yes", "no", ""]),
                          "cost": rng.choice(["1.5", "3", "", "0.25"])})
     rng.shuffle(rows)  # file order is not time order: ties are broken by line
@@ -84,7 +85,7 @@ class Oracle:
 
     def moves(self) -> Iterator[tuple[str, dict, dict]]:
         for j, events in self.journeys.items():
-            for a, b in zip(events, events[1:], strict=False):
+            for a, b in itertools.pairwise(events):
                 yield j, a, b
 
     def stages(self) -> list[Stage]:

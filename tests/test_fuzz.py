@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import cjm
 from cjm.config import Config
 from cjm.errors import CjmError, DataError
-from cjm.readers.sniff import csv_field_limit
+from cjm.files import csv_field_limit
 
 HANG_SECONDS = 20
 FUZZ = settings(max_examples=35, deadline=None, derandomize=True, database=None,

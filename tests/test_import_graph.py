@@ -17,8 +17,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Each cjm module and the cjm modules it imports."""
+def import_graph(third_party: bool = False) -> dict[str, set[str]]:
+    """Each cjm module and the cjm modules it imports (``third_party``: and the top-level
+    names of the other packages it imports)."""
     sources = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in sources.items():
@@ -39,6 +40,8 @@ def import_graph() -> dict[str, set[str]]:
             named.add(module)
             named.update(f"{module}.{alias.name}" for alias in node.names)
         graph[name] = {m for m in named if m in sources and m != name}
+        if third_party:
+            graph[name] |= {m.partition(".")[0] for m in named if not m.startswith("cjm")}
     return graph
 
 
@@ -89,3 +92,35 @@ def test_nothing_outside_the_cli_imports_it():
     outside = sorted(f"{m} imports {d}" for m, deps in graph.items() for d in deps
                      if not m.startswith(("cjm.cli", "cjm.__main__")) and d.startswith("cjm.cli"))
     assert not outside
+
+
+# The analyses: what cjm computes from an engine's rows. They see the engine seam
+# (cjm.engines.protocol, .rows, .semantics) and nothing behind it, and print nothing.
+ANALYSES = ("cjm.journeys", "cjm.mapgraph", "cjm.funnel", "cjm.compare", "cjm.channels",
+            "cjm.moments", "cjm.conformance", "cjm.segments", "cjm.privacy", "cjm.gates",
+            "cjm.summary")
+SEAM = ("cjm.engines", "cjm.engines.protocol", "cjm.engines.rows", "cjm.engines.semantics")
+
+
+def test_the_analyses_import_no_engine():
+    graph = import_graph(third_party=True)
+    found = sorted(f"{m} imports {d}" for m in ANALYSES for d in graph[m]
+                   if (d.startswith("cjm.engines") and d not in SEAM)
+                   or d in ("duckdb", "pyspark", "rich", "pandas"))
+    assert not found
+
+
+def test_the_spark_engine_stands_alone():
+    """Spark's package imports nothing of DuckDB's; DuckDB's library itself serves its
+    reader on the driver alone, for three checks on a sample (the time zone, a Parquet
+    file's column types, and the timestamp formats, which are DuckDB's strptime formats)."""
+    graph = import_graph(third_party=True)
+    spark = [m for m in graph if m.startswith("cjm.engines.spark")]
+    assert "cjm.engines.spark.engine" in spark
+    found = sorted(f"{m} imports {d}" for m in spark for d in graph[m]
+                   if d.startswith("cjm.engines.duckdb")
+                   or (d == "duckdb" and m != "cjm.engines.spark.read"))
+    assert not found
+    duck = [m for m in graph if m.startswith("cjm.engines.duckdb")]
+    assert not [f"{m} imports {d}" for m in duck for d in graph[m]
+                if d.startswith("cjm.engines.spark") or d == "pyspark"]

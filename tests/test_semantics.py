@@ -52,3 +52,14 @@ def test_open_from_subtracts_exactly_as_duckdbs_decimals(con) -> None:
         span = rng.choice([1800.0, 86400.0, rng.randint(1, 10**7) / 10**3])
         duck = con.execute(f"SELECT CAST({end!r} - {span!r} AS DOUBLE)").fetchall()[0][0]
         assert open_from(end, span) == duck, (end, span)
+
+
+def test_pseudonyms_are_the_same_in_sql(con) -> None:
+    from cjm.engines.duckdb.eventlog import pseudonym_sql
+    from cjm.engines.semantics import pseudonym
+
+    ids = ["j1", "", "  ", None, "klant-ä", "x'y", "0" * 200]
+    got = con.execute(f"SELECT list({pseudonym_sql('v', 'a-key-1234')} ORDER BY i) FROM "
+                      "(SELECT unnest(?::VARCHAR[]) v, unnest(range(?)) i)",
+                      [ids, len(ids)]).fetchall()[0][0]
+    assert got == [pseudonym(v, "a-key-1234") for v in ids]

@@ -195,7 +195,7 @@ def test_shared_logs(spark, logs: Path, group: str) -> None:
 def test_cjm_convert_lines_are_kept(spark, logs: Path) -> None:
     """A Parquet file holding each row's original line (cjm_line, as cjm convert writes it)
     reports and rejects those lines with either engine."""
-    from cjm.readers import parquet
+    from cjm.engines.duckdb.readers import parquet
 
     if not hasattr(parquet, "ORIGINAL_LINE"):
         pytest.skip("this DuckDB reader does not read cjm_line yet")

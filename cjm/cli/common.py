@@ -74,8 +74,8 @@ class LogArgs:
         ``engine`` is the command's --engine; commands without one run on DuckDB only, and
         refuse $CJM_ENGINE=spark."""
         from cjm.config import read_arguments
+        from cjm.engines.duckdb.eventlog import read_log
         from cjm.engines.spark.options import check_supported
-        from cjm.eventlog import read_log
 
         check_supported(self.command, engine)
         return read_log(self.paths, **read_arguments(self.settings()), config=config,
@@ -187,7 +187,7 @@ def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callabl
 
 def log_stem(logs: list[str]) -> str:
     """The first log's name without its extensions, for default output names."""
-    from cjm.readers import expand_paths
+    from cjm.files import expand_paths
 
     name = expand_paths(logs)[0].name
     for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",

@@ -162,8 +162,8 @@ class Log(Protocol):
     def engine(self, suffix: str = "", buckets: int = 1,
                still_active: float | None = None) -> Engine: ...
 
-    def stage_names(self) -> list[str]:
-        """The stages of the log, in name order."""
+    def stage_names(self, whole: bool = False) -> list[str]:
+        """The stages of the log (``whole``: of the log it was sliced from), in name order."""
 
     def stage_totals(self) -> list[StageTotal]:
         """Events and journeys per stage, most events first, then by name."""

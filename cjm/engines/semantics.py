@@ -6,6 +6,7 @@ Each engine implements these in its own terms (SQL, Spark columns); the contract
 
 from __future__ import annotations
 
+import hashlib
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -38,6 +39,15 @@ def epoch_seconds(micros: int) -> float:
     plus the rest over 1,000,000, as doubles (DuckDB's epoch())."""
     millis = micros // 1000
     return millis / 1000.0 + (micros - millis * 1000) / 1e6
+
+
+def pseudonym(value: str | None, key: str) -> str | None:
+    """The pseudonym of an id under ``key``: ``p-`` and the first 16 hex digits of
+    SHA-256(key, 0x1f, id); empty values stay as they are."""
+    if value is None or not value.strip():
+        return value
+    digest = hashlib.sha256((key + chr(31) + value).encode("utf-8")).hexdigest()
+    return "p-" + digest[:16]
 
 
 def open_from(log_end: float, still_active_seconds: float) -> float:

@@ -26,7 +26,7 @@ from cjm.engines.duckdb.engine import (
 from cjm.engines.rows import Ending, Handoff, JourneyFigures, Move, PathCount, Rework, Stage
 from cjm.engines.semantics import quantile_cont
 from cjm.progress import step
-from cjm.readers.base import sql_string
+from cjm.sql import sql_string
 
 BYTES_PER_EVENT = 400  # what ordering one event costs DuckDB, roughly, with its window columns
 

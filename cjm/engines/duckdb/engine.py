@@ -29,7 +29,7 @@ from cjm.engines.rows import (
     StageCost,
 )
 from cjm.engines.semantics import TRUTHY, open_from
-from cjm.readers.base import sql_name, sql_string
+from cjm.sql import sql_name, sql_string
 
 
 def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:

@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cjm.accounting import WITHHELD, FileReport, LogTotals
 from cjm.config import Config
 from cjm.engines.rows import StageTotal
-from cjm.eventlog import WITHHELD, FileReport, LogTotals, QualityWarning
+from cjm.quality import QualityWarning
 from cjm.schema import Mapping
 from cjm.timestamps import TimestampFormat
 
@@ -58,8 +59,8 @@ class SparkEventLog(LogTotals):
     def suffix(self) -> str:
         return ""
 
-    def stage_names(self) -> list[str]:
-        """The stages of the log, in name order."""
+    def stage_names(self, whole: bool = False) -> list[str]:
+        """The stages of the log, in name order (it is always whole: Spark does not slice)."""
         return sorted(row[0] for row in self.events_frame.select("stage").distinct().collect())
 
     def stage_totals(self) -> list[StageTotal]:
@@ -76,7 +77,7 @@ class SparkEventLog(LogTotals):
         from cjm.engines.spark.engine import SparkEngine
 
         engine = SparkEngine(self.events_frame)
-        # "Still active" means close to the end of the whole log (cjm.eventlog does the same).
+        # "Still active" means close to the end of the whole log, as on DuckDB.
         engine.log_end = self.last_timestamp.timestamp() if self.last_timestamp else None
         self._engines.append(engine)
         return engine

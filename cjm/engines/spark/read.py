@@ -4,8 +4,9 @@ Sources: local files and folders, URIs Spark reads (``hdfs://``, ``s3a://``, ``a
 ``file://``, …) and table names (``sales.events``: a name that is no existing path, has no
 ``/`` and no log extension). Formats: Parquet (a file, or a folder of part files: one source,
 its rows numbered in part-file order) and CSV with a header. Column roles, rejects and their
-reasons, lifecycle filtering, duplicates, journey gaps and pseudonyms follow cjm.eventlog
-rule for rule, so that a Parquet file gives the same reading report with either engine.
+reasons, lifecycle filtering, duplicates, journey gaps and pseudonyms follow
+cjm.engines.duckdb.eventlog rule for rule, so that a Parquet file gives the same reading
+report with either engine.
 """
 
 from __future__ import annotations
@@ -18,26 +19,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cjm.accounting import LIFECYCLE_MODES, FileReport, given_roles, nothing_left
 from cjm.config import Config, find_config
 from cjm.engines.spark import timestamps as sts
 from cjm.engines.spark.log import SparkEventLog
 from cjm.engines.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
-from cjm.eventlog import (
-    LIFECYCLE_MODES,
-    FileReport,
-    QualityWarning,
-    _given_roles,
-)
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
-from cjm.quality import DUPLICATE_KEY, lifecycle_rule, warnings_from
-from cjm.readers.base import sql_name
+from cjm.quality import DUPLICATE_KEY, QualityWarning, lifecycle_rule, warnings_from
 from cjm.schema import (
     OPTIONAL_ROLES,
     resolve_files,
     session_column,
 )
+from cjm.sql import sql_name
 from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, detect_format
 from cjm.units import parse_span
 
@@ -51,7 +47,7 @@ ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a 
 _DUCKDB_TYPES = {"timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP",
                  "date": "DATE"}
 _MICROS = 1_000_000
-# DuckDB's range check: years 1 to 9999, with a day's margin (cjm.eventlog).
+# DuckDB's range check: years 1 to 9999, with a day's margin (cjm.engines.duckdb.eventlog).
 _EARLIEST = (datetime(1, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
     // timedelta(microseconds=1)
 _LATEST = (datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
@@ -109,9 +105,8 @@ def _format_of(name: str, fmt: str | None = None) -> str:
 
 def sources(items: Iterable[str | Path]) -> list[Source]:
     """What to read, in the order given (a glob's matches sorted)."""
-    from cjm.readers import expand_paths
-    from cjm.readers.sniff import detect_format as sniff_format
-    from cjm.readers.sniff import read_sample
+    from cjm.files import detect_format as sniff_format
+    from cjm.files import expand_paths, read_sample
     from cjm.safety import protect
 
     found: list[Source] = []
@@ -174,7 +169,7 @@ def _number_rows(frame, unit_columns: list[str], position: str):
 def _load(spark, source: Source, delimiter: str | None, encoding: str | None) -> Load:
     from pyspark.sql import functions as F
 
-    from cjm.readers.base import ColumnNames
+    from cjm.files import ColumnNames
 
     details: dict[str, Any] = {}
     notes: list[str] = []
@@ -246,7 +241,7 @@ def _load(spark, source: Source, delimiter: str | None, encoding: str | None) ->
 
 def _sniffed_delimiter(source: Source) -> str:
     if source.local is not None and source.local.is_file():
-        from cjm.readers.sniff import read_sample, sniff_dialect
+        from cjm.files import read_sample, sniff_dialect
 
         sample = read_sample(source.local)
         text = sample.decode("utf-8", errors="replace")
@@ -305,7 +300,7 @@ def read_spark_log(
     try:
         with quiet(), failures():
             log = _read(owner.spark, found, delimiter or config.get("delimiter"),
-                        encoding or config.get("encoding"), _given_roles(columns, config),
+                        encoding or config.get("encoding"), given_roles(columns, config),
                         timezone, timestamp_format or config.get("timestamp_format"),
                         dayfirst, lifecycle, gap_seconds, drop_duplicates, key)
             log._session = owner
@@ -315,9 +310,7 @@ def read_spark_log(
             if rejects is not None:
                 log.write_rejects(rejects)
         if not log.events:
-            from cjm.eventlog import _nothing_left
-
-            raise _nothing_left(log)
+            raise nothing_left(log)
         return log
     except BaseException:
         owner.stop()
@@ -337,7 +330,7 @@ def _check_timezone(timezone: str) -> None:
     """The time zone as DuckDB knows it (IANA names), with DuckDB's message."""
     import duckdb
 
-    from cjm.readers.base import sql_string
+    from cjm.sql import sql_string
 
     con = duckdb.connect()
     try:
@@ -487,7 +480,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
 
 
 def _pseudonym(column, key: str):
-    """cjm.privacy.pseudonym_sql in Spark: ``p-`` and 16 hex digits of SHA-256(key, 0x1f,
+    """cjm.engines.semantics.pseudonym in Spark: ``p-`` and 16 hex digits of SHA-256(key, 0x1f,
     value); empty values stay as they are."""
     from pyspark.sql import functions as F
 
@@ -513,7 +506,7 @@ def _native_type(loads: list[Load], column: str, native: str) -> str:
     """The type DuckDB would name, from the Parquet file itself when it is local."""
     import duckdb
 
-    from cjm.readers.base import sql_string
+    from cjm.sql import sql_string
 
     local = next((load.source.local for load in loads if load.source.local is not None
                   and load.source.format == "parquet" and load.source.single_file), None)
@@ -546,7 +539,7 @@ def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
     import duckdb
     from pyspark.sql import functions as F
 
-    from cjm.readers.base import sql_string
+    from cjm.sql import sql_string
 
     if given_format:
         raise UsageError("--timestamp-format is not supported with --engine spark",
@@ -596,7 +589,7 @@ def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
 
 
 def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:
-    """A note for the report and the condition that keeps a row (cjm.eventlog's)."""
+    """A note for the report and the condition that keeps a row (cjm.engines.duckdb.eventlog's)."""
     from pyspark.sql import functions as F
 
     if "lifecycle" not in mapping or lifecycle == "all":

@@ -15,80 +15,39 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cjm.config import ROLE_KEYS, Config, find_config
+from cjm.accounting import (
+    LIFECYCLE_MODES,
+    WITHHELD,
+    FileReport,
+    LogTotals,
+    given_roles,
+    nothing_left,
+)
+from cjm.config import Config, find_config
+from cjm.engines.duckdb.checks import exact_duplicates, quality_warnings
+from cjm.engines.duckdb.readers import FileLoad, ReadOptions, load_file
 from cjm.engines.protocol import FirstValue, Reaching, Selection, StartPeriod
 from cjm.engines.rows import JourneySizes, StageTotal
 from cjm.errors import CjmError, DataError, UsageError
-from cjm.privacy import check_min_journeys, pseudonym_key, pseudonym_sql
+from cjm.files import expand_paths
+from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
-from cjm.quality import (
-    QualityWarning,
-    exact_duplicates,
-    lifecycle_rule,
-    quality_warnings,
-)
-from cjm.readers import FileLoad, ReadOptions, expand_paths, load_file
-from cjm.readers.base import sql_name, sql_string
+from cjm.quality import QualityWarning, lifecycle_rule
 from cjm.resources import classify
 from cjm.safety import protect
 from cjm.schema import (
     OPTIONAL_ROLES,
-    ROLES,
     Mapping,
     resolve_files,
     resolve_mapping,
     session_column,
 )
+from cjm.sql import sql_name, sql_string
 from cjm.timestamps import TimestampFormat, detect_format
 from cjm.units import format_count, format_counted, parse_span
 
-LIFECYCLE_MODES = ("complete", "all")
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
 MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
-WITHHELD = "(withheld: --pseudonymize or --min-journeys)"  # a raw row may hold ids
-
-
-@dataclass(frozen=True)
-class FileReport:
-    """The accounting of one input file."""
-
-    path: str
-    format: str
-    rows: int
-    events: int
-    rejected: int
-    filtered: int
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path, "format": self.format, "rows": self.rows, "events": self.events,
-            "rejected": self.rejected, "filtered": self.filtered, **self.details,
-        }
-
-
-class LogTotals:
-    """The row accounting and roles of a log, whichever engine holds its events."""
-
-    files: list[FileReport]
-    mapping: Mapping
-
-    @property
-    def rows(self) -> int:
-        return sum(f.rows for f in self.files)
-
-    @property
-    def rejected(self) -> int:
-        return sum(f.rejected for f in self.files)
-
-    @property
-    def filtered(self) -> int:
-        return sum(f.filtered for f in self.files)
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """The optional roles this log has (channel, segment, …)."""
-        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
 
 
 @dataclass
@@ -126,10 +85,17 @@ class EventLog(LogTotals):
         """Names this log's working tables apart from those of its subsets."""
         return "" if self.table == "events" else "_" + self.table
 
-    def stage_names(self) -> list[str]:
-        """The stages of the log, in name order."""
+    def stage_names(self, whole: bool = False) -> list[str]:
+        """The stages of the log (``whole``: of the log it was sliced from), in name order."""
+        table = self._root().table if whole else self.table
         return [row[0] for row in self.con.execute(
-            f"SELECT DISTINCT stage FROM {self.table} ORDER BY stage").fetchall()]
+            f"SELECT DISTINCT stage FROM {table} ORDER BY stage").fetchall()]
+
+    def _root(self) -> EventLog:
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        return root
 
     def stage_totals(self) -> list[StageTotal]:
         """Events and journeys per stage, most events first, then by name."""
@@ -187,9 +153,7 @@ class EventLog(LogTotals):
 
             engine = DuckDBEngine(self.con, self.suffix + suffix, self.table)
         # "Still active" means close to the end of the whole log, also in a segment or period.
-        root = self
-        while root._parent is not None:
-            root = root._parent
+        root = self._root()
         engine.log_end = root.last_timestamp.timestamp() if root.last_timestamp else None
         return engine
 
@@ -251,6 +215,12 @@ class EventLog(LogTotals):
         self.close()
 
 
+def pseudonym_sql(column: str, key: str) -> str:
+    """SQL for cjm.engines.semantics.pseudonym of ``column`` (text)."""
+    return (f"CASE WHEN nullif(trim({column}), '') IS NULL THEN {column} ELSE 'p-' || "
+            f"left(sha256({sql_string(key + chr(31))} || {column}), 16) END")
+
+
 PERIODS = {  # the label of the period holding the timestamp {t}, as SQL
     "day": "strftime({t}, '%Y-%m-%d')",
     "week": "isoyear({t}) || '-W' || lpad(week({t})::VARCHAR, 2, '0')",
@@ -290,19 +260,6 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
         return f"SELECT journey FROM {table} WHERE {condition}", condition
     condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds) or "true"
     return f"SELECT journey FROM {table} GROUP BY journey HAVING {condition}", None
-
-
-def _given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tuple[str, str]]:
-    given: dict[str, tuple[str, str]] = {}
-    for role, key in zip(ROLES, ROLE_KEYS, strict=True):
-        if config.get(key):
-            given[role] = (str(config.get(key)), config.source)
-    for role, column in (columns or {}).items():
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}", "Roles: " + ", ".join(ROLES))
-        if column:
-            given[role] = (column, "flag")
-    return given
 
 
 def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:
@@ -368,14 +325,15 @@ def read_log(
     free space there. Arguments win over the variables, which win over ``config``.
     ``buckets`` makes discover() order the journeys in that many groups, so that a log larger
     than memory fits; by default as many as the memory limit needs (1 without a limit).
-    ``keep_rows`` keeps the rows as read (the view ``raw``), which cjm.convert writes out.
+    ``keep_rows`` keeps the rows as read (the view ``raw``), which
+    cjm.engines.duckdb.convert writes out.
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
     """
     import duckdb
 
-    from cjm.readers.delimited import make_workdir
+    from cjm.engines.duckdb.readers.delimited import make_workdir
 
     config = config if config is not None else find_config()
     key = pseudonym_key(pseudonymize, salt)
@@ -412,7 +370,7 @@ def read_log(
             raise UsageError(f"--timezone: unknown time zone {timezone!r}",
                              "Use an IANA name such as Europe/Amsterdam or UTC.") from None
         loads = []
-        given = _given_roles(columns, config)
+        given = given_roles(columns, config)
         # One file is parsed into the columns its roles take: the others are never held.
         keep = None if keep_rows or len(files) > 1 else _mapped(given)
         for i, path in enumerate(files):
@@ -432,7 +390,7 @@ def read_log(
         if rejects is not None:
             log.write_rejects(rejects)
         if not log.events:
-            raise _nothing_left(log)
+            raise nothing_left(log)
         return log
     except BaseException as exc:
         con.close()
@@ -574,7 +532,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
         scanned = [load for load in loads if load.scan]
         if scanned and not isinstance(exc, CjmError):
-            from cjm.readers.delimited import parse_error
+            from cjm.engines.duckdb.readers.delimited import parse_error
 
             raise parse_error(exc, scanned[0].path, where) from None
         raise
@@ -665,23 +623,6 @@ def _no_rows(loads: Sequence[FileLoad], where: str) -> DataError:
         f"{where}: no rows to read ({format_count(len(rejects))} rejected); "
         f"{format_counted(len(places), 'rows')}: {reason}, first at {places[0]}",
         "Check that the file is what its name says (format, delimiter, encoding).")
-
-
-def _nothing_left(log: EventLog) -> DataError:
-    """The error for a log that kept no event, naming the main reason and where it starts."""
-    where = log.files[0].path if len(log.files) == 1 else f"{len(log.files)} files"
-    counts = (f"{format_counted(log.rows, 'rows')} read, {format_count(log.rejected)} "
-              f"rejected, {format_count(log.filtered)} filtered")
-    reasons = log.reject_reasons(1)
-    if not reasons:
-        return DataError(f"{where}: no events to work with ({counts})",
-                         "Check --lifecycle and --drop-duplicates." if log.filtered else None)
-    top = reasons[0]
-    return DataError(
-        f"{where}: no events to work with ({counts}); {format_counted(top['count'], 'rows')}: "
-        f"{top['reason']}, first at {top['examples'][0]}",
-        "Check the column mapping and --timestamp-format; --rejects FILE.csv lists every row.",
-    )
 
 
 def _lifecycle_filter(con, mapping: Mapping, lifecycle: str) -> tuple[str | None, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import glob
 import gzip
 import io
 import re
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cjm.errors import DataError, UsageError
-from cjm.readers.base import ColumnNames
 from cjm.resources import classify
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -247,3 +247,56 @@ def _header(line: str, delimiter: str) -> list[str]:
         names = next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter), [])
     unique = ColumnNames()
     return [unique(raw, position) for position, raw in enumerate(names, start=1)]
+
+
+RESERVED_COLUMNS = ("_line", "_file", "_row")  # the engine's own columns
+# More columns than this is no event log but a broken export; refusing it beats a long wait.
+MAX_COLUMNS = 20_000
+
+
+class ColumnNames:
+    """Unique column names for a file: the engine folds case, and reserves _line and _file."""
+
+    def __init__(self) -> None:
+        self.taken = {name.casefold() for name in RESERVED_COLUMNS}
+        self.names: dict[str, str] = {}
+
+    def __call__(self, raw: str, position: int | None = None) -> str:
+        """The column name for a header or key ``raw`` (the same raw key, the same name)."""
+        if position is None and raw in self.names:
+            return self.names[raw]
+        base = raw.strip() or (f"column{position}" if position is not None else "column")
+        name, n = base, 1
+        while name.casefold() in self.taken:
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name.casefold())
+        if position is None:
+            self.names[raw] = name
+        return name
+
+
+def expand_paths(paths: list[str | Path]) -> list[Path]:
+    """Files named or matched by globs, in the order given (glob matches sorted)."""
+    files: list[Path] = []
+    for item in paths:
+        text = str(item)
+        if any(ch in text for ch in "*?["):
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise UsageError(f"{text}: no file matches this pattern")
+            files.extend(Path(m) for m in matches if Path(m).is_file())
+            continue
+        path = Path(text)
+        if not path.exists():
+            raise UsageError(f"{text}: no such file")
+        if path.is_dir():
+            raise UsageError(f"{text}: is a folder", f"Give files or a glob such as {text}/*.csv")
+        if not path.is_file():
+            # A pipe or device is read more than once (sniffing, then reading), or never ends.
+            raise UsageError(f"{text}: not a regular file (a pipe or a device)",
+                             "Save the data to a file first.")
+        files.append(path)
+    if not files:
+        raise UsageError("no input files given")
+    return files

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cjm.engines.duckdb.readers.base import FileLoad
 from cjm.errors import DataError
-from cjm.readers.base import MAX_COLUMNS, ColumnNames, FileLoad, sql_name, sql_string
+from cjm.files import MAX_COLUMNS, ColumnNames
 from cjm.resources import classify
+from cjm.sql import sql_name, sql_string
 
 _KEEP_TYPES = ("TIMESTAMP", "DATE")
 _ROW_NUMBER = "file_row_number"  # the column DuckDB adds for file_row_number=true

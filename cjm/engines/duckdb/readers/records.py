@@ -15,10 +15,11 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from cjm.engines.duckdb.readers.base import FileLoad, Reject
 from cjm.errors import DataError
-from cjm.readers.base import MAX_COLUMNS, ColumnNames, FileLoad, Reject, sql_string
-from cjm.readers.sniff import CUT_SHORT, ended_early, open_binary, read_sample
+from cjm.files import CUT_SHORT, MAX_COLUMNS, ColumnNames, ended_early, open_binary, read_sample
 from cjm.resources import classify
+from cjm.sql import sql_string
 
 BATCH_ROWS = 50_000
 _BATCH_CELLS = 2_000_000

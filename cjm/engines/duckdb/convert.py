@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cjm.engines.duckdb.eventlog import EventLog
+from cjm.engines.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
 from cjm.errors import UsageError
-from cjm.eventlog import EventLog
 from cjm.progress import step
-from cjm.readers.base import sql_name, sql_string
-from cjm.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
+from cjm.sql import sql_name, sql_string
 
 
 @dataclass(frozen=True)

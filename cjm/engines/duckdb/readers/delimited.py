@@ -18,10 +18,11 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
+from cjm.engines.duckdb.readers.base import FileLoad, ReadOptions, Reject
 from cjm.errors import DataError
-from cjm.readers.base import MAX_COLUMNS, FileLoad, ReadOptions, Reject, sql_name, sql_string
-from cjm.readers.sniff import (
+from cjm.files import (
     CUT_SHORT,
+    MAX_COLUMNS,
     SAMPLE_BYTES,
     csv_field_limit,
     detect_encoding,
@@ -32,6 +33,7 @@ from cjm.readers.sniff import (
     sniff_dialect,
 )
 from cjm.resources import classify
+from cjm.sql import sql_name, sql_string
 
 _NATIVE = ("utf-8",)  # DuckDB's own latin-1 refuses bytes 0x80-0x9F; Python decodes them
 _UNDECODABLE = re.compile("[\udc80-\udcff]")

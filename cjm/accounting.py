@@ -1,0 +1,91 @@
+"""What every engine reports of a log it read: files, rows, events, rejects, roles.
+
+Every row read is either an event, a reject (with its file, line and reason) or set aside by
+an option the user chose (lifecycle, duplicates): rows = events + rejected + filtered, per file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cjm.config import ROLE_KEYS, Config
+from cjm.errors import DataError, UsageError
+from cjm.schema import OPTIONAL_ROLES, ROLES, Mapping
+from cjm.units import format_count, format_counted
+
+LIFECYCLE_MODES = ("complete", "all")
+WITHHELD = "(withheld: --pseudonymize or --min-journeys)"  # a raw row may hold ids
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """The accounting of one input file."""
+
+    path: str
+    format: str
+    rows: int
+    events: int
+    rejected: int
+    filtered: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "rows": self.rows, "events": self.events,
+            "rejected": self.rejected, "filtered": self.filtered, **self.details,
+        }
+
+
+class LogTotals:
+    """The row accounting and roles of a log, whichever engine holds its events."""
+
+    files: list[FileReport]
+    mapping: Mapping
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def filtered(self) -> int:
+        return sum(f.filtered for f in self.files)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The optional roles this log has (channel, segment, …)."""
+        return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
+
+
+def given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tuple[str, str]]:
+    given: dict[str, tuple[str, str]] = {}
+    for role, key in zip(ROLES, ROLE_KEYS, strict=True):
+        if config.get(key):
+            given[role] = (str(config.get(key)), config.source)
+    for role, column in (columns or {}).items():
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}", "Roles: " + ", ".join(ROLES))
+        if column:
+            given[role] = (column, "flag")
+    return given
+
+
+def nothing_left(log: Any) -> DataError:
+    """The error for a log that kept no event, naming the main reason and where it starts."""
+    where = log.files[0].path if len(log.files) == 1 else f"{len(log.files)} files"
+    counts = (f"{format_counted(log.rows, 'rows')} read, {format_count(log.rejected)} "
+              f"rejected, {format_count(log.filtered)} filtered")
+    reasons = log.reject_reasons(1)
+    if not reasons:
+        return DataError(f"{where}: no events to work with ({counts})",
+                         "Check --lifecycle and --drop-duplicates." if log.filtered else None)
+    top = reasons[0]
+    return DataError(
+        f"{where}: no events to work with ({counts}); {format_counted(top['count'], 'rows')}: "
+        f"{top['reason']}, first at {top['examples'][0]}",
+        "Check the column mapping and --timestamp-format; --rejects FILE.csv lists every row.",
+    )

@@ -5,36 +5,25 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.errors import UsageError
 
-WHAT = "What to compare"
 TEST = "Testing"
 
 
 @log_command
 def compare_command(
     args: LogArgs,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="Compare two values of a role (segment, channel, device, department, "
-        "outcome), at each journey's first event; give them with --values.",
-        rich_help_panel=WHAT, show_default=False)] = None,
-    period: Annotated[str | None, typer.Option(
-        "--period", help="Compare periods (day, week, month, quarter, year) by each journey's "
-        "first event: the last two, or those given with --values.", rich_help_panel=WHAT,
-        show_default=False)] = None,
+    by: flags.By = None,
+    period: flags.Period = None,
     values: Annotated[str | None, typer.Option(
         "--values", help="The two values (or periods) to compare, A first: vip,new or "
-        "2024-Q2,2024-Q3.", rich_help_panel=WHAT, metavar="A,B", show_default=False)] = None,
-    where: Annotated[list[str] | None, typer.Option(
-        "--where", help="Only journeys whose role has this value at their first event, e.g. "
-        "--where segment=vip (repeatable), before comparing periods or values.",
-        rich_help_panel=WHAT, metavar="ROLE=VALUE", show_default=False)] = None,
-    goal: Annotated[list[str] | None, typer.Option(
-        "--goal", help="A goal stage (repeatable), for goal and dead-end rates. (default: as "
-        "cjm discover decides on A)", rich_help_panel=WHAT, metavar="STAGE",
+        "2024-Q2,2024-Q3.", rich_help_panel=flags.SLICES, metavar="A,B",
         show_default=False)] = None,
+    where: flags.Where = None,
+    goal: flags.Goal = None,
     min_count: Annotated[int, typer.Option(
         "--min-count", help="Test a share only when A and B together count this many.",
         rich_help_panel=TEST, min=1)] = 20,

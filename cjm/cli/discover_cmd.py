@@ -5,15 +5,12 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.cli.engine import Engine, SparkMaster, SparkRemote
 from cjm.errors import UsageError
 from cjm.journeys import GAP_MIN_COUNT
-
-ANALYSIS = "Goals and gaps"
-SLICES = "Segments and periods"
-GATES = "CI gates"
 
 
 @log_command
@@ -24,59 +21,35 @@ def discover_command(
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
-    goal: Annotated[list[str] | None, typer.Option(
-        "--goal", help="A goal stage (repeatable). (default: the outcome column when it "
-        "holds yes/no values, else inferred)", rich_help_panel=ANALYSIS, metavar="STAGE",
-        show_default=False)] = None,
-    goal_share: Annotated[str | None, typer.Option(
-        "--goal-share", help="For inferred goals: share of the journeys reaching a stage that "
-        "must end there. (default: 80%)", rich_help_panel=ANALYSIS,
-        show_default=False)] = None,
-    still_active: Annotated[str | None, typer.Option(
-        "--still-active", help="Journeys whose last event is this close to the end of the log "
-        "are open, not dead-ends (e.g. 14d).", rich_help_panel=ANALYSIS, metavar="SPAN",
-        show_default=False)] = None,
-    handoff_column: Annotated[str | None, typer.Option(
-        "--handoff-column", help="What a hand-off changes: channel, device or department. "
-        "(default: channel)", rich_help_panel=ANALYSIS, show_default=False)] = None,
+    goal: flags.Goal = None,
+    goal_share: flags.GoalShare = None,
+    still_active: flags.StillActive = None,
+    handoff_column: flags.HandoffColumn = None,
     gap_min_count: Annotated[int, typer.Option(
         "--gap-min-count", help="Rank among the slowest transitions (the Gaps table and JSON) "
-        "only those taken at least N times.", rich_help_panel=ANALYSIS, min=1,
+        "only those taken at least N times.", rich_help_panel=flags.GOALS, min=1,
         metavar="N")] = GAP_MIN_COUNT,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="One summary and map per value of a role (segment, channel, device, "
-        "department, outcome), at each journey's first event, and a side-by-side table.",
-        rich_help_panel=SLICES, show_default=False)] = None,
-    top_values: Annotated[int | None, typer.Option(
-        "--top-values", help="With --by: the most frequent values, the rest as 'other'.",
-        rich_help_panel=SLICES, min=1, show_default=False)] = None,
-    period: Annotated[str | None, typer.Option(
-        "--period", help="One summary and map per day, week, month, quarter or year (by each "
-        "journey's first event).", rich_help_panel=SLICES, show_default=False)] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="Only journeys that start on or after this date (2024-07-01).",
-        rich_help_panel=SLICES, metavar="DATE", show_default=False)] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Only journeys that start before this date.", rich_help_panel=SLICES,
-        metavar="DATE", show_default=False)] = None,
+    by: flags.By = None,
+    top_values: flags.TopValues = None,
+    period: flags.Period = None,
+    since: flags.Since = None,
+    until: flags.Until = None,
     window: Annotated[str, typer.Option(
         "--window", help="journeys: --since/--until select journeys by their first event; "
-        "events: they clip the events instead.", rich_help_panel=SLICES)] = "journeys",
+        "events: they clip the events instead.", rich_help_panel=flags.SLICES)] = "journeys",
     view: mapout.View = None,
     node_label: mapout.NodeLabel = "journeys",
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     max_edges: mapout.MaxEdges = None,
-    fail_on_dead_end_rate: Annotated[str | None, typer.Option(
-        "--fail-on-dead-end-rate", help="Exit 1 when the dead-end rate exceeds this (30% or "
-        "0.3).", rich_help_panel=GATES, metavar="RATE", show_default=False)] = None,
+    fail_on_dead_end_rate: flags.FailOnDeadEndRate = None,
     fail_on_median_duration: Annotated[str | None, typer.Option(
         "--fail-on-median-duration", help="Exit 1 when the median journey lasts longer "
-        "(e.g. 3d).", rich_help_panel=GATES, metavar="SPAN", show_default=False)] = None,
+        "(e.g. 3d).", rich_help_panel=flags.GATES, metavar="SPAN", show_default=False)] = None,
     fail_on_p90_duration: Annotated[str | None, typer.Option(
         "--fail-on-p90-duration", help="Exit 1 when the 90th percentile journey lasts longer.",
-        rich_help_panel=GATES, metavar="SPAN", show_default=False)] = None,
+        rich_help_panel=flags.GATES, metavar="SPAN", show_default=False)] = None,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

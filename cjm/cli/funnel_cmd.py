@@ -4,10 +4,9 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
-
-FUNNEL = "Funnel"
 
 
 @log_command
@@ -15,20 +14,11 @@ def funnel_command(
     args: LogArgs,
     steps: Annotated[str, typer.Option(
         "--steps", help="The funnel's stages, in order, separated by commas.",
-        rich_help_panel=FUNNEL, metavar="A,B,C", show_default=False)],
-    within: Annotated[str | None, typer.Option(
-        "--within", help="Count a step only within this span of the journey's first step "
-        "(e.g. 7d).", rich_help_panel=FUNNEL, metavar="SPAN", show_default=False)] = None,
-    order: Annotated[str, typer.Option(
-        "--order", help="strict: the steps in this order; any: all of them, in any order.",
-        rich_help_panel=FUNNEL)] = "strict",
-    by: Annotated[str | None, typer.Option(
-        "--by", help="One funnel per value of a role (segment, channel, device, department, "
-        "outcome), at each journey's first event.", rich_help_panel=FUNNEL,
-        show_default=False)] = None,
-    top_values: Annotated[int | None, typer.Option(
-        "--top-values", help="With --by: the most frequent values, the rest as 'other'.",
-        rich_help_panel=FUNNEL, min=1, show_default=False)] = None,
+        rich_help_panel=flags.FUNNEL, metavar="A,B,C", show_default=False)],
+    within: flags.Within = None,
+    order: flags.Order = "strict",
+    by: flags.By = None,
+    top_values: flags.TopValues = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
 ) -> None:

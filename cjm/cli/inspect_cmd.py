@@ -4,15 +4,14 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.mapout as mapout
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stdout
 
 
 @log_command
 def inspect_command(
     args: LogArgs,
-    json_out: Annotated[str | None, typer.Option(
-        "--json", help="Write the profile as JSON to FILE, or to stdout alone with '-'.",
-        rich_help_panel=OUTPUT, metavar="FILE|-", show_default=False)] = None,
+    json_out: mapout.JsonOut = None,
     top: Annotated[int, typer.Option(
         "--top", help="Stages to list.", rich_help_panel=OUTPUT, min=1)] = 20,
 ) -> None:

@@ -4,10 +4,9 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, report
-
-GOALS = "Goals"
 
 
 @log_command
@@ -19,11 +18,8 @@ def moments_command(
     before_goal: Annotated[bool, typer.Option(
         "--before-goal", help="Look only at what journeys do before their first goal event "
         "(the goal stages of --goal, else inferred as cjm discover does).",
-        rich_help_panel=GOALS)] = False,
-    goal: Annotated[list[str] | None, typer.Option(
-        "--goal", help="With --before-goal: a goal stage (repeatable). (default: cjm.toml's "
-        "goals, else inferred)", rich_help_panel=GOALS, metavar="STAGE",
-        show_default=False)] = None,
+        rich_help_panel=flags.GOALS)] = False,
+    goal: flags.Goal = None,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
 from cjm.cli.common import (
     LogArgs,
@@ -20,8 +21,6 @@ from cjm.cli.common import (
 from cjm.errors import UsageError
 
 CONTENT = "Sections"
-SLICES = "Segments and periods"
-GATES = "CI gates"
 
 
 @log_command(optional=True)
@@ -41,28 +40,15 @@ def report_command(
         "--config", help="Run every report a TOML file lists (see docs/report.md); no LOG "
         "then.", rich_help_panel="Output", metavar="FILE.toml", show_default=False)] = None,
     quiet: mapout.Quiet = False,
-    goal: Annotated[list[str] | None, typer.Option(
-        "--goal", help="A goal stage (repeatable). (default: as cjm discover decides)",
-        rich_help_panel=CONTENT, metavar="STAGE", show_default=False)] = None,
-    goal_share: Annotated[str | None, typer.Option(
-        "--goal-share", help="For inferred goals: share of the journeys reaching a stage that "
-        "must end there. (default: 80%)", rich_help_panel=CONTENT, show_default=False)] = None,
-    still_active: Annotated[str | None, typer.Option(
-        "--still-active", help="Journeys whose last event is this close to the end of the log "
-        "are open, not dead-ends (e.g. 14d).", rich_help_panel=CONTENT, metavar="SPAN",
-        show_default=False)] = None,
-    handoff_column: Annotated[str | None, typer.Option(
-        "--handoff-column", help="What a hand-off changes: channel, device or department.",
-        rich_help_panel=CONTENT, show_default=False)] = None,
+    goal: flags.Goal = None,
+    goal_share: flags.GoalShare = None,
+    still_active: flags.StillActive = None,
+    handoff_column: flags.HandoffColumn = None,
     funnel: Annotated[str | None, typer.Option(
         "--funnel", help="Add a funnel of these stages, in order.", rich_help_panel=CONTENT,
         metavar="A,B,C", show_default=False)] = None,
-    within: Annotated[str | None, typer.Option(
-        "--within", help="With --funnel: every step within this span of the first (7d).",
-        rich_help_panel=CONTENT, metavar="SPAN", show_default=False)] = None,
-    order: Annotated[str, typer.Option(
-        "--order", help="With --funnel: strict: the steps in this order; any: all of them, in "
-        "any order.", rich_help_panel=CONTENT)] = "strict",
+    within: flags.Within = None,
+    order: flags.Order = "strict",
     compare_by: Annotated[str | None, typer.Option(
         "--compare-by", help="Add a comparison of two values of a role; give them with "
         "--compare-values.", rich_help_panel=CONTENT, show_default=False)] = None,
@@ -73,39 +59,20 @@ def report_command(
     compare_values: Annotated[str | None, typer.Option(
         "--compare-values", help="The two values or periods to compare, A first: vip,new or "
         "2024-Q2,2024-Q3.", rich_help_panel=CONTENT, metavar="A,B", show_default=False)] = None,
-    design: Annotated[str | None, typer.Option(
-        "--design", help="Add a conformance check against this designed journey (YAML, BPMN, "
-        "PNML).", rich_help_panel=CONTENT, metavar="FILE", show_default=False)] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="A section per value of a role (segment, channel, device, department, "
-        "outcome), at each journey's first event.", rich_help_panel=SLICES,
-        show_default=False)] = None,
-    top_values: Annotated[int | None, typer.Option(
-        "--top-values", help="With --by: the most frequent values, the rest as 'other'.",
-        rich_help_panel=SLICES, min=1, show_default=False)] = None,
-    period: Annotated[str | None, typer.Option(
-        "--period", help="A section per day, week, month, quarter or year.",
-        rich_help_panel=SLICES, show_default=False)] = None,
-    where: Annotated[list[str] | None, typer.Option(
-        "--where", help="Only journeys whose role has this value at their first event "
-        "(repeatable).", rich_help_panel=SLICES, metavar="ROLE=VALUE", show_default=False)
-    ] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="Only journeys that start on or after this date.",
-        rich_help_panel=SLICES, metavar="DATE", show_default=False)] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Only journeys that start before this date.", rich_help_panel=SLICES,
-        metavar="DATE", show_default=False)] = None,
+    design: flags.Design = None,
+    by: flags.By = None,
+    top_values: flags.TopValues = None,
+    period: flags.Period = None,
+    where: flags.Where = None,
+    since: flags.Since = None,
+    until: flags.Until = None,
     top: mapout.Top = None,
     view: mapout.View = None,
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     max_edges: mapout.MaxEdges = None,
-    fail_on_dead_end_rate: Annotated[str | None, typer.Option(
-        "--fail-on-dead-end-rate", help="Exit 1 (after writing the report) when the dead-end "
-        "rate exceeds this.", rich_help_panel=GATES, metavar="RATE", show_default=False)
-    ] = None,
+    fail_on_dead_end_rate: flags.FailOnDeadEndRate = None,
 ) -> None:
     """Write a report: overview, journey map, paths, dead-ends, gaps and hand-offs, and on
     request sections per segment, a funnel, a comparison and a conformance check.

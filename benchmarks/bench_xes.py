@@ -32,7 +32,7 @@ BPIC = ROOT.parent / "shared" / "data" / "bpic2012.xes.gz"
 READ_LOG = "import cjm; cjm.read_log(LOG)"
 # The reader alone: the file into Parquet batches, without building the events table.
 LOAD_XES = ("import duckdb, tempfile; from pathlib import Path; "
-            "from cjm.engines.duckdb.readers.records import load_xes; "
+            "from cjm.engine.duckdb.readers.records import load_xes; "
             "load_xes(duckdb.connect(), Path(LOG), 0, Path(tempfile.mkdtemp()))")
 
 
@@ -62,7 +62,7 @@ def parts(log: Path) -> None:
     import lxml.etree  # noqa: F401  imported here, so that no step below counts its import
     import pyarrow.parquet  # noqa: F401
 
-    from cjm.engines.duckdb.readers.records import _Loader, _XesEvents, load_xes
+    from cjm.engine.duckdb.readers.records import _Loader, _XesEvents, load_xes
 
     data = gzip.decompress(log.read_bytes()) if log.suffix == ".gz" else log.read_bytes()
 

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "CjmError": "cjm.errors",
     "DataError": "cjm.errors",
-    "EventLog": "cjm.engines.duckdb.eventlog",
+    "EventLog": "cjm.engine.duckdb.eventlog",
     "JourneyMap": "cjm.journeys",
     "LogDescription": "cjm.summary",
     "ResourceError": "cjm.errors",
@@ -32,7 +32,7 @@ _EXPORTS = {
     "discover": "cjm.journeys",
     "find_config": "cjm.config",
     "journey_json": "cjm.render.json_out",
-    "read_log": "cjm.engines.duckdb.eventlog",
+    "read_log": "cjm.engine.duckdb.eventlog",
     "render": "cjm.render",
     "to_dot": "cjm.render.dot",
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cjm.engines.protocol import Log
+from cjm.engine.protocol import Log
 from cjm.errors import UsageError
 from cjm.privacy import rare_stages
 

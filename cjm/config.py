@@ -139,7 +139,7 @@ def read_arguments(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 def chosen_engine(engine: str | None = None) -> str:
     """The engine to read and aggregate with: ``engine`` (--engine), else $CJM_ENGINE, else
-    duckdb (cjm.read_log; cjm.engines.spark.read_spark_log for spark)."""
+    duckdb (cjm.read_log; cjm.engine.spark.read_spark_log for spark)."""
     value = (engine or os.environ.get(ENGINE_VARIABLE) or "duckdb").strip().lower()
     if value not in ENGINES:
         source = "--engine" if engine else ENGINE_VARIABLE

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from shlex import quote
 
-from cjm.engines.protocol import Log
-from cjm.engines.rows import Handoff, Rework, Stage
-from cjm.engines.semantics import FALSY, TRUTHY
+from cjm.engine.protocol import Log
+from cjm.engine.rows import Handoff, Rework, Stage
+from cjm.engine.semantics import FALSY, TRUTHY
 from cjm.errors import UsageError, did_you_mean
 from cjm.privacy import suppress
 from cjm.progress import step
@@ -105,7 +105,7 @@ class JourneyMap:
     handoff_role: str | None  # its name in the events table
     handoffs: list[Handoff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    buckets: int = 1  # how the engine ordered the journeys (see cjm.engines.duckdb.buckets)
+    buckets: int = 1  # how the engine ordered the journeys (see cjm.engine.duckdb.buckets)
     gap_min_count: int = GAP_MIN_COUNT  # slowest(): transitions taken at least this often
     # With --min-journeys: the map before what few journeys share was left out (cjm.privacy).
     whole: JourneyMap | None = field(default=None, repr=False, compare=False)

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cjm.compare import ALPHA, holm
-from cjm.engines.protocol import Log
-from cjm.engines.semantics import FALSY, TRUTHY
+from cjm.engine.protocol import Log
+from cjm.engine.semantics import FALSY, TRUTHY
 from cjm.errors import UsageError
 
 Z95 = 1.959963984540054

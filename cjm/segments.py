@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cjm.engines.protocol import FirstValue, Log, StartPeriod, Window
+from cjm.engine.protocol import FirstValue, Log, StartPeriod, Window
 from cjm.errors import UsageError
 
 if TYPE_CHECKING:

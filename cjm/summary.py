@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cjm.engines.protocol import Log
+from cjm.engine.protocol import Log
 from cjm.units import iso
 
 SCHEMA = "cjm.inspect/1"

@@ -18,7 +18,7 @@ def test_all_is_sorted_and_resolves():
 
 def test_public_functions_stay_functions_after_their_modules_are_imported():
     # Importing cjm.summary (as `cjm inspect` does) must not turn cjm.describe into a module.
-    code = ("import cjm, cjm.summary, cjm.engines.duckdb.eventlog, cjm.config\n"
+    code = ("import cjm, cjm.summary, cjm.engine.duckdb.eventlog, cjm.config\n"
             "print(callable(cjm.describe), callable(cjm.read_log), callable(cjm.find_config))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False, timeout=120)

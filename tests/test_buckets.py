@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cjm.engines.duckdb.buckets import _q, _quantile, buckets_for
+from cjm.engine.duckdb.buckets import _q, _quantile, buckets_for
 from tests.conftest import run_cli
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "shop.csv"

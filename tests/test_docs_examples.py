@@ -38,7 +38,7 @@ def _blocks() -> list:
 def _skip_reason(code: str) -> str | None:
     if code.startswith("# needs: "):
         return code.splitlines()[0].removeprefix("# ")
-    if "cjm.engines.spark" not in code:
+    if "cjm.engine.spark" not in code:
         return None
     if importlib.util.find_spec("pyspark") is None:
         return 'the Spark extra is not installed (pip install -e ".[dev]")'

@@ -1,8 +1,8 @@
-"""The engine contract (cjm.engines.protocol.Engine), written once and run against every
+"""The engine contract (cjm.engine.protocol.Engine), written once and run against every
 engine: DuckDB, DuckDB bucket by bucket, and Spark.
 
 Each figure is checked against an oracle computed here in plain Python from the rows of the
-CSV, with the shared definitions of cjm.engines.semantics. A new engine passes by adding one
+CSV, with the shared definitions of cjm.engine.semantics. A new engine passes by adding one
 entry to ENGINES.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from cjm.config import Config
-from cjm.engines.rows import (
+from cjm.engine.rows import (
     ChannelCount,
     ChannelSequence,
     Ending,
@@ -31,7 +31,7 @@ from cjm.engines.rows import (
     SlowWait,
     Stage,
 )
-from cjm.engines.semantics import (
+from cjm.engine.semantics import (
     TRUTHY,
     epoch_seconds,
     open_from,
@@ -178,8 +178,8 @@ def _spark(path: Path, buckets: int) -> Iterator:
     pytest.importorskip("pyspark", reason="Spark's engine needs the spark extra")
     from pyspark.sql import SparkSession
 
-    from cjm.engines.spark.read import read_spark_log
-    from cjm.engines.spark.session import quiet
+    from cjm.engine.spark.read import read_spark_log
+    from cjm.engine.spark.session import quiet
 
     with quiet():
         session = (SparkSession.builder.master("local[2]").appName("cjm-contract")

@@ -437,7 +437,7 @@ def test_the_xes_parser_itself_refuses_entities(monkeypatch, name):
     """Defence in depth: with the DOCTYPE check before it switched off, the parser that reads
     the events still refuses any entity declaration rather than expand it."""
     import cjm
-    from cjm.engines.duckdb.readers import records
+    from cjm.engine.duckdb.readers import records
 
     monkeypatch.setattr(records, "_refuse_doctype", lambda path: None)
     with pytest.raises(cjm.DataError, match="refused: the XES file declares entities"):

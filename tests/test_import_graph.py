@@ -95,17 +95,17 @@ def test_nothing_outside_the_cli_imports_it():
 
 
 # The analyses: what cjm computes from an engine's rows. They see the engine seam
-# (cjm.engines.protocol, .rows, .semantics) and nothing behind it, and print nothing.
+# (cjm.engine.protocol, .rows, .semantics) and nothing behind it, and print nothing.
 ANALYSES = ("cjm.journeys", "cjm.mapgraph", "cjm.funnel", "cjm.compare", "cjm.channels",
             "cjm.moments", "cjm.conformance", "cjm.segments", "cjm.privacy", "cjm.gates",
             "cjm.summary")
-SEAM = ("cjm.engines", "cjm.engines.protocol", "cjm.engines.rows", "cjm.engines.semantics")
+SEAM = ("cjm.engine", "cjm.engine.protocol", "cjm.engine.rows", "cjm.engine.semantics")
 
 
 def test_the_analyses_import_no_engine():
     graph = import_graph(third_party=True)
     found = sorted(f"{m} imports {d}" for m in ANALYSES for d in graph[m]
-                   if (d.startswith("cjm.engines") and d not in SEAM)
+                   if (d.startswith("cjm.engine") and d not in SEAM)
                    or d in ("duckdb", "pyspark", "rich", "pandas"))
     assert not found
 
@@ -115,12 +115,12 @@ def test_the_spark_engine_stands_alone():
     reader on the driver alone, for three checks on a sample (the time zone, a Parquet
     file's column types, and the timestamp formats, which are DuckDB's strptime formats)."""
     graph = import_graph(third_party=True)
-    spark = [m for m in graph if m.startswith("cjm.engines.spark")]
-    assert "cjm.engines.spark.engine" in spark
+    spark = [m for m in graph if m.startswith("cjm.engine.spark")]
+    assert "cjm.engine.spark.engine" in spark
     found = sorted(f"{m} imports {d}" for m in spark for d in graph[m]
-                   if d.startswith("cjm.engines.duckdb")
-                   or (d == "duckdb" and m != "cjm.engines.spark.read"))
+                   if d.startswith("cjm.engine.duckdb")
+                   or (d == "duckdb" and m != "cjm.engine.spark.read"))
     assert not found
-    duck = [m for m in graph if m.startswith("cjm.engines.duckdb")]
+    duck = [m for m in graph if m.startswith("cjm.engine.duckdb")]
     assert not [f"{m} imports {d}" for m in duck for d in graph[m]
-                if d.startswith("cjm.engines.spark") or d == "pyspark"]
+                if d.startswith("cjm.engine.spark") or d == "pyspark"]

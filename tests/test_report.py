@@ -221,7 +221,7 @@ def test_progress_shows_each_step_on_a_terminal():
     from rich.console import Console
 
     from cjm import progress
-    from cjm.engines.duckdb.eventlog import read_log
+    from cjm.engine.duckdb.eventlog import read_log
     from cjm.journeys import discover
 
     screen = io.StringIO()

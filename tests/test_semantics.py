@@ -1,4 +1,4 @@
-"""The shared definitions every engine must meet (cjm.engines.semantics), checked against
+"""The shared definitions every engine must meet (cjm.engine.semantics), checked against
 DuckDB, whose figures cjm's outputs have always carried."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import random
 import duckdb
 import pytest
 
-from cjm.engines.semantics import epoch_seconds, open_from, quantile_cont, quantile_position
+from cjm.engine.semantics import epoch_seconds, open_from, quantile_cont, quantile_position
 
 
 @pytest.fixture()
@@ -55,8 +55,8 @@ def test_open_from_subtracts_exactly_as_duckdbs_decimals(con) -> None:
 
 
 def test_pseudonyms_are_the_same_in_sql(con) -> None:
-    from cjm.engines.duckdb.eventlog import pseudonym_sql
-    from cjm.engines.semantics import pseudonym
+    from cjm.engine.duckdb.eventlog import pseudonym_sql
+    from cjm.engine.semantics import pseudonym
 
     ids = ["j1", "", "  ", None, "klant-ä", "x'y", "0" * 200]
     got = con.execute(f"SELECT list({pseudonym_sql('v', 'a-key-1234')} ORDER BY i) FROM "

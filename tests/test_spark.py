@@ -48,7 +48,7 @@ def spark() -> Iterator[object]:
     """One local Spark for the module: starting one costs 15-30 s."""
     from pyspark.sql import SparkSession
 
-    from cjm.engines.spark.session import quiet
+    from cjm.engine.spark.session import quiet
 
     with quiet():
         session = (SparkSession.builder.master("local[2]").appName("cjm-tests")
@@ -195,7 +195,7 @@ def test_shared_logs(spark, logs: Path, group: str) -> None:
 def test_cjm_convert_lines_are_kept(spark, logs: Path) -> None:
     """A Parquet file holding each row's original line (cjm_line, as cjm convert writes it)
     reports and rejects those lines with either engine."""
-    from cjm.engines.duckdb.readers import parquet
+    from cjm.engine.duckdb.readers import parquet
 
     if not hasattr(parquet, "ORIGINAL_LINE"):
         pytest.skip("this DuckDB reader does not read cjm_line yet")
@@ -216,7 +216,7 @@ def test_timestamps_are_read_as_duckdb_reads_them(spark) -> None:
     whose clocks go back (where DuckDB takes the later of two instants)."""
     import duckdb
 
-    from cjm.engines.spark import timestamps as sts
+    from cjm.engine.spark import timestamps as sts
     from cjm.timestamps import _EPOCH_SQL, _ISO_SQL
 
     iso = ["2024-01-05", "2024-1-5", "2024-01-05 10:00", "2024-01-05T10:00:00",
@@ -257,8 +257,8 @@ def test_median_durations_of_many_journeys_without_one_sort(spark, generated: Pa
     bounds and the rows between them; they are the exact ones all the same, also when the
     bounds are so rough that a full sort has to step in."""
     from cjm.config import Config
-    from cjm.engines.spark import engine
-    from cjm.engines.spark.read import read_spark_log
+    from cjm.engine.spark import engine
+    from cjm.engine.spark.read import read_spark_log
 
     log = read_spark_log(generated, spark=spark, config=Config())
     try:
@@ -353,7 +353,7 @@ def test_a_folder_of_parts_is_one_source(spark, logs: Path, generated: Path) -> 
     """A folder of Parquet parts, as Spark writes them, is one source: its rows are numbered
     across the parts, in part order."""
     from cjm.config import Config
-    from cjm.engines.spark.read import read_spark_log
+    from cjm.engine.spark.read import read_spark_log
 
     folder = logs / "parts"
     spark.read.parquet(str(generated)).coalesce(1).write.mode("overwrite").option(

@@ -5,22 +5,23 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout, warn
 
 
 @log_command
 def check_command(
     args: LogArgs,
-    design: flags.Design,
+    design: options.Design,
     exact: Annotated[bool, typer.Option(
         "--exact", help="Also compute fitness with optimal alignments (slower).",
-        rich_help_panel=flags.DESIGN)] = False,
-    max_paths: flags.MaxPaths = 1000,
+        rich_help_panel=options.DESIGN)] = False,
+    max_paths: options.MaxPaths = 1000,
     journeys_out: Annotated[str | None, typer.Option(
         "--journeys", help="Write every journey's verdict (journey, conforms, deviations) to "
-        "this CSV.", rich_help_panel=flags.DESIGN, metavar="FILE.csv", show_default=False)] = None,
+        "this CSV.", rich_help_panel=options.DESIGN, metavar="FILE.csv",
+        show_default=False)] = None,
     output: mapout.Output = None,
     no_map: mapout.NoMap = False,
     json_out: mapout.JsonOut = None,
@@ -34,10 +35,10 @@ def check_command(
     max_edges: mapout.MaxEdges = None,
     min_fitness: Annotated[str | None, typer.Option(
         "--min-fitness", help="Exit 1 when fitness is below this (0.9 or 90%).",
-        rich_help_panel=flags.GATES, metavar="SHARE", show_default=False)] = None,
+        rich_help_panel=options.GATES, metavar="SHARE", show_default=False)] = None,
     max_deviation_rate: Annotated[str | None, typer.Option(
         "--max-deviation-rate", help="Exit 1 when more journeys than this deviate (0.1 or "
-        "10%).", rich_help_panel=flags.GATES, metavar="SHARE", show_default=False)] = None,
+        "10%).", rich_help_panel=options.GATES, metavar="SHARE", show_default=False)] = None,
 ) -> None:
     """Check the journeys against the designed journey: conformance, fitness, precision and
     the deviations ranked by the journeys they affect.

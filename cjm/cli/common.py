@@ -74,8 +74,8 @@ class LogArgs:
         ``engine`` is the command's --engine; commands without one run on DuckDB only, and
         refuse $CJM_ENGINE=spark."""
         from cjm.config import read_arguments
-        from cjm.engines.duckdb.eventlog import read_log
-        from cjm.engines.spark.options import check_supported
+        from cjm.engine.duckdb.eventlog import read_log
+        from cjm.engine.spark.options import check_supported
 
         check_supported(self.command, engine)
         return read_log(self.paths, **read_arguments(self.settings()), config=config,

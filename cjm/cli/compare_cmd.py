@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.errors import UsageError
 
@@ -16,14 +16,14 @@ TEST = "Testing"
 @log_command
 def compare_command(
     args: LogArgs,
-    by: flags.By = None,
-    period: flags.Period = None,
+    by: options.By = None,
+    period: options.Period = None,
     values: Annotated[str | None, typer.Option(
         "--values", help="The two values (or periods) to compare, A first: vip,new or "
-        "2024-Q2,2024-Q3.", rich_help_panel=flags.SLICES, metavar="A,B",
+        "2024-Q2,2024-Q3.", rich_help_panel=options.SLICES, metavar="A,B",
         show_default=False)] = None,
-    where: flags.Where = None,
-    goal: flags.Goal = None,
+    where: options.Where = None,
+    goal: options.Goal = None,
     min_count: Annotated[int, typer.Option(
         "--min-count", help="Test a share only when A and B together count this many.",
         rich_help_panel=TEST, min=1)] = 20,

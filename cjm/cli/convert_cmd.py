@@ -22,7 +22,7 @@ def convert_command(
 
     Example: cjm convert examples/shop.csv -o shop.parquet
     """
-    from cjm.engines.duckdb.convert import convert
+    from cjm.engine.duckdb.convert import convert
     from cjm.render.terminal import notes_and_warnings
     from cjm.units import format_counted
 

@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 from cjm.cli.engine import Engine, SparkMaster, SparkRemote
 from cjm.errors import UsageError
@@ -21,35 +21,35 @@ def discover_command(
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
-    goal: flags.Goal = None,
-    goal_share: flags.GoalShare = None,
-    still_active: flags.StillActive = None,
-    handoff_column: flags.HandoffColumn = None,
+    goal: options.Goal = None,
+    goal_share: options.GoalShare = None,
+    still_active: options.StillActive = None,
+    handoff_column: options.HandoffColumn = None,
     gap_min_count: Annotated[int, typer.Option(
         "--gap-min-count", help="Rank among the slowest transitions (the Gaps table and JSON) "
-        "only those taken at least N times.", rich_help_panel=flags.GOALS, min=1,
+        "only those taken at least N times.", rich_help_panel=options.GOALS, min=1,
         metavar="N")] = GAP_MIN_COUNT,
-    by: flags.By = None,
-    top_values: flags.TopValues = None,
-    period: flags.Period = None,
-    since: flags.Since = None,
-    until: flags.Until = None,
+    by: options.By = None,
+    top_values: options.TopValues = None,
+    period: options.Period = None,
+    since: options.Since = None,
+    until: options.Until = None,
     window: Annotated[str, typer.Option(
         "--window", help="journeys: --since/--until select journeys by their first event; "
-        "events: they clip the events instead.", rich_help_panel=flags.SLICES)] = "journeys",
+        "events: they clip the events instead.", rich_help_panel=options.SLICES)] = "journeys",
     view: mapout.View = None,
     node_label: mapout.NodeLabel = "journeys",
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     max_edges: mapout.MaxEdges = None,
-    fail_on_dead_end_rate: flags.FailOnDeadEndRate = None,
+    fail_on_dead_end_rate: options.FailOnDeadEndRate = None,
     fail_on_median_duration: Annotated[str | None, typer.Option(
         "--fail-on-median-duration", help="Exit 1 when the median journey lasts longer "
-        "(e.g. 3d).", rich_help_panel=flags.GATES, metavar="SPAN", show_default=False)] = None,
+        "(e.g. 3d).", rich_help_panel=options.GATES, metavar="SPAN", show_default=False)] = None,
     fail_on_p90_duration: Annotated[str | None, typer.Option(
         "--fail-on-p90-duration", help="Exit 1 when the 90th percentile journey lasts longer.",
-        rich_help_panel=flags.GATES, metavar="SPAN", show_default=False)] = None,
+        rich_help_panel=options.GATES, metavar="SPAN", show_default=False)] = None,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,
@@ -64,7 +64,7 @@ def discover_command(
     """
     from cjm.cli.engine import read_with_spark
     from cjm.config import chosen_engine, find_config
-    from cjm.engines.spark.options import default_stem
+    from cjm.engine.spark.options import default_stem
     from cjm.gates import check_each, gate_notes
     from cjm.journeys import discover
     from cjm.mapgraph import build_map

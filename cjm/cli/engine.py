@@ -40,7 +40,7 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
                          "Run with --engine duckdb for them; see docs/scale.md for Spark's "
                          "memory settings.")
     from cjm.config import read_arguments
-    from cjm.engines.spark.read import read_spark_log
+    from cjm.engine.spark.read import read_spark_log
 
     return read_spark_log(args.paths, remote=remote, master=master,
                           **read_arguments(settings), config=config)

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
 
 
@@ -14,11 +14,11 @@ def funnel_command(
     args: LogArgs,
     steps: Annotated[str, typer.Option(
         "--steps", help="The funnel's stages, in order, separated by commas.",
-        rich_help_panel=flags.FUNNEL, metavar="A,B,C", show_default=False)],
-    within: flags.Within = None,
-    order: flags.Order = "strict",
-    by: flags.By = None,
-    top_values: flags.TopValues = None,
+        rich_help_panel=options.FUNNEL, metavar="A,B,C", show_default=False)],
+    within: options.Within = None,
+    order: options.Order = "strict",
+    by: options.By = None,
+    top_values: options.TopValues = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
 ) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.flags as flags
+import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, log_stem, stderr, stdout, write_each
 
 MODEL = "Model"
@@ -21,7 +21,7 @@ def model_command(
     noise: Annotated[float, typer.Option(
         "--noise", help="Noise threshold of the inductive miner (0: every path fits; 0.2 "
         "leaves out rare behaviour).", rich_help_panel=MODEL, min=0.0, max=0.99)] = 0.2,
-    max_paths: flags.MaxPaths = 2000,
+    max_paths: options.MaxPaths = 2000,
     quality: Annotated[bool, typer.Option(
         "--quality", help="Also measure the model's fitness and precision on the log.",
         rich_help_panel=MODEL)] = False,

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, report
 
 
@@ -18,8 +18,8 @@ def moments_command(
     before_goal: Annotated[bool, typer.Option(
         "--before-goal", help="Look only at what journeys do before their first goal event "
         "(the goal stages of --goal, else inferred as cjm discover does).",
-        rich_help_panel=flags.GOALS)] = False,
-    goal: flags.Goal = None,
+        rich_help_panel=options.GOALS)] = False,
+    goal: options.Goal = None,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-import cjm.cli.flags as flags
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import (
     LogArgs,
     error,
@@ -40,15 +40,15 @@ def report_command(
         "--config", help="Run every report a TOML file lists (see docs/report.md); no LOG "
         "then.", rich_help_panel="Output", metavar="FILE.toml", show_default=False)] = None,
     quiet: mapout.Quiet = False,
-    goal: flags.Goal = None,
-    goal_share: flags.GoalShare = None,
-    still_active: flags.StillActive = None,
-    handoff_column: flags.HandoffColumn = None,
+    goal: options.Goal = None,
+    goal_share: options.GoalShare = None,
+    still_active: options.StillActive = None,
+    handoff_column: options.HandoffColumn = None,
     funnel: Annotated[str | None, typer.Option(
         "--funnel", help="Add a funnel of these stages, in order.", rich_help_panel=CONTENT,
         metavar="A,B,C", show_default=False)] = None,
-    within: flags.Within = None,
-    order: flags.Order = "strict",
+    within: options.Within = None,
+    order: options.Order = "strict",
     compare_by: Annotated[str | None, typer.Option(
         "--compare-by", help="Add a comparison of two values of a role; give them with "
         "--compare-values.", rich_help_panel=CONTENT, show_default=False)] = None,
@@ -59,20 +59,20 @@ def report_command(
     compare_values: Annotated[str | None, typer.Option(
         "--compare-values", help="The two values or periods to compare, A first: vip,new or "
         "2024-Q2,2024-Q3.", rich_help_panel=CONTENT, metavar="A,B", show_default=False)] = None,
-    design: flags.Design = None,
-    by: flags.By = None,
-    top_values: flags.TopValues = None,
-    period: flags.Period = None,
-    where: flags.Where = None,
-    since: flags.Since = None,
-    until: flags.Until = None,
+    design: options.Design = None,
+    by: options.By = None,
+    top_values: options.TopValues = None,
+    period: options.Period = None,
+    where: options.Where = None,
+    since: options.Since = None,
+    until: options.Until = None,
     top: mapout.Top = None,
     view: mapout.View = None,
     stages: mapout.Stages = None,
     paths: mapout.Paths = None,
     min_count: mapout.MinCount = 1,
     max_edges: mapout.MaxEdges = None,
-    fail_on_dead_end_rate: flags.FailOnDeadEndRate = None,
+    fail_on_dead_end_rate: options.FailOnDeadEndRate = None,
 ) -> None:
     """Write a report: overview, journey map, paths, dead-ends, gaps and hand-offs, and on
     request sections per segment, a funnel, a comparison and a conformance check.

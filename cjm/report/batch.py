@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.config import READING_OPTIONS
-from cjm.engines.duckdb.eventlog import EventLog
+from cjm.engine.duckdb.eventlog import EventLog
 from cjm.errors import UsageError, did_you_mean
 from cjm.report.build import Report
 
@@ -109,8 +109,8 @@ def run_report(logs: list[str], values: Mapping[str, Any], targets: list[Path],
     ``reading`` holds the reading options (READING_OPTIONS). The gates are left to
     ``ReportRun.check``, so that what was written can be told first."""
     from cjm.config import read_arguments
-    from cjm.engines.duckdb.eventlog import read_log
-    from cjm.engines.spark.options import check_supported
+    from cjm.engine.duckdb.eventlog import read_log
+    from cjm.engine.spark.options import check_supported
     from cjm.report.build import build_report
     from cjm.report.options import report_options
     from cjm.report.write import report_format, write_report

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cjm.engines.duckdb.eventlog import EventLog
+from cjm.engine.duckdb.eventlog import EventLog
 from cjm.journeys import GOAL_SHARE, JourneyMap
 from cjm.mapgraph import CONFIGURED, EdgeBudget, MapGraph
 from cjm.progress import step

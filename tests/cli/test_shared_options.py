@@ -1,4 +1,4 @@
-"""Options that several commands take are declared once (cjm/cli/flags.py, mapout.py,
+"""Options that several commands take are declared once (cjm/cli/options.py, mapout.py,
 common.py, engine.py), so that their names, help and checks cannot drift apart."""
 
 from __future__ import annotations

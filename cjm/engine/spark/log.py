@@ -17,7 +17,7 @@ from typing import Any
 
 from cjm.accounting import WITHHELD, FileReport, LogTotals
 from cjm.config import Config
-from cjm.engines.rows import StageTotal
+from cjm.engine.rows import StageTotal
 from cjm.quality import QualityWarning
 from cjm.schema import Mapping
 from cjm.timestamps import TimestampFormat
@@ -52,7 +52,7 @@ class SparkEventLog(LogTotals):
     config: Config = field(default_factory=Config)  # the settings it was read with
     buckets: int = 1  # Spark spreads the journeys itself; discover() asks for this
     engine_name: str = "spark"
-    _session: Any = None  # cjm.engines.spark.session.Session, stopped on close when cjm started it
+    _session: Any = None  # cjm.engine.spark.session.Session, stopped on close when cjm started it
     _engines: list[Any] = field(default_factory=list)
 
     @property
@@ -74,7 +74,7 @@ class SparkEventLog(LogTotals):
 
     def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
         """The aggregation engine over this log's events (Spark; ``buckets`` is DuckDB's)."""
-        from cjm.engines.spark.engine import SparkEngine
+        from cjm.engine.spark.engine import SparkEngine
 
         engine = SparkEngine(self.events_frame)
         # "Still active" means close to the end of the whole log, as on DuckDB.

@@ -15,7 +15,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from cjm.engines.duckdb.readers.base import FileLoad, Reject
+from cjm.engine.duckdb.readers.base import FileLoad, Reject
 from cjm.errors import DataError
 from cjm.files import CUT_SHORT, MAX_COLUMNS, ColumnNames, ended_early, open_binary, read_sample
 from cjm.resources import classify

@@ -2,7 +2,7 @@
 
 Counts are whole numbers; seconds are floats (None where no value exists, as a median of
 nothing); stages, channels and journey ids are text. Rows come back in no particular order
-unless a method of cjm.engines.protocol.Engine says otherwise.
+unless a method of cjm.engine.protocol.Engine says otherwise.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cjm.engines.duckdb.engine import (
+from cjm.engine.duckdb.engine import (
     Ordering,
     ending_rows,
     figure_row,
@@ -23,8 +23,8 @@ from cjm.engines.duckdb.engine import (
     stage_filter,
     stage_rows,
 )
-from cjm.engines.rows import Ending, Handoff, JourneyFigures, Move, PathCount, Rework, Stage
-from cjm.engines.semantics import quantile_cont
+from cjm.engine.rows import Ending, Handoff, JourneyFigures, Move, PathCount, Rework, Stage
+from cjm.engine.semantics import quantile_cont
 from cjm.progress import step
 from cjm.sql import sql_string
 
@@ -41,7 +41,7 @@ def buckets_for(events: int, memory_limit_bytes: int | None) -> int:
 def _quantile(histogram: str, keys: Sequence[str], q: float) -> str:
     """SQL: per ``keys``, the values ``a`` and ``b`` at the floor and ceiling of quantile
     ``q``'s position among the values ``v`` weighted by their counts ``n``; quantile_cont of
-    cjm.engines.semantics interpolates them, as for every engine."""
+    cjm.engine.semantics interpolates them, as for every engine."""
     key = ", ".join(keys)
     part = f"PARTITION BY {key}" if keys else ""
     lead = f"{key}, " if keys else ""

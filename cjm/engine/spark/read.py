@@ -5,7 +5,7 @@ Sources: local files and folders, URIs Spark reads (``hdfs://``, ``s3a://``, ``a
 ``/`` and no log extension). Formats: Parquet (a file, or a folder of part files: one source,
 its rows numbered in part-file order) and CSV with a header. Column roles, rejects and their
 reasons, lifecycle filtering, duplicates, journey gaps and pseudonyms follow
-cjm.engines.duckdb.eventlog rule for rule, so that a Parquet file gives the same reading
+cjm.engine.duckdb.eventlog rule for rule, so that a Parquet file gives the same reading
 report with either engine.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 from cjm.accounting import LIFECYCLE_MODES, FileReport, given_roles, nothing_left
 from cjm.config import Config, find_config
-from cjm.engines.spark import timestamps as sts
-from cjm.engines.spark.log import SparkEventLog
-from cjm.engines.spark.session import Session, failures, quiet, session
+from cjm.engine.spark import timestamps as sts
+from cjm.engine.spark.log import SparkEventLog
+from cjm.engine.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
@@ -47,7 +47,7 @@ ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a 
 _DUCKDB_TYPES = {"timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP",
                  "date": "DATE"}
 _MICROS = 1_000_000
-# DuckDB's range check: years 1 to 9999, with a day's margin (cjm.engines.duckdb.eventlog).
+# DuckDB's range check: years 1 to 9999, with a day's margin (cjm.engine.duckdb.eventlog).
 _EARLIEST = (datetime(1, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
     // timedelta(microseconds=1)
 _LATEST = (datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
@@ -274,7 +274,7 @@ def read_spark_log(
 
     ``spark`` is a SparkSession to work in; without it, ``remote`` (Spark Connect, e.g.
     ``sc://host:15002``), ``master`` or the session already running (see
-    cjm.engines.spark.session). ``paths`` are local paths, URIs Spark reads or table names.
+    cjm.engine.spark.session). ``paths`` are local paths, URIs Spark reads or table names.
 
     >>> log = read_spark_log("s3a://b/events.parquet", remote="sc://spark:15002")  # doctest: +SKIP
     >>> cjm.discover(log).journeys  # doctest: +SKIP
@@ -480,7 +480,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
 
 
 def _pseudonym(column, key: str):
-    """cjm.engines.semantics.pseudonym in Spark: ``p-`` and 16 hex digits of SHA-256(key, 0x1f,
+    """cjm.engine.semantics.pseudonym in Spark: ``p-`` and 16 hex digits of SHA-256(key, 0x1f,
     value); empty values stay as they are."""
     from pyspark.sql import functions as F
 
@@ -589,7 +589,7 @@ def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
 
 
 def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:
-    """A note for the report and the condition that keeps a row (cjm.engines.duckdb.eventlog's)."""
+    """A note for the report and the condition that keeps a row (cjm.engine.duckdb.eventlog's)."""
     from pyspark.sql import functions as F
 
     if "lifecycle" not in mapping or lifecycle == "all":

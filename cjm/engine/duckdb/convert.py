@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cjm.engines.duckdb.eventlog import EventLog
-from cjm.engines.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
+from cjm.engine.duckdb.eventlog import EventLog
+from cjm.engine.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
 from cjm.errors import UsageError
 from cjm.progress import step
 from cjm.sql import sql_name, sql_string

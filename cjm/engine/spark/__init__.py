@@ -12,9 +12,9 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "SparkEngine": "cjm.engines.spark.engine",
-    "SparkEventLog": "cjm.engines.spark.log",
-    "read_spark_log": "cjm.engines.spark.read",
+    "SparkEngine": "cjm.engine.spark.engine",
+    "SparkEventLog": "cjm.engine.spark.log",
+    "read_spark_log": "cjm.engine.spark.read",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -25,4 +25,4 @@ def __getattr__(name: str) -> Any:
         value = getattr(import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'cjm.engines.spark' has no attribute {name!r}")
+    raise AttributeError(f"module 'cjm.engine.spark' has no attribute {name!r}")

@@ -151,7 +151,7 @@ def with_native(frame, column: str, data_type: str, out: str, timezone: str):
 
 
 def epoch_seconds(micros) -> Any:
-    """cjm.engines.semantics.epoch_seconds of a column of microseconds, bit for bit."""
+    """cjm.engine.semantics.epoch_seconds of a column of microseconds, bit for bit."""
     F = functions()
     millis = F.floor(micros.cast("decimal(20,0)") / 1000).cast("long")
     return millis.cast("double") / 1000.0 + (micros - millis * 1000).cast("double") / 1e6

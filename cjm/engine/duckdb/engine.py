@@ -1,4 +1,4 @@
-"""The DuckDB engine's aggregates (cjm.engines.protocol.Engine), in SQL.
+"""The DuckDB engine's aggregates (cjm.engine.protocol.Engine), in SQL.
 
 It orders each journey once (timestamp, then file, then line) into the table ``seq``; every
 figure is then an aggregate over ``seq`` or over ``jrn`` (one row a journey).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from cjm.engines.rows import (
+from cjm.engine.rows import (
     ChannelCount,
     ChannelSequence,
     Costs,
@@ -28,7 +28,7 @@ from cjm.engines.rows import (
     Stage,
     StageCost,
 )
-from cjm.engines.semantics import TRUTHY, open_from
+from cjm.engine.semantics import TRUTHY, open_from
 from cjm.sql import sql_name, sql_string
 
 
@@ -50,7 +50,7 @@ def truthy_sql(column: str) -> str:
 
 
 # The rows of the aggregates discover() reads, from the columns the queries below (and
-# those of cjm.engines.duckdb.buckets) select, in order.
+# those of cjm.engine.duckdb.buckets) select, in order.
 def stage_rows(rows: Iterable[tuple]) -> list[Stage]:
     return [Stage(s, int(e), int(j), int(a), int(z)) for s, e, j, a, z in rows]
 

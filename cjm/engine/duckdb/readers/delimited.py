@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from cjm.engines.duckdb.readers.base import FileLoad, ReadOptions, Reject
+from cjm.engine.duckdb.readers.base import FileLoad, ReadOptions, Reject
 from cjm.errors import DataError
 from cjm.files import (
     CUT_SHORT,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cjm.engines.duckdb.readers.base import FileLoad, ReadOptions, Reject
-from cjm.engines.duckdb.readers.delimited import load_csv
-from cjm.engines.duckdb.readers.parquet import load_parquet
-from cjm.engines.duckdb.readers.records import load_json, load_jsonl, load_xes
+from cjm.engine.duckdb.readers.base import FileLoad, ReadOptions, Reject
+from cjm.engine.duckdb.readers.delimited import load_csv
+from cjm.engine.duckdb.readers.parquet import load_parquet
+from cjm.engine.duckdb.readers.records import load_json, load_jsonl, load_xes
 from cjm.files import detect_format, read_sample
 
 __all__ = ["FileLoad", "ReadOptions", "Reject", "load_file"]

@@ -24,10 +24,10 @@ from cjm.accounting import (
     nothing_left,
 )
 from cjm.config import Config, find_config
-from cjm.engines.duckdb.checks import exact_duplicates, quality_warnings
-from cjm.engines.duckdb.readers import FileLoad, ReadOptions, load_file
-from cjm.engines.protocol import FirstValue, Reaching, Selection, StartPeriod
-from cjm.engines.rows import JourneySizes, StageTotal
+from cjm.engine.duckdb.checks import exact_duplicates, quality_warnings
+from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
+from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
+from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
 from cjm.privacy import check_min_journeys, pseudonym_key
@@ -142,14 +142,14 @@ class EventLog(LogTotals):
     def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
         """The aggregation engine over this log's events (``suffix`` names its tables); with
         ``buckets`` above 1, one that orders the journeys a bucket at a time (discover's
-        figures only; see cjm.engines.duckdb.buckets)."""
+        figures only; see cjm.engine.duckdb.buckets)."""
         if buckets > 1:
-            from cjm.engines.duckdb.buckets import BucketedEngine
+            from cjm.engine.duckdb.buckets import BucketedEngine
 
             engine = BucketedEngine(self.con, self.suffix + suffix, self.table, buckets,
                                     still_active)
         else:
-            from cjm.engines.duckdb.engine import DuckDBEngine
+            from cjm.engine.duckdb.engine import DuckDBEngine
 
             engine = DuckDBEngine(self.con, self.suffix + suffix, self.table)
         # "Still active" means close to the end of the whole log, also in a segment or period.
@@ -216,7 +216,7 @@ class EventLog(LogTotals):
 
 
 def pseudonym_sql(column: str, key: str) -> str:
-    """SQL for cjm.engines.semantics.pseudonym of ``column`` (text)."""
+    """SQL for cjm.engine.semantics.pseudonym of ``column`` (text)."""
     return (f"CASE WHEN nullif(trim({column}), '') IS NULL THEN {column} ELSE 'p-' || "
             f"left(sha256({sql_string(key + chr(31))} || {column}), 16) END")
 
@@ -326,14 +326,14 @@ def read_log(
     ``buckets`` makes discover() order the journeys in that many groups, so that a log larger
     than memory fits; by default as many as the memory limit needs (1 without a limit).
     ``keep_rows`` keeps the rows as read (the view ``raw``), which
-    cjm.engines.duckdb.convert writes out.
+    cjm.engine.duckdb.convert writes out.
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
     """
     import duckdb
 
-    from cjm.engines.duckdb.readers.delimited import make_workdir
+    from cjm.engine.duckdb.readers.delimited import make_workdir
 
     config = config if config is not None else find_config()
     key = pseudonym_key(pseudonymize, salt)
@@ -441,7 +441,7 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
 
 def plan_buckets(con, events: int, buckets: int | None, limited: bool) -> int:
     """The buckets asked for, or, under a memory limit, as many as keep each within it."""
-    from cjm.engines.duckdb.buckets import buckets_for
+    from cjm.engine.duckdb.buckets import buckets_for
     from cjm.units import parse_size
 
     if buckets is not None:
@@ -532,7 +532,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
         scanned = [load for load in loads if load.scan]
         if scanned and not isinstance(exc, CjmError):
-            from cjm.engines.duckdb.readers.delimited import parse_error
+            from cjm.engine.duckdb.readers.delimited import parse_error
 
             raise parse_error(exc, scanned[0].path, where) from None
         raise

@@ -1,6 +1,6 @@
 """The engine seam: what a log held by any engine answers, in typed rows.
 
-An engine is one package (cjm.engines.duckdb, cjm.engines.spark) implementing
+An engine is one package (cjm.engine.duckdb, cjm.engine.spark) implementing
 :class:`Engine` for the aggregates and :class:`Log` for the read log. No SQL, table name or
 engine type crosses this seam: analyses (cjm.journeys, cjm.funnel, cjm.compare, …) call
 these methods only, with stage names, role names and plain numbers. The contract tests
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from cjm.engines.rows import (
+from cjm.engine.rows import (
     ChannelCount,
     ChannelSequence,
     Costs,

@@ -1,8 +1,8 @@
-"""The Spark engine's aggregates (cjm.engines.protocol.Engine) for discover() and build_map().
+"""The Spark engine's aggregates (cjm.engine.protocol.Engine) for discover() and build_map().
 
-Every method returns what every engine returns, to the bit (cjm.engines.semantics): journeys
+Every method returns what every engine returns, to the bit (cjm.engine.semantics): journeys
 are ordered by (timestamp, file, line); waits and durations are differences of
-``epoch_seconds`` (see cjm.engines.spark.timestamps.epoch_seconds); medians and percentiles
+``epoch_seconds`` (see cjm.engine.spark.timestamps.epoch_seconds); medians and percentiles
 are ``quantile_cont``: Spark finds the two values around the quantile's position and the
 driver interpolates them. Rows come back in no order, but ``paths`` in the Protocol's.
 """
@@ -16,8 +16,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from cjm.engines import semantics
-from cjm.engines.rows import (
+from cjm.engine import semantics
+from cjm.engine.rows import (
     Ending,
     Handoff,
     JourneyFigures,
@@ -26,8 +26,8 @@ from cjm.engines.rows import (
     Rework,
     Stage,
 )
-from cjm.engines.semantics import TRUTHY, open_from, quantile_cont, quantile_position
-from cjm.engines.spark.timestamps import epoch_seconds, spark_trim
+from cjm.engine.semantics import TRUTHY, open_from, quantile_cont, quantile_position
+from cjm.engine.spark.timestamps import epoch_seconds, spark_trim
 
 WINDOW_LIMIT = 1_000_000  # journeys one task may sort for their median and p90 durations
 ACCURACY = 100_000  # of Spark's approximate percentiles, which bound the exact ones
@@ -133,11 +133,11 @@ def _quantiles(row, n: int, qs: Sequence[float]) -> list[float | None]:
 
 
 def _guarded(method):
-    """Spark's failures in ``method`` reported as such (cjm.engines.spark.session.failures)."""
+    """Spark's failures in ``method`` reported as such (cjm.engine.spark.session.failures)."""
 
     @functools.wraps(method)
     def run(*args, **kwargs):
-        from cjm.engines.spark.session import failures
+        from cjm.engine.spark.session import failures
 
         with failures():
             return method(*args, **kwargs)

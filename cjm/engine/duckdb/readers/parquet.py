@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cjm.engines.duckdb.readers.base import FileLoad
+from cjm.engine.duckdb.readers.base import FileLoad
 from cjm.errors import DataError
 from cjm.files import MAX_COLUMNS, ColumnNames
 from cjm.resources import classify

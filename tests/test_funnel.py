@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import cjm
 from cjm.cli import app
 from cjm.errors import UsageError
-from cjm.funnel import END, funnel
+from cjm.funnel import END, funnel, parse_steps
 from tests.journey_logs import write_journeys
 
 JOURNEYS = {
@@ -62,9 +62,29 @@ def test_window_from_the_first_step(tmp_path):
                                            within=8 * 86400).steps] == [1, 1, 1]
 
 
+def test_a_step_may_accept_any_of_several_stages(log):
+    """Cart|Search: b's Cart and c's Search both make step 2; where the others went is
+    counted from their first event at any of the step's stages."""
+    result = funnel(log, ["View", ("Cart", "Search"), "Pay"])
+    assert [(s.stage, s.stages, s.journeys, s.dropped) for s in result.steps] == [
+        ("View", ("View",), 5, 0), ("Cart|Search", ("Cart", "Search"), 3, 2),
+        ("Pay", ("Pay",), 1, 2)]
+    # d ended after View; e went from View to Pay; after step 2, b went to Help, c ended.
+    assert result.steps[1].went_instead == (("Pay", 1), (END, 1))
+    assert result.steps[2].went_instead == (("Help", 1), (END, 1))
+
+
+def test_steps_as_the_command_line_writes_them():
+    assert parse_steps("cart, courier|pickup ,paid,") == [
+        ("cart",), ("courier", "pickup"), ("paid",)]
+
+
 @pytest.mark.parametrize(("steps", "options", "message"), [
     (["View"], {}, "at least two stages"),
     (["View", "View"], {}, "once in a funnel"),
+    (["View", ("Cart", "View")], {}, "once in a funnel"),
+    (["View", ("Cart", "Nope")], {}, "no stage 'Nope'"),
+    (["View", ()], {}, "at least two stages"),
     (["View", "cart"], {}, "Did you mean 'Cart'"),
     (["View", "Cart"], {"order": "loose"}, "--order"),
 ])
@@ -85,6 +105,12 @@ def test_funnel_cli(tmp_path, monkeypatch):
     assert data["schema"] == "cjm.funnel/1"
     assert [(s["stage"], s["journeys"]) for s in data["steps"]] == [
         ("View", 5), ("Cart", 2), ("Pay", 1)]
+    either = CliRunner().invoke(app, ["funnel", "f.csv", "--steps", "View,Cart|Search,Pay",
+                                      "--json", "-"], env=env)
+    assert either.exit_code == 0, either.output
+    steps = json.loads(either.stdout)["steps"]
+    assert [(s["stage"], s["stages"], s["journeys"]) for s in steps] == [
+        ("View", ["View"], 5), ("Cart|Search", ["Cart", "Search"], 3), ("Pay", ["Pay"], 1)]
     bad = CliRunner().invoke(app, ["funnel", "f.csv", "--steps", "View,Nope"], env=env)
     assert bad.exit_code == 2 and "no stage 'Nope'" in bad.output
     assert CliRunner().invoke(app, ["funnel", "f.csv", "--steps", "View,Cart", "--within",

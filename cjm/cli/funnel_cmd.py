@@ -13,8 +13,9 @@ from cjm.cli.common import LogArgs, log_command, stderr, stdout
 def funnel_command(
     args: LogArgs,
     steps: Annotated[str, typer.Option(
-        "--steps", help="The funnel's stages, in order, separated by commas.",
-        rich_help_panel=options.FUNNEL, metavar="A,B,C", show_default=False)],
+        "--steps", help="The funnel's steps, in order, separated by commas; a step may accept "
+        "any of several stages, separated by '|' (cart,courier|pickup,paid).",
+        rich_help_panel=options.FUNNEL, metavar="A,B|C,D", show_default=False)],
     within: options.Within = None,
     order: options.Order = "strict",
     by: options.By = None,
@@ -28,13 +29,13 @@ def funnel_command(
     Example: cjm funnel examples/shop.csv --steps "View Product,Add to Cart,Checkout,Purchase"
     --within 7d
     """
-    from cjm.funnel import funnel
+    from cjm.funnel import funnel, parse_steps
     from cjm.render.json_out import funnel_json, funnels_json, write_json
     from cjm.render.terminal import funnel_view, notes_and_warnings
     from cjm.segments import by_segment
     from cjm.units import parse_span
 
-    names = [s.strip() for s in steps.split(",") if s.strip()]
+    names = parse_steps(steps)
     span = parse_span(within, "--within") if within else None
     with args.read() as log:
         parts = by_segment(log, by, top=top_values) if by else [log]

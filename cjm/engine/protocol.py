@@ -82,10 +82,11 @@ class Engine(Protocol):
     def slow_transitions(self, limits: Mapping[tuple[str, str], float]) -> list[SlowWait]:
         """Each wait above its limit (seconds, by (from, to)), in journey order."""
 
-    def funnel(self, steps: Sequence[str], strict: bool,
+    def funnel(self, steps: Sequence[Sequence[str]], strict: bool,
                within: float | None) -> list[FunnelCount]:
-        """Per step, the journeys reaching it: its earliest qualifying event, after the
-        previous step's (``strict``) or anywhere, within ``within`` seconds of step 1."""
+        """Per step (the stages any of which makes it), the journeys reaching it: its
+        earliest qualifying event, after the previous step's (``strict``) or anywhere,
+        within ``within`` seconds of step 1."""
 
     def funnel_next(self, step: int) -> list[NextStage]:
         """Where journeys that reached step ``step - 1`` but not ``step`` went next."""

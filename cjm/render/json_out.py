@@ -197,7 +197,7 @@ def funnel_json(result, log) -> dict[str, Any]:
         "journeys": result.journeys,
         "conversion": _r(result.conversion),
         "steps": [
-            {"stage": s.stage, "journeys": s.journeys,
+            {"stage": s.stage, "stages": list(s.stages), "journeys": s.journeys,
              "step_conversion": _r(s.step_conversion),
              "overall_conversion": _r(s.overall_conversion),
              "median_seconds": _s(s.median_seconds), "dropped": s.dropped,

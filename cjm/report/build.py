@@ -40,7 +40,7 @@ class ReportOptions:
     by: str | None = None
     top_values: int | None = None
     period: str | None = None
-    funnel: Sequence[str] = ()
+    funnel: Sequence[str | Sequence[str]] = ()  # steps: a stage, or stages any of which counts
     within: float | None = None
     funnel_order: str = "strict"
     compare_by: str | None = None

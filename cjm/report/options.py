@@ -16,6 +16,7 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
     """ReportOptions from ``values`` named as the flags (``goal_share="80%"``), and the
     dead-end gate (``fail_on_dead_end_rate``, a share, or None); ``config`` (default: the
     cjm.toml found from the current folder) gives the defaults the values leave open."""
+    from cjm.funnel import parse_steps
     from cjm.journeys import GOAL_SHARE
     from cjm.options import map_arguments, validate_view
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
@@ -50,7 +51,7 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
         where=list(get("where") or []),
         since=parse_date(get("since"), "--since"), until=parse_date(get("until"), "--until"),
         by=get("by"), top_values=get("top_values"), period=get("period"),
-        funnel=[s.strip() for s in (get("funnel") or "").split(",") if s.strip()],
+        funnel=parse_steps(get("funnel") or ""),
         within=parse_span(get("within"), "--within") if get("within") else None,
         funnel_order=get("order") or "strict",
         compare_by=get("compare_by"), compare_period=get("compare_period"),

@@ -236,14 +236,14 @@ class DuckDBEngine(Ordering):
             f"SELECT stage, next_stage, journey, wait FROM {self.seq} WHERE {pairs} "
             "ORDER BY journey, pos")]
 
-    def funnel(self, steps: Sequence[str], strict: bool,
+    def funnel(self, steps: Sequence[Sequence[str]], strict: bool,
                within: float | None) -> list[FunnelCount]:
         # The matches are kept in the table ``funnel_<suffix>`` for funnel_next().
         span = "epoch(e.ts) - epoch(m.t0)" if strict else "abs(epoch(e.ts) - epoch(m.t0))"
         window = f" AND {span} <= {float(within)}" if within else ""
-        names = [sql_string(s) for s in steps]
+        names = ["(" + ", ".join(sql_string(s) for s in step) + ")" for step in steps]
         parts = [f"m0 AS (SELECT journey, min(pos) AS pos, arg_min(ts, pos) AS ts, "
-                 f"arg_min(ts, pos) AS t0 FROM {self.seq} WHERE stage = {names[0]} "
+                 f"arg_min(ts, pos) AS t0 FROM {self.seq} WHERE stage IN {names[0]} "
                  "GROUP BY journey)"]
         for k, step in enumerate(names[1:], start=1):
             # Strict: after the previous match; any order: anywhere in the journey.
@@ -251,7 +251,7 @@ class DuckDBEngine(Ordering):
             parts.append(
                 f"m{k} AS (SELECT m.journey, min(e.pos) AS pos, arg_min(e.ts, e.pos) AS ts, "
                 f"m.t0 FROM m{k - 1} m JOIN {self.seq} e ON e.journey = m.journey "
-                f"AND e.stage = {step}{after}{window} GROUP BY m.journey, m.t0)")
+                f"AND e.stage IN {step}{after}{window} GROUP BY m.journey, m.t0)")
         union = " UNION ALL ".join(
             f"SELECT {k} AS step, journey, pos, ts FROM m{k}" for k in range(len(steps)))
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.funnel_table} AS "

@@ -197,10 +197,17 @@ def _spark(path: Path, buckets: int) -> Iterator:
         session.stop()
 
 
-ENGINES: dict[str, Callable[[Path, int], Iterator]] = {
-    "duckdb": lambda path, _: _duckdb(path, 1),
-    "duckdb-buckets": lambda path, _: _duckdb(path, 3),
-    "spark": _spark,
+# Each engine, and what it answers: "discover" (what discover() and build_map() read) and
+# "analyses" (funnels, channels, costs, journeys by id: what the other commands read). The
+# bucketed engine serves discover alone by design; Spark's share of the analyses is its issue.
+DISCOVER = ("prepare", "stages", "transitions", "paths", "journey_figures", "rework",
+            "endings", "handoff_matrix", "outcome_values")
+ANALYSES = ("path_examples", "journey_paths", "slow_transitions", "funnel", "funnel_next",
+            "channel_mix", "channel_sequences", "journeys_moving", "costs", "outcome_sums")
+ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
+    "duckdb": (lambda path, _: _duckdb(path, 1), DISCOVER + ANALYSES),
+    "duckdb-buckets": (lambda path, _: _duckdb(path, 3), DISCOVER),
+    "spark": (_spark, DISCOVER),
 }
 
 
@@ -210,11 +217,26 @@ def log_file(tmp_path_factory) -> tuple[Path, Oracle]:
     return path, Oracle(_write_log(path))
 
 
+def _open(name: str, log_file):
+    path, _ = log_file
+    opened = ENGINES[name][0](path, 1)
+    engine = next(opened)
+    assert {m for m in DISCOVER + ANALYSES if hasattr(engine, m)} == set(ENGINES[name][1])
+    return engine, opened
+
+
 @pytest.fixture(scope="module", params=sorted(ENGINES))
 def engine(request, log_file):
-    path, _ = log_file
-    opened = ENGINES[request.param](path, 1)
-    yield next(opened)
+    engine, opened = _open(request.param, log_file)
+    yield engine
+    opened.close()
+
+
+@pytest.fixture(scope="module", params=sorted(n for n in ENGINES if "funnel" in ENGINES[n][1]))
+def analyses(request, log_file):
+    """The engines that answer the analyses beyond discover."""
+    engine, opened = _open(request.param, log_file)
+    yield engine
     opened.close()
 
 
@@ -269,15 +291,8 @@ def test_only_some_stages(engine, log_file) -> None:
     assert {s.name: s.events for s in engine.stages()} == dict(counts)
 
 
-# What only some engines answer yet: the analyses beyond discover. Spark's share of them is
-# tracked in its issue; each engine that has a method must meet the same oracle.
-def _needs(engine, method: str) -> None:
-    if not hasattr(engine, method):
-        pytest.skip(f"{type(engine).__name__} does not implement {method} yet")
-
-
-def test_channels(engine, log_file) -> None:
-    _needs(engine, "channel_mix")
+def test_channels(analyses, log_file) -> None:
+    engine = analyses
     _, oracle = log_file
     engine.prepare("channel", None)
     mix = Counter((e["stage"], e["channel"]) for es in oracle.journeys.values() for e in es
@@ -289,8 +304,8 @@ def test_channels(engine, log_file) -> None:
     assert engine.journeys_moving(pairs) == len(moving)
 
 
-def test_costs(engine, log_file) -> None:
-    _needs(engine, "costs")
+def test_costs(analyses, log_file) -> None:
+    engine = analyses
     _, oracle = log_file
     engine.prepare("channel", None)
     prices = {"web": 0.1, "chat": 2.0, "email": 1.0, "phone": 6.5}
@@ -305,8 +320,8 @@ def test_costs(engine, log_file) -> None:
         sum(float(e["cost"] or 0) for es in oracle.journeys.values() for e in es), rel=1e-12)
 
 
-def test_journeys_by_id(engine, log_file) -> None:
-    _needs(engine, "journey_paths")
+def test_journeys_by_id(analyses, log_file) -> None:
+    engine = analyses
     _, oracle = log_file
     engine.prepare(None, None)
     assert list(engine.journey_paths()) == list(oracle.paths.items())
@@ -321,3 +336,47 @@ def test_journeys_by_id(engine, log_file) -> None:
     slow = [SlowWait(a["stage"], b["stage"], j, b["t"] - a["t"]) for j, a, b in oracle.moves()
             if (a["stage"], b["stage"]) in limit and b["t"] - a["t"] > 600]
     assert engine.slow_transitions(limit) == slow
+
+
+def test_funnels(analyses, log_file) -> None:
+    engine = analyses
+    _, oracle = log_file
+    engine.prepare(None, None)
+    steps = [("view",), ("cart", "chat"), ("purchase",)]
+    matches: list[dict[str, tuple[int, float]]] = [{} for _ in steps]
+    for j, events in oracle.journeys.items():
+        at = -1
+        for k, step in enumerate(steps):
+            found = next((i for i, e in enumerate(events) if i > at and e["stage"] in step),
+                         None)
+            if found is None:
+                break
+            matches[k][j] = (found, events[found]["t"])
+            at = found
+    counts = engine.funnel(steps, True, None)
+    assert [c.journeys for c in counts] == [len(m) for m in matches]
+    for k in (1, 2):
+        waits = [matches[k][j][1] - matches[k - 1][j][1] for j in matches[k]]
+        assert counts[k].median_seconds == quantile(waits, 0.5)
+        went = Counter(
+            (oracle.paths[j][i + 1] if i + 1 < len(oracle.paths[j]) else None)
+            for j, (i, _) in matches[k - 1].items() if j not in matches[k])
+        assert {(n.stage, n.journeys) for n in engine.funnel_next(k)} == set(went.items())
+
+
+def test_outcome_sums(analyses, log_file) -> None:
+    engine = analyses
+    _, oracle = log_file
+    engine.prepare(None, None)
+    outcome = {}
+    for j, events in oracle.journeys.items():
+        values = [e["outcome"] for e in events if e["outcome"]]
+        if values:
+            outcome[j] = 1.0 if any(v in TRUTHY for v in values) else 0.0
+    overall, items = engine.outcome_sums("rate")
+    assert (overall.journeys, overall.total) == (len(outcome), sum(outcome.values()))
+    stage_items = {i.name: i.sums for i in items if i.kind == "stage"}
+    for stage in STAGES:
+        having = [outcome[j] for j, p in oracle.paths.items() if stage in p and j in outcome]
+        assert (stage_items[stage].journeys, stage_items[stage].total) == (
+            len(having), sum(having))

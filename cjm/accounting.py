@@ -6,12 +6,15 @@ an option the user chose (lifecycle, duplicates): rows = events + rejected + fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from cjm.config import ROLE_KEYS, Config
 from cjm.errors import DataError, UsageError
+from cjm.quality import QualityWarning
 from cjm.schema import OPTIONAL_ROLES, ROLES, Mapping
+from cjm.timestamps import TimestampFormat
 from cjm.units import format_count, format_counted
 
 LIFECYCLE_MODES = ("complete", "all")
@@ -59,6 +62,37 @@ class LogTotals:
     def roles(self) -> tuple[str, ...]:
         """The optional roles this log has (channel, segment, …)."""
         return tuple(r for r in OPTIONAL_ROLES if r in self.mapping)
+
+
+@dataclass
+class LogInfo(LogTotals):
+    """What a log is, as plain data: how it was read and its figures, without its engine.
+
+    Results (JourneyMap, …) hold this, so that they outlive the log and its connection.
+    """
+
+    files: list[FileReport]
+    mapping: Mapping
+    timestamp_format: TimestampFormat
+    timezone: str
+    notes: list[str]
+    warnings: list[QualityWarning]
+    events: int
+    journeys: int
+    stages: int
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+    journey_gap_seconds: float | None = None
+    label: str | None = None  # what a subset is: "segment = vip", "2024-Q3"
+    buckets: int = 1  # discover() orders the journeys in this many groups (a log > memory)
+    min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
+    private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
+    session_column: str | None = None  # a column naming visits, when journeys are not by it
+    config: Config = field(default_factory=Config)  # the settings it was read with
+
+    def info(self) -> LogInfo:
+        """This log's plain data, apart from its engine."""
+        return LogInfo(**{f.name: getattr(self, f.name) for f in fields(LogInfo)})
 
 
 def given_roles(columns: dict[str, str] | None, config: Config) -> dict[str, tuple[str, str]]:

@@ -8,10 +8,13 @@ token-based replay of the design's Petri net, once per distinct prefix of the pa
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from pathlib import Path
 
 from cjm.design import Design
+from cjm.engine.protocol import Log
 from cjm.errors import UsageError, did_you_mean
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import END, START, MapEdge, MapGraph, MapNode, build_map
@@ -68,19 +71,21 @@ class CheckResult:
     path_deviations: dict[tuple[str, ...], set[tuple[str, str]]] = field(default_factory=dict)
     slow_journeys: dict[str, set[str]] = field(default_factory=dict)
 
-    def journey_verdicts(self):
-        """(journey, conforms, deviation labels) for every journey, in journey id order."""
-
-        for journey, path in self.journey_map.log.engine().journey_paths():
+    def journey_verdicts(self, log: Log) -> Iterator[tuple[str, bool, list[str]]]:
+        """(journey, conforms, deviation labels) for every journey of ``log`` (the log that
+        was checked), in journey id order."""
+        engine = log.engine("_verdicts")
+        engine.prepare(None, None)
+        for journey, path in engine.journey_paths():
             found = sorted(f"{KINDS[kind]}: {detail}"
                            for kind, detail in self.path_deviations[path])
             found += sorted(f"{KINDS['slow']}: {d}" for d in self.slow_journeys.get(journey, ()))
             yield journey, not found, found
 
-    def write_journeys(self, path) -> int:
-        """Write every journey's verdict as CSV (journey, conforms, deviations)."""
+    def write_journeys(self, path: str | Path, log: Log) -> int:
+        """Write the verdict of every journey of ``log`` (the log that was checked) as CSV
+        (journey, conforms, deviations)."""
         import csv
-        from pathlib import Path
 
         if self.journey_map.log.min_journeys > 1:
             raise UsageError("--journeys writes one row per journey, which --min-journeys "
@@ -91,7 +96,7 @@ class CheckResult:
         with atomic_writer(Path(path), newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["journey", "conforms", "deviations"])
-            for journey, conforms, found in self.journey_verdicts():
+            for journey, conforms, found in self.journey_verdicts(log):
                 writer.writerow([neutralise_formula(journey), "true" if conforms else "false",
                                  neutralise_formula("; ".join(found))])
                 rows += 1
@@ -146,9 +151,9 @@ def _skipped(designed: list[str], design: Design) -> set[tuple[str, str]]:
     return set()
 
 
-def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
+def check(journey_map: JourneyMap, design: Design, *, log: Log, exact: bool = False,
           max_paths: int = 1000) -> CheckResult:
-    """Compare the journeys of ``journey_map`` with ``design``.
+    """Compare the journeys of ``journey_map`` (discovered from ``log``) with ``design``.
 
     ``exact`` adds the fitness of optimal alignments for the ``max_paths`` most frequent paths
     (slower). Every journey is checked; with ``read_log(min_journeys=K)``, the result's
@@ -157,8 +162,8 @@ def check(journey_map: JourneyMap, design: Design, *, exact: bool = False,
     from cjm.model import align, precision, replay
 
     visible, journey_map = suppress(journey_map), whole(journey_map)
-    log = journey_map.log
-    engine = log.engine()  # the tables discover() prepared
+    engine = log.engine("_check")
+    engine.prepare(None, None)  # example journeys, waits and paths by journey come from here
     examples = engine.path_examples()
     per_path = {p.stages: path_deviations(p.stages, design) for p in journey_map.paths}
     affected: dict[tuple[str, str], int] = defaultdict(int)
@@ -272,13 +277,14 @@ def _allowed(design: Design, source: str, target: str) -> bool:
         source == target and design.stages[source].repeatable)
 
 
-def check_map(result: CheckResult, **simplify) -> MapGraph:
+def check_map(result: CheckResult, log: Log | None = None, **simplify) -> MapGraph:
     """The journey map with the deviations drawn over it, and what was designed but unused.
 
-    ``simplify`` takes build_map's ``stages``, ``paths`` and ``min_count``.
+    ``simplify`` takes build_map's ``stages``, ``paths`` and ``min_count``; ``log`` is the
+    log that was checked, which build_map needs to leave stages out.
     """
     design = result.design
-    graph = build_map(result.journey_map, **simplify)
+    graph = build_map(result.journey_map, log=log, **simplify)
     graph.nodes = [n if n.name in design.stages else replace(n, status="deviation")
                    for n in graph.nodes]
     graph.nodes += [MapNode(s, 0, 0, s in design.goals, 0.0, False, "unused")

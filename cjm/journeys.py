@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from shlex import quote
 
+from cjm.accounting import LogInfo
 from cjm.engine.protocol import Log
 from cjm.engine.rows import Handoff, Rework, Stage
 from cjm.engine.semantics import FALSY, TRUTHY
@@ -83,7 +84,7 @@ class Goals:
 class JourneyMap:
     """Everything ``cjm discover`` reports, as plain data."""
 
-    log: Log
+    log: LogInfo  # how the log was read and its figures, as plain data
     stages: list[Stage]
     transitions: list[Transition]
     paths: list[JourneyPath]
@@ -200,8 +201,7 @@ def discover(
     ``infer_goals=False`` leaves a log without named goals (or outcome) with no goals, and
     accepts goals that do not occur in it (carried over from a larger log or a design).
     ``buckets`` (default: the log's) above 1 orders the journeys a bucket at a time, for logs
-    larger than memory; the figures are the same, but the engine's journey tables, which
-    cjm.conformance reads after discover(), are not kept then: pass ``buckets=1`` for that.
+    larger than memory, with the same figures.
     ``gap_min_count`` is how often a transition must be taken to rank among the slowest.
     """
     settings = log.config
@@ -280,7 +280,7 @@ def discover(
         handoffs = sorted(engine.handoff_matrix(),
                           key=lambda h: (-h.count, h.source, h.target)) if hand else []
     return suppress(JourneyMap(
-        log=log, stages=stages, transitions=transitions, paths=paths, paths_total=len(paths),
+        log=log.info(), stages=stages, transitions=transitions, paths=paths, paths_total=len(paths),
         journeys=journeys, events=log.events, duration_median=float(figures.duration_median),
         duration_p90=float(figures.duration_p90), duration_mean=float(figures.duration_mean),
         events_per_journey={"median": float(figures.events_median),

@@ -17,6 +17,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cjm.engine.protocol import Log
+from cjm.errors import UsageError
 from cjm.journeys import JourneyMap, Stage
 from cjm.privacy import kept as shared_by_enough
 from cjm.units import format_counted, format_share
@@ -117,7 +119,7 @@ def kept_stages(stages: list[Stage] | list[MapNode], share: float) -> list[str]:
 def build_map(journey_map: JourneyMap, *, stages: float | None = None,
               paths: float | None = None,
               min_count: int = 1, max_stages: int | None = None,
-              max_edges: EdgeBudget = CONFIGURED) -> MapGraph:
+              max_edges: EdgeBudget = CONFIGURED, log: Log | None = None) -> MapGraph:
     """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
 
     ``stages=None`` keeps every stage of a log with up to 100 of them, and the 60 most
@@ -128,7 +130,8 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     Each goal keeps its strongest incoming edges carrying ``GOAL_ROUTE`` (80%) of its traffic.
     ``max_stages`` caps the stages shown (the most frequent, and the goals); ``max_edges``
     (0 or None: no budget; default: ``max_edges`` of the log's cjm.toml, else 80) then caps
-    the edges, see ``fit_budget``.
+    the edges, see ``fit_budget``. A map that leaves stages out counts the journeys again
+    over the stages it keeps: that needs ``log``, the log ``journey_map`` was discovered from.
     """
     max_edges = edge_budget(max_edges, journey_map)
     capped = stages is None and len(journey_map.stages) > AUTO_STAGES
@@ -138,7 +141,10 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     kept += [g for g in journey_map.goals.stages if g not in kept]  # the goal always shows
     hidden = sorted(set(s.name for s in journey_map.stages) - set(kept))
     if hidden:
-        log = journey_map.log
+        if log is None:
+            raise UsageError("build_map: a map without some stages counts the journeys again "
+                             "over those it keeps, from the log",
+                             "Pass log=, the log the journey map was discovered from.")
         engine = log.engine("_map", buckets=journey_map.buckets)
         engine.prepare(journey_map.handoff_role, None, stages=kept)
         stage_rows = shared_by_enough(engine.stages(), lambda s: s.journeys, log)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cjm.accounting import LogInfo
 from cjm.engine.protocol import Log
 from cjm.units import iso
 
@@ -23,7 +24,7 @@ class StageCount:
 class LogDescription:
     """A profile of a log, ready for the terminal or JSON."""
 
-    log: Log
+    log: LogInfo
     stages: list[StageCount]
     events_per_journey: dict[str, float]
     reject_reasons: list[dict[str, Any]]
@@ -72,4 +73,4 @@ def describe(log: Log, examples: int = 3) -> LogDescription:
     sizes = log.journey_sizes()
     per_journey = {"min": sizes.least, "median": sizes.median, "mean": round(sizes.mean, 6),
                    "max": sizes.most}
-    return LogDescription(log, stages, per_journey, log.reject_reasons(examples))
+    return LogDescription(log.info(), stages, per_journey, log.reject_reasons(examples))

@@ -95,7 +95,7 @@ def shop(tmp_path):
 
 def test_check_counts_journeys_per_deviation(shop, design):
     jm = cjm.discover(shop, goals=["Buy"])
-    result = check(jm, design)
+    result = check(jm, design, log=shop)
     assert result.journeys == 6
     assert result.conforming == 1  # a (b breaches the service level)
     found = {(d.kind, d.detail): (d.journeys, d.examples) for d in result.deviations}
@@ -111,14 +111,14 @@ def test_check_counts_journeys_per_deviation(shop, design):
     assert result.missing_stages == [("Chat", 1)]
     assert ("Cart", "View") in result.unused_transitions
     assert result.deviation_rate == pytest.approx(5 / 6)
-    verdicts = {j: found for j, _, found in result.journey_verdicts()}
+    verdicts = {j: found for j, _, found in result.journey_verdicts(shop)}
     assert verdicts["a"] == []
     assert verdicts["b"] == ["service level breached: Cart → Buy"]
     assert sum(1 for found in verdicts.values() if not found) == result.conforming
 
 
 def test_check_map_marks_deviations_and_unused_design(shop, design):
-    result = check(cjm.discover(shop, goals=["Buy"]), design)
+    result = check(cjm.discover(shop, goals=["Buy"]), design, log=shop)
     graph = check_map(result)
     status = {n.name: n.status for n in graph.nodes}
     assert status["Chat"] == "deviation" and status["Search"] == "unused"
@@ -153,7 +153,7 @@ def test_weighted_replay_equals_pm4py_on_the_full_log(shop, design):
     fitness, prec = _pm4py_scores(shop, net)
     assert replay(net, weighted).fitness == pytest.approx(fitness, abs=1e-12)
     assert precision(net, weighted) == pytest.approx(prec, abs=1e-12)
-    assert check(jm, design).fitness == pytest.approx(fitness, abs=1e-12)
+    assert check(jm, design, log=shop).fitness == pytest.approx(fitness, abs=1e-12)
 
 
 @pytest.mark.parametrize("name", ["roadtraffic100traces.csv", "receipt.csv"])
@@ -279,7 +279,7 @@ def test_receipt_model_round_trips_through_bpmn_and_pnml(tmp_path, receipt):
         write_model(model, tmp_path / f"receipt{suffix}")
         net = read_net(tmp_path / f"receipt{suffix}")
         fitness, _ = _pm4py_scores(log, net)
-        result = check(jm, load_design(tmp_path / f"receipt{suffix}"))
+        result = check(jm, load_design(tmp_path / f"receipt{suffix}"), log=log)
         assert result.fitness == pytest.approx(fitness, abs=1e-12)
         assert result.fitness > 0.999
     assert {s.name for s in jm.stages} == set(load_design(tmp_path / "receipt.bpmn").stages)
@@ -288,7 +288,7 @@ def test_receipt_model_round_trips_through_bpmn_and_pnml(tmp_path, receipt):
 def test_exact_fitness_equals_pm4py_alignments_on_the_full_log(shop, design):
     import pm4py
 
-    result = check(cjm.discover(shop), design, exact=True)
+    result = check(cjm.discover(shop), design, log=shop, exact=True)
     assert result.exact_paths == 4 and not result.notes
     frame = _pm4py_frame(shop)
     net = design.petri_net()
@@ -301,7 +301,7 @@ def test_exact_fitness_equals_pm4py_alignments_on_the_full_log(shop, design):
                    for trace in log]  # every journey, one by one
     expected = sum(fitness) / len(fitness)
     assert result.exact_fitness == pytest.approx(expected, abs=1e-12)
-    capped = check(cjm.discover(shop), design, exact=True, max_paths=1)
+    capped = check(cjm.discover(shop), design, log=shop, exact=True, max_paths=1)
     assert capped.exact_paths == 1
     assert capped.notes == ["exact fitness from the 1 most frequent paths (33.3% of journeys); "
                             "--max-paths changes that"]
@@ -380,9 +380,9 @@ def test_journeys_conforming_to_a_model_are_those_pm4py_finds_fit(tmp_path, rece
     net = design.petri_net()
     fit = pm4py.conformance_diagnostics_token_based_replay(frame, net.net, net.initial,
                                                             net.final)
-    result = check(jm, design)
+    result = check(jm, design, log=log)
     assert result.conforming == sum(1 for t in fit if t["trace_is_fit"])
-    assert sum(1 for _, ok, _ in result.journey_verdicts() if ok) == result.conforming
+    assert sum(1 for _, ok, _ in result.journey_verdicts(log) if ok) == result.conforming
 
 
 def test_model_drawing_keeps_long_numbers_in_stage_names(tmp_path):
@@ -395,7 +395,7 @@ def test_model_drawing_keeps_long_numbers_in_stage_names(tmp_path):
 
 
 def test_exact_deviations_from_alignments(shop, design):
-    result = check(cjm.discover(shop), design, exact=True)
+    result = check(cjm.discover(shop), design, log=shop, exact=True)
     found = {(d.kind, d.detail): (d.journeys, d.examples) for d in result.exact_deviations}
     # c skips View (a model move); d's Chat is a log move; e and f stop before Cart and Buy.
     assert found[("model", "View")] == (1, ("c",))
@@ -406,7 +406,7 @@ def test_exact_deviations_from_alignments(shop, design):
 
 
 def test_check_map_marks_breached_service_levels(shop, design):
-    graph = check_map(check(cjm.discover(shop, goals=["Buy"]), design))
+    graph = check_map(check(cjm.discover(shop, goals=["Buy"]), design, log=shop))
     edges = {(e.source, e.target): e.status for e in graph.edges}
     assert edges[("Cart", "Buy")] == "deviation"  # b waited 20 minutes, the limit is 15
 
@@ -434,7 +434,7 @@ def test_check_notes_service_levels_the_log_never_has_and_design_stage_typos(tmp
     design = load_design(path)
     assert design.warnings == []  # both are designed transitions
     with cjm.read_log(write_journeys(tmp_path / "l.csv", journeys)) as log:
-        result = check(cjm.discover(log, goals=["Pay"], infer_goals=False, buckets=1), design)
+        result = check(cjm.discover(log, goals=["Pay"], infer_goals=False), design, log=log)
     assert result.notes == [
         "design stage 'delivery_choise' never occurs in the log. Did you mean "
         "'delivery_choice'?",

@@ -46,7 +46,7 @@ def _cli_json(*args: str) -> dict:
 
 def _discover(log):
     jm = cjm.discover(log)
-    return cjm.journey_json(jm, cjm.build_map(jm))
+    return cjm.journey_json(jm, cjm.build_map(jm, log=log))
 
 
 def _discover_by(log):
@@ -76,8 +76,8 @@ def _compare(log):
 def _check(log):
     design = load_design(DESIGN)
     result = check(cjm.discover(log, goals=sorted(design.goals), use_outcome=False,
-                                infer_goals=False, buckets=1), design)
-    return check_json(result, check_map(result))
+                                infer_goals=False), design, log=log)
+    return check_json(result, check_map(result, log=log))
 
 
 def _channels(log):
@@ -192,7 +192,7 @@ def test_discover_settings_of_the_config_are_used_by_the_library(tmp_path):
         jm = cjm.discover(log)
         assert (jm.goals.stages, jm.goals.source) == (("Purchase",), "flag")
         assert (jm.still_active_seconds, jm.handoff_role) == (14 * 86400, "device")
-        assert json.loads(json.dumps(cjm.journey_json(jm, cjm.build_map(jm)))) == expected
+        assert json.loads(json.dumps(cjm.journey_json(jm, cjm.build_map(jm, log=log)))) == expected
         from cjm.channels import channel_report
         from cjm.moments import moments
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import cjm
+from cjm.errors import UsageError
 from cjm.mapgraph import END, START, build_map
 from cjm.render.dot import quote, to_dot
 from cjm.render.graphviz import render
@@ -54,8 +55,14 @@ def test_min_count_hides_rare_transitions_but_not_connectivity(journey_map):
     assert ("Help", "Cart") not in kept or ("Visit", "Help") in kept
 
 
-def test_stages_share_hides_stages_and_reconnects_journeys(journey_map):
-    graph = build_map(journey_map, stages=0.9)  # 24 of 26 events: Help and Rare go
+def test_stages_share_hides_stages_and_reconnects_journeys(tmp_path):
+    """Leaving stages out counts the journeys again over those kept: from the log, which
+    the journey map (plain data) does not hold."""
+    with cjm.read_log(write_journeys(tmp_path / "log.csv", SPAGHETTI)) as log:
+        journey_map = cjm.discover(log, goals=["Buy"])
+        with pytest.raises(UsageError, match="Pass log="):
+            build_map(journey_map, stages=0.9)
+        graph = build_map(journey_map, stages=0.9, log=log)  # 24 of 26: Help and Rare go
     names = [n.name for n in graph.nodes]
     assert "Rare" not in names and "Rare" in graph.hidden_stages
     # Journey e was Visit → Search → Rare → Buy; without Rare, Search → Buy appears.

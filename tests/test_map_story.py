@@ -37,17 +37,21 @@ def _incoming(edges, goal) -> int:
 
 
 @pytest.fixture
-def fan_in(tmp_path):
-    log = cjm.read_log(write_journeys(tmp_path / "fan.csv", FAN_IN))
-    yield cjm.discover(log, goals=["Buy"])
-    log.close()
+def fan_log(tmp_path):
+    with cjm.read_log(write_journeys(tmp_path / "fan.csv", FAN_IN)) as log:
+        yield log
+
+
+@pytest.fixture
+def fan_in(fan_log):
+    return cjm.discover(fan_log, goals=["Buy"])
 
 
 @pytest.mark.parametrize("simplify", [{"paths": 0.5}, {"paths": 0.2}, {"paths": 0.5,
                                                                          "stages": 0.9}])
-def test_a_goal_keeps_most_of_its_incoming_traffic(fan_in, simplify):
-    full = build_map(fan_in, paths=1.0, stages=simplify.get("stages"))
-    graph = build_map(fan_in, **simplify)
+def test_a_goal_keeps_most_of_its_incoming_traffic(fan_in, fan_log, simplify):
+    full = build_map(fan_in, paths=1.0, stages=simplify.get("stages"), log=fan_log)
+    graph = build_map(fan_in, log=fan_log, **simplify)
     assert graph.hidden_edges > 0
     total, shown = _incoming(full.edges, "Buy"), _incoming(graph.edges, "Buy")
     assert shown >= GOAL_ROUTE * total

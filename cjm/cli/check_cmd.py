@@ -66,12 +66,12 @@ def check_command(
     for message in designed.warnings:  # when the design is loaded, before the log is read
         warn(message)
     with args.read() as log:
-        jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
-                      buckets=1)  # check() reads the journey tables discover() leaves
-        result = check(jm, designed, exact=exact, max_paths=max_paths)
+        jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
+        result = check(jm, designed, log=log, exact=exact, max_paths=max_paths)
         if journeys_out:
-            result.write_journeys(journeys_out)
-        graph = check_map(result, **map_arguments(stages, paths, min_count, max_edges))
+            result.write_journeys(journeys_out, log)
+        graph = check_map(result, log=log, **map_arguments(stages, paths, min_count,
+                                                            max_edges))
         title = f"{', '.join(Path(f.path).name for f in log.files)} against {designed.name}"
         written = mapout.write(graph, chosen, lambda: check_json(result, graph), json_out,
                                view, node_label, title)

@@ -113,7 +113,7 @@ def discover_command(
             slices = by_segment(log, by, top=top_values) if by else by_period(log, period)
             results = _slices(jm, slices, chosen, json_out, view, node_label, title, simplify)
         else:
-            graph = build_map(jm, **simplify)
+            graph = build_map(jm, log=log, **simplify)
             written = mapout.write(graph, chosen, lambda: journey_json(jm, graph), json_out,
                                    view, node_label, title)
     from cjm.render.terminal import discover_view, notes_and_warnings, slices_view
@@ -142,7 +142,7 @@ def _slices(jm, slices, chosen, json_out, view, node_label, title, simplify) -> 
     results, used = [], set()
     for part in slices:
         result = discover_part(part, jm)
-        graph = build_map(result, **simplify)
+        graph = build_map(result, log=part, **simplify)
         name = safe_name(part.label.split(" = ", 1)[-1], used)
         targets = [t.with_name(f"{t.stem}.{name}{t.suffix}") for t in chosen]
         written = mapout.write(graph, targets, lambda r=result, g=graph: journey_json(r, g),

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cjm.accounting import LogInfo
 from cjm.config import READING_OPTIONS
-from cjm.engine.duckdb.eventlog import EventLog
 from cjm.errors import UsageError, did_you_mean
 from cjm.report.build import Report
 
@@ -55,7 +55,7 @@ class ReportRun:
     """A report built and written: what to tell the reader, and the gates left to check."""
 
     report: Report
-    log: EventLog  # closed: its files, notes, warnings and row accounting
+    log: LogInfo  # its files, notes, warnings and row accounting
     written: list[Path]
     dead_end_rate: float | None = None  # the gate asked for (fail_on_dead_end_rate)
     strict: bool = False
@@ -127,7 +127,7 @@ def run_report(logs: list[str], values: Mapping[str, Any], targets: list[Path],
         report = build_report(log, options)
         (write_all or _write_in_turn)(
             targets, lambda target: written.extend(write_report(report, target, assets)))
-    return ReportRun(report, log, written, gate, bool(reading.get("strict")))
+    return ReportRun(report, log.info(), written, gate, bool(reading.get("strict")))
 
 
 def run_batch(path: str | Path, *,

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cjm.engine.duckdb.eventlog import EventLog
+from cjm.engine.protocol import Log
 from cjm.journeys import GOAL_SHARE, JourneyMap
 from cjm.mapgraph import CONFIGURED, EdgeBudget, MapGraph
 from cjm.progress import step
@@ -124,7 +124,7 @@ class Report:
         return named
 
 
-def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
+def build_report(log: Log, options: ReportOptions | None = None) -> Report:
     """Compute every section of a report on ``log``."""
     from cjm.journeys import discover
     from cjm.mapgraph import build_map
@@ -141,12 +141,12 @@ def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
                   handoff_column=options.handoff_column)
     simplify = {"stages": options.stages, "paths": options.paths,
                 "min_count": options.min_count, "max_edges": options.max_edges}
-    graph = build_map(jm, **simplify)
+    graph = build_map(jm, log=whole, **simplify)
     title = options.title or ", ".join(Path(f.path).name for f in log.files)
     if whole.label:
         title += f" ({whole.label})"
     report = Report(title=title, options=options, journey=journey_json(jm, graph),
-                    journey_map=jm, figure=_figure(jm, graph, title, options.view),
+                    journey_map=jm, figure=_figure(jm, whole, graph, title, options.view),
                     warnings=_warnings(whole, jm))
     if options.by or options.period:
         report.slice_by = options.by or options.period
@@ -163,10 +163,10 @@ def build_report(log: EventLog, options: ReportOptions | None = None) -> Report:
     return report
 
 
-def _figure(jm: JourneyMap, graph: MapGraph, title: str, view: str) -> Figure:
+def _figure(jm: JourneyMap, log: Log, graph: MapGraph, title: str, view: str) -> Figure:
     from cjm.mapgraph import build_map
 
-    small = build_map(jm, max_stages=MERMAID_STAGES, max_edges=MERMAID_EDGES)
+    small = build_map(jm, max_stages=MERMAID_STAGES, max_edges=MERMAID_EDGES, log=log)
     return Figure(title, graph, small, view)
 
 
@@ -176,7 +176,7 @@ def _trimmed(graph: MapGraph, title: str, view: str) -> Figure:
     return Figure(title, graph, trim(graph, MERMAID_STAGES, MERMAID_EDGES), view)
 
 
-def _warnings(log: EventLog, jm: JourneyMap) -> list[str]:
+def _warnings(log: Log, jm: JourneyMap) -> list[str]:
     lines = [f"Note: {note}" for note in (*log.notes, *jm.notes)]
     for warning in log.warnings:
         example = f" (e.g. {', '.join(warning.examples[:2])})" if warning.examples else ""
@@ -184,7 +184,7 @@ def _warnings(log: EventLog, jm: JourneyMap) -> list[str]:
     return lines
 
 
-def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dict,
+def _slices(jm: JourneyMap, log: Log, options: ReportOptions, simplify: dict,
             title: str) -> list[Slice]:
     """Each segment or period, discovered as the whole was, so that the rates compare."""
     from cjm.mapgraph import build_map
@@ -197,14 +197,15 @@ def _slices(jm: JourneyMap, log: EventLog, options: ReportOptions, simplify: dic
     for part in parts:
         with step(f"Slice {part.label}"):
             result = discover_part(part, jm)
-            graph = build_map(result, **simplify)
+            graph = build_map(result, log=part, **simplify)
             slices.append(Slice(part.label, journey_json(result, graph),
-                                _figure(result, graph, f"{title}: {part.label}", options.view),
+                                _figure(result, part, graph, f"{title}: {part.label}",
+                                        options.view),
                                 result))
     return slices
 
 
-def _funnel(log: EventLog, options: ReportOptions) -> dict[str, Any]:
+def _funnel(log: Log, options: ReportOptions) -> dict[str, Any]:
     from cjm.funnel import funnel
     from cjm.render.json_out import funnel_json
 
@@ -214,7 +215,7 @@ def _funnel(log: EventLog, options: ReportOptions) -> dict[str, Any]:
         return funnel_json(result, log)
 
 
-def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
+def _comparison(jm: JourneyMap, log: Log, options: ReportOptions):
     from cjm.compare import compare, compare_map
     from cjm.render.json_out import compare_json
     from cjm.segments import discover_part, sides
@@ -230,16 +231,15 @@ def _comparison(jm: JourneyMap, log: EventLog, options: ReportOptions):
         return compare_json(result), _trimmed(graph, title, "frequency")
 
 
-def _check(log: EventLog, options: ReportOptions, simplify: dict, title: str):
+def _check(log: Log, options: ReportOptions, simplify: dict, title: str):
     from cjm.conformance import check, check_map
     from cjm.design import load_design
     from cjm.journeys import discover
     from cjm.render.json_out import check_json
 
     designed = load_design(options.design)
-    jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False,
-                  buckets=1)  # check() reads the journey tables discover() leaves
-    result = check(jm, designed)
-    graph = check_map(result, **simplify)
+    jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
+    result = check(jm, designed, log=log)
+    graph = check_map(result, log=log, **simplify)
     return (check_json(result, graph),
             _trimmed(graph, f"{title} against {designed.name}", options.view))

@@ -10,8 +10,7 @@ import csv
 import shutil
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from cjm.accounting import (
     LIFECYCLE_MODES,
     WITHHELD,
     FileReport,
-    LogTotals,
+    LogInfo,
     given_roles,
     nothing_left,
 )
@@ -43,40 +42,22 @@ from cjm.schema import (
     session_column,
 )
 from cjm.sql import sql_name, sql_string
-from cjm.timestamps import TimestampFormat, detect_format
+from cjm.timestamps import detect_format
 from cjm.units import format_count, format_counted, parse_span
 
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
 MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
 
 
-@dataclass
-class EventLog(LogTotals):
+@dataclass(kw_only=True)
+class EventLog(LogInfo):
     """Events in the engine (table ``events``), ordered by journey, timestamp and file row.
 
     ``con`` is the DuckDB connection holding the tables ``events`` and ``rejects``.
     """
 
     con: Any
-    files: list[FileReport]
-    mapping: Mapping
-    timestamp_format: TimestampFormat
-    timezone: str
-    notes: list[str]
-    warnings: list[QualityWarning]
-    events: int
-    journeys: int
-    stages: int
-    first_timestamp: datetime | None
-    last_timestamp: datetime | None
-    journey_gap_seconds: float | None = None
     table: str = "events"  # the events of this log (a view of them for a subset)
-    label: str | None = None  # what a subset is: "segment = vip", "2024-Q3"
-    buckets: int = 1  # discover() orders the journeys in this many groups (a log > memory)
-    min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
-    private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
-    session_column: str | None = None  # a column naming visits, when journeys are not by it
-    config: Config = field(default_factory=Config)  # the settings it was read with
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
 

@@ -11,46 +11,23 @@ from __future__ import annotations
 import contextlib
 import csv
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cjm.accounting import WITHHELD, FileReport, LogTotals
-from cjm.config import Config
+from cjm.accounting import WITHHELD, LogInfo
 from cjm.engine.rows import StageTotal
-from cjm.quality import QualityWarning
-from cjm.schema import Mapping
-from cjm.timestamps import TimestampFormat
 
 
-@dataclass
-class SparkEventLog(LogTotals):
+@dataclass(kw_only=True)
+class SparkEventLog(LogInfo):
     """Events in Spark: ``events_frame`` holds journey, case_id, stage, ts (microseconds
     since 1970, UTC), _file, _line and the optional roles; ``rejects_frame`` the rejects
-    (_file, _line, reason, content)."""
+    (_file, _line, reason, content). Spark spreads the journeys itself: ``buckets`` stays 1."""
 
     spark: Any
     events_frame: Any
     rejects_frame: Any
     staged_frame: Any  # the rows as read and parsed, cached; events and rejects read it
-    files: list[FileReport]
-    mapping: Mapping
-    timestamp_format: TimestampFormat
-    timezone: str
-    notes: list[str]
-    warnings: list[QualityWarning]
-    events: int
-    journeys: int
-    stages: int
-    first_timestamp: datetime | None
-    last_timestamp: datetime | None
-    journey_gap_seconds: float | None = None
-    label: str | None = None
-    min_journeys: int = 1
-    private: bool = False
-    session_column: str | None = None  # a column naming visits, when journeys are not by it
-    config: Config = field(default_factory=Config)  # the settings it was read with
-    buckets: int = 1  # Spark spreads the journeys itself; discover() asks for this
     engine_name: str = "spark"
     _session: Any = None  # cjm.engine.spark.session.Session, stopped on close when cjm started it
     _engines: list[Any] = field(default_factory=list)

@@ -33,12 +33,13 @@ a goal as their first event) have nothing to credit and are left out, and counte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby, pairwise
 from typing import TYPE_CHECKING
 
 from cjm.errors import UsageError
+from cjm.progress import step
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,10 +113,12 @@ def fold(touches: Iterable[str]) -> tuple[str, ...]:
 
 
 def attribute(sequences: Iterable[tuple[Sequence[str], int, int]], *,
-              resamples: int = RESAMPLES, seed: int = SEED) -> Shares:
+              resamples: int = RESAMPLES, seed: int = SEED,
+              advance: Callable[[int], None] | None = None) -> Shares:
     """Shares of the conversions from ``(touches, converted, not converted)`` rows: distinct
     sequences of touchpoints with their journeys (repeated sequences are merged, consecutive
-    repeats folded). See the module's docstring for the models and the interval."""
+    repeats folded). See the module's docstring for the models and the interval.
+    ``advance(done)`` hears how many resamples are done (for a progress bar)."""
     import numpy as np
 
     if resamples < 1:
@@ -143,6 +146,8 @@ def attribute(sequences: Iterable[tuple[Sequence[str], int, int]], *,
     for b in range(resamples):
         drawn = rng.multinomial(journeys, weights).astype(float)
         draws[b] = chain.shares(drawn[:len(keys)], drawn[len(keys):])[1]
+        if advance is not None:
+            advance(b + 1)
     tail = (1 - CONFIDENCE) / 2 * 100
     # A resample without a conversion has no shares (NaN): it is left out of the interval.
     low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
@@ -235,8 +240,9 @@ def attribution(log: Log, *, by_channel: bool = False, goals: Sequence[str] = ()
     engine.prepare("channel" if by_channel else None,
                    "outcome" if found.source == "outcome" else None)
     rows = engine.touch_sequences(found.stages, by_channel)
-    result = attribute(((r.touches, r.converted, r.not_converted) for r in rows),
-                       resamples=resamples, seed=seed)
+    with step("Resampling the journeys", total=resamples) as advance:
+        result = attribute(((r.touches, r.converted, r.not_converted) for r in rows),
+                           resamples=resamples, seed=seed, advance=advance)
     shown = [t for t in result.touchpoints if t.journeys >= log.min_journeys]
     shown.sort(key=lambda t: (-t.markov.value, t.name))
     return Attribution(

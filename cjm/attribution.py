@@ -91,20 +91,18 @@ class Attribution:
     """What ``cjm attribution`` shows."""
 
     by: str  # "stage" or "channel"
-    touchpoints: list[Touchpoint]  # shown: largest Markov share first
-    journeys: int
-    conversions: int
-    without_touches: int
-    conversions_without_touches: int
-    sequences: int
-    resamples: int
-    seed: int
+    shares: Shares  # every touchpoint, and the totals
+    touchpoints: list[Touchpoint]  # those shown (min_journeys): largest Markov share first
     goals: tuple[str, ...]  # the goal stages; empty when the outcome column decides
     goals_source: str  # "flag", "inferred" or "outcome" (as cjm discover resolves them)
     outcome_column: str | None
-    hidden: int  # touchpoints seen by fewer than min_journeys journeys, left out
     min_journeys: int
     confidence: float = CONFIDENCE
+
+    @property
+    def hidden(self) -> int:
+        """Touchpoints left out: seen in fewer than ``min_journeys`` journeys."""
+        return len(self.shares.touchpoints) - len(self.touchpoints)
 
 
 def fold(touches: Iterable[str]) -> tuple[str, ...]:
@@ -245,9 +243,7 @@ def attribution(log: Log, *, by_channel: bool = False, goals: Sequence[str] = ()
                            resamples=resamples, seed=seed, advance=advance)
     shown = [t for t in result.touchpoints if t.journeys >= log.min_journeys]
     shown.sort(key=lambda t: (-t.markov.value, t.name))
-    return Attribution(
-        "channel" if by_channel else "stage", shown, result.journeys, result.conversions,
-        result.without_touches, result.conversions_without_touches, result.sequences,
-        result.resamples, result.seed, found.stages, found.source,
-        log.mapping.column("outcome") if found.source == "outcome" else None,
-        len(result.touchpoints) - len(shown), log.min_journeys)
+    return Attribution("channel" if by_channel else "stage", result, shown, found.stages,
+                       found.source,
+                       log.mapping.column("outcome") if found.source == "outcome" else None,
+                       log.min_journeys)

@@ -203,7 +203,7 @@ def test_goals_are_resolved_as_discover_resolves_them(tmp_path):
     assert "Review" in {t.name for t in outcome.touchpoints}
     assert (named.goals_source, named.goals) == ("flag", ("Purchase",))
     assert "Review" not in {t.name for t in named.touchpoints}
-    assert named.conversions == outcome.conversions == 60
+    assert named.shares.conversions == outcome.shares.conversions == 60
     spread = {f"j{i}": ["Visit", *(["A", "B"] if i % 2 else ["B", "A"])] for i in range(100)}
     with cjm.read_log(write_journeys(tmp_path / "s.csv", spread)) as log, \
             pytest.raises(UsageError, match="no goal stage given") as caught:
@@ -222,6 +222,7 @@ def test_min_journeys_leaves_out_rare_touchpoints(tmp_path):
     assert [t.name for t in kept.touchpoints] == [t.name for t in every.touchpoints
                                                   if t.journeys >= 20]
     assert (kept.hidden, every.hidden) == (sum(n < 20 for n in seen.values()), 0)
+    assert kept.shares == every.shares
     assert kept.touchpoints[0] == every.touchpoints[0]  # the shares are of every journey
 
 
@@ -252,3 +253,6 @@ def test_cli_json_text_and_errors(tmp_path, monkeypatch):
     bad = CliRunner().invoke(app, ["attribution", str(no_channel), "--by-channel"], env=env)
     assert bad.exit_code == 2
     assert "--channel COLUMN" in bad.output
+    spark = CliRunner().invoke(app, args, env={**env, "CJM_ENGINE": "spark"})
+    assert spark.exit_code == 2
+    assert "cjm attribution runs on DuckDB only" in spark.output

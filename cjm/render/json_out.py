@@ -332,18 +332,19 @@ def attribution_json(result, log) -> dict[str, Any]:
     def share(s) -> dict[str, float | None]:
         return {"share": _r(s.value), "low": _r(s.low), "high": _r(s.high)}
 
+    totals = result.shares
     return {
         "schema": ATTRIBUTION_SCHEMA,
         "reading": reading(log),
         "by": result.by,
         "goals": {"stages": list(result.goals), "source": result.goals_source,
                   "outcome_column": result.outcome_column},
-        "journeys": result.journeys,
-        "conversions": result.conversions,
-        "without_touches": {"journeys": result.without_touches,
-                            "conversions": result.conversions_without_touches},
-        "sequences": result.sequences,
-        "bootstrap": {"resamples": result.resamples, "seed": result.seed,
+        "journeys": totals.journeys,
+        "conversions": totals.conversions,
+        "without_touches": {"journeys": totals.without_touches,
+                            "conversions": totals.conversions_without_touches},
+        "sequences": totals.sequences,
+        "bootstrap": {"resamples": totals.resamples, "seed": totals.seed,
                       "confidence": result.confidence},
         "min_journeys": result.min_journeys,
         "hidden": result.hidden,

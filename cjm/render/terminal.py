@@ -533,7 +533,7 @@ def moments_view(result, log, top: int = 10) -> RenderableType:
 
 def attribution_view(result, log, top: int = 10) -> RenderableType:
     """The ``cjm attribution`` summary."""
-    what = "channels" if result.by == "channel" else "stages"
+    what, totals = ("channels" if result.by == "channel" else "stages"), result.shares
     if result.goals:
         goal = f"reaching {', '.join(result.goals)}{_inferred(result.goals_source)}"
         upto = "up to and including" if result.by == "channel" else "before"
@@ -541,13 +541,14 @@ def attribution_view(result, log, top: int = 10) -> RenderableType:
     else:
         goal = f"{result.outcome_column} says yes"
         touches = f"all {what} of the journey (to stop at a goal stage, pass --goal STAGE)"
-    lines = [f"Conversions: {count(result.conversions)} of {counted(result.journeys, 'journeys')}"
-             f" with a touch ({goal}). Touches: {touches}, a repeat in a row counted once."]
-    if result.without_touches:
-        lines.append(f"{counted(result.without_touches, 'journeys')} without a touch left out "
-                     f"({count(result.conversions_without_touches)} of them converted).")
+    lines = [f"Conversions: {count(totals.conversions)} of "
+             f"{counted(totals.journeys, 'journeys')} with a touch ({goal}). Touches: "
+             f"{touches}, a repeat in a row counted once."]
+    if totals.without_touches:
+        lines.append(f"{counted(totals.without_touches, 'journeys')} without a touch left "
+                     f"out ({count(totals.conversions_without_touches)} of them converted).")
     lines.append(f"Shares of the conversions, with 95% intervals from "
-                 f"{counted(result.resamples, 'bootstrap resamples')} of the journeys. "
+                 f"{counted(totals.resamples, 'bootstrap resamples')} of the journeys. "
                  "Association, not cause: a removal effect is not the lift a touchpoint brings.")
     if result.hidden:
         lines.append(f"{counted(result.hidden, what)} seen in fewer than {result.min_journeys} "

@@ -122,9 +122,10 @@ def attribute(sequences: Iterable[tuple[Sequence[str], int, int]], *,
     if resamples < 1:
         raise UsageError(f"--resamples must be 1 or more, not {resamples}")
     merged: dict[tuple[str, ...], list[int]] = {}
+    names: dict[str, str] = {}  # each name held once, however many sequences have it
     empty = [0, 0]
     for touches, converted, not_converted in sequences:
-        key = fold(touches)
+        key = tuple(names.setdefault(t, t) for t in fold(touches))
         counts = merged.setdefault(key, [0, 0]) if key else empty
         counts[0] += int(converted)
         counts[1] += int(not_converted)
@@ -180,9 +181,9 @@ class _Chain:
         self.part_touch = np.array([t for c in coded for t in c[1:]], dtype=int)
         self.part = np.array([1 / (len(c) - 1) for c in coded for _ in c[1:]])
         # Journeys that have a touchpoint: each sequence counts once per touchpoint.
-        having = sorted({(s, t) for s, c in enumerate(coded) for t in c[1:]})
-        self.have_seq = np.array([s for s, _ in having], dtype=int)
-        self.have_touch = np.array([t for _, t in having], dtype=int)
+        having = np.sort(self.seq_of * self.size + self.part_touch)
+        having = having[np.concatenate(([True], having[1:] != having[:-1]))]
+        self.have_seq, self.have_touch = having // self.size, having % self.size
 
     def journeys(self, total: np.ndarray) -> np.ndarray:
         import numpy as np

@@ -256,3 +256,21 @@ def test_cli_json_text_and_errors(tmp_path, monkeypatch):
     spark = CliRunner().invoke(app, args, env={**env, "CJM_ENGINE": "spark"})
     assert spark.exit_code == 2
     assert "cjm attribution runs on DuckDB only" in spark.output
+
+
+def test_shuffled_rows_give_the_same_json(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = _shop(tmp_path).read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    random.Random(8).shuffle(body)
+    (tmp_path / "shuffled.csv").write_text("\n".join([lines[0], *body]) + "\n", encoding="utf-8")
+    outputs = []
+    for name in ("shop.csv", "shuffled.csv"):
+        result = CliRunner().invoke(app, ["attribution", name, "--goal", "Purchase",
+                                          "--resamples", "200", "--json", "-"],
+                                    env={"NO_COLOR": "1"})
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        del data["reading"]  # names the file
+        outputs.append(data)
+    assert outputs[0] == outputs[1]

@@ -229,7 +229,7 @@ def attribution(log: Log, *, by_channel: bool = False, goals: Sequence[str] = ()
 
     if by_channel and "channel" not in log.mapping:
         raise UsageError("--by-channel: the log has no channel column", "Pass --channel COLUMN.")
-    found = discover(log, goals=list(goals) or None, buckets=1).goals
+    found = discover(log, goals=list(goals) or None).goals
     if found.source == "none":
         raise UsageError("attribution: no goal stage given, and none found (no stage ends "
                          f"at least {GOAL_SHARE:.0%} of the journeys that reach it)",

@@ -274,3 +274,17 @@ def test_shuffled_rows_give_the_same_json(tmp_path, monkeypatch):
         del data["reading"]  # names the file
         outputs.append(data)
     assert outputs[0] == outputs[1]
+
+
+def test_events_without_a_channel_are_no_touch(tmp_path):
+    journeys = {"a": [("Visit", "web"), ("Read", ""), ("Visit", "web"), ("Buy", "store")],
+                "b": [("Visit", ""), ("Buy", "")], "c": [("Visit", "web"), ("Leave", "")]}
+    with cjm.read_log(write_journeys(tmp_path / "c.csv", journeys)) as log:
+        engine = log.engine("_t")
+        engine.prepare("channel", None)
+        rows = engine.touch_sequences(["Buy"], by_channel=True)
+        result = attribution(log, by_channel=True, goals=["Buy"], resamples=100)
+    assert [(r.touches, r.converted, r.not_converted) for r in rows] == [
+        ((), 1, 0), (("web",), 0, 1), (("web", "store"), 1, 0)]
+    assert (result.shares.without_touches, result.shares.conversions_without_touches) == (1, 1)
+    assert result.shares.journeys == 2

@@ -53,28 +53,31 @@ def test_heuristic_models_match_channelattribution():
         assert touch.linear.value * conversions == pytest.approx(row["linear_touch"])
 
 
-def _mam_removal(rows) -> tuple[dict[str, float], dict[str, float]]:
-    """marketing_attribution_models' removal effects and Markov shares (exact: it inverts
-    the fundamental matrix once per channel removed)."""
-    import polars as pl
-    from mam.models.markov import MarkovModel
+def _mam_removal(rows) -> dict[str, float]:
+    """marketing_attribution_models' removal effects (exact: it inverts the fundamental
+    matrix once per channel removed), from its grouped-journeys format."""
+    import pandas as pd
+    from mam import MAM
 
-    records = [{"channels": list(t), "has_conversion": converted, "weight": float(n)}
-               for t, c, n0 in rows for converted, n in ((True, c), (False, n0)) if n]
-    model = MarkovModel()
-    shares = model._compute_markov(pl.DataFrame(records))
-    removal = model.removal_effect_df["removal_effect"].to_dict()
-    return removal, shares
+    data = pd.DataFrame(
+        [{"path": " > ".join(t), "converted": converted, "journeys": n}
+         for t, c, n0 in rows for converted, n in ((True, c), (False, n0)) if n])
+    result = MAM(data, "grouped_journey", channels_colname="path",
+                 journey_with_conv_colname="converted",
+                 occurrences_colname="journeys").run_markov()
+    return result.metadata["removal_effect"]["removal_effect"].to_dict()
 
 
 def test_removal_effects_match_marketing_attribution_models():
     rows = _sequences()
     result = _by_name(attribute(rows, resamples=10))
-    removal, shares = _mam_removal(rows)
+    removal = _mam_removal(rows)
     assert set(result) == set(removal)
     for name, touch in result.items():
         assert touch.removal_effect == pytest.approx(removal[name], rel=1e-9)
-        assert touch.markov.value == pytest.approx(shares[name], rel=1e-9)
+        # A share is a removal effect over their sum (as ChannelAttribution scales them).
+        assert touch.markov.value == pytest.approx(removal[name] / sum(removal.values()),
+                                                   rel=1e-9)
 
 
 def test_removal_effects_agree_with_channelattribution_simulation():

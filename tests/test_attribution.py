@@ -207,6 +207,11 @@ def test_goals_are_resolved_as_discover_resolves_them(tmp_path):
     assert (named.goals_source, named.goals) == ("flag", ("Purchase",))
     assert "Review" not in {t.name for t in named.touchpoints}
     assert named.shares.conversions == outcome.shares.conversions == 60
+    ending = {f"j{i}": ["Visit", "Cart", "Buy"] if i % 2 else ["Visit"] for i in range(40)}
+    with cjm.read_log(write_journeys(tmp_path / "e.csv", ending)) as log:
+        inferred = attribution(log, resamples=100)
+    assert (inferred.goals, inferred.goals_source) == (("Buy",), "inferred")
+    assert inferred.shares.conversions == 20
     spread = {f"j{i}": ["Visit", *(["A", "B"] if i % 2 else ["B", "A"])] for i in range(100)}
     with cjm.read_log(write_journeys(tmp_path / "s.csv", spread)) as log, \
             pytest.raises(UsageError, match="no goal stage given") as caught:

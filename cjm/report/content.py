@@ -322,11 +322,11 @@ def _attribution(data: dict[str, Any], top: int) -> list[Block]:
                else f"say yes in {goals['outcome_column']}")
     kind = "channels" if data["by"] == "channel" else "stages"
     upto = "up to and including" if data["by"] == "channel" else "before"
-    touches = (f"their {kind} {upto} the first goal event" if goals["stages"]
-               else f"all their {kind}")
+    touches = (f"the {kind} {upto} the first goal event" if goals["stages"]
+               else f"all the journey's {kind}")
     notes = [f"{format_count(data['conversions'])} of "
-             f"{format_counted(data['journeys'], 'journeys')} with a touch {reached}. Their "
-             f"touches: {touches}, a repeat in a row counted once.",
+             f"{format_counted(data['journeys'], 'journeys')} with a touch {reached}. "
+             f"Touches: {touches}, a repeat in a row counted once.",
              "Each model splits the conversions among the touchpoints; the Markov share is the "
              "removal effect's. 95% intervals from "
              f"{format_count(data['bootstrap']['resamples'])} bootstrap resamples of the "

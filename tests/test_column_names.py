@@ -40,6 +40,7 @@ COMMANDS = {
     "funnel": ("--steps", "View Product,Add to Cart,Checkout,Purchase", "--by", "channel"),
     "channels": (),
     "moments": ("--min-count", "5", "--before-goal", "--goal", "Purchase"),
+    "attribution": ("--goal", "Purchase", "--by-channel", "--resamples", "100"),
     "compare": ("--by", "channel", "--values", "web,app", "--where", "segment=new",
                 "--no-map"),
     "check": ("--design", str(DESIGN), "--no-map"),

@@ -30,6 +30,7 @@ from cjm.engine.rows import (
     Rework,
     SlowWait,
     Stage,
+    TouchSequence,
 )
 from cjm.engine.semantics import (
     TRUTHY,
@@ -203,7 +204,8 @@ def _spark(path: Path, buckets: int) -> Iterator:
 DISCOVER = ("prepare", "stages", "transitions", "paths", "journey_figures", "rework",
             "endings", "handoff_matrix", "outcome_values")
 ANALYSES = ("path_examples", "journey_paths", "slow_transitions", "funnel", "funnel_next",
-            "channel_mix", "channel_sequences", "journeys_moving", "costs", "outcome_sums")
+            "channel_mix", "channel_sequences", "journeys_moving", "costs", "outcome_sums",
+            "touch_sequences")
 ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
     "duckdb": (lambda path, _: _duckdb(path, 1), DISCOVER + ANALYSES),
     "duckdb-buckets": (lambda path, _: _duckdb(path, 3), DISCOVER),
@@ -380,3 +382,24 @@ def test_outcome_sums(analyses, log_file) -> None:
         having = [outcome[j] for j, p in oracle.paths.items() if stage in p and j in outcome]
         assert (stage_items[stage].journeys, stage_items[stage].total) == (
             len(having), sum(having))
+
+
+def test_touch_sequences(analyses, log_file) -> None:
+    """Attribution's input: touches before the first goal event (by channel, up to and
+    including it; events without a channel are no touch), repeats in a row folded."""
+    engine = analyses
+    _, oracle = log_file
+    for by_channel, outcome in ((False, None), (True, None), (False, "outcome")):
+        engine.prepare("channel" if by_channel else None, outcome)
+        goals = () if outcome else GOALS
+        counts: Counter = Counter()
+        for events in oracle.journeys.values():
+            cut = next((k for k, e in enumerate(events) if e["stage"] in goals), None)
+            kept = events if cut is None else events[:cut + by_channel]
+            touches = [t for e in kept if (t := e["channel"] if by_channel else e["stage"])]
+            converted = (any(e["outcome"] in TRUTHY for e in events) if outcome
+                         else cut is not None)
+            key = tuple(t for k, t in enumerate(touches) if t not in touches[k - 1:k])
+            counts[key, converted] += 1
+        expected = {TouchSequence(t, counts[t, True], counts[t, False]) for t, _ in counts}
+        assert set(engine.touch_sequences(goals, by_channel)) == expected

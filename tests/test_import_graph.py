@@ -97,8 +97,8 @@ def test_nothing_outside_the_cli_imports_it():
 # The analyses: what cjm computes from an engine's rows. They see the engine seam
 # (cjm.engine.protocol, .rows, .semantics) and nothing behind it, and print nothing.
 ANALYSES = ("cjm.journeys", "cjm.mapgraph", "cjm.funnel", "cjm.compare", "cjm.channels",
-            "cjm.moments", "cjm.conformance", "cjm.segments", "cjm.privacy", "cjm.gates",
-            "cjm.summary")
+            "cjm.moments", "cjm.attribution", "cjm.conformance", "cjm.segments", "cjm.privacy",
+            "cjm.gates", "cjm.summary")
 SEAM = ("cjm.engine", "cjm.engine.protocol", "cjm.engine.rows", "cjm.engine.semantics")
 
 

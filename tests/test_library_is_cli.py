@@ -15,6 +15,7 @@ from cjm.conformance import check, check_map
 from cjm.design import load_design
 from cjm.funnel import funnel
 from cjm.render.json_out import (
+    attribution_json,
     channels_json,
     check_json,
     compare_json,
@@ -93,6 +94,12 @@ def _moments(log, goals: tuple[str, ...] = ()):
     return moments_json(moments(log, goals=goals, before_goal=bool(goals)), log)
 
 
+def _attribution(log, **options):
+    from cjm.attribution import attribution
+
+    return attribution_json(attribution(log, **options), log)
+
+
 COMMANDS = {
     "inspect": (["inspect"], lambda log: cjm.describe(log).to_dict()),
     "discover": (["discover"], _discover),
@@ -106,6 +113,10 @@ COMMANDS = {
     "moments": (["moments"], _moments),
     "moments --before-goal": (["moments", "--before-goal", "--goal", "Purchase"],
                               lambda log: _moments(log, ("Purchase",))),
+    "attribution": (["attribution"], _attribution),
+    "attribution --by-channel": (["attribution", "--by-channel", "--goal", "Purchase"],
+                                 lambda log: _attribution(log, by_channel=True,
+                                                          goals=["Purchase"])),
 }
 
 

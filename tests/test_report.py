@@ -327,3 +327,30 @@ def test_batch_keys_are_the_reading_flags():
     from cjm.config import READING_OPTIONS
 
     assert set(READING_OPTIONS) == {f.name for f in fields(LogArgs)} - {"paths", "debug"}
+
+
+def test_attribution_section_shows_the_command_s_shares(tmp_path):
+    import json
+
+    args = ["--goal", "Purchase"]
+    result = run_cli("report", str(EXAMPLE), "-o", "r.html", "-o", "r.md", "--attribution",
+                     "channel", *args)
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert '<section id="attribution">' in page and "## Attribution" in text
+    shown = run_cli("attribution", str(EXAMPLE), "--by-channel", *args, "--json", "-")
+    data = json.loads(shown.stdout)
+    for t in data["touchpoints"]:
+        markov, last = t["markov"], t["last_touch"]
+        dash = "\N{EN DASH}"
+        row = (f"| {md(t['name'])} | {t['journeys']:,} | {markov['share'] * 100:.1f}% | "
+               + md(f"{markov['low'] * 100:.1f}{dash}{markov['high'] * 100:.1f}%") + " | ")
+        assert row in text, row
+        assert md(f"{last['share'] * 100:.1f}% ({last['low'] * 100:.1f}{dash}") in text
+    assert "Association, not cause" in text
+    again = run_cli("report", str(EXAMPLE), "-o", "again.md", "--attribution", "channel", *args)
+    assert again.exit_code == 0
+    assert (tmp_path / "again.md").read_bytes() == text.encode("utf-8")
+    wrong = run_cli("report", str(EXAMPLE), "-o", "x.md", "--attribution", "page")
+    assert wrong.exit_code == 2 and "stage, channel" in wrong.output

@@ -3,6 +3,7 @@
 import typer
 
 from cjm import __version__
+from cjm.cli.attribution_cmd import attribution_command
 from cjm.cli.channels_cmd import channels_command
 from cjm.cli.check_cmd import check_command
 from cjm.cli.compare_cmd import compare_command
@@ -43,7 +44,8 @@ for _name, _command, _panel in (
         ("inspect", inspect_command, "Read"), ("convert", convert_command, "Read"),
         ("discover", discover_command, "Analyse"), ("funnel", funnel_command, "Analyse"),
         ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
-        ("moments", moments_command, "Analyse"), ("model", model_command, "Design"),
+        ("moments", moments_command, "Analyse"),
+        ("attribution", attribution_command, "Analyse"), ("model", model_command, "Design"),
         ("check", check_command, "Design"), ("report", report_command, "Report")):
     # The listing in `cjm --help` would keep the docstring's line breaks; its first
     # paragraph as one line lets the terminal wrap it.

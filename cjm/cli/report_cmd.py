@@ -49,6 +49,10 @@ def report_command(
         metavar="A,B,C", show_default=False)] = None,
     within: options.Within = None,
     order: options.Order = "strict",
+    attribution: Annotated[str | None, typer.Option(
+        "--attribution", help="Add the attribution of the conversions to each stage or "
+        "channel (as cjm attribution does).", rich_help_panel=CONTENT,
+        metavar="stage|channel", show_default=False)] = None,
     compare_by: Annotated[str | None, typer.Option(
         "--compare-by", help="Add a comparison of two values of a role; give them with "
         "--compare-values.", rich_help_panel=CONTENT, show_default=False)] = None,
@@ -75,7 +79,7 @@ def report_command(
     fail_on_dead_end_rate: options.FailOnDeadEndRate = None,
 ) -> None:
     """Write a report: overview, journey map, paths, dead-ends, gaps and hand-offs, and on
-    request sections per segment, a funnel, a comparison and a conformance check.
+    request sections per segment, a funnel, attribution, a comparison and a conformance check.
 
     HTML is one file that opens offline and prints well; Markdown suits CI job summaries and
     pull-request comments, its maps drawn by Mermaid.

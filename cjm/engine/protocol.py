@@ -32,6 +32,7 @@ from cjm.engine.rows import (
     SlowWait,
     Stage,
     StageTotal,
+    TouchSequence,
 )
 
 
@@ -114,6 +115,15 @@ class Engine(Protocol):
         outcome value. With ``before`` (goal stages), items count only what journeys did
         before their first event at one of them.
         """
+
+    def touch_sequences(self, goals: Sequence[str], by_channel: bool) -> list[TouchSequence]:
+        """The distinct sequences of touches (stages, or with ``by_channel`` the hand-off
+        values of prepare('channel', …)), repeats in a row folded, with the journeys that
+        convert and those that do not. With ``goals``, a journey converts when it reaches one
+        of them, and its touches are its events before the first goal event (by channel, up
+        to and including it); without, it converts when its outcome (prepare(…, outcome)) is
+        truthy, and every event is a touch. A journey without a touch has the empty
+        sequence."""
 
 
 @dataclass(frozen=True)

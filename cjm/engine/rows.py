@@ -189,3 +189,13 @@ class OutcomeItem:
     kind: str
     name: str
     sums: OutcomeSums
+
+
+@dataclass(frozen=True)
+class TouchSequence:
+    """A distinct sequence of touchpoints (repeats in a row folded), with its journeys that
+    convert and those that do not."""
+
+    touches: tuple[str, ...]
+    converted: int
+    not_converted: int

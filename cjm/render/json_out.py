@@ -322,3 +322,36 @@ def moments_json(result, log) -> dict[str, Any]:
             for m in result.items
         ],
     }
+
+
+ATTRIBUTION_SCHEMA = "cjm.attribution/1"
+
+
+def attribution_json(result, log) -> dict[str, Any]:
+    """The ``cjm.attribution/1`` object (see docs/json.md)."""
+    def share(s) -> dict[str, float | None]:
+        return {"share": _r(s.value), "low": _r(s.low), "high": _r(s.high)}
+
+    totals = result.shares
+    return {
+        "schema": ATTRIBUTION_SCHEMA,
+        "reading": reading(log),
+        "by": result.by,
+        "goals": {"stages": list(result.goals), "source": result.goals_source,
+                  "outcome_column": result.outcome_column},
+        "journeys": totals.journeys,
+        "conversions": totals.conversions,
+        "without_touches": {"journeys": totals.without_touches,
+                            "conversions": totals.conversions_without_touches},
+        "sequences": totals.sequences,
+        "bootstrap": {"resamples": totals.resamples, "seed": totals.seed,
+                      "confidence": result.confidence},
+        "min_journeys": result.min_journeys,
+        "hidden": result.hidden,
+        "touchpoints": [
+            {"name": t.name, "journeys": t.journeys, "removal_effect": _r(t.removal_effect),
+             "markov": share(t.markov), "first_touch": share(t.first_touch),
+             "last_touch": share(t.last_touch), "linear": share(t.linear)}
+            for t in result.touchpoints
+        ],
+    }

@@ -529,3 +529,43 @@ def moments_view(result, log, top: int = 10) -> RenderableType:
                      shift(m.difference), (shift(m.low), "to", shift(m.high)))
     parts += [Text(), grid]
     return Group(*parts)
+
+
+def attribution_view(result, log, top: int = 10) -> RenderableType:
+    """The ``cjm attribution`` summary."""
+    what, totals = ("channels" if result.by == "channel" else "stages"), result.shares
+    if result.goals:
+        goal = f"reaching {', '.join(result.goals)}{_inferred(result.goals_source)}"
+        upto = "up to and including" if result.by == "channel" else "before"
+        touches = f"{what} {upto} the first goal event"
+    else:
+        goal = f"{result.outcome_column} says yes"
+        touches = f"all {what} of the journey (to stop at a goal stage, pass --goal STAGE)"
+    lines = [f"Conversions: {count(totals.conversions)} of "
+             f"{counted(totals.journeys, 'journeys')} with a touch ({goal}). Touches: "
+             f"{touches}, a repeat in a row counted once."]
+    if totals.without_touches:
+        lines.append(f"{counted(totals.without_touches, 'journeys')} without a touch left "
+                     f"out ({count(totals.conversions_without_touches)} of them converted).")
+    lines.append(f"Shares of the conversions, with 95% intervals from "
+                 f"{counted(totals.resamples, 'bootstrap resamples')} of the journeys. "
+                 "Association, not cause: a removal effect is not the lift a touchpoint brings.")
+    if result.hidden:
+        lines.append(f"{counted(result.hidden, what)} seen in fewer than {result.min_journeys} "
+                     f"journeys left out (--min-journeys {result.min_journeys}); the shares "
+                     "are of all conversions.")
+    grid = table(f"Attribution ({what} by Markov removal-effect share, largest first)",
+                 result.by, "journeys", "Markov", "first touch", "last touch", "linear",
+                 right=(1, 2, 3, 4, 5), move=(3, 4, 5))
+
+    def share(s) -> tuple[str, str]:
+        return percent(s.value), f"({s.low * 100:.1f}-{s.high * 100:.1f})"
+
+    for t in result.touchpoints[:top]:
+        grid.add_row(cell(t.name), count(t.journeys), share(t.markov), share(t.first_touch),
+                     share(t.last_touch), share(t.linear))
+    return Group(reading_header(log), *(Text(line) for line in lines), Text(), grid)
+
+
+def _inferred(source: str) -> str:
+    return "; inferred, set them with --goal STAGE" if source == "inferred" else ""

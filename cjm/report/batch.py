@@ -27,9 +27,9 @@ _INTS = {"top_values", "top", "min_count", "max_edges", "min_journeys", "buckets
 _PATHS = {"logs", "output", "assets", "design", "rejects"}
 REPORT_KEYS = (
     "title", "goal", "goal_share", "still_active", "handoff_column", "funnel", "within",
-    "order", "compare_by", "compare_period", "compare_values", "design", "by", "top_values",
-    "period", "where", "since", "until", "top", "view", "stages", "paths", "min_count",
-    "max_edges", "fail_on_dead_end_rate",
+    "order", "attribution", "compare_by", "compare_period", "compare_values", "design", "by",
+    "top_values", "period", "where", "since", "until", "top", "view", "stages", "paths",
+    "min_count", "max_edges", "fail_on_dead_end_rate",
 )
 KEYS = sorted({"name", "logs", "output", "assets", *READING_OPTIONS, *REPORT_KEYS})
 

@@ -43,6 +43,7 @@ class ReportOptions:
     funnel: Sequence[str | Sequence[str]] = ()  # steps: a stage, or stages any of which counts
     within: float | None = None
     funnel_order: str = "strict"
+    attribution: str | None = None  # "stage" or "channel": add the attribution section
     compare_by: str | None = None
     compare_period: str | None = None
     compare_values: list[str] | None = None
@@ -105,6 +106,7 @@ class Report:
     slices: list[Slice] = field(default_factory=list)
     slice_by: str | None = None
     funnel: dict[str, Any] | None = None  # cjm.funnel/1
+    attribution: dict[str, Any] | None = None  # cjm.attribution/1
     comparison: dict[str, Any] | None = None  # cjm.compare/1
     comparison_figure: Figure | None = None
     check: dict[str, Any] | None = None  # cjm.check/1
@@ -153,6 +155,8 @@ def build_report(log: Log, options: ReportOptions | None = None) -> Report:
         report.slices = _slices(jm, whole, options, simplify, title)
     if options.funnel:
         report.funnel = _funnel(whole, options)
+    if options.attribution:
+        report.attribution = _attribution(whole, jm, options.attribution)
     if options.compare_by or options.compare_period:
         report.comparison, report.comparison_figure = _comparison(jm, whole, options)
     if options.design:
@@ -213,6 +217,16 @@ def _funnel(log: Log, options: ReportOptions) -> dict[str, Any]:
         result = funnel(log, list(options.funnel), within=options.within,
                         order=options.funnel_order)
         return funnel_json(result, log)
+
+
+def _attribution(log: Log, jm: JourneyMap, by: str) -> dict[str, Any]:
+    from cjm.attribution import attribution
+    from cjm.render.json_out import attribution_json
+
+    with step("Attribution"):
+        # The report's goals, as its overview names them (none: the outcome column decides).
+        result = attribution(log, by_channel=by == "channel", goals=jm.goals.stages)
+        return attribution_json(result, log)
 
 
 def _comparison(jm: JourneyMap, log: Log, options: ReportOptions):

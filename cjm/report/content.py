@@ -141,6 +141,9 @@ def sections(report: Report) -> list[Section]:
         parts.append(_slices(report))
     if report.funnel:
         parts.append(Section("funnel", "Funnel", _funnel(report.funnel)))
+    if report.attribution:
+        parts.append(Section("attribution", "Attribution", _attribution(report.attribution,
+                                                                         top)))
     if report.comparison:
         parts.append(Section("comparison", "Comparison",
                              _comparison(report.comparison, report.comparison_figure, top)))
@@ -308,6 +311,42 @@ def _funnel(data: dict[str, Any]) -> list[Block]:
                    f"pass every step ({data['order']} order{within})."]),
             Table(["Step", "Journeys", "From the step before", "Of all", "Median time",
                    "Dropped", "Went instead to"], rows, numeric=(1, 2, 4, 5))]
+
+
+def _attribution(data: dict[str, Any], top: int) -> list[Block]:
+    def interval(share: dict[str, float]) -> str:
+        return f"{share['low'] * 100:.1f}–{share['high'] * 100:.1f}%"  # noqa: RUF001
+
+    goals = data["goals"]
+    reached = (f"reach {', '.join(goals['stages'])}" if goals["stages"]
+               else f"say yes in {goals['outcome_column']}")
+    kind = "channels" if data["by"] == "channel" else "stages"
+    upto = "up to and including" if data["by"] == "channel" else "before"
+    touches = (f"the {kind} {upto} the first goal event" if goals["stages"]
+               else f"all the journey's {kind}")
+    notes = [f"{format_count(data['conversions'])} of "
+             f"{format_counted(data['journeys'], 'journeys')} with a touch {reached}. "
+             f"Touches: {touches}, a repeat in a row counted once.",
+             "Each model splits the conversions among the touchpoints; the Markov share is the "
+             "removal effect's. 95% intervals from "
+             f"{format_count(data['bootstrap']['resamples'])} bootstrap resamples of the "
+             "journeys. Association, not cause: a removal effect is not the lift a touchpoint "
+             "brings."]
+    if data["without_touches"]["journeys"]:
+        notes.append(f"{format_counted(data['without_touches']['journeys'], 'journeys')} "
+                     "without a touch are left out.")
+    if data["hidden"]:
+        notes.append(f"{format_counted(data['hidden'], kind)} that fewer than "
+                     f"{data['min_journeys']} journeys touch are left out (--min-journeys).")
+    rows = [[t["name"], format_count(t["journeys"]), Share(t["markov"]["share"]),
+             interval(t["markov"]),
+             *(f"{pct(t[m]['share'])} ({interval(t[m])})"
+               for m in ("first_touch", "last_touch", "linear"))]
+            for t in data["touchpoints"][:top]]
+    return [Notes(notes),
+            Table([kind[:-1].capitalize(), "Journeys", "Markov", "95% interval", "First touch",
+                   "Last touch", "Linear"], rows, numeric=(1, 2, 3, 4, 5, 6),
+                  caption="Shares of the conversions, largest Markov share first")]
 
 
 def _comparison(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]:

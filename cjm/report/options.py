@@ -29,6 +29,8 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
         raise UsageError("give --by or --period, not both")
     if get("compare_by") and get("compare_period"):
         raise UsageError("give --compare-by or --compare-period, not both")
+    if get("attribution") not in (None, "stage", "channel"):
+        raise UsageError(f"--attribution: {get('attribution')!r} is not one of stage, channel")
     if get("order", "strict") not in ("strict", "any"):
         raise UsageError(f"--order: {get('order')!r} is not one of strict, any")
     pair = [v.strip() for v in get("compare_values").split(",")] \
@@ -53,7 +55,7 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
         by=get("by"), top_values=get("top_values"), period=get("period"),
         funnel=parse_steps(get("funnel") or ""),
         within=parse_span(get("within"), "--within") if get("within") else None,
-        funnel_order=get("order") or "strict",
+        funnel_order=get("order") or "strict", attribution=get("attribution"),
         compare_by=get("compare_by"), compare_period=get("compare_period"),
         compare_values=pair, design=get("design"),
         top=get("top") or int(config.get("top", 10)), view=view,

@@ -120,6 +120,15 @@ def moments_numbers(out: dict) -> Iterator[str]:
                     points(m["low"]), points(m["high"]))
 
 
+def attribution_numbers(out: dict) -> Iterator[str]:
+    for t in out["touchpoints"][:10]:
+        yield count(t["journeys"])
+        for model in ("markov", "first_touch", "last_touch", "linear"):
+            share = t[model]
+            yield from (percent(share["share"]),
+                        f"({share['low'] * 100:.1f}-{share['high'] * 100:.1f})")
+
+
 def check_numbers(out: dict) -> Iterator[str]:
     for d in out["deviations"][:10]:
         yield from (count(d["journeys"]), percent(d["journeys"] / out["journeys"]))
@@ -140,6 +149,7 @@ COMMANDS: dict[str, tuple[list[str], Callable[[dict], Iterator[str]] | None]] = 
     "channels": (["channels", "log.csv", "--channel-cost", "web=0.1,phone=6,email=3"],
                  channels_numbers),
     "moments": (["moments", "log.csv"], moments_numbers),
+    "attribution": (["attribution", "log.csv", "--goal", LONG_STAGES[-1]], attribution_numbers),
     "check": (["check", "log.csv", "--design", "design.yaml", "--no-map"], check_numbers),
     "model": (["model", "log.csv", "-o", "model.pnml"], None),
     "report": (["report", "log.csv", "-o", "report.md"], None),

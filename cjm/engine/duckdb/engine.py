@@ -27,6 +27,7 @@ from cjm.engine.rows import (
     SlowWait,
     Stage,
     StageCost,
+    TouchSequence,
 )
 from cjm.engine.semantics import TRUTHY, open_from
 from cjm.sql import sql_name, sql_string
@@ -349,3 +350,36 @@ class DuckDBEngine(Ordering):
         return (OutcomeSums(int(n), float(total or 0), float(squares or 0)),
                 [OutcomeItem(k, name, OutcomeSums(int(j), float(t), float(q)))
                  for k, name, j, t, q in items])
+
+    def touch_sequences(self, goals: Sequence[str], by_channel: bool) -> list[TouchSequence]:
+        """The distinct touch sequences of the journeys, with those that convert and not;
+        after prepare() (with the channel as hand-off column for ``by_channel``).
+
+        A touch is a stage, or with ``by_channel`` a channel (events without one have none);
+        consecutive repeats count once. With ``goals``, a journey converts when it reaches one
+        of them, and only its events before the first goal event are touches (with channels,
+        up to and including it); without, it converts when its outcome is truthy (prepare()
+        with the outcome) and all its events are touches.
+        """
+        touch = "hand" if by_channel else "stage::VARCHAR"
+        cut, keep, converted = "SELECT NULL AS journey, NULL AS cut WHERE false", "true", \
+            "coalesce(j.success, false)"
+        if goals:
+            listing = ", ".join(sql_string(g) for g in goals)
+            cut = (f"SELECT journey, min(pos) AS cut FROM {self.seq} WHERE stage::VARCHAR IN "
+                   f"({listing}) GROUP BY journey")
+            keep = f"g.cut IS NULL OR s.pos {'<=' if by_channel else '<'} g.cut"
+            converted = "g.cut IS NOT NULL"
+        rows = _rows(self.con,
+            f"WITH g AS ({cut}), "
+            f"t AS (SELECT s.journey, s.pos, {touch} AS touch FROM {self.seq} s "
+            f"LEFT JOIN g USING (journey) WHERE ({keep}) AND {touch} IS NOT NULL), "
+            "f AS (SELECT journey, pos, touch, lag(touch) OVER (PARTITION BY journey "
+            "ORDER BY pos) AS prev FROM t), "
+            "l AS (SELECT journey, list(touch ORDER BY pos) AS touches FROM f "
+            "WHERE prev IS DISTINCT FROM touch GROUP BY journey) "
+            "SELECT coalesce(l.touches, []::VARCHAR[]) AS touches, "
+            f"count(*) FILTER (WHERE {converted}), count(*) FILTER (WHERE NOT ({converted})) "
+            f"FROM {self.jrn} j LEFT JOIN l USING (journey) LEFT JOIN g USING (journey) "
+            "GROUP BY touches ORDER BY touches")
+        return [TouchSequence(tuple(t), int(c), int(n)) for t, c, n in rows]

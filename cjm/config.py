@@ -21,7 +21,7 @@ from cjm.schema import ROLES
 ROLE_KEYS = tuple("lifecycle_column" if role == "lifecycle" else role for role in ROLES)
 READ_KEYS = (
     "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "monthfirst",
-    "lifecycle", "journey_gap", "drop_duplicates", "memory_limit", "temp_dir",
+    "lifecycle", "journey_gap", "drop_duplicates", "memory_limit", "temp_dir", "stages",
 )
 DISCOVER_KEYS = (
     "goals", "goal_share", "still_active", "handoff_column", "view", "top", "max_edges",
@@ -31,7 +31,8 @@ KNOWN_KEYS = ROLE_KEYS + READ_KEYS + DISCOVER_KEYS
 # The reading options as the flags (and a batch entry's keys) name them: read_arguments'.
 READING_OPTIONS = (
     *ROLE_KEYS, "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "lifecycle",
-    "journey_gap", "drop_duplicates", "rejects", "strict", "pseudonymize", "salt",
+    "journey_gap", "drop_duplicates", "group", "rename", "collapse_repeats", "rejects",
+    "strict", "pseudonymize", "salt",
     "min_journeys", "memory_limit", "temp_dir", "buckets",
 )
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -41,7 +42,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
                     (str,)),
     **dict.fromkeys(("dayfirst", "monthfirst", "drop_duplicates"), (bool,)),
     "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "max_edges": (int,),
-    "goals": (list,), "channel_cost": (dict,),
+    "goals": (list,), "channel_cost": (dict,), "stages": (dict,),
 }
 # Settings that an environment variable gives too (between the argument and the file).
 ENVIRONMENT = {"memory_limit": "CJM_MEMORY_LIMIT", "temp_dir": "CJM_TEMP_DIR"}
@@ -117,6 +118,8 @@ def _check_value(key: str, value: Any, path: Path) -> None:
             parse_span(value, key)
         if key == "goal_share":
             parse_share(value, key)
+        if key == "stages":
+            _check_stages(value)
         if key == "channel_cost" and not all(
                 isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 0
                 for p in value.values()):
@@ -125,6 +128,26 @@ def _check_value(key: str, value: Any, path: Path) -> None:
         reason = exc.message.split(": ", 1)[-1]
         raise UsageError(f"{path}: setting {key!r}: {reason}, not {value!r}", exc.hint) \
             from None
+
+
+def _check_stages(table: dict[str, Any]) -> None:
+    """The [stages] table: group and rename as lists of the flags' rules, collapse_repeats
+    true or false."""
+    from cjm.stage_rules import parse_rule
+
+    for name, value in table.items():
+        if name in ("group", "rename"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"[stages] {name} must be a list of rules, such as "
+                                 '["product1,product2=product"]')
+            for rule in value:
+                parse_rule(rule, f"--{name}")
+        elif name == "collapse_repeats":
+            if not isinstance(value, bool):
+                raise UsageError("[stages] collapse_repeats must be true or false")
+        else:
+            raise UsageError(f"[stages] has no setting {name!r}; it takes group, rename and "
+                             "collapse_repeats")
 
 
 def read_arguments(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -146,6 +146,20 @@ def test_generated_log(spark, generated: Path) -> None:
     assert data["reading"]["files"][0]["rows_are"] == "row numbers"
 
 
+def test_stage_rules(spark, generated: Path) -> None:
+    """Groups, renames and collapsed repeats give Spark the stages DuckDB reads, and the same
+    accounting and notes; with --journey-gap, repeats collapse within each visit."""
+    data = parity(str(generated), "--group", "re:^(Add to Cart|Checkout)$=Basket",
+                  "--group", "Chat Support,Email Support,Phone Support=Support", "--rename",
+                  "Visit Site=Landing", "--rename", "No Such Stage=x", "--collapse-repeats",
+                  "--journey-gap", "1d")
+    names = {s["name"] for s in data["stages"]}
+    assert {"Basket", "Support", "Landing"} <= names and "Checkout" not in names
+    assert data["reading"]["filtered"] > 0
+    assert any("repeated events set aside" in n for n in data["reading"]["notes"])
+    assert "no stage matches the rule No Such Stage=x" in data["reading"]["notes"]
+
+
 def test_options(spark, generated: Path) -> None:
     # --stages re-reads the journeys without the hidden stages (build_map's second prepare).
     data = parity(str(generated), "--goal", "Purchase", "--still-active", "14d", "--stages",

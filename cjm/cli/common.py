@@ -19,6 +19,7 @@ from cjm.resources import classify
 COLUMNS = "Columns"
 READING = "Reading"
 PRIVACY = "Privacy"
+STAGES = "Stages"
 OUTPUT = "Output"
 
 
@@ -45,6 +46,9 @@ class LogArgs:
     lifecycle: str | None = None
     journey_gap: str | None = None
     drop_duplicates: bool | None = None
+    group: list[str] | None = None
+    rename: list[str] | None = None
+    collapse_repeats: bool | None = None
     rejects: str | None = None
     strict: bool = False
     pseudonymize: bool = False
@@ -128,6 +132,16 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--drop-duplicates", help="Drop exact duplicate events (rows identical in every "
         "column, mapped or not, to an earlier row; kept by default).",
         panel=READING)], None),
+    "group": (Annotated[list[str] | None, _opt(
+        "--group", help="Read several stages as one: 'product1,product2=product', or "
+        r"'re:^product\d+$=product' (a regular expression). Repeatable.", panel=STAGES,
+        metavar="A,B=NAME")], None),
+    "rename": (Annotated[list[str] | None, _opt(
+        "--rename", help="Read a stage under another name: 'old=new'. Repeatable.",
+        panel=STAGES, metavar="OLD=NEW")], None),
+    "collapse_repeats": (Annotated[bool | None, _opt(
+        "--collapse-repeats", help="Count consecutive events of a journey at one stage once "
+        "(the others are set aside, and counted).", panel=STAGES)], None),
     "rejects": (Annotated[str | None, _opt(
         "--rejects", help="Write every rejected row, with file, line and reason, to this CSV.",
         panel=READING, metavar="FILE.csv")], None),

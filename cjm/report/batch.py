@@ -20,7 +20,7 @@ from cjm.config import READING_OPTIONS
 from cjm.errors import UsageError, did_you_mean
 from cjm.report.build import Report
 
-_LISTS = {"logs", "output", "goal", "where"}  # a single string is also accepted
+_LISTS = {"logs", "output", "goal", "where", "group", "rename"}  # a single string is also accepted
 _JOINED = {"funnel", "compare_values"}  # a list is joined with commas, as the flag takes it
 _BOOLS = {"dayfirst", "drop_duplicates", "strict", "pseudonymize"}
 _INTS = {"top_values", "top", "min_count", "max_edges", "min_journeys", "buckets"}

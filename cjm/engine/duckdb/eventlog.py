@@ -42,6 +42,7 @@ from cjm.schema import (
     session_column,
 )
 from cjm.sql import sql_name, sql_string
+from cjm.stage_rules import StageRules, stage_rules
 from cjm.timestamps import detect_format
 from cjm.units import format_count, format_counted, parse_span
 
@@ -279,6 +280,9 @@ def read_log(
     lifecycle: str | None = None,
     journey_gap: str | float | None = None,
     drop_duplicates: bool | None = None,
+    group: Sequence[str] | None = None,
+    rename: Sequence[str] | None = None,
+    collapse_repeats: bool | None = None,
     rejects: str | Path | None = None,
     config: Config | None = None,
     pseudonymize: bool = False,
@@ -296,8 +300,11 @@ def read_log(
     settles dates such as 03/04/2024 (False means month first). ``lifecycle`` is
     ``"complete"`` (default: keep complete events when a lifecycle column has them) or
     ``"all"``. ``journey_gap`` (``"30m"`` or seconds) splits a case into journeys after that
-    much inactivity. ``rejects`` names a CSV file to write every rejected row to (written
-    even when nothing is left to read, so that the reasons can be looked at).
+    much inactivity. ``group`` (``["product1,product2=product", "re:^product\\d+$=product"]``),
+    ``rename`` (``["old=new"]``) and ``collapse_repeats`` change the stages as they are read,
+    with the config's ``[stages]`` table (see cjm.stage_rules). ``rejects`` names a CSV file
+    to write every rejected row to (written even when nothing is left to read, so that the
+    reasons can be looked at).
     ``pseudonymize`` replaces every journey id by a pseudonym keyed with ``salt`` (default:
     $CJM_SALT) as it is read; ``min_journeys`` leaves what fewer journeys share out of every
     result (see cjm.privacy). ``memory_limit`` (``"4GB"``; default: $CJM_MEMORY_LIMIT, else
@@ -336,6 +343,7 @@ def read_log(
     gap_seconds = parse_span(gap, "--journey-gap") if isinstance(gap, str) else gap
     drop_duplicates = bool(drop_duplicates if drop_duplicates is not None
                            else config.get("drop_duplicates", False))
+    rules = stage_rules(group, rename, collapse_repeats, config)
     options = ReadOptions(
         delimiter=delimiter if delimiter is not None else config.get("delimiter"),
         encoding=encoding or config.get("encoding"),
@@ -360,7 +368,7 @@ def read_log(
         with step("Checking the events"):
             log = _build(con, loads, given, timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
-                         lifecycle, gap_seconds, drop_duplicates, key, keep_rows)
+                         lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
         log.buckets = plan_buckets(con, log.events, buckets, bool(memory_limit))
         log.private = key is not None or log.min_journeys > 1
@@ -444,8 +452,31 @@ def _drop_rows(con, loads: Sequence[FileLoad]) -> None:
         con.execute(f"DROP TABLE IF EXISTS raw_{index}")
 
 
+def _apply_stage_rules(con, rules: StageRules) -> list[str]:
+    """Rename and merge the events' stages, and set repeats aside (cjm.stage_rules)."""
+    names = [row[0] for row in con.execute("SELECT DISTINCT stage FROM events").fetchall()]
+    mapping, unused = rules.mapping(names)
+    if mapping:
+        con.execute("CREATE TEMP TABLE stage_rules AS SELECT unnest(?::VARCHAR[]) AS old, "
+                    "unnest(?::VARCHAR[]) AS new", [list(mapping), list(mapping.values())])
+        con.execute("UPDATE events SET stage = r.new FROM stage_rules r "
+                    "WHERE events.stage = r.old")
+        con.execute("DROP TABLE stage_rules")
+    collapsed = 0
+    if rules.collapse_repeats:
+        con.execute(
+            "CREATE TEMP TABLE repeated AS SELECT _file, _line FROM (SELECT _file, _line, "
+            "stage, lag(stage) OVER (PARTITION BY journey ORDER BY ts, _file, _line) AS prev "
+            "FROM events) WHERE stage = prev")
+        collapsed = con.execute("SELECT count(*) FROM repeated").fetchall()[0][0]
+        con.execute("DELETE FROM events USING repeated WHERE events._file = repeated._file "
+                    "AND events._line = repeated._line")
+        con.execute("DROP TABLE repeated")
+    return rules.notes(mapping, unused, collapsed)
+
+
 def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, gap_seconds,
-           drop_duplicates, pseudonym_key=None, keep_rows=False) -> EventLog:
+           drop_duplicates, rules, pseudonym_key=None, keep_rows=False) -> EventLog:
     names = ", ".join(str(load.path) for load in loads)
     where = names if len(loads) == 1 else f"{len(loads)} files"
     if not any(load.scan or load.rows > len(load.rejects) for load in loads):
@@ -544,12 +575,13 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         con.execute("DELETE FROM events USING repeats WHERE events._file = repeats._file "
                     "AND events._line = repeats._line")
         duplicates = (0, [])
+    rule_notes = _apply_stage_rules(con, rules) if rules else []
     reports = _file_reports(con, loads, parsed)
     # The events and rejects hold all that is needed now.
     con.execute("DROP VIEW staged; DROP TABLE repeats")
     if not keep_rows:
         _drop_rows(con, loads)
-    notes = [n for load in loads for n in load.notes]
+    notes = [n for load in loads for n in load.notes] + rule_notes
     if lifecycle_note:
         notes.append(lifecycle_note)
     if ts_format.naive:

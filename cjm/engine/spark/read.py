@@ -34,6 +34,7 @@ from cjm.schema import (
     session_column,
 )
 from cjm.sql import sql_name
+from cjm.stage_rules import StageRules, stage_rules
 from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, detect_format
 from cjm.units import parse_span
 
@@ -264,6 +265,9 @@ def read_spark_log(
     lifecycle: str | None = None,
     journey_gap: str | float | None = None,
     drop_duplicates: bool | None = None,
+    group: Sequence[str] | None = None,
+    rename: Sequence[str] | None = None,
+    collapse_repeats: bool | None = None,
     rejects: str | Path | None = None,
     config: Config | None = None,
     pseudonymize: bool = False,
@@ -295,6 +299,7 @@ def read_spark_log(
     gap_seconds = parse_span(gap, "--journey-gap") if isinstance(gap, str) else gap
     drop_duplicates = bool(drop_duplicates if drop_duplicates is not None
                            else config.get("drop_duplicates", False))
+    rules = stage_rules(group, rename, collapse_repeats, config)
     _check_timezone(timezone)
     owner = Session(spark, owned=False) if spark is not None else session(remote, master)
     try:
@@ -302,7 +307,7 @@ def read_spark_log(
             log = _read(owner.spark, found, delimiter or config.get("delimiter"),
                         encoding or config.get("encoding"), given_roles(columns, config),
                         timezone, timestamp_format or config.get("timestamp_format"),
-                        dayfirst, lifecycle, gap_seconds, drop_duplicates, key)
+                        dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key)
             log._session = owner
             log.min_journeys = check_min_journeys(min_journeys)
             log.private = key is not None or log.min_journeys > 1
@@ -342,9 +347,33 @@ def _check_timezone(timezone: str) -> None:
         con.close()
 
 
+def _apply_stage_rules(events, rules: StageRules) -> tuple[Any, list[str]]:
+    """The events with their stages renamed and merged and repeats set aside
+    (cjm.stage_rules), as the DuckDB engine does; and the notes saying so."""
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    mapping, unused = rules.mapping(r["stage"] for r in events.select("stage").distinct()
+                                    .collect())
+    if mapping:
+        names = F.create_map(*[F.lit(n) for pair in sorted(mapping.items()) for n in pair])
+        events = events.withColumn("stage", F.coalesce(names[F.col("stage")], F.col("stage")))
+    collapsed = 0
+    if rules.collapse_repeats:
+        before = events.count()
+        order = Window.partitionBy("journey").orderBy("ts", "_file", "_line")
+        events = (events.withColumn("_prev", F.lag("stage").over(order))
+                  .where(F.col("_prev").isNull() | (F.col("_prev") != F.col("stage")))
+                  .drop("_prev").persist(StorageLevel.MEMORY_AND_DISK))
+        collapsed = before - events.count()
+    return events, rules.notes(mapping, unused, collapsed)
+
+
 def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str | None,
            dayfirst: bool | None, lifecycle: str, gap_seconds: float | None,
-           drop_duplicates: bool, pseudonym_key: str | None) -> SparkEventLog:
+           drop_duplicates: bool, rules: StageRules,
+           pseudonym_key: str | None) -> SparkEventLog:
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -441,8 +470,11 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
             journey = _pseudonym(journey, pseudonym_key)
     events = kept.select(journey.alias("journey"), "case_id", "stage", "ts", "_file", "_line",
                          *optional)
-    if drop_duplicates or gap_seconds:  # windows: order them once
+    if drop_duplicates or gap_seconds or rules.collapse_repeats:  # windows: order them once
         events = events.persist(StorageLevel.MEMORY_AND_DISK)
+    rule_notes = []
+    if rules:
+        events, rule_notes = _apply_stage_rules(events, rules)
     counted = (events.select("_file", F.lit("event").alias("kind"))
                .unionByName(rejected.select("_file", F.lit("reject").alias("kind")))
                .groupBy("_file", "kind").count().collect())
@@ -454,7 +486,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
             path=load.source.name, format=load.source.format,
             rows=load.rows, events=n_events, rejected=n_rejected,
             filtered=load.rows - n_events - n_rejected, details=load.details))
-    notes = [n for load in loads for n in load.notes]
+    notes = [n for load in loads for n in load.notes] + rule_notes
     if lifecycle_note:
         notes.append(lifecycle_note)
     if ts_format.naive:

@@ -129,13 +129,17 @@ class Oracle:
                     extra[stage] += n - 1
         return [Rework(s, again[s], extra[s]) for s in again]
 
+    def status(self, journey: str) -> str:
+        """How a journey ends: a goal reached, still active, or a dead-end."""
+        if set(self.paths[journey]) & set(GOALS):
+            return "goal"
+        last = self.journeys[journey][-1]["t"]
+        return "open" if last >= open_from(self.end, STILL_ACTIVE) else "dead_end"
+
     def endings(self) -> list[Ending]:
-        threshold = open_from(self.end, STILL_ACTIVE)
         groups: dict[tuple[str, str], Counter] = defaultdict(Counter)
         for j, path in self.paths.items():
-            status = ("goal" if set(path) & set(GOALS) else
-                      "open" if self.journeys[j][-1]["t"] >= threshold else "dead_end")
-            groups[(path[-1], status)][path] += 1
+            groups[(path[-1], self.status(j))][path] += 1
         result = []
         for (stage, status), paths in groups.items():
             top, n = min(paths.items(), key=lambda item: (-item[1], item[0]))
@@ -203,7 +207,8 @@ def _spark(path: Path, buckets: int) -> Iterator:
 # bucketed engine serves discover alone by design; Spark's share of the analyses is its issue.
 DISCOVER = ("prepare", "stages", "transitions", "paths", "journey_figures", "rework",
             "endings", "handoff_matrix", "outcome_values")
-ANALYSES = ("path_examples", "journey_paths", "slow_transitions", "funnel", "funnel_next",
+ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions", "funnel",
+            "funnel_next",
             "channel_mix", "channel_sequences", "journeys_moving", "costs", "outcome_sums",
             "touch_sequences")
 ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
@@ -403,3 +408,12 @@ def test_touch_sequences(analyses, log_file) -> None:
             counts[key, converted] += 1
         expected = {TouchSequence(t, counts[t, True], counts[t, False]) for t, _ in counts}
         assert set(engine.touch_sequences(goals, by_channel)) == expected
+
+
+def test_path_endings(analyses, log_file) -> None:
+    engine = analyses
+    _, oracle = log_file
+    engine.prepare("channel", None)
+    expected = Counter((path, oracle.status(j)) for j, path in oracle.paths.items())
+    got = engine.path_endings(GOALS, False, STILL_ACTIVE)
+    assert {(p.stages, p.status): p.journeys for p in got} == dict(expected)

@@ -14,6 +14,7 @@ from cjm.cli.inspect_cmd import inspect_command
 from cjm.cli.model_cmd import model_command
 from cjm.cli.moments_cmd import moments_command
 from cjm.cli.report_cmd import report_command
+from cjm.cli.steps_cmd import steps_command
 
 app = typer.Typer(
     name="cjm",
@@ -44,7 +45,7 @@ for _name, _command, _panel in (
         ("inspect", inspect_command, "Read"), ("convert", convert_command, "Read"),
         ("discover", discover_command, "Analyse"), ("funnel", funnel_command, "Analyse"),
         ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
-        ("moments", moments_command, "Analyse"),
+        ("moments", moments_command, "Analyse"), ("steps", steps_command, "Analyse"),
         ("attribution", attribution_command, "Analyse"), ("model", model_command, "Design"),
         ("check", check_command, "Design"), ("report", report_command, "Report")):
     # The listing in `cjm --help` would keep the docstring's line breaks; its first

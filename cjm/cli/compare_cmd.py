@@ -18,10 +18,7 @@ def compare_command(
     args: LogArgs,
     by: options.By = None,
     period: options.Period = None,
-    values: Annotated[str | None, typer.Option(
-        "--values", help="The two values (or periods) to compare, A first: vip,new or "
-        "2024-Q2,2024-Q3.", rich_help_panel=options.SLICES, metavar="A,B",
-        show_default=False)] = None,
+    values: options.Values = None,
     where: options.Where = None,
     goal: options.Goal = None,
     min_count: Annotated[int, typer.Option(

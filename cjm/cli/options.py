@@ -35,6 +35,9 @@ TopValues = Annotated[int | None, typer.Option(
 Period = Annotated[str | None, typer.Option(
     "--period", help="Split the journeys by the day, week, month, quarter or year of their "
     "first event.", rich_help_panel=SLICES, show_default=False)]
+Values = Annotated[str | None, typer.Option(
+    "--values", help="The two values (or periods) to compare, A first: vip,new or "
+    "2024-Q2,2024-Q3.", rich_help_panel=SLICES, metavar="A,B", show_default=False)]
 Where = Annotated[list[str] | None, typer.Option(
     "--where", help="Only journeys whose role has this value at their first event, e.g. "
     "--where segment=vip (repeatable).", rich_help_panel=SLICES, metavar="ROLE=VALUE",

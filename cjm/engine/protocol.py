@@ -28,6 +28,7 @@ from cjm.engine.rows import (
     OutcomeItem,
     OutcomeSums,
     PathCount,
+    PathEnding,
     Rework,
     SlowWait,
     Stage,
@@ -69,6 +70,11 @@ class Engine(Protocol):
         ``still_active_seconds`` of the log's end makes it 'open'; else 'dead_end'."""
 
     def handoff_matrix(self) -> list[Handoff]: ...
+
+    def path_endings(self, goals: Sequence[str], use_outcome: bool,
+                     still_active_seconds: float | None) -> list[PathEnding]:
+        """Each distinct path with each way it ends (as endings() decides), and the
+        journeys."""
 
     def outcome_values(self, role: str, limit: int = 50) -> list[str]:
         """Distinct values of a role's column, trimmed and lower-cased, in order."""

@@ -96,6 +96,15 @@ class Ending:
 
 
 @dataclass(frozen=True)
+class PathEnding:
+    """The journeys that take ``stages`` and end with ``status`` (as in Ending)."""
+
+    stages: tuple[str, ...]
+    status: str
+    journeys: int
+
+
+@dataclass(frozen=True)
 class Handoff:
     source: str  # channel (or other hand-off value) before
     target: str

@@ -355,3 +355,39 @@ def attribution_json(result, log) -> dict[str, Any]:
             for t in result.touchpoints
         ],
     }
+
+
+STEPS_SCHEMA = "cjm.steps/1"
+STEPS_DIFFERENCE_SCHEMA = "cjm.steps-difference/1"
+
+
+def _step_rows(rows, key: str) -> list[dict[str, Any]]:
+    return [{key: r.name, "journeys": list(r.journeys), "shares": [_r(s) for s in r.shares]}
+            for r in rows]
+
+
+def steps_json(result, log) -> dict[str, Any]:
+    """The ``cjm.steps/1`` object (see docs/json.md)."""
+    return {
+        "schema": STEPS_SCHEMA,
+        "reading": reading(log),
+        "steps": result.steps,
+        "journeys": result.journeys,
+        "goals": {"stages": list(result.goals), "source": result.goals_source,
+                  "outcome_column": result.outcome_column},
+        "stages": _step_rows(result.stages, "stage"),
+        "ended": _step_rows(result.ended, "status"),
+        "withheld_stages": result.withheld,
+        "label": result.label,
+    }
+
+
+def steps_difference_json(result, log_a, log_b) -> dict[str, Any]:
+    """The ``cjm.steps-difference/1`` object: both step matrices and B - A."""
+    return {
+        "schema": STEPS_DIFFERENCE_SCHEMA,
+        "a": steps_json(result.a, log_a),
+        "b": steps_json(result.b, log_b),
+        "difference": {"stages": _step_rows(result.stages, "stage"),
+                       "ended": _step_rows(result.ended, "status")},
+    }

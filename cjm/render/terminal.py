@@ -569,3 +569,62 @@ def attribution_view(result, log, top: int = 10) -> RenderableType:
 
 def _inferred(source: str) -> str:
     return "; inferred, set them with --goal STAGE" if source == "inferred" else ""
+
+
+ENDED_NAMES = {"goal": "(ended: goal reached)", "dead_end": "(ended: dead-end)",
+               "open": "(ended: still active)"}
+STEPS_KEPT = 5  # steps always shown; a narrow terminal leaves out those after them
+
+
+def _step_grid(title: str, steps: int, stages, ended, show) -> Grid:
+    grid = table(title, "stage", *(str(k + 1) for k in range(steps)),
+                 right=tuple(range(1, steps + 1)),
+                 drop=tuple(range(steps, STEPS_KEPT, -1)))  # the last steps go first
+    for r in stages:
+        grid.add_row(cell(r.name), *(show(s) for s in r.shares))
+    for r in ended:
+        if any(r.journeys):  # "still active" without --still-active, say
+            grid.add_row(ENDED_NAMES[r.name], *(show(s) for s in r.shares))
+    return grid
+
+
+def _share_cell(share: float | None) -> str:
+    return "*" if share is None else "" if share == 0 else percent(share)
+
+
+def _shift_cell(share: float | None) -> str:
+    return "*" if share is None else "" if share == 0 else f"{share * 100:+.1f}"
+
+
+def steps_view(result, log) -> RenderableType:
+    """The ``cjm steps`` summary: the step matrix."""
+    if result.goals_source == "outcome":
+        goals = f"success: {result.outcome_column} says yes"
+    elif result.goals:
+        goals = f"goals: {', '.join(result.goals)}{_inferred(result.goals_source)}"
+    else:
+        goals = "no goal stage; pass --goal STAGE"
+    parts: list[RenderableType] = [reading_header(log), Text(
+        f"Where the {counted(result.journeys, 'journeys')} are at each of their first "
+        f"{result.steps} events ({goals}). Each step adds up to 100%. Blank: none; *: fewer "
+        f"than --min-journeys. A narrow terminal leaves out steps after {STEPS_KEPT}: --json "
+        "has them all.")]
+    if result.withheld:
+        parts.append(Text(f"{counted(result.withheld, 'stages')} of fewer than "
+                          f"{log.min_journeys} journeys at every step left out (--min-journeys)"))
+    parts += [Text(), _step_grid("Share of the journeys at each step", result.steps,
+                                 result.stages, result.ended, _share_cell)]
+    return Group(*parts)
+
+
+def steps_difference_view(result, log) -> RenderableType:
+    """The ``cjm steps --by/--period`` summary: B - A, in percentage points."""
+    a, b = result.a, result.b
+    parts: list[RenderableType] = [reading_header(log), Text(
+        f"{b.label} ({counted(b.journeys, 'journeys')}) less {a.label} "
+        f"({counted(a.journeys, 'journeys')}): the change in the share of the journeys at "
+        "each step, in percentage points. Blank: no change; *: fewer than --min-journeys on "
+        "a side. Association, not cause."), Text()]
+    parts.append(_step_grid(f"{b.label} - {a.label}, percentage points", a.steps,
+                            result.stages, result.ended, _shift_cell))
+    return Group(*parts)

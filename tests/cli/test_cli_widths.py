@@ -129,6 +129,17 @@ def attribution_numbers(out: dict) -> Iterator[str]:
                         f"({share['low'] * 100:.1f}-{share['high'] * 100:.1f})")
 
 
+def steps_numbers(out: dict) -> Iterator[str]:
+    """The shares of the first five steps, which every width shows."""
+    for row in [*out["stages"], *out["ended"]]:
+        yield from (percent(s) for s in row["shares"][:5] if s)
+
+
+def steps_difference_numbers(out: dict) -> Iterator[str]:
+    for row in [*out["difference"]["stages"], *out["difference"]["ended"]]:
+        yield from (f"{s * 100:+.1f}" for s in row["shares"][:5] if s)
+
+
 def check_numbers(out: dict) -> Iterator[str]:
     for d in out["deviations"][:10]:
         yield from (count(d["journeys"]), percent(d["journeys"] / out["journeys"]))
@@ -150,6 +161,9 @@ COMMANDS: dict[str, tuple[list[str], Callable[[dict], Iterator[str]] | None]] = 
                  channels_numbers),
     "moments": (["moments", "log.csv"], moments_numbers),
     "attribution": (["attribution", "log.csv", "--goal", LONG_STAGES[-1]], attribution_numbers),
+    "steps": (["steps", "log.csv"], steps_numbers),
+    "steps --by": (["steps", "log.csv", "--by", "segment", "--values",
+                    ",".join(LONG_SEGMENTS)], steps_difference_numbers),
     "check": (["check", "log.csv", "--design", "design.yaml", "--no-map"], check_numbers),
     "model": (["model", "log.csv", "-o", "model.pnml"], None),
     "report": (["report", "log.csv", "-o", "report.md"], None),

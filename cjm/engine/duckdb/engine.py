@@ -23,6 +23,7 @@ from cjm.engine.rows import (
     OutcomeSums,
     PathCost,
     PathCount,
+    PathEnding,
     Rework,
     SlowWait,
     Stage,
@@ -188,23 +189,34 @@ class DuckDBEngine(Ordering):
             f"SELECT stage, count(*), sum(c - 1) FROM visits{self.suffix} WHERE c > 1 "
             "GROUP BY stage"))
 
-    def endings(self, goals: Sequence[str], use_outcome: bool,
-                still_active_seconds: float | None) -> list[Ending]:
+    def _status(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> str:
+        """SQL: how a journey of ``jrn`` ends ('goal', 'open' or 'dead_end')."""
         listing = ", ".join(sql_string(g) for g in goals) or "NULL"
         # A journey succeeds once it reaches a goal stage, whatever happens after it.
         success = "success" if use_outcome else (
             f"journey IN (SELECT journey FROM {self.seq} WHERE stage IN ({listing}))")
         still = open_sql(self.log_end, still_active_seconds,
                          f"(SELECT epoch(max(last_ts)) FROM {self.jrn})")
+        return f"CASE WHEN {success} THEN 'goal' WHEN {still} THEN 'open' ELSE 'dead_end' END"
+
+    def endings(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> list[Ending]:
+        status = self._status(goals, use_outcome, still_active_seconds)
         return ending_rows(_rows(self.con,
-            f"WITH s AS (SELECT last_stage, path, CASE WHEN {success} THEN 'goal' "
-            f"WHEN {still} THEN 'open' ELSE 'dead_end' END AS status FROM {self.jrn}), "
+            f"WITH s AS (SELECT last_stage, path, {status} AS status FROM {self.jrn}), "
             "c AS (SELECT last_stage, status, path, count(*) AS n FROM s "
             "GROUP BY last_stage, status, path), "
             "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
             "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
             "AS total FROM c) "
             "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1"))
+
+    def path_endings(self, goals: Sequence[str], use_outcome: bool,
+                     still_active_seconds: float | None) -> list[PathEnding]:
+        status = self._status(goals, use_outcome, still_active_seconds)
+        return [PathEnding(tuple(p), s, int(n)) for p, s, n in _rows(self.con,
+            f"SELECT path, {status} AS status, count(*) FROM {self.jrn} GROUP BY ALL")]
 
     def handoff_matrix(self) -> list[Handoff]:
         return handoff_rows(_rows(self.con,

@@ -129,6 +129,14 @@ def attribution_numbers(out: dict) -> Iterator[str]:
                         f"({share['low'] * 100:.1f}-{share['high'] * 100:.1f})")
 
 
+def timing_numbers(out: dict) -> Iterator[str]:
+    for curve in (out["all"], *out["groups"]):
+        yield from (count(curve["journeys"]), count(curve["reached"]))
+        if curve["median"]["seconds"] is not None:
+            yield format_seconds(curve["median"]["seconds"])
+        yield from (percent(point["reached"]) for point in curve["at"] if point)
+
+
 def check_numbers(out: dict) -> Iterator[str]:
     for d in out["deviations"][:10]:
         yield from (count(d["journeys"]), percent(d["journeys"] / out["journeys"]))
@@ -150,6 +158,9 @@ COMMANDS: dict[str, tuple[list[str], Callable[[dict], Iterator[str]] | None]] = 
                  channels_numbers),
     "moments": (["moments", "log.csv"], moments_numbers),
     "attribution": (["attribution", "log.csv", "--goal", LONG_STAGES[-1]], attribution_numbers),
+    "timing": (["timing", "log.csv", "--goal", LONG_STAGES[-1]], timing_numbers),
+    "timing --by": (["timing", "log.csv", "--goal", LONG_STAGES[-1], "--by", "segment"],
+                    timing_numbers),
     "check": (["check", "log.csv", "--design", "design.yaml", "--no-map"], check_numbers),
     "model": (["model", "log.csv", "-o", "model.pnml"], None),
     "report": (["report", "log.csv", "-o", "report.md"], None),

@@ -30,7 +30,8 @@ def timing_command(
     event, or at the log's end while still active); the median and the time by which 90%
     got there, with 95% intervals; per segment or period, with the log-rank test between
     them (--by, --period). With --still-active, journeys still active are censored at the
-    log's end. This is association, not cause.
+    log's end. An outcome column is the goal only when named with --outcome. This is
+    association, not cause.
 
     Example: cjm timing examples/shop.csv --goal Purchase --by channel -o timing.svg
     """

@@ -78,7 +78,8 @@ def timing(log: Log, *, goals: Sequence[str] | None = None, use_outcome: bool | 
         raise UsageError("give --by or --period, not both")
     if log.journeys < log.min_journeys:
         raise DataError(f"the log has {log.journeys:,} journeys, fewer than --min-journeys "
-                        f"{log.min_journeys}: no time to goal can be shown")
+                        f"{log.min_journeys}: no time to goal can be shown",
+                        "Lower --min-journeys, or read more of the log.")
     if use_outcome is None and not _outcome_named(log):
         use_outcome = False  # an outcome column found in the log is usually the journey's
     jm = discover(log, goals=goals or None, use_outcome=use_outcome, still_active=still_active)

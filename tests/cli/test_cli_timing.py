@@ -77,6 +77,7 @@ def test_timing_errors_are_one_line_with_the_exit_code(tmp_path):
     assert both.exit_code == 2 and "--by or --period" in both.output
     few = run_cli("timing", str(EXAMPLE), "--goal", "Purchase", "--min-journeys", "5000")
     assert few.exit_code == 1 and "fewer than --min-journeys 5000" in few.output
+    assert "Lower --min-journeys" in few.output
 
 
 def test_min_journeys_hides_small_groups_and_pseudonyms_change_nothing(tmp_path):

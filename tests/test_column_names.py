@@ -32,7 +32,8 @@ EXTRA = ("journey_id", "case_id", "_file", "_line", "ts_text", "keep", "reason",
          "next_stage", "wait", "next_hand", "success", "path", "duration", "last_ts",
          "last_stage", "count", "c", "starts", "ends", "status", "rank", "total", "y", "kind",
          "item", "raw", "v", "step", "t0", "prev", "prev_ts", "seq", "content", "j", "outcome",
-         "cjm_cost", "cjm_journey", "cjm_stage", "cjm_total", "visits", "events", "rejects")
+         "cjm_cost", "cjm_journey", "cjm_stage", "cjm_total", "visits", "events", "rejects",
+         "tg", "us", "reached", "seconds")
 # --by and --where name roles: "channel" is the channel role, whatever column is so named.
 COMMANDS = {
     "inspect": (),
@@ -41,6 +42,7 @@ COMMANDS = {
     "channels": (),
     "moments": ("--min-count", "5", "--before-goal", "--goal", "Purchase"),
     "attribution": ("--goal", "Purchase", "--by-channel", "--resamples", "100"),
+    "timing": ("--goal", "Purchase", "--by", "channel", "--still-active", "7d"),
     "compare": ("--by", "channel", "--values", "web,app", "--where", "segment=new",
                 "--no-map"),
     "check": ("--design", str(DESIGN), "--no-map"),

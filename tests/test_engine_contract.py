@@ -24,6 +24,7 @@ from cjm.engine.rows import (
     ChannelCount,
     ChannelSequence,
     Ending,
+    GoalTime,
     Handoff,
     Move,
     PathCount,
@@ -208,9 +209,8 @@ def _spark(path: Path, buckets: int) -> Iterator:
 DISCOVER = ("prepare", "stages", "transitions", "paths", "journey_figures", "rework",
             "endings", "handoff_matrix", "outcome_values")
 ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions", "funnel",
-            "funnel_next",
-            "channel_mix", "channel_sequences", "journeys_moving", "costs", "outcome_sums",
-            "touch_sequences")
+            "funnel_next", "channel_mix", "channel_sequences", "journeys_moving", "costs",
+            "outcome_sums", "touch_sequences", "goal_times")
 ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
     "duckdb": (lambda path, _: _duckdb(path, 1), DISCOVER + ANALYSES),
     "duckdb-buckets": (lambda path, _: _duckdb(path, 3), DISCOVER),
@@ -417,3 +417,23 @@ def test_path_endings(analyses, log_file) -> None:
     expected = Counter((path, oracle.status(j)) for j, path in oracle.paths.items())
     got = engine.path_endings(GOALS, False, STILL_ACTIVE)
     assert {(p.stages, p.status): p.journeys for p in got} == dict(expected)
+
+
+def test_goal_times(analyses, log_file) -> None:
+    """The time-to-goal input: first event to first goal event (or truthy outcome); never:
+    censored at the last event, or at the log's end when still active."""
+    engine = analyses
+    _, oracle = log_file
+    threshold = open_from(oracle.end, STILL_ACTIVE)
+    for outcome, still in ((None, None), (None, STILL_ACTIVE), ("outcome", STILL_ACTIVE)):
+        engine.prepare(None, outcome)
+        goals = () if outcome else GOALS
+        counts: Counter = Counter()
+        for events in oracle.journeys.values():
+            reaching = [e["t"] for e in events if (e["outcome"] in TRUTHY if outcome
+                                                   else e["stage"] in goals)]
+            last = events[-1]["t"]
+            end = oracle.end if still and last >= threshold else last
+            counts[(min(reaching) if reaching else end) - events[0]["t"], bool(reaching)] += 1
+        expected = [GoalTime(t, reached, n) for (t, reached), n in sorted(counts.items())]
+        assert engine.goal_times(goals, still, use_outcome=outcome is not None) == expected

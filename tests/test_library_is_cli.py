@@ -23,6 +23,7 @@ from cjm.render.json_out import (
     funnels_json,
     moments_json,
     slices_json,
+    timing_json,
 )
 from cjm.segments import by_segment, discover_part
 from tests.conftest import run_cli
@@ -100,6 +101,12 @@ def _attribution(log, **options):
     return attribution_json(attribution(log, **options), log)
 
 
+def _timing(log, by: str | None = None):
+    from cjm.timing import timing
+
+    return timing_json(timing(log, goals=["Purchase"], by=by), log)
+
+
 COMMANDS = {
     "inspect": (["inspect"], lambda log: cjm.describe(log).to_dict()),
     "discover": (["discover"], _discover),
@@ -117,6 +124,9 @@ COMMANDS = {
     "attribution --by-channel": (["attribution", "--by-channel", "--goal", "Purchase"],
                                  lambda log: _attribution(log, by_channel=True,
                                                           goals=["Purchase"])),
+    "timing": (["timing", "--goal", "Purchase"], _timing),
+    "timing --by": (["timing", "--goal", "Purchase", "--by", "segment"],
+                    lambda log: _timing(log, "segment")),
 }
 
 

@@ -39,6 +39,8 @@ def test_pseudonymised_outputs_hold_no_raw_journey_id(tmp_path, write):
         ["inspect", str(broken), "--json", "i.json"],
         ["funnel", str(EXAMPLE), "--steps", "Visit Site,View Product", "--json", "f.json"],
         ["channels", str(EXAMPLE), "--json", "ch.json"],
+        ["timing", str(EXAMPLE), "--goal", "Purchase", "--by", "segment", "--json", "t.json",
+         "-o", "t.svg"],
     ]
     screens = []
     for args in runs:

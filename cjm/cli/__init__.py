@@ -15,6 +15,7 @@ from cjm.cli.model_cmd import model_command
 from cjm.cli.moments_cmd import moments_command
 from cjm.cli.report_cmd import report_command
 from cjm.cli.steps_cmd import steps_command
+from cjm.cli.timing_cmd import timing_command
 
 app = typer.Typer(
     name="cjm",
@@ -46,7 +47,8 @@ for _name, _command, _panel in (
         ("discover", discover_command, "Analyse"), ("funnel", funnel_command, "Analyse"),
         ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
         ("moments", moments_command, "Analyse"), ("steps", steps_command, "Analyse"),
-        ("attribution", attribution_command, "Analyse"), ("model", model_command, "Design"),
+        ("attribution", attribution_command, "Analyse"), ("timing", timing_command, "Analyse"),
+        ("model", model_command, "Design"),
         ("check", check_command, "Design"), ("report", report_command, "Report")):
     # The listing in `cjm --help` would keep the docstring's line breaks; its first
     # paragraph as one line lets the terminal wrap it.

@@ -20,6 +20,7 @@ from cjm.engine.rows import (
     Costs,
     Ending,
     FunnelCount,
+    GoalTime,
     Handoff,
     JourneyFigures,
     JourneySizes,
@@ -130,6 +131,15 @@ class Engine(Protocol):
         to and including it); without, it converts when its outcome (prepare(…, outcome)) is
         truthy, and every event is a touch. A journey without a touch has the empty
         sequence."""
+
+    def goal_times(self, goals: Sequence[str], still_active_seconds: float | None,
+                   use_outcome: bool = False) -> list[GoalTime]:
+        """Journeys by time to goal, for the Kaplan-Meier curve (cjm.survival), in time
+        order (at one time, the censored first). The time runs from a journey's first event
+        to its first event at one of ``goals`` (with ``use_outcome``: its first event with a
+        truthy outcome, prepare(…, outcome)), in whole microseconds; a journey that never
+        gets there is censored at its last event or, when it is still active (as endings()
+        decides), at the log's end. One row per (seconds, reached)."""
 
 
 @dataclass(frozen=True)

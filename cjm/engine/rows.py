@@ -208,3 +208,14 @@ class TouchSequence:
     touches: tuple[str, ...]
     converted: int
     not_converted: int
+
+
+@dataclass(frozen=True)
+class GoalTime:
+    """``journeys`` journeys that reached the goal ``seconds`` after their first event (or,
+    when ``reached`` is false, were censored then: at their last event, or at the log's end
+    while still active)."""
+
+    seconds: float
+    reached: bool
+    journeys: int

@@ -391,3 +391,46 @@ def steps_difference_json(result, log_a, log_b) -> dict[str, Any]:
         "difference": {"stages": _step_rows(result.stages, "stage"),
                        "ended": _step_rows(result.ended, "status")},
     }
+
+
+TIMING_SCHEMA = "cjm.timing/1"
+
+
+def _quantile(q) -> dict[str, Any]:
+    return {"share": q.share, "seconds": _s(q.seconds), "low": _s(q.low), "high": _s(q.high)}
+
+
+def _timing_curve(curve, checkpoints, index: int) -> dict[str, Any]:
+    return {
+        "journeys": curve.journeys, "reached": curve.reached, "censored": curve.censored,
+        "median": _quantile(curve.quantile(0.5)), "p90": _quantile(curve.quantile(0.9)),
+        "at": [None if (s := point.steps[index]) is None else
+               {"seconds": _s(point.seconds), "reached": _r(s.share_reached),
+                "low": _r(s.share_low), "high": _r(s.share_high), "waiting": s.waiting}
+               for point in checkpoints],
+        "steps": [{"seconds": _s(s.seconds), "at_risk": s.at_risk, "reached": s.reached,
+                   "censored": s.censored, "survival": _r(s.survival), "low": _r(s.low),
+                   "high": _r(s.high)} for s in curve.steps],
+    }
+
+
+def timing_json(result, log) -> dict[str, Any]:
+    """The ``cjm.timing/1`` object (see docs/json.md)."""
+    goals = result.goals
+    test = result.logrank
+    return {
+        "schema": TIMING_SCHEMA,
+        "reading": reading(log),
+        "goals": {"stages": list(goals.stages), "source": goals.source,
+                  "outcome_column": goals.outcome_column},
+        "still_active_seconds": _s(result.still_active_seconds),
+        "min_journeys": result.min_journeys,
+        "checkpoints": [_s(p.seconds) for p in result.checkpoints],
+        "all": _timing_curve(result.curve, result.checkpoints, 0),
+        "split": result.split,
+        "groups": [{"label": g.label, **_timing_curve(g.curve, result.checkpoints, i)}
+                   for i, g in enumerate(result.groups, start=1)],
+        "logrank": {"chi_square": test.chi_square, "df": test.df, "p_value": test.p_value}
+        if test is not None else None,
+        "notes": list(result.notes),
+    }

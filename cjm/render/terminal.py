@@ -628,3 +628,68 @@ def steps_difference_view(result, log) -> RenderableType:
     parts.append(_step_grid(f"{b.label} - {a.label}, percentage points", a.steps,
                             result.stages, result.ended, _shift_cell))
     return Group(*parts)
+
+
+def _time_to(quantile) -> tuple[str, ...]:
+    """A quantile of the time to goal and its interval, as parts of a number cell."""
+    def shown(seconds: float | None) -> str:
+        return "not reached" if seconds is None else format_seconds(seconds)
+
+    if quantile.seconds is None:
+        return ("not reached",)
+    return (shown(quantile.seconds), f"({shown(quantile.low)}", f"to {shown(quantile.high)})")
+
+
+def timing_view(result, log) -> RenderableType:
+    """The ``cjm timing`` summary."""
+    goals = result.goals
+    if goals.source == "outcome":
+        what = f"the first event whose {escape(goals.outcome_column)} is true"
+    else:
+        names = ", ".join(escape(g) for g in goals.stages)
+        what = f"the first event at {names}"
+    how = {"flag": "", "outcome": "", "inferred": " [dim](goals inferred; set them with --goal "
+           "STAGE)[/]"}[goals.source]
+    curve = result.curve
+    censored = "at its last event" if curve.censored == 1 else "at their last event"
+    if result.still_active_seconds:
+        censored += (f", or at the log's end when still active (last event within "
+                     f"{format_seconds(result.still_active_seconds)} of it)")
+    parts: list[RenderableType] = [reading_header(log), Text.from_markup(
+        f"[bold]Time to goal:[/] from a journey's first event to {what}{how}."), Text(
+        f"{counted(curve.journeys, 'journeys')}: {count(curve.reached)} reached the goal, "
+        f"{count(curve.censored)} not (yet): censored {censored}. Shares are of the journeys "
+        "followed that long (Kaplan-Meier): a censored journey counts as one that might still "
+        "get there.")]
+    rows = [("all", curve), *((g.label.split(" = ", 1)[-1], g.curve) for g in result.groups)]
+    grid = table("Time to goal (95% intervals)", result.split or "group", "journeys",
+                 "reached", "median", "90% reached by", right=(1, 2, 3, 4))
+    for label, c in rows:
+        grid.add_row(escape(label), count(c.journeys), count(c.reached),
+                     _time_to(c.quantile(0.5)), _time_to(c.quantile(0.9)))
+    parts += [Text(), grid]
+    if result.groups:
+        headers = [escape(label) for label, _ in rows]
+        grid = table("Share of journeys that reached the goal by each time", "by", *headers,
+                     right=tuple(range(1, len(rows) + 1)))
+        for point in result.checkpoints:
+            grid.add_row(format_seconds(point.seconds), *(
+                "–" if s is None else percent(s.share_reached)  # noqa: RUF001
+                for s in point.steps))
+    else:
+        grid = table("Share of journeys that reached the goal by each time", "by", "reached",
+                     "95% interval", "still waiting", right=(1, 2, 3))
+        for point in result.checkpoints:
+            s = point.steps[0]
+            grid.add_row(format_seconds(point.seconds), percent(s.share_reached),
+                         (percent(s.share_low), "to", percent(s.share_high)), count(s.waiting))
+    parts += [Text(), grid]
+    if result.logrank is not None:
+        test = result.logrank
+        verdict = ("they differ in how soon journeys reach the goal" if test.p_value < 0.05
+                   else "no clear difference in how soon journeys reach the goal")
+        parts += [Text(), Text(
+            f"Log-rank test between the {len(result.groups)} groups: chi-square "
+            f"{test.chi_square:.2f}, {test.df} df, p = {test.p_value:.3g}: {verdict} "
+            "(association, not cause).")]
+    return Group(*parts)

@@ -48,6 +48,7 @@ class ReportOptions:
     compare_period: str | None = None
     compare_values: list[str] | None = None
     design: str | None = None
+    timing: bool = False  # a time-to-goal section (cjm timing), per slice with --by/--period
     stages: float | None = None
     paths: float | None = None
     min_count: int = 1
@@ -111,6 +112,7 @@ class Report:
     comparison_figure: Figure | None = None
     check: dict[str, Any] | None = None  # cjm.check/1
     check_figure: Figure | None = None
+    timing: dict[str, Any] | None = None  # cjm.timing/1
 
     @property
     def figures(self) -> list[tuple[str, Figure]]:
@@ -161,6 +163,8 @@ def build_report(log: Log, options: ReportOptions | None = None) -> Report:
         report.comparison, report.comparison_figure = _comparison(jm, whole, options)
     if options.design:
         report.check, report.check_figure = _check(whole, options, simplify, title)
+    if options.timing and jm.goals.source != "none":  # the section says why it is empty
+        report.timing = _timing(jm, whole, options)
     budget = graphviz.Budget(graphviz.REPORT_SECONDS)
     for _, figure in report.figures:
         figure.budget = budget
@@ -227,6 +231,19 @@ def _attribution(log: Log, jm: JourneyMap, by: str) -> dict[str, Any]:
         # The report's goals, as its overview names them (none: the outcome column decides).
         result = attribution(log, by_channel=by == "channel", goals=jm.goals.stages)
         return attribution_json(result, log)
+
+
+def _timing(jm: JourneyMap, log: Log, options: ReportOptions) -> dict[str, Any]:
+    """The time to the report's goals, per slice when the report has slices."""
+    from cjm.render.json_out import timing_json
+    from cjm.timing import timing
+
+    with step("Time to goal"):
+        outcome = jm.goals.source == "outcome"
+        result = timing(log, goals=None if outcome else jm.goals.stages, use_outcome=outcome,
+                        still_active=jm.still_active_seconds, by=options.by,
+                        period=options.period, top_values=options.top_values)
+        return timing_json(result, log)
 
 
 def _comparison(jm: JourneyMap, log: Log, options: ReportOptions):

@@ -150,6 +150,8 @@ def sections(report: Report) -> list[Section]:
     if report.check:
         parts.append(Section("conformance", "Conformance",
                              _check(report.check, report.check_figure, top)))
+    if report.options.timing:
+        parts.append(Section("timing", "Time to goal", _timing(report.timing)))
     parts.append(Section("data", "Data", _data(data, report.warnings)))
     return parts
 
@@ -404,6 +406,48 @@ def _check(data: dict[str, Any], figure: Figure | None, top: int) -> list[Block]
         blocks.append(Map(figure, "Deviations in red; designed but unused stages and "
                                   f"transitions dashed grey. {_legend(figure.view)}"))
     return blocks
+
+
+def _time_to(quantile: dict[str, Any]) -> str:
+    """A time to goal and its 95% interval, or "not reached"."""
+    def shown(seconds: float | None) -> str:
+        return "not reached" if seconds is None else wait(seconds)
+
+    if quantile["seconds"] is None:
+        return "not reached"
+    return f"{shown(quantile['seconds'])} ({shown(quantile['low'])} to {shown(quantile['high'])})"
+
+
+def _timing(data: dict[str, Any] | None) -> list[Block]:
+    if data is None:
+        return [Notes(["No goal stage is known, so there is no time to goal. Name one with "
+                       "--goal STAGE."])]
+    goals = data["goals"]
+    target = (f"the first event whose {goals['outcome_column']} is true"
+              if goals["source"] == "outcome" else "the first event at " +
+              ", ".join(goals["stages"]))
+    curves = [("All journeys", data["all"]), *((g["label"], g) for g in data["groups"])]
+    rows = [[label, format_count(c["journeys"]), format_count(c["reached"]),
+             _time_to(c["median"]), _time_to(c["p90"])] for label, c in curves]
+    shares = [[wait(t), *("–" if c["at"][i] is None else pct(c["at"][i]["reached"])  # noqa: RUF001
+                          for _, c in curves)]
+              for i, t in enumerate(data["checkpoints"])]
+    notes = [f"From a journey's first event to {target}. Journeys that have not reached it "
+             "are censored at their last event (or at the log's end while still active); the "
+             "shares are Kaplan-Meier estimates, of the journeys followed that long. "
+             "Association, not cause."]
+    test = data["logrank"]
+    if test is not None:
+        verdict = "differ" if test["p_value"] < 0.05 else "show no clear difference"
+        notes.append(f"Log-rank test between the {len(data['groups'])} groups: chi-square "
+                     f"{test['chi_square']:.2f}, {test['df']} df, p = {test['p_value']:.3g}: "
+                     f"they {verdict} in how soon journeys reach the goal.")
+    return [Notes(notes + data["notes"]),
+            Table(["", "Journeys", "Reached", "Median (95% interval)",
+                   "90% reached by (95% interval)"], rows, numeric=(1, 2, 3, 4)),
+            Table(["By", *(label for label, _ in curves)], shares,
+                  numeric=tuple(range(1, len(curves) + 1)),
+                  caption="Share of journeys that reached the goal by each time")]
 
 
 def _data(data: dict[str, Any], warnings: list[str]) -> list[Block]:

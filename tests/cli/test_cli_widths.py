@@ -140,6 +140,14 @@ def steps_difference_numbers(out: dict) -> Iterator[str]:
         yield from (f"{s * 100:+.1f}" for s in row["shares"][:5] if s)
 
 
+def timing_numbers(out: dict) -> Iterator[str]:
+    for curve in (out["all"], *out["groups"]):
+        yield from (count(curve["journeys"]), count(curve["reached"]))
+        if curve["median"]["seconds"] is not None:
+            yield format_seconds(curve["median"]["seconds"])
+        yield from (percent(point["reached"]) for point in curve["at"] if point)
+
+
 def check_numbers(out: dict) -> Iterator[str]:
     for d in out["deviations"][:10]:
         yield from (count(d["journeys"]), percent(d["journeys"] / out["journeys"]))
@@ -164,6 +172,9 @@ COMMANDS: dict[str, tuple[list[str], Callable[[dict], Iterator[str]] | None]] = 
     "steps": (["steps", "log.csv"], steps_numbers),
     "steps --by": (["steps", "log.csv", "--by", "segment", "--values",
                     ",".join(LONG_SEGMENTS)], steps_difference_numbers),
+    "timing": (["timing", "log.csv", "--goal", LONG_STAGES[-1]], timing_numbers),
+    "timing --by": (["timing", "log.csv", "--goal", LONG_STAGES[-1], "--by", "segment"],
+                    timing_numbers),
     "check": (["check", "log.csv", "--design", "design.yaml", "--no-map"], check_numbers),
     "model": (["model", "log.csv", "-o", "model.pnml"], None),
     "report": (["report", "log.csv", "-o", "report.md"], None),

@@ -15,6 +15,7 @@ from cjm.engine.rows import (
     Costs,
     Ending,
     FunnelCount,
+    GoalTime,
     Handoff,
     JourneyFigures,
     Move,
@@ -395,3 +396,21 @@ class DuckDBEngine(Ordering):
             f"FROM {self.jrn} j LEFT JOIN l USING (journey) LEFT JOIN g USING (journey) "
             "GROUP BY touches ORDER BY touches")
         return [TouchSequence(tuple(t), int(c), int(n)) for t, c, n in rows]
+
+    def goal_times(self, goals: Sequence[str], still_active_seconds: float | None,
+                   use_outcome: bool = False) -> list[GoalTime]:
+        listing = ", ".join(sql_string(g) for g in goals) or "NULL"
+        goal = f"stage::VARCHAR IN ({listing})" + (" OR success" if use_outcome else "")
+        latest = f"(SELECT epoch(max(last_ts)) FROM {self.jrn})"
+        still = open_sql(self.log_end, still_active_seconds, latest)
+        end = repr(float(self.log_end)) if self.log_end is not None else latest
+        # In whole microseconds, so that a time reads 444.407, not 444.40700006484985.
+        rows = _rows(self.con,
+            "WITH j AS (SELECT epoch_us(min(ts)) AS t0, max(ts) AS last_ts, "
+            f"epoch_us(min(ts) FILTER (WHERE {goal})) AS tg FROM {self.seq} GROUP BY journey), "
+            "t AS (SELECT CASE WHEN tg IS NOT NULL THEN tg - t0 "
+            f"WHEN {still} THEN CAST(round({end} * 1000000) AS BIGINT) - t0 "
+            "ELSE epoch_us(last_ts) - t0 END AS us, tg IS NOT NULL AS reached FROM j) "
+            "SELECT us / 1000000, reached, count(*) FROM t GROUP BY us, reached "
+            "ORDER BY us, reached")
+        return [GoalTime(float(seconds), bool(reached), int(n)) for seconds, reached, n in rows]

@@ -408,7 +408,7 @@ def _timing_curve(curve, checkpoints, index: int) -> dict[str, Any]:
                {"seconds": _s(point.seconds), "reached": _r(s.share_reached),
                 "low": _r(s.share_low), "high": _r(s.share_high), "waiting": s.waiting}
                for point in checkpoints],
-        "steps": [{"seconds": _s(s.seconds), "at_risk": s.at_risk, "reached": s.reached,
+        "curve": [{"seconds": _s(s.seconds), "at_risk": s.at_risk, "reached": s.reached,
                    "censored": s.censored, "survival": _r(s.survival), "low": _r(s.low),
                    "high": _r(s.high)} for s in curve.steps],
     }

@@ -354,3 +354,33 @@ def test_attribution_section_shows_the_command_s_shares(tmp_path):
     assert (tmp_path / "again.md").read_bytes() == text.encode("utf-8")
     wrong = run_cli("report", str(EXAMPLE), "-o", "x.md", "--attribution", "page")
     assert wrong.exit_code == 2 and "stage, channel" in wrong.output
+
+
+def test_step_matrix_section_shows_the_command_s_shares(tmp_path):
+    import json
+
+    result = run_cli("report", str(EXAMPLE), "-o", "r.html", "-o", "r.md", "--step-matrix",
+                     "4", "--goal", "Purchase")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert '<section id="steps">' in page and "## Step matrix" in text
+    data = json.loads(run_cli("steps", str(EXAMPLE), "--goal", "Purchase", "--max-steps", "4",
+                              "--json", "-").stdout)
+    shown = [r for r in [*data["stages"], *data["ended"]] if any(r["journeys"])]
+    section = page.split('<section id="steps">')[1].split("</section>")[0]
+    assert section.count("<rect") == 4 * len(shown)  # a cell per step and row
+    for row in shown:
+        for share in row["shares"]:
+            if share:
+                assert f"{share * 100:.1f}%" in section and f"{share * 100:.1f}%" in text
+
+
+def test_the_heat_map_escapes_names_and_is_the_same_every_time():
+    from cjm.render.heatmap import heatmap_svg
+
+    rows = [("<script>alert(1)</script>", [0.5, None]), ("a & b", [0.0, 0.25])]
+    svg = heatmap_svg("t <x>", ["1", "2"], rows)
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "a &amp; b" in svg
+    assert svg == heatmap_svg("t <x>", ["1", "2"], rows)
+    assert svg.count("<rect") == 4 and ">*<" in svg  # the withheld cell says so

@@ -68,6 +68,10 @@ def report_command(
         "--timing", help="Add the time to goal (as cjm timing): median and 90% times with 95% "
         "intervals, per segment or period with --by/--period.", rich_help_panel=CONTENT)
     ] = False,
+    step_matrix: Annotated[int | None, typer.Option(
+        "--step-matrix", help="Add the step matrix (as cjm steps) of the journeys' first N "
+        "events, as a heat map.", rich_help_panel=CONTENT, min=1, metavar="N",
+        show_default=False)] = None,
     by: options.By = None,
     top_values: options.TopValues = None,
     period: options.Period = None,

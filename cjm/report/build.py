@@ -49,6 +49,7 @@ class ReportOptions:
     compare_values: list[str] | None = None
     design: str | None = None
     timing: bool = False  # a time-to-goal section (cjm timing), per slice with --by/--period
+    step_matrix: int | None = None  # a step-matrix section (cjm steps) of this many steps
     stages: float | None = None
     paths: float | None = None
     min_count: int = 1
@@ -113,6 +114,7 @@ class Report:
     check: dict[str, Any] | None = None  # cjm.check/1
     check_figure: Figure | None = None
     timing: dict[str, Any] | None = None  # cjm.timing/1
+    step_matrix: dict[str, Any] | None = None  # cjm.steps/1
 
     @property
     def figures(self) -> list[tuple[str, Figure]]:
@@ -165,6 +167,8 @@ def build_report(log: Log, options: ReportOptions | None = None) -> Report:
         report.check, report.check_figure = _check(whole, options, simplify, title)
     if options.timing and jm.goals.source != "none":  # the section says why it is empty
         report.timing = _timing(jm, whole, options)
+    if options.step_matrix:
+        report.step_matrix = _step_matrix(jm, whole, options.step_matrix)
     budget = graphviz.Budget(graphviz.REPORT_SECONDS)
     for _, figure in report.figures:
         figure.budget = budget
@@ -244,6 +248,18 @@ def _timing(jm: JourneyMap, log: Log, options: ReportOptions) -> dict[str, Any]:
                         still_active=jm.still_active_seconds, by=options.by,
                         period=options.period, top_values=options.top_values)
         return timing_json(result, log)
+
+
+def _step_matrix(jm: JourneyMap, log: Log, steps: int) -> dict[str, Any]:
+    """The step matrix, with the report's goals."""
+    from cjm.render.json_out import steps_json
+    from cjm.steps import step_matrix
+
+    with step("Step matrix"):
+        outcome = jm.goals.source == "outcome"
+        result = step_matrix(log, steps=steps, goals=jm.goals.stages, use_outcome=outcome,
+                             infer_goals=False, still_active=jm.still_active_seconds)
+        return steps_json(result, log)
 
 
 def _comparison(jm: JourneyMap, log: Log, options: ReportOptions):

@@ -89,7 +89,15 @@ class Heading:
     text: str
 
 
-Block = Table | Figures | Map | Notes | Heading
+@dataclass
+class Heatmap:
+    """A table of shares drawn as a heat map (SVG) in HTML; Markdown shows the table."""
+
+    svg: str
+    table: Table
+
+
+Block = Table | Figures | Map | Notes | Heading | Heatmap
 
 
 @dataclass
@@ -152,6 +160,8 @@ def sections(report: Report) -> list[Section]:
                              _check(report.check, report.check_figure, top)))
     if report.options.timing:
         parts.append(Section("timing", "Time to goal", _timing(report.timing)))
+    if report.step_matrix:
+        parts.append(Section("steps", "Step matrix", _step_matrix(report.step_matrix)))
     parts.append(Section("data", "Data", _data(data, report.warnings)))
     return parts
 
@@ -465,3 +475,26 @@ def _data(data: dict[str, Any], warnings: list[str]) -> list[Block]:
     if warnings:
         blocks.append(Notes(warnings))
     return blocks
+
+
+ENDED_LABELS = {"goal": "(ended: goal reached)", "dead_end": "(ended: dead-end)",
+                "open": "(ended: still active)"}
+
+
+def _step_matrix(data: dict[str, Any]) -> list[Block]:
+    """The step matrix: a heat map (HTML) or a table (Markdown) of the shares per step."""
+    from cjm.render.heatmap import heatmap_svg
+
+    columns = [str(k + 1) for k in range(data["steps"])]
+    rows = [(r["stage"], r["shares"]) for r in data["stages"]]
+    rows += [(ENDED_LABELS[r["status"]], r["shares"]) for r in data["ended"]
+             if any(r["journeys"])]
+    title = "Share of the journeys at each of their first events"
+    table = Table(["stage", *columns],
+                  [[name, *("*" if s is None else Share(s) if s else "" for s in shares)]
+                   for name, shares in rows],
+                  numeric=tuple(range(1, len(columns) + 1)), caption=title)
+    notes = [f"Where the {format_counted(data['journeys'], 'journeys')} are at each of their "
+             f"first {data['steps']} events, and how those that ended by then ended; each "
+             "step adds up to 100% (*: fewer than --min-journeys). Association, not cause."]
+    return [Notes(notes), Heatmap(heatmap_svg(title, columns, rows), table)]

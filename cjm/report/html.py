@@ -15,6 +15,7 @@ from cjm.report.build import Report
 from cjm.report.content import (
     Figures,
     Heading,
+    Heatmap,
     Map,
     Notes,
     Section,
@@ -134,6 +135,9 @@ def _section(section: Section, maps) -> str:
                        f"{inline_svg(block.figure.svg, f'm{number}-', block.figure.title)}"
                        f"<figcaption>{h(map_caption(block, block.figure.graph))}</figcaption>"
                        "</figure>")
+        elif isinstance(block, Heatmap):
+            out.append(f'<figure class="heatmap">{block.svg}'
+                       f"<figcaption>{h(block.table.caption or '')}</figcaption></figure>")
         elif isinstance(block, Notes):
             out.append('<ul class="notes">' + "".join(f"<li>{h(line)}</li>"
                                                      for line in block.lines) + "</ul>")

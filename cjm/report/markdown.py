@@ -14,6 +14,7 @@ from cjm.report.build import Report
 from cjm.report.content import (
     Figures,
     Heading,
+    Heatmap,
     Map,
     Notes,
     Share,
@@ -58,6 +59,8 @@ def to_markdown(report: Report, images: dict[str, str] | None = None) -> str:
                 picture = images.get(names.get(id(block.figure), ""))
                 if picture:
                     out += [f"![{md(block.figure.title)}]({picture})", ""]
+            elif isinstance(block, Heatmap):
+                out += _table(block.table)
             elif isinstance(block, Notes):
                 out += [f"- {md(line)}" for line in block.lines] + [""]
     out.append(f"<sub>Made with cjm {__version__}.</sub>")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from cjm.display import Displayable
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import (
     AUTO_EDGES,
@@ -88,7 +89,7 @@ class ShareChange:
 
 
 @dataclass
-class Comparison:
+class Comparison(Displayable):
     label_a: str
     label_b: str
     a: JourneyMap

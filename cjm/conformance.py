@@ -14,6 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from cjm.design import Design
+from cjm.display import Displayable
 from cjm.engine.protocol import Log
 from cjm.errors import UsageError, did_you_mean
 from cjm.journeys import JourneyMap
@@ -50,7 +51,7 @@ class Deviation:
 
 
 @dataclass
-class CheckResult:
+class CheckResult(Displayable):
     """How the actual journeys compare with the design."""
 
     design: Design

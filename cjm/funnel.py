@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cjm.display import Displayable
 from cjm.engine.protocol import Log
 from cjm.errors import UsageError, did_you_mean
 from cjm.privacy import rare_stages
@@ -38,7 +39,7 @@ class FunnelStep:
 
 
 @dataclass(frozen=True)
-class Funnel:
+class Funnel(Displayable):
     steps: list[FunnelStep]
     order: str
     within_seconds: float | None

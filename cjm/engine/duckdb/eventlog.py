@@ -6,6 +6,7 @@ an option the user chose (lifecycle, duplicates): rows = events + rejected + fil
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 import weakref
@@ -410,7 +411,10 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
 
     spill = workdir / "spill"
     remember_spill(workdir.parent)
-    con.execute("SET enable_progress_bar = false")  # cjm draws its own, on stderr only
+    # cjm draws its own progress, on stderr only; in Jupyter without ipywidgets DuckDB refuses
+    # any change of the setting (and draws none itself).
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
     free = shutil.disk_usage(workdir).free
     con.execute(f"SET temp_directory = {sql_string(str(spill))}")
     con.execute(f"SET max_temp_directory_size = '{max(free // 2, 1 << 20)}B'")

@@ -26,12 +26,12 @@ from cjm.engine.rows import (
     Ending,
     GoalTime,
     Handoff,
-    Move,
     PathCount,
     Rework,
     SlowWait,
     Stage,
     TouchSequence,
+    TransitionCount,
 )
 from cjm.engine.semantics import (
     TRUTHY,
@@ -99,7 +99,7 @@ class Oracle:
             ends[path[-1]] += 1
         return [Stage(s, events[s], journeys[s], starts[s], ends[s]) for s in events]
 
-    def transitions(self) -> list[Move]:
+    def transitions(self) -> list[TransitionCount]:
         waits, journeys, handoffs = defaultdict(list), defaultdict(set), Counter()
         for j, a, b in self.moves():
             key = (a["stage"], b["stage"])
@@ -107,7 +107,7 @@ class Oracle:
             journeys[key].add(j)
             if a["channel"] and b["channel"] and a["channel"] != b["channel"]:
                 handoffs[key] += 1
-        return [Move(a, b, len(w), len(journeys[(a, b)]), quantile(w, 0.5),
+        return [TransitionCount(a, b, len(w), len(journeys[(a, b)]), quantile(w, 0.5),
                      statistics.fmean(w), quantile(w, 0.9), handoffs[(a, b)])
                 for (a, b), w in waits.items()]
 
@@ -252,9 +252,9 @@ def _same(got: list, expected: list, key=None) -> None:
     assert sorted(got, key=key) == sorted(expected, key=key)
 
 
-def _close_means(moves: list[Move]) -> list[Move]:
+def _close_means(moves: list[TransitionCount]) -> list[TransitionCount]:
     """Means summed in another order may differ in their last bits: round them."""
-    return [Move(m.source, m.target, m.count, m.journeys, m.median_seconds,
+    return [TransitionCount(m.source, m.target, m.count, m.journeys, m.median_seconds,
                  round(m.mean_seconds, 6), m.p90_seconds, m.handoffs) for m in moves]
 
 

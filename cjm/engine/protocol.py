@@ -24,7 +24,6 @@ from cjm.engine.rows import (
     Handoff,
     JourneyFigures,
     JourneySizes,
-    Move,
     NextStage,
     OutcomeItem,
     OutcomeSums,
@@ -35,6 +34,7 @@ from cjm.engine.rows import (
     Stage,
     StageTotal,
     TouchSequence,
+    TransitionCount,
 )
 
 
@@ -54,7 +54,7 @@ class Engine(Protocol):
 
     def stages(self) -> list[Stage]: ...
 
-    def transitions(self) -> list[Move]: ...
+    def transitions(self) -> list[TransitionCount]: ...
 
     def paths(self) -> list[PathCount]:
         """Every distinct path, most journeys first, then in path order."""

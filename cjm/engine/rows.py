@@ -41,7 +41,7 @@ class JourneySizes:
 
 
 @dataclass(frozen=True)
-class Move:
+class TransitionCount:
     """The events that go from ``source`` straight to ``target``, with their waits."""
 
     source: str

@@ -23,7 +23,15 @@ from cjm.engine.duckdb.engine import (
     stage_filter,
     stage_rows,
 )
-from cjm.engine.rows import Ending, Handoff, JourneyFigures, Move, PathCount, Rework, Stage
+from cjm.engine.rows import (
+    Ending,
+    Handoff,
+    JourneyFigures,
+    PathCount,
+    Rework,
+    Stage,
+    TransitionCount,
+)
 from cjm.engine.semantics import quantile_cont
 from cjm.progress import step
 from cjm.sql import sql_string
@@ -146,7 +154,7 @@ class BucketedEngine(Ordering):
             f"SELECT stage, sum(again)::BIGINT, sum(extra)::BIGINT FROM {self.acc}stage "
             "GROUP BY stage HAVING sum(again) > 0"))
 
-    def transitions(self) -> list[Move]:
+    def transitions(self) -> list[TransitionCount]:
         keys = ["stage", "next_stage"]
         waits = self._merged("wait", "stage, next_stage")
         return move_rows((a, b, n, j, _q(m, n, 0.5), mean, _q(p, n, 0.9), h) for

@@ -18,7 +18,6 @@ from cjm.engine.rows import (
     GoalTime,
     Handoff,
     JourneyFigures,
-    Move,
     NextStage,
     OutcomeItem,
     OutcomeSums,
@@ -30,6 +29,7 @@ from cjm.engine.rows import (
     Stage,
     StageCost,
     TouchSequence,
+    TransitionCount,
 )
 from cjm.engine.semantics import TRUTHY, open_from
 from cjm.sql import sql_name, sql_string
@@ -58,8 +58,8 @@ def stage_rows(rows: Iterable[tuple]) -> list[Stage]:
     return [Stage(s, int(e), int(j), int(a), int(z)) for s, e, j, a, z in rows]
 
 
-def move_rows(rows: Iterable[tuple]) -> list[Move]:
-    return [Move(a, b, int(n), int(j), float(med), float(mean), float(p90), int(h))
+def move_rows(rows: Iterable[tuple]) -> list[TransitionCount]:
+    return [TransitionCount(a, b, int(n), int(j), float(med), float(mean), float(p90), int(h))
             for a, b, n, j, med, mean, p90, h in rows]
 
 
@@ -167,7 +167,7 @@ class DuckDBEngine(Ordering):
             "SELECT stage, sum(c)::BIGINT, count(*), sum(starts)::BIGINT, sum(ends)::BIGINT "
             f"FROM visits{self.suffix} GROUP BY stage"))
 
-    def transitions(self) -> list[Move]:
+    def transitions(self) -> list[TransitionCount]:
         return move_rows(_rows(self.con,
             "SELECT stage, next_stage, count(*), count(DISTINCT journey), median(wait), "
             "avg(wait), quantile_cont(wait, 0.9), "

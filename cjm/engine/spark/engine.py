@@ -21,10 +21,10 @@ from cjm.engine.rows import (
     Ending,
     Handoff,
     JourneyFigures,
-    Move,
     PathCount,
     Rework,
     Stage,
+    TransitionCount,
 )
 from cjm.engine.semantics import TRUTHY, open_from, quantile_cont, quantile_position
 from cjm.engine.spark.timestamps import epoch_seconds, spark_trim
@@ -207,7 +207,7 @@ class SparkEngine:
         return [Stage(r["stage"], r["e"], r["j"], r["s"], r["x"]) for r in rows]
 
     @_guarded
-    def transitions(self) -> list[Move]:
+    def transitions(self) -> list[TransitionCount]:
         F, _ = _spark()
         qs = (0.5, 0.9)
         moves = self.seq.where(F.col("next_stage").isNotNull())
@@ -221,8 +221,8 @@ class SparkEngine:
         result = []
         for r in rows:
             median, p90 = _quantiles(r, r["c"], qs)
-            result.append(Move(r["stage"], r["next_stage"], r["c"], r["j"], median, r["mean"],
-                               p90, r["h"]))
+            result.append(TransitionCount(r["stage"], r["next_stage"], r["c"], r["j"], median,
+                                          r["mean"], p90, r["h"]))
         return result
 
     @_guarded

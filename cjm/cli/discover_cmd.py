@@ -96,8 +96,7 @@ def discover_command(
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
     simplify = map_arguments(stages, paths, min_count, max_edges)
     results: list = []
-    with (read_with_spark(args, config, spark_remote, spark_master, {
-            "--by": by, "--period": period, "--since": since, "--until": until})
+    with (read_with_spark(args, config, spark_remote, spark_master, {})
           if spark else args.read(config, engine="duckdb")) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
         jm = discover(

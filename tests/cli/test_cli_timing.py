@@ -96,7 +96,7 @@ def test_min_journeys_hides_small_groups_and_pseudonyms_change_nothing(tmp_path)
     data = json.loads(kept.stdout)
     assert all(g["journeys"] >= k for g in data["groups"])
     assert len(data["groups"]) < len(sizes)
-    assert all(s["at_risk"] >= k for g in [data["all"], *data["groups"]] for s in g["steps"])
+    assert all(s["at_risk"] >= k for g in [data["all"], *data["groups"]] for s in g["curve"])
 
 
 def test_report_has_a_time_to_goal_section_on_request(tmp_path):

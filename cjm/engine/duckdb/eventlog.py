@@ -96,7 +96,7 @@ class EventLog(LogInfo):
     def first_values(self, role: str) -> list[tuple[str | None, int]]:
         """(value, journeys) of a role at each journey's first event, most journeys first."""
         return [(v, int(n)) for v, n in self.con.execute(
-            f"SELECT v, count(*) n FROM (SELECT arg_min({sql_name(role)}, ts) v FROM "
+            f"SELECT v, count(*) n FROM (SELECT {_first(role)} v FROM "
             f"{self.table} GROUP BY journey) GROUP BY v ORDER BY n DESC, v NULLS LAST"
         ).fetchall()]
 
@@ -218,10 +218,15 @@ def _period_sql(period: str) -> str:
     return PERIODS[period].replace("{t}", "min(ts)")
 
 
+def _first(role: str) -> str:
+    """SQL: a journey's first value of ``role``, in journey order (empty values skipped)."""
+    return f"arg_min({sql_name(role)}, (ts, _file, _line))"
+
+
 def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
     """SQL for the journeys ``selection`` picks, and for the events it keeps (None: all)."""
     if isinstance(selection, FirstValue):
-        first = f"arg_min({sql_name(selection.role)}, ts)"
+        first = _first(selection.role)
         named = [v for v in selection.values if v is not None]
         test = " OR ".join(
             ([f"{first} IN ({', '.join(sql_string(str(v)) for v in named)})"] if named else [])

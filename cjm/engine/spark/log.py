@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from cjm.accounting import WITHHELD, LogInfo
+from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
 from cjm.engine.rows import StageTotal
+from cjm.engine.spark.timestamps import instant, micros_of
 
 
 @dataclass(kw_only=True)
@@ -31,6 +33,7 @@ class SparkEventLog(LogInfo):
     engine_name: str = "spark"
     _session: Any = None  # cjm.engine.spark.session.Session, stopped on close when cjm started it
     _engines: list[Any] = field(default_factory=list)
+    _parent: SparkEventLog | None = None  # a subset shares its parent's session and frames
 
     @property
     def suffix(self) -> str:
@@ -39,6 +42,61 @@ class SparkEventLog(LogInfo):
     def stage_names(self, whole: bool = False) -> list[str]:
         """The stages of the log, in name order (it is always whole: Spark does not slice)."""
         return sorted(row[0] for row in self.events_frame.select("stage").distinct().collect())
+
+    def first_values(self, role: str) -> list[tuple[str | None, int]]:
+        """(value, journeys) of a role at each journey's first event (its first value, empty
+        ones skipped, in journey order), most journeys first; as the DuckDB engine."""
+
+        firsts = _firsts(self.events_frame, role)
+        rows = firsts.groupBy("v").count().collect()
+        return sorted(((r["v"], r["count"]) for r in rows),
+                      key=lambda r: (-r[1], r[0] is None, r[0] or ""))
+
+    def period_labels(self, period: str) -> list[str]:
+        """The periods in which journeys start, oldest first."""
+        from pyspark.sql import functions as F
+
+        starts = self.events_frame.groupBy("journey").agg(F.min("ts").alias("t0"))
+        rows = starts.select(_period(period, F.col("t0")).alias("p")).distinct().collect()
+        return sorted(r["p"] for r in rows)
+
+    def subset(self, selection: Selection, label: str) -> SparkEventLog:
+        """The journeys (or events) ``selection`` picks, as a log sharing this one's
+        session and reading accounting (closing it lets go of its own events only)."""
+        from dataclasses import replace
+
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        events = self.events_frame
+        if isinstance(selection, FirstValue):
+            firsts = _firsts(events, selection.role)
+            named = [v for v in selection.values if v is not None]
+            test = F.col("v").isin(named) if named else F.lit(False)
+            if None in selection.values:
+                test = test | F.col("v").isNull()
+            chosen = events.join(firsts.where(test).select("journey"), "journey")
+        elif isinstance(selection, Reaching):
+            reaching = events.where(F.col("stage").isin(list(selection.stages)))
+            chosen = events.join(reaching.select("journey").distinct(), "journey")
+        elif isinstance(selection, StartPeriod):
+            starts = events.groupBy("journey").agg(F.min("ts").alias("t0"))
+            picked = starts.where(_period(selection.period, F.col("t0")) == selection.label)
+            chosen = events.join(picked.select("journey"), "journey")
+        elif selection.clip_events:
+            inside = events.where(_within(F.col("ts"), selection))
+            chosen = inside
+        else:
+            starts = events.groupBy("journey").agg(F.min("ts").alias("t0"))
+            picked = starts.where(_within(F.col("t0"), selection))
+            chosen = events.join(picked.select("journey"), "journey")
+        chosen = chosen.select(*events.columns).persist(StorageLevel.MEMORY_AND_DISK)
+        n, journeys, stages, first, last = chosen.agg(
+            F.count("*"), F.count_distinct("journey"), F.count_distinct("stage"), F.min("ts"),
+            F.max("ts")).collect()[0]
+        return replace(self, events_frame=chosen, label=label, events=n, journeys=journeys,
+                       stages=stages, first_timestamp=instant(first),
+                       last_timestamp=instant(last), _session=None, _engines=[], _parent=self)
 
     def stage_totals(self) -> list[StageTotal]:
         """Events and journeys per stage, most events first, then by name."""
@@ -104,11 +162,14 @@ class SparkEventLog(LogInfo):
         return len(rows)
 
     def close(self) -> None:
-        """Let go of the cached events (and stop Spark when cjm started it)."""
+        """Let go of the cached events (and stop Spark when cjm started it); a subset lets
+        go of its own events only."""
         for engine in self._engines:
             engine.release()
         self._engines.clear()
-        for frame in (self.events_frame, self.rejects_frame, self.staged_frame):
+        own = (self.events_frame,) if self._parent is not None else (
+            self.events_frame, self.rejects_frame, self.staged_frame)
+        for frame in own:
             with contextlib.suppress(Exception):  # a stopped session has nothing to free
                 frame.unpersist()
         if self._session is not None:
@@ -119,3 +180,48 @@ class SparkEventLog(LogInfo):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _firsts(events, role: str):
+    """Per journey, ``v``: its first value of ``role`` in journey order (empty values
+    skipped; None when it has none), as the DuckDB engine's arg_min."""
+    from pyspark.sql import functions as F
+
+    order = F.struct("ts", "_file", "_line")
+    given = events.where(F.col(role).isNotNull()).groupBy("journey").agg(
+        F.min_by(F.col(role), order).alias("v"))
+    return events.select("journey").distinct().join(given, "journey", "left")
+
+
+def _period(period: str, micros):
+    """The label of the period (day … year) holding an instant (microseconds, UTC), as the
+    DuckDB engine writes it: 2024-07-01, 2024-W27 (ISO weeks), 2024-07, 2024-Q3, 2024."""
+    from pyspark.sql import functions as F
+
+    moment = F.timestamp_micros(micros)  # the session's zone is UTC
+    day = F.to_date(moment)
+    if period == "day":
+        return F.date_format(moment, "yyyy-MM-dd")
+    if period == "week":
+        # The ISO year is that of the week's Thursday.
+        thursday = F.date_add(day, 3 - (F.dayofweek(day) + 5) % 7)
+        return F.concat(F.year(thursday).cast("string"), F.lit("-W"),
+                        F.lpad(F.weekofyear(day).cast("string"), 2, "0"))
+    if period == "month":
+        return F.date_format(moment, "yyyy-MM")
+    if period == "quarter":
+        return F.concat(F.year(moment).cast("string"), F.lit("-Q"),
+                        F.quarter(moment).cast("string"))
+    return F.year(moment).cast("string")
+
+
+def _within(micros, window):
+    """Whether an instant (microseconds) falls in [since, until) of a Window."""
+    from pyspark.sql import functions as F
+
+    test = F.lit(True)
+    if window.since is not None:
+        test = test & (micros >= F.lit(micros_of(window.since)))
+    if window.until is not None:
+        test = test & (micros < F.lit(micros_of(window.until)))
+    return test

@@ -504,7 +504,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         mapping=mapping, timestamp_format=ts_format, timezone=timezone, notes=notes,
         warnings=quality_warnings(events, [r.path for r in reports], *duplicates),
         events=totals[0], journeys=totals[1], stages=totals[2],
-        first_timestamp=_datetime(totals[3]), last_timestamp=_datetime(totals[4]),
+        first_timestamp=sts.instant(totals[3]), last_timestamp=sts.instant(totals[4]),
         journey_gap_seconds=gap_seconds,
         session_column=session_column(list(dict.fromkeys(
             c for load in loads for c in load.columns)), mapping),
@@ -555,12 +555,6 @@ def _native_type(loads: list[Load], column: str, native: str) -> str:
         finally:
             con.close()
     return _DUCKDB_TYPES[native]
-
-
-def _datetime(micros: int | None) -> datetime | None:
-    if micros is None:
-        return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
 
 
 def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,

@@ -303,6 +303,17 @@ def test_segments_periods_and_windows(spark, generated: Path) -> None:
     assert window["journeys"] and clipped["journeys"] and clipped["events"] != window["events"]
 
 
+def test_inspect(spark, generated: Path, sliced: Path) -> None:
+    """cjm inspect on Spark: the same profile, rejects and warnings, byte for byte."""
+    for path in (generated, sliced):
+        duck = _cli("inspect", str(path), "--json", "-", "--engine", "duckdb")
+        assert duck.exit_code == 0, duck.output
+        spark_run = _cli("inspect", str(path), "--json", "-", "--engine", "spark")
+        assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
+            0, duck.stdout, duck.stderr)
+    assert json.loads(duck.stdout)["rejects"]
+
+
 def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:
     result = _cli("discover", str(generated), "--engine", "spark", "--timestamp-format", "%Y")
     assert result.exit_code == 2

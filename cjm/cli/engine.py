@@ -1,4 +1,4 @@
-"""The engine options of the commands that run on Spark (``cjm discover`` so far).
+"""The engine options of the commands that run on Spark (``cjm discover``, ``cjm inspect``).
 
 Declared without importing PySpark, so that ``--help`` stays fast.
 """

@@ -6,6 +6,7 @@ import typer
 
 import cjm.cli.mapout as mapout
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote
 
 
 @log_command
@@ -14,15 +15,22 @@ def inspect_command(
     json_out: mapout.JsonOut = None,
     top: Annotated[int, typer.Option(
         "--top", help="Stages to list.", rich_help_panel=OUTPUT, min=1)] = 20,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Show how a log was read: columns, counts, stages, rejected rows and warnings.
 
     Example: cjm inspect examples/shop.csv --rejects rejects.csv
     """
+    from cjm.cli.engine import read_with_spark
+    from cjm.config import chosen_engine, find_config
     from cjm.render.json_out import write_json
     from cjm.summary import describe
 
-    with args.read() as log:
+    config = find_config()
+    with (read_with_spark(args, config, spark_remote, spark_master, {})
+          if chosen_engine(engine) == "spark" else args.read(config, engine="duckdb")) as log:
         description = describe(log)
         if json_out:
             write_json(description.to_dict(), json_out)

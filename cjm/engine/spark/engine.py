@@ -68,7 +68,7 @@ def _ranks(n: int, qs: Sequence[float]) -> list[int]:
     return sorted({f(quantile_position(n, q)) for q in qs for f in (math.floor, math.ceil)})
 
 
-def _rank_in(counts: list[tuple[Any, int]], rank: int) -> Any:
+def rank_in(counts: list[tuple[Any, int]], rank: int) -> Any:
     """The value at a 0-based rank of sorted (value, how many) pairs."""
     seen = 0
     for value, k in counts:
@@ -251,8 +251,8 @@ class SparkEngine:
         median, p90 = (quantile_cont(at[math.floor(quantile_position(n, q))],
                                    at[math.ceil(quantile_position(n, q))], n, q) for q in durations)
         middle = quantile_position(n, 0.5)
-        size_median = quantile_cont(_rank_in(sizes, math.floor(middle)),
-                                  _rank_in(sizes, math.ceil(middle)), n, 0.5)
+        size_median = quantile_cont(rank_in(sizes, math.floor(middle)),
+                                  rank_in(sizes, math.ceil(middle)), n, 0.5)
         # The mean of whole numbers: their exact sum over the count, as DuckDB divides it.
         return JourneyFigures(n, median, p90, row["mean"], size_median, row["n_sum"] / n,
                               row["n_max"])

@@ -16,7 +16,7 @@ from typing import Any
 
 from cjm.accounting import WITHHELD, LogInfo
 from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
-from cjm.engine.rows import StageTotal
+from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.engine.spark.timestamps import instant, micros_of
 
 
@@ -97,6 +97,24 @@ class SparkEventLog(LogInfo):
         return replace(self, events_frame=chosen, label=label, events=n, journeys=journeys,
                        stages=stages, first_timestamp=instant(first),
                        last_timestamp=instant(last), _session=None, _engines=[], _parent=self)
+
+    def journey_sizes(self) -> JourneySizes:
+        """Events per journey: fewest, median (quantile_cont), mean and most."""
+        import math
+
+        from cjm.engine.semantics import quantile_cont, quantile_position
+        from cjm.engine.spark.engine import rank_in
+
+        per_journey = self.events_frame.groupBy("journey").count()
+        sizes = sorted((r["count"], r["n"]) for r in per_journey.groupBy("count").agg(
+            {"*": "count"}).withColumnRenamed("count(1)", "n").collect())
+        total = sum(k for _, k in sizes)
+        middle = quantile_position(total, 0.5)
+        median = quantile_cont(rank_in(sizes, math.floor(middle)),
+                               rank_in(sizes, math.ceil(middle)), total, 0.5)
+        # The mean of whole numbers: their exact sum over the count, as DuckDB divides it.
+        return JourneySizes(sizes[0][0], float(median),
+                            sum(n * k for n, k in sizes) / total, sizes[-1][0])
 
     def stage_totals(self) -> list[StageTotal]:
         """Events and journeys per stage, most events first, then by name."""

@@ -205,7 +205,7 @@ def _spark(path: Path, buckets: int) -> Iterator:
 
 # Each engine, and what it answers: "discover" (what discover() and build_map() read) and
 # "analyses" (funnels, channels, costs, journeys by id: what the other commands read). The
-# bucketed engine serves discover alone by design; Spark's share of the analyses is its issue.
+# bucketed engine serves discover alone by design; Spark answers some of the analyses so far.
 DISCOVER = ("prepare", "stages", "transitions", "paths", "journey_figures", "rework",
             "endings", "handoff_matrix", "outcome_values")
 ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions", "funnel",
@@ -214,7 +214,7 @@ ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions"
 ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
     "duckdb": (lambda path, _: _duckdb(path, 1), DISCOVER + ANALYSES),
     "duckdb-buckets": (lambda path, _: _duckdb(path, 3), DISCOVER),
-    "spark": (_spark, DISCOVER),
+    "spark": (_spark, (*DISCOVER, "funnel", "funnel_next")),
 }
 
 
@@ -239,12 +239,10 @@ def engine(request, log_file):
     opened.close()
 
 
-@pytest.fixture(scope="module", params=sorted(n for n in ENGINES if "funnel" in ENGINES[n][1]))
-def analyses(request, log_file):
-    """The engines that answer the analyses beyond discover."""
-    engine, opened = _open(request.param, log_file)
-    yield engine
-    opened.close()
+def answering(*methods: str):
+    """Run a test against every engine that answers ``methods``."""
+    names = [n for n in sorted(ENGINES) if all(m in ENGINES[n][1] for m in methods)]
+    return pytest.mark.parametrize("engine", names, indirect=True)
 
 
 def _same(got: list, expected: list, key=None) -> None:
@@ -298,8 +296,8 @@ def test_only_some_stages(engine, log_file) -> None:
     assert {s.name: s.events for s in engine.stages()} == dict(counts)
 
 
-def test_channels(analyses, log_file) -> None:
-    engine = analyses
+@answering("channel_mix", "channel_sequences", "journeys_moving")
+def test_channels(engine, log_file) -> None:
     _, oracle = log_file
     engine.prepare("channel", None)
     mix = Counter((e["stage"], e["channel"]) for es in oracle.journeys.values() for e in es
@@ -311,8 +309,8 @@ def test_channels(analyses, log_file) -> None:
     assert engine.journeys_moving(pairs) == len(moving)
 
 
-def test_costs(analyses, log_file) -> None:
-    engine = analyses
+@answering("costs")
+def test_costs(engine, log_file) -> None:
     _, oracle = log_file
     engine.prepare("channel", None)
     prices = {"web": 0.1, "chat": 2.0, "email": 1.0, "phone": 6.5}
@@ -327,8 +325,8 @@ def test_costs(analyses, log_file) -> None:
         sum(float(e["cost"] or 0) for es in oracle.journeys.values() for e in es), rel=1e-12)
 
 
-def test_journeys_by_id(analyses, log_file) -> None:
-    engine = analyses
+@answering("journey_paths", "path_examples", "slow_transitions")
+def test_journeys_by_id(engine, log_file) -> None:
     _, oracle = log_file
     engine.prepare(None, None)
     assert list(engine.journey_paths()) == list(oracle.paths.items())
@@ -345,8 +343,8 @@ def test_journeys_by_id(analyses, log_file) -> None:
     assert engine.slow_transitions(limit) == slow
 
 
-def test_funnels(analyses, log_file) -> None:
-    engine = analyses
+@answering("funnel", "funnel_next")
+def test_funnels(engine, log_file) -> None:
     _, oracle = log_file
     engine.prepare(None, None)
     steps = [("view",), ("cart", "chat"), ("purchase",)]
@@ -371,8 +369,8 @@ def test_funnels(analyses, log_file) -> None:
         assert {(n.stage, n.journeys) for n in engine.funnel_next(k)} == set(went.items())
 
 
-def test_outcome_sums(analyses, log_file) -> None:
-    engine = analyses
+@answering("outcome_sums")
+def test_outcome_sums(engine, log_file) -> None:
     _, oracle = log_file
     engine.prepare(None, None)
     outcome = {}
@@ -389,10 +387,10 @@ def test_outcome_sums(analyses, log_file) -> None:
             len(having), sum(having))
 
 
-def test_touch_sequences(analyses, log_file) -> None:
+@answering("touch_sequences")
+def test_touch_sequences(engine, log_file) -> None:
     """Attribution's input: touches before the first goal event (by channel, up to and
     including it; events without a channel are no touch), repeats in a row folded."""
-    engine = analyses
     _, oracle = log_file
     for by_channel, outcome in ((False, None), (True, None), (False, "outcome")):
         engine.prepare("channel" if by_channel else None, outcome)
@@ -410,8 +408,8 @@ def test_touch_sequences(analyses, log_file) -> None:
         assert set(engine.touch_sequences(goals, by_channel)) == expected
 
 
-def test_path_endings(analyses, log_file) -> None:
-    engine = analyses
+@answering("path_endings")
+def test_path_endings(engine, log_file) -> None:
     _, oracle = log_file
     engine.prepare("channel", None)
     expected = Counter((path, oracle.status(j)) for j, path in oracle.paths.items())
@@ -419,10 +417,10 @@ def test_path_endings(analyses, log_file) -> None:
     assert {(p.stages, p.status): p.journeys for p in got} == dict(expected)
 
 
-def test_goal_times(analyses, log_file) -> None:
+@answering("goal_times")
+def test_goal_times(engine, log_file) -> None:
     """The time-to-goal input: first event to first goal event (or truthy outcome); never:
     censored at the last event, or at the log's end when still active."""
-    engine = analyses
     _, oracle = log_file
     threshold = open_from(oracle.end, STILL_ACTIVE)
     for outcome, still in ((None, None), (None, STILL_ACTIVE), ("outcome", STILL_ACTIVE)):

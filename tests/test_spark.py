@@ -303,6 +303,19 @@ def test_segments_periods_and_windows(spark, generated: Path) -> None:
     assert window["journeys"] and clipped["journeys"] and clipped["events"] != window["events"]
 
 
+def test_funnel(spark, generated: Path) -> None:
+    """cjm funnel on Spark: strict and any order, a window, alternatives, per segment."""
+    steps = "View Product,Add to Cart|Checkout,Purchase"
+    for args in (["--steps", steps], ["--steps", steps, "--order", "any", "--within", "3d"],
+                 ["--steps", "Visit Site,Purchase", "--by", "segment"]):
+        duck = _cli("funnel", str(generated), *args, "--json", "-", "--engine", "duckdb")
+        assert duck.exit_code == 0, duck.output
+        spark_run = _cli("funnel", str(generated), *args, "--json", "-", "--engine", "spark")
+        assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
+            0, duck.stdout, duck.stderr)
+        assert json.loads(duck.stdout)
+
+
 def test_inspect(spark, generated: Path, sliced: Path) -> None:
     """cjm inspect on Spark: the same profile, rejects and warnings, byte for byte."""
     for path in (generated, sliced):

@@ -62,7 +62,7 @@ def discover_command(
 
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json
     """
-    from cjm.cli.engine import read_with_spark
+    from cjm.cli.engine import open_log
     from cjm.config import chosen_engine, find_config
     from cjm.engine.spark.options import default_stem
     from cjm.gates import check_each, gate_notes
@@ -96,8 +96,7 @@ def discover_command(
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
     simplify = map_arguments(stages, paths, min_count, max_edges)
     results: list = []
-    with (read_with_spark(args, config, spark_remote, spark_master, {})
-          if spark else args.read(config, engine="duckdb")) as whole:
+    with open_log(args, engine, spark_remote, spark_master, config) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
         jm = discover(
             log, goals=goal or None,

@@ -44,3 +44,14 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
 
     return read_spark_log(args.paths, remote=remote, master=master,
                           **read_arguments(settings), config=config)
+
+
+def open_log(args: LogArgs, engine: str | None, remote: str | None, master: str | None,
+             config=None):
+    """The log, read by the engine chosen (--engine, else $CJM_ENGINE, else duckdb)."""
+    from cjm.config import chosen_engine, find_config
+
+    config = config if config is not None else find_config()
+    if chosen_engine(engine) == "spark":
+        return read_with_spark(args, config, remote, master, {})
+    return args.read(config, engine="duckdb")

@@ -7,6 +7,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote
 
 
 @log_command
@@ -22,6 +23,9 @@ def funnel_command(
     top_values: options.TopValues = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Show how many journeys pass each step of a funnel, the conversion from step to step,
     the time it takes, and where the journeys that dropped out went instead.
@@ -29,6 +33,7 @@ def funnel_command(
     Example: cjm funnel examples/shop.csv --steps "View Product,Add to Cart,Checkout,Purchase"
     --within 7d
     """
+    from cjm.cli.engine import open_log
     from cjm.funnel import funnel, parse_steps
     from cjm.render.json_out import funnel_json, funnels_json, write_json
     from cjm.render.terminal import funnel_view, notes_and_warnings
@@ -37,7 +42,7 @@ def funnel_command(
 
     names = parse_steps(steps)
     span = parse_span(within, "--within") if within else None
-    with args.read() as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         parts = by_segment(log, by, top=top_values) if by else [log]
         results = [(part, funnel(part, names, within=span, order=order)) for part in parts]
         if json_out:

@@ -23,14 +23,11 @@ def inspect_command(
 
     Example: cjm inspect examples/shop.csv --rejects rejects.csv
     """
-    from cjm.cli.engine import read_with_spark
-    from cjm.config import chosen_engine, find_config
+    from cjm.cli.engine import open_log
     from cjm.render.json_out import write_json
     from cjm.summary import describe
 
-    config = find_config()
-    with (read_with_spark(args, config, spark_remote, spark_master, {})
-          if chosen_engine(engine) == "spark" else args.read(config, engine="duckdb")) as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         description = describe(log)
         if json_out:
             write_json(description.to_dict(), json_out)

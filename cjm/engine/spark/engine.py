@@ -19,8 +19,10 @@ from typing import Any
 from cjm.engine import semantics
 from cjm.engine.rows import (
     Ending,
+    FunnelCount,
     Handoff,
     JourneyFigures,
+    NextStage,
     PathCount,
     Rework,
     Stage,
@@ -153,6 +155,7 @@ class SparkEngine:
         self.seq = None
         self.jrn = None
         self.log_end: float | None = None  # epoch seconds of the whole log's last event
+        self._matches: list[Any] = []  # each funnel step's matches, for funnel_next()
 
     def release(self) -> None:
         """Let go of the cached tables of the last prepare()."""
@@ -161,6 +164,7 @@ class SparkEngine:
                 with contextlib.suppress(Exception):  # the session is gone already
                     frame.unpersist()
         self.seq = self.jrn = None
+        self._release_funnel()
 
     @_guarded
     def prepare(self, handoff: str | None, outcome: str | None,
@@ -314,6 +318,65 @@ class SparkEngine:
                 *_quantile_aggregates("wait", qs)).collect()
         return [Handoff(r["hand"], r["next_hand"], r["c"], _quantiles(r, r["c"], qs)[0], r["j"])
                 for r in rows]
+
+    @_guarded
+    def funnel(self, steps: Sequence[Sequence[str]], strict: bool,
+               within: float | None) -> list[FunnelCount]:
+        """As the DuckDB engine: each step's earliest qualifying event per journey; the
+        matches are kept for funnel_next()."""
+        from pyspark import StorageLevel
+
+        F, _ = _spark()
+        self._release_funnel()
+        at = self.seq.select("journey", "pos", "ts", "stage")
+        match = (at.where(F.col("stage").isin(list(steps[0]))).groupBy("journey")
+                 .agg(F.min("pos").alias("pos"), F.min_by("ts", "pos").alias("ts"))
+                 .withColumn("t0", F.col("ts")))
+        self._matches = [match.persist(StorageLevel.MEMORY_AND_DISK)]
+        for step in steps[1:]:
+            later = at.where(F.col("stage").isin(list(step))).select(
+                "journey", F.col("pos").alias("epos"), F.col("ts").alias("ets"))
+            joined = match.join(later, "journey")
+            keep = F.col("epos") > F.col("pos") if strict else F.lit(True)
+            if within:
+                span = epoch_seconds(F.col("ets")) - epoch_seconds(F.col("t0"))
+                keep = keep & ((span if strict else F.abs(span)) <= F.lit(float(within)))
+            match = (joined.where(keep).groupBy("journey", "t0")
+                     .agg(F.min("epos").alias("pos"), F.min_by("ets", "epos").alias("ts"))
+                     .persist(StorageLevel.MEMORY_AND_DISK))
+            self._matches.append(match)
+        counts = []
+        for k, match in enumerate(self._matches):
+            n = match.count()
+            median = None
+            if k and n:
+                # In any order a step may come first: the time between two steps is unsigned.
+                gaps = match.select("journey", "ts").join(
+                    self._matches[k - 1].select("journey", F.col("ts").alias("prev")),
+                    "journey").select(F.abs(epoch_seconds(F.col("ts"))
+                                            - epoch_seconds(F.col("prev"))).alias("d"))
+                row = _with_quantiles(gaps, (), "d", (0.5,)).agg(
+                    *_quantile_aggregates("d", (0.5,))).collect()[0]
+                median = _quantiles(row, n, (0.5,))[0]
+            counts.append(FunnelCount(n, median))
+        return counts
+
+    @_guarded
+    def funnel_next(self, step: int) -> list[NextStage]:
+        before, after = self._matches[step - 1], self._matches[step]
+        dropped = before.join(after.select("journey"), "journey", "left_anti")
+        went = dropped.select("journey", "pos").join(
+            self.seq.select("journey", "pos", "next_stage"), ["journey", "pos"])
+        rows = went.groupBy("next_stage").count().collect()
+        return [NextStage(r["next_stage"], r["count"]) for r in
+                sorted(rows, key=lambda r: (-r["count"], r["next_stage"] is None,
+                                            r["next_stage"] or ""))]
+
+    def _release_funnel(self) -> None:
+        for frame in self._matches:
+            with contextlib.suppress(Exception):  # the session is gone already
+                frame.unpersist()
+        self._matches = []
 
     @_guarded
     def outcome_values(self, role: str, limit: int = 50) -> list[str]:

@@ -40,7 +40,9 @@ class SparkEventLog(LogInfo):
         return ""
 
     def stage_names(self, whole: bool = False) -> list[str]:
-        """The stages of the log, in name order (it is always whole: Spark does not slice)."""
+        """The stages of the log (``whole``: of the log it was sliced from), in name order."""
+        if whole and self._parent is not None:
+            return self._parent.stage_names(whole=True)
         return sorted(row[0] for row in self.events_frame.select("stage").distinct().collect())
 
     def first_values(self, role: str) -> list[tuple[str | None, int]]:

@@ -316,6 +316,17 @@ def test_funnel(spark, generated: Path) -> None:
         assert json.loads(duck.stdout)
 
 
+def test_compare(spark, generated: Path) -> None:
+    """cjm compare on Spark: two segments, two periods, with DuckDB's bytes."""
+    for args in (["--by", "segment", "--values", "vip,new"], ["--period", "quarter"]):
+        duck = _cli("compare", str(generated), *args, "--json", "-", "--engine", "duckdb")
+        assert duck.exit_code == 0, duck.output
+        spark_run = _cli("compare", str(generated), *args, "--json", "-", "--engine", "spark")
+        assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
+            0, duck.stdout, duck.stderr)
+        assert json.loads(duck.stdout)["schema"] == "cjm.compare/1"
+
+
 def test_inspect(spark, generated: Path, sliced: Path) -> None:
     """cjm inspect on Spark: the same profile, rejects and warnings, byte for byte."""
     for path in (generated, sliced):

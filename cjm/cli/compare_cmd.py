@@ -8,6 +8,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 from cjm.errors import UsageError
 
 TEST = "Testing"
@@ -35,6 +36,9 @@ def compare_command(
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Compare two sets of journeys: two logs (cjm compare a.csv b.csv), two values of a
     segment (--by segment --values vip,new) or two periods (--period quarter): changed
@@ -56,7 +60,10 @@ def compare_command(
         raise UsageError("compare either --by a role or by --period, not both")
     logs = []
     try:
-        sides = _sides(args, by, period, pair, logs, where or [])
+        def read(given: LogArgs):
+            return open_log(given, engine, spark_remote, spark_master)
+
+        sides = _sides(args, by, period, pair, logs, where or [], read)
         a = discover(sides[0], goals=goal or (), use_outcome=None if not goal else False)
         # B is measured against A's goals, so that the rates compare.
         if a.goals.source == "outcome" and "outcome" not in sides[1].mapping:
@@ -85,8 +92,8 @@ def compare_command(
             log.close()
 
 
-def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str]):
-    """The two sets of journeys, A then B; the logs opened go into ``logs``."""
+def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str], read):
+    """The two sets of journeys, A then B; the logs opened (by ``read``) go into ``logs``."""
     from dataclasses import replace
 
     from cjm.segments import sides, where_all
@@ -98,7 +105,7 @@ def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str]):
             raise UsageError("--values picks segment values or periods; two logs are "
                              "compared as they are")
         for path in args.paths:
-            log = replace(args, paths=[path]).read()
+            log = read(replace(args, paths=[path]))
             logs.append(log)
             log.label = Path(path).name
         return logs
@@ -107,7 +114,7 @@ def _sides(args: LogArgs, by, period, pair, logs: list, where: list[str]):
     if not by and not period:
         raise UsageError("give two logs, or one log with --by ROLE --values A,B, or with "
                          "--period quarter", "Example: cjm compare a.csv b.csv")
-    log = args.read()
+    log = read(args)
     logs.append(log)
     return sides(where_all(log, where), by, period, pair)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from cjm.config import ROLE_KEYS, Config
@@ -124,3 +125,18 @@ def nothing_left(log: Any) -> DataError:
         f"{top['reason']}, first at {top['examples'][0]}",
         "Check the column mapping and --timestamp-format; --rejects FILE.csv lists every row.",
     )
+
+
+def write_rejects(rows: list[dict[str, Any]], path: str | Path) -> int:
+    """Write rejects (file, line, reason, content) as CSV, atomically; returns how many."""
+    import csv
+
+    from cjm.safety import atomic_writer, neutralise_formula
+
+    with atomic_writer(Path(path), newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "line", "reason", "content"])
+        for row in rows:
+            writer.writerow([neutralise_formula(str(row[k])) for k in
+                             ("file", "line", "reason", "content")])
+    return len(rows)

@@ -156,3 +156,21 @@ def bpic2012_all(shared_data: Path) -> Iterator[cjm.EventLog]:
     log = read_shared(shared_data, "bpic2012.xes.gz", lifecycle="all")
     yield log
     log.close()
+
+
+def local_spark(name: str):
+    """A local Spark session for tests, tuned for small logs (starting one costs 15-30 s)."""
+    from pyspark.sql import SparkSession
+
+    from cjm.engine.spark.session import quiet
+
+    with quiet():
+        session = (SparkSession.builder.master("local[2]").appName(name)
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", "2")
+                   # Small logs: planning and compiling cost more than the work itself.
+                   .config("spark.sql.adaptive.enabled", "false")
+                   .config("spark.sql.codegen.wholeStage", "false").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session

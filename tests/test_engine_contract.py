@@ -182,19 +182,10 @@ def _duckdb(path: Path, buckets: int) -> Iterator:
 
 def _spark(path: Path, buckets: int) -> Iterator:
     pytest.importorskip("pyspark", reason="Spark's engine needs the spark extra")
-    from pyspark.sql import SparkSession
-
     from cjm.engine.spark.read import read_spark_log
-    from cjm.engine.spark.session import quiet
+    from tests.conftest import local_spark
 
-    with quiet():
-        session = (SparkSession.builder.master("local[2]").appName("cjm-contract")
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.sql.adaptive.enabled", "false")
-                   .config("spark.sql.codegen.wholeStage", "false").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark("cjm-contract")
     log = read_spark_log(path, spark=session, config=Config())
     try:
         yield log.engine()

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from conftest import CLI_ENV, SHARED_DATA
 
+from tests.conftest import local_spark
+
 pytest.importorskip("pyspark", reason='the Spark extra is not installed (pip install -e ".[dev]")')
 if shutil.which("java") is None:
     pytest.skip("no Java runtime: PySpark 4 needs Java 17 or later", allow_module_level=True)
@@ -45,20 +47,8 @@ def _cli(*args: str, env: dict[str, str] | None = None):
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[object]:
-    """One local Spark for the module: starting one costs 15-30 s."""
-    from pyspark.sql import SparkSession
-
-    from cjm.engine.spark.session import quiet
-
-    with quiet():
-        session = (SparkSession.builder.master("local[2]").appName("cjm-tests")
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.sql.shuffle.partitions", "2")
-                   # Small logs: planning and compiling cost more than the work itself.
-                   .config("spark.sql.adaptive.enabled", "false")
-                   .config("spark.sql.codegen.wholeStage", "false").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    """One local Spark for the module."""
+    session = local_spark("cjm-tests")
     yield session
     session.stop()
 

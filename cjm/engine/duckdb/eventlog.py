@@ -7,7 +7,6 @@ an option the user chose (lifecycle, duplicates): rows = events + rejected + fil
 from __future__ import annotations
 
 import contextlib
-import csv
 import shutil
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from cjm.accounting import (
     LogInfo,
     given_roles,
     nothing_left,
+    write_rejects,
 )
 from cjm.config import Config, find_config
 from cjm.engine.duckdb.checks import exact_duplicates, quality_warnings
@@ -167,16 +167,7 @@ class EventLog(LogInfo):
 
     def write_rejects(self, path: str | Path) -> int:
         """Write every reject as CSV (file, line, reason, content); returns how many."""
-        from cjm.safety import atomic_writer, neutralise_formula
-
-        rows = self.rejects()
-        with atomic_writer(Path(path), newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "line", "reason", "content"])
-            for row in rows:
-                writer.writerow([neutralise_formula(str(row[k])) for k in
-                                 ("file", "line", "reason", "content")])
-        return len(rows)
+        return write_rejects(self.rejects(), path)
 
     def to_pandas(self):
         """The events as a pandas DataFrame, in journey order."""

@@ -9,12 +9,11 @@ DuckDB's tables (subsets by segment or period, ``to_pandas``) is not offered.
 from __future__ import annotations
 
 import contextlib
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cjm.accounting import WITHHELD, LogInfo
+from cjm.accounting import WITHHELD, LogInfo, write_rejects
 from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.engine.spark.timestamps import instant, micros_of
@@ -170,16 +169,7 @@ class SparkEventLog(LogInfo):
 
     def write_rejects(self, path: str | Path) -> int:
         """Write every reject as CSV (file, line, reason, content); returns how many."""
-        from cjm.safety import atomic_writer, neutralise_formula
-
-        rows = self.rejects()
-        with atomic_writer(Path(path), newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "line", "reason", "content"])
-            for row in rows:
-                writer.writerow([neutralise_formula(str(row[k])) for k in
-                                 ("file", "line", "reason", "content")])
-        return len(rows)
+        return write_rejects(self.rejects(), path)
 
     def close(self) -> None:
         """Let go of the cached events (and stop Spark when cjm started it); a subset lets

@@ -10,6 +10,7 @@ The public API, loaded lazily so that ``import cjm`` (and ``cjm --help``) stays 
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from typing import Any
 
@@ -51,3 +52,7 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+if "IPython" in sys.modules:  # a notebook: results show themselves (cjm.render.notebook)
+    import cjm.render.notebook  # noqa: F401

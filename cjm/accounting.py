@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from cjm.config import ROLE_KEYS, Config
-from cjm.display import Displayable
 from cjm.errors import DataError, UsageError
 from cjm.quality import QualityWarning
 from cjm.schema import OPTIONAL_ROLES, ROLES, Mapping
@@ -67,7 +66,7 @@ class LogTotals:
 
 
 @dataclass
-class LogInfo(LogTotals, Displayable):
+class LogInfo(LogTotals):
     """What a log is, as plain data: how it was read and its figures, without its engine.
 
     Results (JourneyMap, …) hold this, so that they outlive the log and its connection.

@@ -69,6 +69,10 @@ def channel_report(log: Log, costs: dict[str, float] | None = None) -> ChannelRe
     escalated = engine.journeys_moving([(a, b) for a, b, _ in escalations])
     per_journey, by_stage, by_path = None, [], []
     if costs or "cost" in log.mapping:
+        if not hasattr(engine, "costs"):
+            raise UsageError("the cost to serve is counted on DuckDB only so far",
+                             "Run with --engine duckdb, or without --channel-cost (and the "
+                             "cost column).")
         totals = engine.costs(costs)
         per_journey = {"total": totals.total, "median": totals.median, "mean": totals.mean,
                        "journeys": totals.journeys}

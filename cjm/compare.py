@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cjm.display import Displayable
 from cjm.journeys import JourneyMap
 from cjm.mapgraph import (
     AUTO_EDGES,
@@ -89,7 +88,7 @@ class ShareChange:
 
 
 @dataclass
-class Comparison(Displayable):
+class Comparison:
     label_a: str
     label_b: str
     a: JourneyMap

@@ -14,7 +14,6 @@ from itertools import pairwise
 from pathlib import Path
 
 from cjm.design import Design
-from cjm.display import Displayable
 from cjm.engine.protocol import Log
 from cjm.errors import UsageError, did_you_mean
 from cjm.journeys import JourneyMap
@@ -51,7 +50,7 @@ class Deviation:
 
 
 @dataclass
-class CheckResult(Displayable):
+class CheckResult:
     """How the actual journeys compare with the design."""
 
     design: Design

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cjm.display import Displayable
 from cjm.engine.protocol import Log
 from cjm.errors import UsageError, did_you_mean
 from cjm.privacy import rare_stages
@@ -39,7 +38,7 @@ class FunnelStep:
 
 
 @dataclass(frozen=True)
-class Funnel(Displayable):
+class Funnel:
     steps: list[FunnelStep]
     order: str
     within_seconds: float | None

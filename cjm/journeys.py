@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from shlex import quote
 
 from cjm.accounting import LogInfo
-from cjm.display import Displayable
 from cjm.engine.protocol import Log
 from cjm.engine.rows import Handoff, Rework, Stage
 from cjm.engine.semantics import FALSY, TRUTHY
@@ -82,7 +81,7 @@ class Goals:
 
 
 @dataclass
-class JourneyMap(Displayable):
+class JourneyMap:
     """Everything ``cjm discover`` reports, as plain data."""
 
     log: LogInfo  # how the log was read and its figures, as plain data

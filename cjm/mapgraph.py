@@ -73,12 +73,6 @@ class MapGraph:
     goal_hidden: dict[str, float] = field(default_factory=dict)  # of each goal's incoming
     budget: int | None = None  # the edge budget, when it hid edges
 
-    def _repr_svg_(self) -> str:
-        """The drawing, for Jupyter (no system Graphviz needed)."""
-        from cjm.render.notebook import map_svg
-
-        return map_svg(self)
-
     def hidden_summary(self) -> str | None:
         parts = []
         if self.hidden_stages:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cjm.display import Displayable
 from cjm.engine.protocol import Log
 from cjm.errors import UsageError
 
@@ -31,7 +30,7 @@ class StepRow:
 
 
 @dataclass(frozen=True)
-class StepMatrix(Displayable):
+class StepMatrix:
     steps: int
     journeys: int
     stages: list[StepRow]  # ordered by the step at which each is most common

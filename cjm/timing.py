@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from shlex import quote
 from typing import TYPE_CHECKING
 
-from cjm.display import Displayable
 from cjm.engine.rows import GoalTime
 from cjm.errors import DataError, UsageError
 from cjm.journeys import GOAL_SHARE, Goals
@@ -46,7 +45,7 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
-class Timing(Displayable):
+class Timing:
     goals: Goals
     still_active_seconds: float | None
     curve: Curve  # every journey of the log

@@ -205,7 +205,8 @@ ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions"
 ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
     "duckdb": (lambda path, _: _duckdb(path, 1), DISCOVER + ANALYSES),
     "duckdb-buckets": (lambda path, _: _duckdb(path, 3), DISCOVER),
-    "spark": (_spark, (*DISCOVER, "funnel", "funnel_next")),
+    "spark": (_spark, (*DISCOVER, "funnel", "funnel_next", "channel_mix", "channel_sequences",
+                       "journeys_moving")),
 }
 
 

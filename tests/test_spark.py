@@ -317,6 +317,20 @@ def test_compare(spark, generated: Path) -> None:
         assert json.loads(duck.stdout)["schema"] == "cjm.compare/1"
 
 
+def test_channels(spark, generated: Path) -> None:
+    """cjm channels on Spark: mix, sequences and escalations, DuckDB's bytes; the cost to
+    serve is DuckDB's alone so far, and says so."""
+    duck = _cli("channels", str(generated), "--json", "-", "--engine", "duckdb")
+    assert duck.exit_code == 0, duck.output
+    spark_run = _cli("channels", str(generated), "--json", "-", "--engine", "spark")
+    assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
+        0, duck.stdout, duck.stderr)
+    assert json.loads(duck.stdout)["sequences"]
+    priced = _cli("channels", str(generated), "--channel-cost", "web=0.1,phone=6", "--engine",
+                  "spark")
+    assert priced.exit_code == 2 and "DuckDB only so far" in priced.stderr
+
+
 def test_inspect(spark, generated: Path, sliced: Path) -> None:
     """cjm inspect on Spark: the same profile, rejects and warnings, byte for byte."""
     for path in (generated, sliced):

@@ -6,6 +6,7 @@ import typer
 
 import cjm.cli.mapout as mapout
 from cjm.cli.common import LogArgs, log_command, report
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 COSTS = "Cost to serve"
 
@@ -21,6 +22,9 @@ def channels_command(
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Show which channels each stage uses, how journeys move between channels, the
     escalations to dearer channels, and what journeys, paths and stages cost to serve.
@@ -33,4 +37,5 @@ def channels_command(
 
     costs = parse_costs(channel_cost) if channel_cost else None
     report(args, lambda log: channel_report(log, costs), channels_json,
-           lambda result, log: channels_view(result, log, top or 10), json_out, quiet)
+           lambda result, log: channels_view(result, log, top or 10), json_out, quiet,
+           lambda: open_log(args, engine, spark_remote, spark_master))

@@ -182,13 +182,13 @@ OPTIONAL_PATHS = Annotated[list[str] | None, typer.Argument(
 
 
 def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callable,
-           json_out: str | None, quiet: bool) -> None:
-    """Read the log, compute one result, write its JSON, print its view, then the warnings:
-    the shape every report command shares."""
+           json_out: str | None, quiet: bool, read: Callable | None = None) -> None:
+    """Read the log (with ``read``, else on DuckDB), compute one result, write its JSON,
+    print its view, then the warnings: the shape every report command shares."""
     from cjm.render.json_out import write_json
     from cjm.render.terminal import notes_and_warnings
 
-    with args.read() as log:
+    with (read or args.read)() as log:
         result = compute(log)
         if json_out:
             write_json(to_json(result, log), json_out)

@@ -1,7 +1,10 @@
-"""Results as they show themselves in Jupyter: HTML (tables, and the map as inline SVG
+"""Results as they show themselves in Jupyter: HTML (tables, and the maps as inline SVG
 drawn without any system Graphviz), with one line of plain text as the fallback.
 
-It computes nothing: each function lays out the figures a result already holds.
+It computes nothing: each function lays out the figures a result already holds. Imported,
+it gives the result classes their ``_repr_html_`` and ``_repr_mimebundle_`` (and MapGraph
+its ``_repr_svg_``); cjm imports it when it is imported inside IPython, so that the
+results need not import their renderer.
 """
 
 from __future__ import annotations
@@ -64,9 +67,6 @@ def log_html(log) -> str:
 
 
 def journey_map_html(jm) -> str:
-    from cjm.errors import UsageError
-    from cjm.mapgraph import build_map
-
     figures = _table("Figures", ("", ""), (
         ("journeys", format_count(jm.journeys)),
         ("goal reached", _share(jm.goal_journeys / jm.journeys if jm.journeys else None)),
@@ -76,12 +76,9 @@ def journey_map_html(jm) -> str:
     paths = _table("Paths", ("path", "journeys", "share"),
                    ((" → ".join(p.stages), format_count(p.journeys), _share(p.share))
                     for p in jm.paths[:TOP]), numeric=(1, 2))
-    try:
-        drawing = map_svg(build_map(jm))
-    except UsageError:  # a map of some stages only counts the journeys again from the log
-        drawing = ("<p>The map leaves stages out: draw it with "
-                   "<code>cjm.build_map(jm, log=log)</code>.</p>")
-    return _page("Journey map", figures, drawing, paths)
+    # The map is a result of its own: cjm.build_map(jm, log=log) shows its drawing.
+    hint = "<p>The map: <code>cjm.build_map(jm, log=log)</code> shows its drawing.</p>"
+    return _page("Journey map", figures, hint, paths)
 
 
 def journey_map_text(jm) -> str:
@@ -162,3 +159,31 @@ def text(result) -> str:
     journeys = getattr(result, "journeys", None)
     about = f": {format_counted(journeys, 'journeys')}" if isinstance(journeys, int) else ""
     return f"{type(result).__name__}{about}"
+
+
+def _html(result) -> str:
+    return html(result)
+
+
+def _bundle(result, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    return {"text/plain": text(result), "text/html": html(result)}
+
+
+def install() -> None:
+    """Give the results their displays in Jupyter."""
+    from cjm.accounting import LogInfo
+    from cjm.compare import Comparison
+    from cjm.conformance import CheckResult
+    from cjm.funnel import Funnel
+    from cjm.journeys import JourneyMap
+    from cjm.mapgraph import MapGraph
+    from cjm.steps import StepMatrix
+    from cjm.timing import Timing
+
+    for shown in (LogInfo, JourneyMap, Funnel, Comparison, CheckResult, Timing, StepMatrix):
+        shown._repr_html_ = _html
+        shown._repr_mimebundle_ = _bundle
+    MapGraph._repr_svg_ = map_svg
+
+
+install()

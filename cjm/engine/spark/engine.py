@@ -18,6 +18,8 @@ from typing import Any
 
 from cjm.engine import semantics
 from cjm.engine.rows import (
+    ChannelCount,
+    ChannelSequence,
     Ending,
     FunnelCount,
     Handoff,
@@ -371,6 +373,38 @@ class SparkEngine:
         return [NextStage(r["next_stage"], r["count"]) for r in
                 sorted(rows, key=lambda r: (-r["count"], r["next_stage"] is None,
                                             r["next_stage"] or ""))]
+
+    @_guarded
+    def channel_mix(self) -> list[ChannelCount]:
+        F, _ = _spark()
+        rows = self.seq.where(F.col("hand").isNotNull()).groupBy("stage", "hand").count()
+        return [ChannelCount(r["stage"], r["hand"], r["count"]) for r in rows.collect()]
+
+    @_guarded
+    def channel_sequences(self) -> list[ChannelSequence]:
+        """Hand-off values in journey order, repeats folded, most journeys first."""
+        F, Window = _spark()
+        given = self.seq.where(F.col("hand").isNotNull())
+        previous = F.lag("hand").over(Window.partitionBy("journey").orderBy("pos"))
+        changes = given.withColumn("_prev", previous).where(
+            F.col("_prev").isNull() | (F.col("_prev") != F.col("hand")))
+        sequences = changes.groupBy("journey").agg(F.transform(
+            F.sort_array(F.collect_list(F.struct("pos", "hand"))), lambda x: x["hand"])
+            .alias("channels"))
+        rows = sequences.groupBy("channels").count().collect()
+        return sorted((ChannelSequence(tuple(r["channels"]), r["count"]) for r in rows),
+                      key=lambda c: (-c.journeys, c.channels))
+
+    @_guarded
+    def journeys_moving(self, pairs: Sequence[tuple[str, str]]) -> int:
+        F, _ = _spark()
+        if not pairs:
+            return 0
+        moves = F.lit(False)
+        for a, b in pairs:
+            moves = moves | ((F.col("hand") == a) & (F.col("next_hand") == b))
+        return self.seq.where(F.col("next_hand").isNotNull() & moves) \
+            .select("journey").distinct().count()
 
     def _release_funnel(self) -> None:
         for frame in self._matches:

@@ -4,7 +4,8 @@
 from cjm.config import ENGINE_VARIABLE, chosen_engine
 from cjm.errors import UsageError
 
-SPARK_COMMANDS = ("discover", "inspect", "funnel", "compare")  # the commands that run on Spark
+# The commands that run on Spark.
+SPARK_COMMANDS = ("discover", "inspect", "funnel", "compare", "channels")
 
 
 def check_supported(command: str, engine: str | None = None) -> None:

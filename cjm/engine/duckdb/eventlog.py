@@ -534,13 +534,14 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         rows = f"(SELECT *, lag(ts) OVER ({within}) AS prev_ts FROM staged)"
         if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
             journey = pseudonym_sql(f"({journey})", pseudonym_key)
+    # Unsorted: every query that needs an order sorts within journeys itself.
+    rest = (f"stage, ts, _file, _line{extra}{', keep' if keep != 'true' else ''}, reason, "
+            f"CASE WHEN reason IS NOT NULL THEN ts_text END AS ts_text FROM {rows}")
     try:
-        con.execute(
-            # Unsorted: every query that needs an order sorts within journeys itself.
-            f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, "
-            f"_line{extra}{', keep' if keep != 'true' else ''}, reason, CASE WHEN reason IS "
-            f"NOT NULL THEN ts_text END AS ts_text FROM {rows}"
-        )
+        if gap_seconds:
+            con.execute(f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, {rest}")
+        else:
+            _create_events(con, f"SELECT case_id AS journey, {rest}")
     except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
         scanned = [load for load in loads if load.scan]
         if scanned and not isinstance(exc, CjmError):
@@ -604,6 +605,16 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         session_column=session_column(list(dict.fromkeys(c for load in loads
                                                          for c in load.columns)), mapping),
     )
+
+
+def _create_events(con, select: str) -> None:
+    """The events table of ``select`` (whose first column is the journey), where the journey
+    is the case: ``case_id`` is then a generated column, the journey read again, so that the
+    id is held once (a tenth of the table) and the columns stay those documented."""
+    (journey, kind, *_), *others = con.execute(f"DESCRIBE {select}").fetchall()
+    con.execute(f"CREATE TABLE events ({journey} {kind}, case_id {kind} AS ({journey}), "
+                + ", ".join(f"{sql_name(name)} {kind}" for name, kind, *_ in others) + ")")
+    con.execute(f"INSERT INTO events BY NAME {select}")
 
 
 def truncation_warnings(reports: Sequence[FileReport]) -> list[QualityWarning]:

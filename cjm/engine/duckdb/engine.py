@@ -135,11 +135,11 @@ class Ordering:
         if handoff:
             hand = f"{sql_name(handoff)}::{self._names('hand', sql_name(handoff), condition)}"
         success = truthy_sql(outcome) if outcome else "false"
+        stage = f"stage::{self._names('stage', 'stage', condition)}"
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, "
-            f"stage::{self._names('stage', 'stage', condition)} AS stage, ts, "
+            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, {stage} AS stage, ts, "
             f"{hand} AS hand, {success} AS success, "
-            "row_number() OVER w AS pos, lead(stage) OVER w AS next_stage, "
+            f"row_number() OVER w AS pos, lead({stage}) OVER w AS next_stage, "
             "epoch(lead(ts) OVER w) - epoch(ts) AS wait, "
             f"lead({hand}) OVER w AS next_hand "
             f"FROM {self.events} {where} "

@@ -49,6 +49,11 @@ from cjm.units import format_count, format_counted, parse_span
 
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
 MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
+# Without --memory-limit, DuckDB may hold what the log takes once read and this share again
+# (at least DEFAULT_MEMORY_FLOOR, at most its own default of 80% of the RAM): the tables
+# discover() makes then spill their coldest parts instead of piling up (docs/performance.md).
+DEFAULT_MEMORY_SHARE = 0.5
+DEFAULT_MEMORY_FLOOR = 1 << 30
 
 
 @dataclass(kw_only=True)
@@ -368,6 +373,8 @@ def read_log(
                          lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
         log.buckets = plan_buckets(con, log.events, buckets, bool(memory_limit))
+        if not memory_limit:
+            default_memory_limit(con)
         log.private = key is not None or log.min_journeys > 1
         log.config = config
         log._workdir = workdir
@@ -426,6 +433,17 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
         except duckdb.Error:
             raise UsageError(f"--memory-limit: cannot read {memory_limit!r} as a size",
                              "Write it as 4GB or 512MB.") from None
+
+
+def default_memory_limit(con, floor: int = DEFAULT_MEMORY_FLOOR) -> None:
+    """Cap DuckDB's memory from what the log read takes (DEFAULT_MEMORY_SHARE)."""
+    from cjm.units import parse_size
+
+    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+    cap = max(floor, int((1 + DEFAULT_MEMORY_SHARE) * (held or 0)))
+    current = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    if current is None or cap < current:
+        con.execute(f"SET memory_limit = '{cap}B'")
 
 
 def plan_buckets(con, events: int, buckets: int | None, limited: bool) -> int:

@@ -211,3 +211,46 @@ def test_describe(read, write):
     assert data["timestamps"]["span_seconds"] == 50400.0
     assert data["rejects"] == [{"reason": "missing journey id (column case_id)", "count": 1,
                                 "examples": [f"{path}:6"]}]
+
+
+def test_the_journey_id_is_held_once_when_no_gap_splits_cases(read, write):
+    # case_id is the journey read again (a generated column), not a second copy of the ids;
+    # with a gap the two differ and both are held.
+    path = write("ids.csv", "customer_id,stage,timestamp\nc,Visit,2024-03-01T10:00:00Z\n")
+    for gap, held in ((None, ["journey"]), ("30m", ["journey", "case_id"])):
+        log = read(path, journey_gap=gap)
+        sql = log.con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'events'") \
+            .fetchall()[0][0]
+        stored = [c for c in ("journey", "case_id")
+                  if f"{c} VARCHAR," in sql and f"{c} VARCHAR GENERATED" not in sql]
+        assert stored == held, sql
+        assert log.con.execute("SELECT journey, case_id FROM events").fetchall() == [
+            ("c" if gap is None else "c#1", "c")]
+
+
+def test_duckdb_memory_is_capped_by_default_from_the_log_read(read, write):
+    from cjm.engine.duckdb.eventlog import DEFAULT_MEMORY_FLOOR
+    from cjm.units import parse_size
+
+    def limit(log) -> int:
+        return parse_size(log.con.execute("SELECT current_setting('memory_limit')")
+                          .fetchall()[0][0])
+
+    path = write("small.csv", "journey,stage,timestamp\nj,Visit,2024-03-01T10:00:00Z\n")
+    assert limit(read(path)) == DEFAULT_MEMORY_FLOOR  # a small log: the floor
+    assert limit(read(path, memory_limit="3GiB")) == 3 << 30  # a given limit is kept
+
+
+def test_default_memory_limit_grows_with_what_the_log_holds():
+    import duckdb
+
+    from cjm.engine.duckdb import eventlog
+    from cjm.units import parse_size
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events AS SELECT range AS a, range::VARCHAR || 'xxxxxxxxxxxxxxx' "
+                "AS b FROM range(3_000_000)")
+    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+    eventlog.default_memory_limit(con, floor=1 << 20)
+    cap = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert abs(parse_size(cap) / held - (1 + eventlog.DEFAULT_MEMORY_SHARE)) < 0.01, (cap, held)

@@ -195,3 +195,21 @@ def test_real_logs_match_the_reference_edge_for_edge(name, reference, options):
         assert jm.duration_mean == pytest.approx(durations["mean"], rel=1e-9)
     finally:
         log.close()
+
+
+def test_discover_keeps_the_ordered_journeys_alone_and_hand_offs_as_an_enum(tmp_path):
+    # What discover() leaves in the engine is what later analyses read (seq, jrn): no
+    # table of the visits; and seq holds stages and the hand-off column as ENUMs.
+    with cjm.read_log(write_journeys(tmp_path / "log.csv", {
+            "a": [("Visit", "web"), ("View", "app"), ("View", "app")],
+            "b": [("Visit", "web"), ("Buy", "store")]})) as log:
+        jm = cjm.discover(log)
+        con = log.con
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert {"seq", "jrn"} <= tables and not any("visit" in t for t in tables), tables
+        kinds = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                                 "WHERE table_name = 'seq'").fetchall())
+        assert all(kinds[c].startswith("ENUM(")
+                   for c in ("stage", "next_stage", "hand", "next_hand")), kinds
+        assert {(h.source, h.target, h.count) for h in jm.handoffs} == {
+            ("web", "app", 1), ("web", "store", 1)}

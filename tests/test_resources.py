@@ -59,7 +59,7 @@ def _mount(folder: Path, size: str, read_only: bool = False) -> Iterator[Path]:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MB file system: too small to spill 11 MB of events into."""
+    """A 2 MB file system: too small to spill 22 MB of events into."""
     yield from _mount(tmp_path / "small", "2m")
 
 
@@ -78,10 +78,11 @@ def read_only(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """400,000 events (11 MB): under --memory-limit 50MB the engine spills to disk."""
+    """800,000 events (22 MB): under --memory-limit 50MB the engine spills to disk (400,000
+    no longer did once the journey id was held once)."""
     rnd = random.Random(1)
     rows, journey, events = ["journey,stage,timestamp"], 0, 0
-    while events < 400_000:
+    while events < 800_000:
         length, start = rnd.randint(1, 8), 1_704_067_200 + rnd.randint(0, 30_000_000)
         rows.extend(f"j{journey},{STAGES[min(step, 5)]},{start + step * 60}"
                     for step in range(length))

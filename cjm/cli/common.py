@@ -150,7 +150,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "short).", panel=READING)], False),
     "memory_limit": (Annotated[str | None, _opt(
         "--memory-limit", help="Cap the memory the engine uses (4GB); beyond it, work spills "
-        "to --temp-dir. (default: $CJM_MEMORY_LIMIT, else 80% of RAM)", panel=READING,
+        "to --temp-dir. (default: $CJM_MEMORY_LIMIT, else 1.5x what the log takes once read, "
+        "at least 1 GiB)", panel=READING,
         metavar="SIZE")], None),
     "temp_dir": (Annotated[str | None, _opt(
         "--temp-dir", help="Folder for temporary and spill files, which may take at most half "

@@ -22,6 +22,7 @@ from cjm.engine.duckdb.engine import (
     rework_rows,
     stage_filter,
     stage_rows,
+    visit_sql,
 )
 from cjm.engine.rows import (
     Ending,
@@ -114,11 +115,7 @@ class BucketedEngine(Ordering):
                 self._order(handoff, outcome, f"{mine} AND {condition}" if condition else mine)
                 s, j = self.seq, self.jrn
                 for sql in (
-                    f"INSERT INTO {a}stage SELECT stage, sum(c), count(*), sum(starts), "
-                    "sum(ends), count(*) FILTER (WHERE c > 1), sum(c - 1) FROM (SELECT stage, "
-                    "count(*) c, count(*) FILTER (WHERE pos = 1) starts, count(*) FILTER "
-                    f"(WHERE next_stage IS NULL) ends FROM {s} GROUP BY journey, stage) "
-                    "GROUP BY stage",
+                    f"INSERT INTO {a}stage {visit_sql(s)}",
                     f"INSERT INTO {a}trans SELECT stage, next_stage, count(*), "
                     f"count(DISTINCT journey), count(*) FILTER (WHERE {handoff_sql}) FROM {s} "
                     "WHERE next_stage IS NOT NULL GROUP BY stage, next_stage",

@@ -95,6 +95,16 @@ def open_sql(log_end: float | None, still_active_seconds: float | None, latest: 
     return f"epoch(last_ts) >= {open_from(log_end, still_active_seconds)!r}"
 
 
+def visit_sql(seq: str) -> str:
+    """SQL, per stage of ``seq``: events, journeys, starts, ends, journeys coming back and
+    extra visits, from the visits (a journey's events at a stage) grouped once."""
+    return ("SELECT stage, sum(c)::BIGINT, count(*), sum(starts)::BIGINT, sum(ends)::BIGINT, "
+            "count(*) FILTER (WHERE c > 1), sum(c - 1)::BIGINT FROM (SELECT stage, "
+            "count(*) AS c, count(*) FILTER (WHERE pos = 1) AS starts, count(*) FILTER "
+            f"(WHERE next_stage IS NULL) AS ends FROM {seq} GROUP BY journey, stage) "
+            "GROUP BY stage")
+
+
 class Ordering:
     """The journeys of an EventLog's ``events`` table (in its DuckDB connection), ordered."""
 
@@ -118,19 +128,18 @@ class Ordering:
         where = f"WHERE {condition}" if condition else ""
         # Stages as an ENUM (in name order, so that sorting is unchanged): paths become lists
         # of small integers, which sort and group several times faster than text.
-        kind = f"stage_names{self.suffix}"
+        # The hand-off column likewise: a byte a value where its text took 16.
         self.con.execute(f"DROP TABLE IF EXISTS {self.seq}")
         self.con.execute(f"DROP TABLE IF EXISTS {self.jrn}")
-        self.con.execute(f"DROP TYPE IF EXISTS {kind}")
-        self.con.execute(f"CREATE TYPE {kind} AS ENUM (SELECT DISTINCT stage FROM "
-                         f"{self.events} {where} ORDER BY stage)")
-        hand = sql_name(handoff) if handoff else "NULL::VARCHAR"
+        hand = "NULL::VARCHAR"
+        if handoff:
+            hand = f"{sql_name(handoff)}::{self._names('hand', sql_name(handoff), condition)}"
         success = truthy_sql(outcome) if outcome else "false"
+        stage = f"stage::{self._names('stage', 'stage', condition)}"
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, stage::{kind} AS stage, "
-            "ts, "
+            f"CREATE OR REPLACE TEMP TABLE {self.seq} AS SELECT journey, {stage} AS stage, ts, "
             f"{hand} AS hand, {success} AS success, "
-            "row_number() OVER w AS pos, lead(stage) OVER w AS next_stage, "
+            f"row_number() OVER w AS pos, lead({stage}) OVER w AS next_stage, "
             "epoch(lead(ts) OVER w) - epoch(ts) AS wait, "
             f"lead({hand}) OVER w AS next_hand "
             f"FROM {self.events} {where} "
@@ -145,6 +154,16 @@ class Ordering:
         )
 
 
+    def _names(self, name: str, column: str, condition: str) -> str:
+        """An ENUM type of the values of ``column`` in the events that meet ``condition``,
+        in name order (so that sorting by it is sorting by the text); its name."""
+        kind = f"{name}_names{self.suffix}"
+        self.con.execute(f"DROP TYPE IF EXISTS {kind}")
+        self.con.execute(f"CREATE TYPE {kind} AS ENUM (SELECT DISTINCT {column} FROM "
+                         f"{self.events} WHERE {column} IS NOT NULL"
+                         f"{f' AND ({condition})' if condition else ''} ORDER BY 1)")
+        return kind
+
     def outcome_values(self, role: str, limit: int = 50) -> list[str]:
         return [row[0] for row in _rows(self.con,
             "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
@@ -155,17 +174,20 @@ class Ordering:
 class DuckDBEngine(Ordering):
     """Every aggregate of the Engine Protocol, over the ordered journeys."""
 
+    _visits: list[tuple] | None = None  # _visit_figures() of the tables _order() made
+
+    def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
+        super()._order(handoff, outcome, condition)
+        self._visits = None
+
+    def _visit_figures(self) -> list[tuple]:
+        """visit_sql()'s rows, for stages() and rework() alike: no table of the visits."""
+        if self._visits is None:
+            self._visits = _rows(self.con, visit_sql(self.seq))
+        return self._visits
+
     def stages(self) -> list[Stage]:
-        # Visits (a journey's events at a stage) once: cheaper than count(DISTINCT journey),
-        # and rework() reads them too.
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE visits{self.suffix} AS SELECT stage, count(*) AS c, "
-            "count(*) FILTER (WHERE pos = 1) AS starts, "
-            f"count(*) FILTER (WHERE next_stage IS NULL) AS ends FROM {self.seq} "
-            "GROUP BY journey, stage")
-        return stage_rows(_rows(self.con,
-            "SELECT stage, sum(c)::BIGINT, count(*), sum(starts)::BIGINT, sum(ends)::BIGINT "
-            f"FROM visits{self.suffix} GROUP BY stage"))
+        return stage_rows(row[:5] for row in self._visit_figures())
 
     def transitions(self) -> list[TransitionCount]:
         return move_rows(_rows(self.con,
@@ -186,9 +208,7 @@ class DuckDBEngine(Ordering):
             f"median(n), avg(n), max(n) FROM {self.jrn}")[0])
 
     def rework(self) -> list[Rework]:
-        return rework_rows(_rows(self.con,
-            f"SELECT stage, count(*), sum(c - 1) FROM visits{self.suffix} WHERE c > 1 "
-            "GROUP BY stage"))
+        return rework_rows((s, j, x) for s, *_, j, x in self._visit_figures() if j)
 
     def _status(self, goals: Sequence[str], use_outcome: bool,
                 still_active_seconds: float | None) -> str:

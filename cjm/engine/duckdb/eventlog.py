@@ -49,6 +49,11 @@ from cjm.units import format_count, format_counted, parse_span
 
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
 MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
+# Without --memory-limit, DuckDB may hold what the log takes once read and this share again
+# (at least DEFAULT_MEMORY_FLOOR, at most its own default of 80% of the RAM): the tables
+# discover() makes then spill their coldest parts instead of piling up (docs/performance.md).
+DEFAULT_MEMORY_SHARE = 0.5
+DEFAULT_MEMORY_FLOOR = 1 << 30
 
 
 @dataclass(kw_only=True)
@@ -368,6 +373,8 @@ def read_log(
                          lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
         log.buckets = plan_buckets(con, log.events, buckets, bool(memory_limit))
+        if not memory_limit:
+            default_memory_limit(con)
         log.private = key is not None or log.min_journeys > 1
         log.config = config
         log._workdir = workdir
@@ -426,6 +433,17 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
         except duckdb.Error:
             raise UsageError(f"--memory-limit: cannot read {memory_limit!r} as a size",
                              "Write it as 4GB or 512MB.") from None
+
+
+def default_memory_limit(con, floor: int = DEFAULT_MEMORY_FLOOR) -> None:
+    """Cap DuckDB's memory from what the log read takes (DEFAULT_MEMORY_SHARE)."""
+    from cjm.units import parse_size
+
+    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+    cap = max(floor, int((1 + DEFAULT_MEMORY_SHARE) * (held or 0)))
+    current = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    if current is None or cap < current:
+        con.execute(f"SET memory_limit = '{cap}B'")
 
 
 def plan_buckets(con, events: int, buckets: int | None, limited: bool) -> int:
@@ -534,13 +552,14 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         rows = f"(SELECT *, lag(ts) OVER ({within}) AS prev_ts FROM staged)"
         if pseudonym_key:  # the visit's number hashed too: a customer's visits stay unlinked
             journey = pseudonym_sql(f"({journey})", pseudonym_key)
+    # Unsorted: every query that needs an order sorts within journeys itself.
+    rest = (f"stage, ts, _file, _line{extra}{', keep' if keep != 'true' else ''}, reason, "
+            f"CASE WHEN reason IS NOT NULL THEN ts_text END AS ts_text FROM {rows}")
     try:
-        con.execute(
-            # Unsorted: every query that needs an order sorts within journeys itself.
-            f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, stage, ts, _file, "
-            f"_line{extra}{', keep' if keep != 'true' else ''}, reason, CASE WHEN reason IS "
-            f"NOT NULL THEN ts_text END AS ts_text FROM {rows}"
-        )
+        if gap_seconds:
+            con.execute(f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, {rest}")
+        else:
+            _create_events(con, f"SELECT case_id AS journey, {rest}")
     except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
         scanned = [load for load in loads if load.scan]
         if scanned and not isinstance(exc, CjmError):
@@ -604,6 +623,16 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         session_column=session_column(list(dict.fromkeys(c for load in loads
                                                          for c in load.columns)), mapping),
     )
+
+
+def _create_events(con, select: str) -> None:
+    """The events table of ``select`` (whose first column is the journey), where the journey
+    is the case: ``case_id`` is then a generated column, the journey read again, so that the
+    id is held once (a tenth of the table) and the columns stay those documented."""
+    (journey, kind, *_), *others = con.execute(f"DESCRIBE {select}").fetchall()
+    con.execute(f"CREATE TABLE events ({journey} {kind}, case_id {kind} AS ({journey}), "
+                + ", ".join(f"{sql_name(name)} {kind}" for name, kind, *_ in others) + ")")
+    con.execute(f"INSERT INTO events BY NAME {select}")
 
 
 def truncation_warnings(reports: Sequence[FileReport]) -> list[QualityWarning]:

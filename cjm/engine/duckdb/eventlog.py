@@ -26,7 +26,7 @@ from cjm.accounting import (
 from cjm.config import Config, find_config
 from cjm.engine.duckdb.checks import exact_duplicates, quality_warnings
 from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
-from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
+from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
@@ -226,6 +226,8 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
     if isinstance(selection, Reaching):
         listing = ", ".join(sql_string(s) for s in selection.stages) or "NULL"
         return f"SELECT journey FROM {table} WHERE stage IN ({listing})", None
+    if isinstance(selection, Paths):
+        return _paths_sql(selection, table), None
     if isinstance(selection, StartPeriod):
         return (f"SELECT journey FROM {table} GROUP BY journey "
                 f"HAVING {_period_sql(selection.period)} = {sql_string(selection.label)}"), None
@@ -239,6 +241,20 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
         return f"SELECT journey FROM {table} WHERE {condition}", condition
     condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds) or "true"
     return f"SELECT journey FROM {table} GROUP BY journey HAVING {condition}", None
+
+
+def _paths_sql(selection: Paths, table: str) -> str:
+    """SQL for the journeys whose path (up to their first event at one of ``before``) is one
+    of ``paths``, each journey ordered as the engine orders it."""
+    listing = ", ".join(sql_string(s) for s in selection.before) or "NULL"
+    paths = ", ".join("[" + ", ".join(sql_string(s) for s in path) + "]::VARCHAR[]"
+                      for path in selection.paths) or "NULL"
+    ordered = (f"SELECT journey, stage, row_number() OVER (PARTITION BY journey "
+               f"ORDER BY ts, _file, _line) AS pos FROM {table}")
+    return (f"SELECT journey FROM (SELECT *, min(CASE WHEN stage IN ({listing}) THEN pos END) "
+            f"OVER (PARTITION BY journey) AS cut FROM ({ordered})) GROUP BY journey "
+            "HAVING coalesce(list(stage ORDER BY pos) FILTER (WHERE cut IS NULL OR pos < cut), "
+            f"[]::VARCHAR[]) IN ({paths})")
 
 
 def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:

@@ -213,6 +213,8 @@ def _features(paths: Sequence[tuple[str, ...]], journeys: Counter, total: int
         if share < MIN_SHARE:
             continue
         rest = (overall[key] - n) / others if others else 0.0
+        if rest >= share:  # no more common here than elsewhere: it sets nothing apart
+            continue
         name = f"{key[0]} -> {key[1]}" if isinstance(key, tuple) else key
         found.append(Feature("transition" if isinstance(key, tuple) else "stage", name,
                              share, rest, share / rest if rest else None))

@@ -185,8 +185,9 @@ def test_pseudonymized_output_holds_no_id(tmp_path):
 
 @needs_sklearn
 def test_one_map_per_persona(tmp_path):
-    result = run_cli("personas", str(EXAMPLE), "--k", "3", "--maps", "maps", "-q")
+    result = run_cli("personas", str(EXAMPLE), "--k", "3", "--maps", "maps")
     assert result.exit_code == 0, result.output
+    assert "Wrote 3 maps in maps" in result.stdout
     assert sorted(f.name for f in (tmp_path / "maps").iterdir()) == [
         "persona-1.svg", "persona-2.svg", "persona-3.svg"]
     assert "Persona 1" in (tmp_path / "maps" / "persona-1.svg").read_text(encoding="utf-8")

@@ -41,9 +41,12 @@ def personas_command(
 
     Example: cjm personas examples/shop.csv --k auto --maps personas/
     """
+    from rich.text import Text
+
     from cjm.personas import personas
     from cjm.render.json_out import personas_json, write_json
     from cjm.render.terminal import notes_and_warnings, personas_view
+    from cjm.safety import printable
     from cjm.units import parse_span
 
     chosen = _k(k)
@@ -57,6 +60,9 @@ def personas_command(
             _write_maps(log, result, maps)
         if not quiet and json_out != "-":
             stdout().print(personas_view(result, log))
+            if maps is not None and result.personas:
+                stdout().print(Text.assemble(("Wrote", "green"), f" {len(result.personas)} "
+                                             f"maps in {printable(str(maps))}"))
     for line in notes_and_warnings(log):
         stderr().print(line)
     args.check_strict(log)

@@ -186,21 +186,23 @@ def personas(log: Log, *, k: int | None = None, before_goal: bool = False,
     # Largest first, then by their most common path: numbers do not depend on k-means' labels.
     clusters = sorted(members.values(), key=lambda ps: (-sum(journeys[p] for p in ps), ps[0]))
     shown = [ps for ps in clusters if sum(journeys[p] for p in ps) >= log.min_journeys]
-    described = [_describe(log, n, ps, journeys, reached, total, jm.goals.stages, before_goal)
-                 for n, ps in enumerate(shown, start=1)]
+    overall: Counter = Counter()
+    for path, n in journeys.items():
+        for key in profile(path):
+            overall[key] += n
+    described = [_describe(log, n, ps, journeys, reached, overall, jm.goals.stages,
+                           before_goal) for n, ps in enumerate(shown, start=1)]
     return Personas(chosen, "given" if k is not None else "auto", scores, total, len(ordered),
                     len(fitted), int(weights.sum()), described, len(clusters) - len(shown),
                     sum(journeys[p] for ps in clusters[len(shown):] for p in ps), before_goal,
                     jm.goals.stages, jm.goals.source, jm.goals.outcome_column, log.label)
 
 
-def _features(paths: Sequence[tuple[str, ...]], journeys: Counter, total: int
-              ) -> list[Feature]:
-    """The stages and transitions with the highest lift in ``paths`` against the rest."""
-    inside, overall = Counter(), Counter()
-    for path, n in journeys.items():
-        for key in profile(path):
-            overall[key] += n
+def _features(paths: Sequence[tuple[str, ...]], journeys: Counter, overall: Counter,
+              total: int) -> list[Feature]:
+    """The stages and transitions with the highest lift in ``paths`` against the rest;
+    ``overall``: the journeys having each, of all."""
+    inside: Counter = Counter()
     chosen = set(paths)
     for path in chosen:
         for key in profile(path):
@@ -223,8 +225,9 @@ def _features(paths: Sequence[tuple[str, ...]], journeys: Counter, total: int
 
 
 def _describe(log: Log, number: int, paths: list[tuple[str, ...]], journeys: Counter,
-              reached: Counter, total: int, goals: tuple[str, ...],
+              reached: Counter, overall: Counter, goals: tuple[str, ...],
               before_goal: bool) -> Persona:
+    total = sum(journeys.values())
     size = sum(journeys[p] for p in paths)
     part = log.subset(Paths(tuple(paths), goals if before_goal else ()), f"persona {number}")
     engine = part.engine("_persona")
@@ -238,7 +241,7 @@ def _describe(log: Log, number: int, paths: list[tuple[str, ...]], journeys: Cou
     return Persona(number, size, size / total, sum(reached[p] for p in paths),
                    engine.journey_figures().duration_median,
                    sorted(mix.items(), key=lambda kv: (-kv[1], kv[0])),
-                   _features(paths, journeys, total), top, tuple(paths))
+                   _features(paths, journeys, overall, total), top, tuple(paths))
 
 
 def persona_log(log: Log, result: Personas, persona: Persona) -> Log:

@@ -110,8 +110,16 @@ class EventLog(LogInfo):
         """The journeys (or, for a clipped Window, the events) ``selection`` picks, as a
         log; it shares this log's engine and reading accounting, and closing it does
         nothing."""
-        journeys_sql, events_sql = _selection_sql(selection, self.table)
         name = f"events_{len(self.con.execute('SHOW TABLES').fetchall())}"
+        if isinstance(selection, Paths):
+            # The paths go in a table of their own: a persona may have many thousands.
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_paths AS SELECT "
+                             "unnest(?::VARCHAR[][]) AS path",
+                             [[list(path) for path in selection.paths]])
+            journeys_sql, events_sql = _paths_sql(selection.before, f"{name}_paths",
+                                                  self.table), None
+        else:
+            journeys_sql, events_sql = _selection_sql(selection, self.table)
         clip = f" AND ({events_sql})" if events_sql else ""
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {self.table} "
                          f"WHERE journey IN ({journeys_sql}){clip}")
@@ -226,8 +234,6 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
     if isinstance(selection, Reaching):
         listing = ", ".join(sql_string(s) for s in selection.stages) or "NULL"
         return f"SELECT journey FROM {table} WHERE stage IN ({listing})", None
-    if isinstance(selection, Paths):
-        return _paths_sql(selection, table), None
     if isinstance(selection, StartPeriod):
         return (f"SELECT journey FROM {table} GROUP BY journey "
                 f"HAVING {_period_sql(selection.period)} = {sql_string(selection.label)}"), None
@@ -243,18 +249,16 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
     return f"SELECT journey FROM {table} GROUP BY journey HAVING {condition}", None
 
 
-def _paths_sql(selection: Paths, table: str) -> str:
-    """SQL for the journeys whose path (up to their first event at one of ``before``) is one
-    of ``paths``, each journey ordered as the engine orders it."""
-    listing = ", ".join(sql_string(s) for s in selection.before) or "NULL"
-    paths = ", ".join("[" + ", ".join(sql_string(s) for s in path) + "]::VARCHAR[]"
-                      for path in selection.paths) or "NULL"
+def _paths_sql(before: Sequence[str], paths: str, table: str) -> str:
+    """SQL for the journeys whose path (up to their first event at one of ``before``) is in
+    the table ``paths``, each journey ordered as the engine orders it."""
+    listing = ", ".join(sql_string(s) for s in before) or "NULL"
     ordered = (f"SELECT journey, stage, row_number() OVER (PARTITION BY journey "
                f"ORDER BY ts, _file, _line) AS pos FROM {table}")
     return (f"SELECT journey FROM (SELECT *, min(CASE WHEN stage IN ({listing}) THEN pos END) "
             f"OVER (PARTITION BY journey) AS cut FROM ({ordered})) GROUP BY journey "
             "HAVING coalesce(list(stage ORDER BY pos) FILTER (WHERE cut IS NULL OR pos < cut), "
-            f"[]::VARCHAR[]) IN ({paths})")
+            f"[]::VARCHAR[]) IN (SELECT path FROM {paths})")
 
 
 def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:

@@ -116,8 +116,10 @@ class EventLog(LogInfo):
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_paths AS SELECT "
                              "unnest(?::VARCHAR[][]) AS path",
                              [[list(path) for path in selection.paths]])
-            journeys_sql, events_sql = _paths_sql(selection.before, f"{name}_paths",
-                                                  self.table), None
+            # Their journeys once: every query over the subset would redo the ordering.
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_journeys AS "
+                             + _paths_sql(selection.before, f"{name}_paths", self.table))
+            journeys_sql, events_sql = f"SELECT journey FROM {name}_journeys", None
         else:
             journeys_sql, events_sql = _selection_sql(selection, self.table)
         clip = f" AND ({events_sql})" if events_sql else ""

@@ -409,6 +409,20 @@ def test_path_endings(engine, log_file) -> None:
     assert {(p.stages, p.status): p.journeys for p in got} == dict(expected)
 
 
+@answering("path_endings")
+def test_path_endings_before_goal(engine, log_file) -> None:
+    """Personas' profiles: each path cut before its journey's first goal event."""
+    _, oracle = log_file
+    engine.prepare(None, None)
+    expected: Counter = Counter()
+    for j, path in oracle.paths.items():
+        cut = next((k for k, s in enumerate(path) if s in GOALS), len(path))
+        expected[path[:cut], oracle.status(j)] += 1
+    got = engine.path_endings(GOALS, False, STILL_ACTIVE, before_goal=True)
+    assert {(p.stages, p.status): p.journeys for p in got} == dict(expected)
+    assert () in {p.stages for p in got}  # journeys whose first event is a goal
+
+
 @answering("goal_times")
 def test_goal_times(engine, log_file) -> None:
     """The time-to-goal input: first event to first goal event (or truthy outcome); never:

@@ -22,6 +22,7 @@ from cjm.render.json_out import (
     funnel_json,
     funnels_json,
     moments_json,
+    personas_json,
     slices_json,
     timing_json,
 )
@@ -107,6 +108,13 @@ def _timing(log, by: str | None = None):
     return timing_json(timing(log, goals=["Purchase"], by=by), log)
 
 
+def _personas(log, **options):
+    pytest.importorskip("sklearn", reason="cjm personas needs the personas extra")
+    from cjm.personas import personas
+
+    return personas_json(personas(log, k=3, **options), log)
+
+
 COMMANDS = {
     "inspect": (["inspect"], lambda log: cjm.describe(log).to_dict()),
     "discover": (["discover"], _discover),
@@ -127,6 +135,10 @@ COMMANDS = {
     "timing": (["timing", "--goal", "Purchase"], _timing),
     "timing --by": (["timing", "--goal", "Purchase", "--by", "segment"],
                     lambda log: _timing(log, "segment")),
+    "personas": (["personas", "--k", "3"], _personas),
+    "personas --before-goal": (["personas", "--k", "3", "--before-goal", "--goal", "Purchase"],
+                               lambda log: _personas(log, before_goal=True,
+                                                     goals=["Purchase"])),
 }
 
 

@@ -13,6 +13,7 @@ from cjm.cli.funnel_cmd import funnel_command
 from cjm.cli.inspect_cmd import inspect_command
 from cjm.cli.model_cmd import model_command
 from cjm.cli.moments_cmd import moments_command
+from cjm.cli.personas_cmd import personas_command
 from cjm.cli.report_cmd import report_command
 from cjm.cli.steps_cmd import steps_command
 from cjm.cli.timing_cmd import timing_command
@@ -48,6 +49,7 @@ for _name, _command, _panel in (
         ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
         ("moments", moments_command, "Analyse"), ("steps", steps_command, "Analyse"),
         ("attribution", attribution_command, "Analyse"), ("timing", timing_command, "Analyse"),
+        ("personas", personas_command, "Analyse"),
         ("model", model_command, "Design"),
         ("check", check_command, "Design"), ("report", report_command, "Report")):
     # The listing in `cjm --help` would keep the docstring's line breaks; its first

@@ -15,10 +15,7 @@ def moments_command(
     min_count: Annotated[int, typer.Option(
         "--min-count", help="Leave out stages and transitions seen in (or missed by) fewer "
         "journeys than this.", min=2)] = 20,
-    before_goal: Annotated[bool, typer.Option(
-        "--before-goal", help="Look only at what journeys do before their first goal event "
-        "(the goal stages of --goal, else inferred as cjm discover does).",
-        rich_help_panel=options.GOALS)] = False,
+    before_goal: options.BeforeGoal = False,
     goal: options.Goal = None,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,

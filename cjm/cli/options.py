@@ -14,6 +14,10 @@ Goal = Annotated[list[str] | None, typer.Option(
     "--goal", help="A goal stage (repeatable). (default: cjm.toml's goals, else the outcome "
     "column when it holds yes/no values, else inferred)", rich_help_panel=GOALS,
     metavar="STAGE", show_default=False)]
+BeforeGoal = Annotated[bool, typer.Option(
+    "--before-goal", help="Look only at what journeys do before their first goal event "
+    "(the goal stages of --goal, else inferred as cjm discover does).",
+    rich_help_panel=GOALS)]
 GoalShare = Annotated[str | None, typer.Option(
     "--goal-share", help="For inferred goals: share of the journeys reaching a stage that "
     "must end there. (default: 80%)", rich_help_panel=GOALS, show_default=False)]

@@ -73,9 +73,11 @@ class Engine(Protocol):
     def handoff_matrix(self) -> list[Handoff]: ...
 
     def path_endings(self, goals: Sequence[str], use_outcome: bool,
-                     still_active_seconds: float | None) -> list[PathEnding]:
+                     still_active_seconds: float | None,
+                     before_goal: bool = False) -> list[PathEnding]:
         """Each distinct path with each way it ends (as endings() decides), and the
-        journeys."""
+        journeys; with ``before_goal``, a path is its journey's stages before its first event
+        at one of ``goals`` (all of them when it never gets there)."""
 
     def outcome_values(self, role: str, limit: int = 50) -> list[str]:
         """Distinct values of a role's column, trimmed and lower-cased, in order."""
@@ -174,7 +176,16 @@ class Reaching:
     stages: tuple[str, ...]
 
 
-Selection = FirstValue | StartPeriod | Window | Reaching
+@dataclass(frozen=True)
+class Paths:
+    """The journeys that take one of ``paths``; with ``before``, a journey's path is its
+    stages before its first event at one of ``before`` (as path_endings(before_goal=True))."""
+
+    paths: tuple[tuple[str, ...], ...]
+    before: tuple[str, ...] = ()
+
+
+Selection = FirstValue | StartPeriod | Window | Reaching | Paths
 
 
 class Log(Protocol):

@@ -434,3 +434,37 @@ def timing_json(result, log) -> dict[str, Any]:
         if test is not None else None,
         "notes": list(result.notes),
     }
+
+
+PERSONAS_SCHEMA = "cjm.personas/1"
+
+
+def personas_json(result, log) -> dict[str, Any]:
+    """The ``cjm.personas/1`` object (see docs/json.md)."""
+    return {
+        "schema": PERSONAS_SCHEMA,
+        "reading": reading(log),
+        "journeys": result.journeys,
+        "k": result.k,
+        "k_chosen": result.k_chosen,
+        "silhouettes": [{"k": k, "silhouette": s} for k, s in sorted(result.silhouettes.items())],
+        "paths": result.paths,
+        "fitted": {"paths": result.fitted_paths, "journeys": result.fitted_journeys},
+        "before_goal": result.before_goal,
+        "goals": {"stages": list(result.goals), "source": result.goals_source,
+                  "outcome_column": result.outcome_column},
+        "personas": [{
+            "persona": p.number,
+            "journeys": p.journeys,
+            "share": p.share,
+            "goal_journeys": p.goals,
+            "goal_rate": p.goals / p.journeys,
+            "median_seconds": p.median_seconds,
+            "channels": [{"channel": c, "events": n} for c, n in p.channels],
+            "apart": [{"kind": f.kind, "name": f.name, "share": f.share, "rest": f.rest,
+                       "lift": f.lift} for f in p.features],
+            "top_paths": [{"stages": list(s), "journeys": n} for s, n in p.paths],
+        } for p in result.personas],
+        "withheld": {"personas": result.withheld, "journeys": result.withheld_journeys},
+        "label": result.label,
+    }

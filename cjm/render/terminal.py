@@ -693,3 +693,51 @@ def timing_view(result, log) -> RenderableType:
             f"{test.chi_square:.2f}, {test.df} df, p = {test.p_value:.3g}: {verdict} "
             "(association, not cause).")]
     return Group(*parts)
+
+
+def personas_view(result, log) -> RenderableType:
+    """The ``cjm personas`` summary: a table of the personas, then what sets each apart."""
+    chosen = (f"k = {result.k}, the best silhouette of k = 2 to 8" if result.k_chosen == "auto"
+              else f"k = {result.k}, as given")
+    before = " before their first goal event" if result.before_goal else ""
+    parts: list[RenderableType] = [reading_header(log), Text(
+        f"{counted(result.journeys, 'journeys')} grouped by the stages and transitions they "
+        f"take{before} ({chosen}). A description, not a cause: association only.")]
+    if result.fitted_paths < result.paths:
+        parts.append(Text(
+            f"k-means fitted on the {count(result.fitted_paths)} most common of "
+            f"{count(result.paths)} paths ({counted(result.fitted_journeys, 'journeys')}); "
+            "the rarer paths joined the nearest persona."))
+    if result.withheld:
+        parts.append(Text(f"{counted(result.withheld, 'personas')} of fewer than "
+                          f"{log.min_journeys} journeys not shown ("
+                          f"{counted(result.withheld_journeys, 'journeys')}, --min-journeys)"))
+    grid = table(None, "persona", "journeys", "share", "goal rate", "median duration",
+                 right=(0, 1, 2, 3, 4))
+    for p in result.personas:
+        grid.add_row(str(p.number), count(p.journeys), percent(p.share),
+                     percent(p.goals / p.journeys), format_seconds(p.median_seconds))
+    parts += [Text(), grid]
+    for p in result.personas:
+        parts += [Text(), Text(f"Persona {p.number}: {counted(p.journeys, 'journeys')}",
+                               style="bold")]
+        if p.channels:
+            events = sum(n for _, n in p.channels)
+            parts.append(Text("  channels: " + ", ".join(
+                f"{printable(short(c))} {percent(n / events)}" for c, n in p.channels[:4])))
+        parts.append(Text("  sets it apart (share of its journeys vs of the others):"
+                          + ("" if p.features else " nothing")))
+        parts += [Text(f"    {_feature_name(f)}: {percent(f.share)} vs {percent(f.rest)}")
+                  for f in p.features]
+        parts.append(Text("  top paths:" + ("" if p.paths else " none of --min-journeys")))
+        parts += [Text(f"    {counted(n, 'journeys')}: " + (
+            printable(path_text(stages, PATH_WIDTH)) if stages else "(no event)"))
+            for stages, n in p.paths]
+    return Group(*parts)
+
+
+def _feature_name(feature) -> str:
+    if feature.kind == "stage":
+        return printable(short(feature.name))
+    source, target = feature.name.split(" -> ", 1)
+    return printable(f"{short(source)} → {short(target)}")

@@ -148,6 +148,13 @@ def timing_numbers(out: dict) -> Iterator[str]:
         yield from (percent(point["reached"]) for point in curve["at"] if point)
 
 
+def personas_numbers(out: dict) -> Iterator[str]:
+    for p in out["personas"]:
+        yield from (count(p["journeys"]), percent(p["share"]), percent(p["goal_rate"]))
+        yield from (count(path["journeys"]) for path in p["top_paths"])
+        yield from (percent(f["share"]) for f in p["apart"])
+
+
 def check_numbers(out: dict) -> Iterator[str]:
     for d in out["deviations"][:10]:
         yield from (count(d["journeys"]), percent(d["journeys"] / out["journeys"]))
@@ -175,6 +182,9 @@ COMMANDS: dict[str, tuple[list[str], Callable[[dict], Iterator[str]] | None]] = 
     "timing": (["timing", "log.csv", "--goal", LONG_STAGES[-1]], timing_numbers),
     "timing --by": (["timing", "log.csv", "--goal", LONG_STAGES[-1], "--by", "segment"],
                     timing_numbers),
+    "personas": (["personas", "log.csv", "--k", "3"], personas_numbers),
+    "personas auto": (["personas", "log.csv", "--before-goal", "--goal", LONG_STAGES[-1]],
+                      personas_numbers),
     "check": (["check", "log.csv", "--design", "design.yaml", "--no-map"], check_numbers),
     "model": (["model", "log.csv", "-o", "model.pnml"], None),
     "report": (["report", "log.csv", "-o", "report.md"], None),

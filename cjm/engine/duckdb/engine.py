@@ -234,10 +234,21 @@ class DuckDBEngine(Ordering):
             "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1"))
 
     def path_endings(self, goals: Sequence[str], use_outcome: bool,
-                     still_active_seconds: float | None) -> list[PathEnding]:
+                     still_active_seconds: float | None,
+                     before_goal: bool = False) -> list[PathEnding]:
         status = self._status(goals, use_outcome, still_active_seconds)
+        if not before_goal:
+            return [PathEnding(tuple(p), s, int(n)) for p, s, n in _rows(self.con,
+                f"SELECT path, {status} AS status, count(*) FROM {self.jrn} GROUP BY ALL")]
+        listing = ", ".join(sql_string(g) for g in goals) or "NULL"
         return [PathEnding(tuple(p), s, int(n)) for p, s, n in _rows(self.con,
-            f"SELECT path, {status} AS status, count(*) FROM {self.jrn} GROUP BY ALL")]
+            f"WITH c AS (SELECT journey, min(pos) FILTER (WHERE stage::VARCHAR IN ({listing})) "
+            f"AS cut FROM {self.seq} GROUP BY journey), "
+            "b AS (SELECT s.journey, coalesce(list(s.stage::VARCHAR ORDER BY s.pos) FILTER "
+            "(WHERE c.cut IS NULL OR s.pos < c.cut), []::VARCHAR[]) AS before "
+            f"FROM {self.seq} s JOIN c USING (journey) GROUP BY s.journey) "
+            f"SELECT before, {status} AS status, count(*) FROM {self.jrn} JOIN b "
+            "USING (journey) GROUP BY ALL")]
 
     def handoff_matrix(self) -> list[Handoff]:
         return handoff_rows(_rows(self.con,

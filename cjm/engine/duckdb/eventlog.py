@@ -26,7 +26,7 @@ from cjm.accounting import (
 from cjm.config import Config, find_config
 from cjm.engine.duckdb.checks import exact_duplicates, quality_warnings
 from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
-from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
+from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
@@ -115,8 +115,18 @@ class EventLog(LogInfo):
         """The journeys (or, for a clipped Window, the events) ``selection`` picks, as a
         log; it shares this log's engine and reading accounting, and closing it does
         nothing."""
-        journeys_sql, events_sql = _selection_sql(selection, self.table)
         name = f"events_{len(self.con.execute('SHOW TABLES').fetchall())}"
+        if isinstance(selection, Paths):
+            # The paths go in a table of their own: a persona may have many thousands.
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_paths AS SELECT "
+                             "unnest(?::VARCHAR[][]) AS path",
+                             [[list(path) for path in selection.paths]])
+            # Their journeys once: every query over the subset would redo the ordering.
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_journeys AS "
+                             + _paths_sql(selection.before, f"{name}_paths", self.table))
+            journeys_sql, events_sql = f"SELECT journey FROM {name}_journeys", None
+        else:
+            journeys_sql, events_sql = _selection_sql(selection, self.table)
         clip = f" AND ({events_sql})" if events_sql else ""
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {self.table} "
                          f"WHERE journey IN ({journeys_sql}){clip}")
@@ -244,6 +254,18 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
         return f"SELECT journey FROM {table} WHERE {condition}", condition
     condition = " AND ".join(b.replace("{t}", "min(ts)") for b in bounds) or "true"
     return f"SELECT journey FROM {table} GROUP BY journey HAVING {condition}", None
+
+
+def _paths_sql(before: Sequence[str], paths: str, table: str) -> str:
+    """SQL for the journeys whose path (up to their first event at one of ``before``) is in
+    the table ``paths``, each journey ordered as the engine orders it."""
+    listing = ", ".join(sql_string(s) for s in before) or "NULL"
+    ordered = (f"SELECT journey, stage, row_number() OVER (PARTITION BY journey "
+               f"ORDER BY ts, _file, _line) AS pos FROM {table}")
+    return (f"SELECT journey FROM (SELECT *, min(CASE WHEN stage IN ({listing}) THEN pos END) "
+            f"OVER (PARTITION BY journey) AS cut FROM ({ordered})) GROUP BY journey "
+            "HAVING coalesce(list(stage ORDER BY pos) FILTER (WHERE cut IS NULL OR pos < cut), "
+            f"[]::VARCHAR[]) IN (SELECT path FROM {paths})")
 
 
 def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:

@@ -27,7 +27,8 @@ def _shown(cell) -> dict:
 
 def test_every_cell_runs_and_shows_its_result(executed):
     assert not [o for cell in executed for o in cell.outputs if o.output_type == "error"]
-    log, jm, drawing, funnel, comparison, check, timing, steps = map(_shown, executed[:8])
+    log, jm, drawing, funnel, comparison, check, timing, steps, personas = map(
+        _shown, executed[:9])
     assert log["text/plain"] == "EventLog: 3,000 journeys"
     assert "13,595" in log["text/html"] and "shop.csv" in log["text/html"]
     assert jm["text/plain"].startswith("JourneyMap: 3,000 journeys")
@@ -38,6 +39,8 @@ def test_every_cell_runs_and_shows_its_result(executed):
     assert "conform" in check["text/html"]
     assert "<svg" in timing["text/html"] and "segment = vip" in timing["text/html"]
     assert "<svg" in steps["text/html"] and "(ended: goal reached)" in steps["text/html"]
+    assert personas["text/plain"] == "Personas: 3,000 journeys"
+    assert "persona 3" in personas["text/html"] and "k = 3" in personas["text/html"]
 
 
 def test_the_notebook_map_needs_no_system_graphviz(tmp_path):

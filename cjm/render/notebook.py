@@ -142,13 +142,25 @@ def steps_html(m) -> str:
                                             [str(k + 1) for k in range(m.steps)], rows))
 
 
+def personas_html(p) -> str:
+    rows = ((f"persona {q.number}", format_count(q.journeys), _share(q.share),
+             _share(q.goals / q.journeys if q.journeys else None), _wait(q.median_seconds),
+             ", ".join(f.name for f in q.features[:3]),
+             " → ".join(q.paths[0][0]) if q.paths else "") for q in p.personas)
+    return _page(f"{format_counted(len(p.personas), 'personas')} of "
+                 f"{format_counted(p.journeys, 'journeys')} (k = {p.k}, {p.k_chosen})",
+                 _table("Personas", ("", "journeys", "share", "goal reached", "median",
+                                     "sets it apart", "top path"), rows, numeric=(1, 2, 3, 4)))
+
+
 HTML = {"EventLog": log_html, "LogInfo": log_html, "SparkEventLog": log_html,
         "JourneyMap": journey_map_html, "Funnel": funnel_html, "Comparison": comparison_html,
-        "CheckResult": check_html, "Timing": timing_html, "StepMatrix": steps_html}
+        "CheckResult": check_html, "Timing": timing_html, "StepMatrix": steps_html,
+        "Personas": personas_html}
 
 
 def html(result) -> str:
-    """The HTML of any result that shows itself (see cjm.display)."""
+    """The HTML of any result that shows itself (see install)."""
     return HTML[type(result).__name__](result)
 
 
@@ -177,10 +189,12 @@ def install() -> None:
     from cjm.funnel import Funnel
     from cjm.journeys import JourneyMap
     from cjm.mapgraph import MapGraph
+    from cjm.personas import Personas
     from cjm.steps import StepMatrix
     from cjm.timing import Timing
 
-    for shown in (LogInfo, JourneyMap, Funnel, Comparison, CheckResult, Timing, StepMatrix):
+    for shown in (LogInfo, JourneyMap, Funnel, Comparison, CheckResult, Timing, StepMatrix,
+                  Personas):
         shown._repr_html_ = _html
         shown._repr_mimebundle_ = _bundle
     MapGraph._repr_svg_ = map_svg

@@ -354,10 +354,10 @@ def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) 
     result = _cli("discover", str(dates), "--engine", "spark", "--no-map")
     assert result.exit_code == 1
     assert "day/month/year" in result.stderr and "--engine duckdb" in result.stderr
-    result = _cli("funnel", str(generated), "--steps", "Visit Site,Purchase",
+    result = _cli("moments", str(generated), "--outcome", "converted",
                   env={"CJM_ENGINE": "spark"})
     assert result.exit_code == 2
-    assert "cjm funnel runs on DuckDB only" in result.stderr
+    assert "cjm moments runs on DuckDB only" in result.stderr
     result = _cli("discover", str(generated), "--engine", "flink")
     assert result.exit_code == 2
 

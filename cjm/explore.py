@@ -17,6 +17,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from cjm.engine.protocol import Log
@@ -91,8 +92,8 @@ class _Drawings:
         titles = {_title(n.name): (self.name(n.name), _node_class(n)) for n in graph.nodes}
         titles.update({f"{_title(e.source)}->{_title(e.target)}":
                        (f"{self.name(e.source)}>{self.name(e.target)}",
-                        "handoff" if e.handoff_share >= HANDOFF_DRAWN and START != e.source
-                        and END != e.target else "") for e in graph.edges})
+                        "handoff" if e.handoff_share >= HANDOFF_DRAWN and e.source != START
+                        and e.target != END else "") for e in graph.edges})
 
         def keyed(match: re.Match) -> str:
             key, extra = titles.get(html.unescape(match[3]), (None, ""))
@@ -177,7 +178,7 @@ def _context(jm: JourneyMap, drawings: _Drawings, ids: dict, examples: int) -> d
     transition figures and example journey ids."""
     out: dict[str, dict] = {}
 
-    def entry(key: str, through) -> dict:
+    def entry(through) -> dict:
         paths = [p for p in jm.paths if through(p.stages)]
         chosen: list[str] = []
         for p in paths:
@@ -187,7 +188,7 @@ def _context(jm: JourneyMap, drawings: _Drawings, ids: dict, examples: int) -> d
 
     for stage in jm.stages:
         key = drawings.name(stage.name)
-        out[key] = entry(key, lambda path, s=stage.name: s in path)
+        out[key] = entry(lambda path, s=stage.name: s in path)
         out[key]["next"] = [[drawings.name(t.target), t.count] for t in jm.transitions
                             if t.source == stage.name]
         out[key]["from"] = [[drawings.name(t.source), t.count] for t in jm.transitions
@@ -195,8 +196,8 @@ def _context(jm: JourneyMap, drawings: _Drawings, ids: dict, examples: int) -> d
     for t in jm.transitions:
         key = f"{drawings.name(t.source)}>{drawings.name(t.target)}"
         pair = (t.source, t.target)
-        out[key] = entry(key, lambda path, pair=pair: any(
-            step == pair for step in zip(path, path[1:])))
+        out[key] = entry(lambda path, pair=pair: any(
+            step == pair for step in pairwise(path)))
         out[key]["figures"] = [t.count, t.journeys, format_seconds(t.median_seconds),
                                format_seconds(t.p90_seconds), t.handoffs]
     return out

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+from cjm.design import Design
 from cjm.engine.protocol import Log
 from cjm.errors import DataError
 from cjm.journeys import JourneyMap
@@ -61,15 +62,19 @@ class _Drawings:
             self.svgs.append(text)
         return self._svg_index[text]
 
-    def graph(self, graph: MapGraph) -> int:
+    def graph(self, graph: MapGraph, checked: MapGraph | None = None) -> int:
+        """The index of ``graph`` drawn in each view, and of ``checked`` (its check map
+        against the designed journey, drawn as ``cjm check`` draws it) when given."""
         from cjm.render.dot import to_dot
 
-        dots = [to_dot(graph, view=view) for view in VIEWS]
+        drawn = [(to_dot(graph, view=view), graph) for view in VIEWS]
+        if checked is not None:
+            drawn.append((to_dot(checked, view="both"), checked))
         figures = self.figures(graph)
-        key = json.dumps([dots, figures], sort_keys=True)
+        key = json.dumps([[dot for dot, _ in drawn], figures], sort_keys=True)
         if key not in self._graph_index:
             self._graph_index[key] = len(self.graphs)
-            self.graphs.append({"svg": [self.svg(self.draw(dot, graph)) for dot in dots],
+            self.graphs.append({"svg": [self.svg(self.draw(dot, g)) for dot, g in drawn],
                                 **figures})
         return self._graph_index[key]
 
@@ -122,12 +127,14 @@ def _node_class(node) -> str:
 def explore(log: Log, *, by: str | None = None, period: str | None = None,
             top_values: int | None = None, goals: list[str] | None = None,
             handoff_column: str | None = None, examples: int = EXAMPLES,
-            title: str | None = None) -> str:
+            design: Design | None = None, title: str | None = None) -> str:
     """The explorer of ``log`` as one HTML page (text): same log, same bytes.
 
     ``by``/``period`` add a set of drawings per segment (the ``top_values`` most frequent,
     the rest as 'other') or period; ``examples`` journey ids per stage and transition, none
     when the log is private (``read_log(pseudonymize=True)`` or ``min_journeys`` > 1).
+    ``design`` adds a view: the check map against that designed journey at each stop, as
+    ``cjm check --design FILE --stages X --paths Y`` draws it.
     """
     from cjm.journeys import discover
     from cjm.segments import by_period, by_segment, discover_part
@@ -138,20 +145,29 @@ def explore(log: Log, *, by: str | None = None, period: str | None = None,
     if by or period:
         slices = by_segment(log, by, top=top_values) if by else by_period(log, period)
         parts += [(part.label, part, discover_part(part, jm)) for part in slices]
-    groups = [_group(label, part, part_map, drawings, 0 if log.private else examples)
+    groups = [_group(label, part, part_map, drawings, 0 if log.private else examples, design)
               for label, part, part_map in parts]
     start = (STOPS.index(1.0), STOPS.index(AUTO_PATHS if len(jm.transitions) > AUTO_EDGES
                                            else 1.0))
     data = {"stops": list(STOPS), "views": list(VIEWS), "names": drawings.names,
             "graphs": drawings.graphs, "groups": groups, "start": start,
             "private": log.private, "examples": examples,
-            "command": f"cjm discover {' '.join(Path(f.path).name for f in log.files)}"}
+            "design": design.name if design is not None else None,
+            "logs": " ".join(Path(f.path).name for f in log.files)}
     return page(title or ", ".join(Path(f.path).name for f in log.files), data, drawings.svgs)
 
 
-def _group(label: str, part: Log, jm: JourneyMap, drawings: _Drawings, examples: int) -> dict:
+def _group(label: str, part: Log, jm: JourneyMap, drawings: _Drawings, examples: int,
+           design: Design | None) -> dict:
     """A group's drawing at each stop, and the context of its stages and transitions."""
+    from cjm.conformance import check, check_map
+    from cjm.journeys import discover
     from cjm.mapgraph import build_map
+
+    checked = None
+    if design is not None:  # the journeys as cjm check discovers them: the design's goals
+        checked = check(discover(part, goals=sorted(design.goals), use_outcome=False,
+                                 infer_goals=False), design, log=part)
 
     maps: list[list[int | None]] = []
     failed = ""
@@ -159,7 +175,10 @@ def _group(label: str, part: Log, jm: JourneyMap, drawings: _Drawings, examples:
         row: list[int | None] = []
         for paths in STOPS:
             try:
-                row.append(drawings.graph(build_map(jm, stages=stages, paths=paths, log=part)))
+                row.append(drawings.graph(
+                    build_map(jm, stages=stages, paths=paths, log=part),
+                    None if checked is None else
+                    check_map(checked, log=part, stages=stages, paths=paths)))
             except DataError as exc:  # too large to draw: that stop says so
                 row.append(None)
                 failed = exc.message
@@ -230,7 +249,9 @@ def page(title: str, data: dict, svgs: list[str]) -> str:
         '<label>Paths <input type="range" id="paths" min="0" '
         f'max="{len(STOPS) - 1}" step="1"> <output id="paths-value"></output></label>',
         '<label>View <select id="view"><option value="0">frequency (transitions)</option>'
-        '<option value="1">performance (median wait)</option></select></label>',
+        '<option value="1">performance (median wait)</option>'
+        + (f'<option value="2">against the design {h(data["design"])} (deviations)</option>'
+           if data["design"] else "") + "</select></label>",
         '<label>Journeys <select id="group"></select></label>',
         '<label><input type="checkbox" id="goals"> goals and dead-ends</label>',
         '<label><input type="checkbox" id="handoffs"> hand-offs</label>',

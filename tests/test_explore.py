@@ -8,13 +8,14 @@ import base64
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 import cjm
 from cjm.explore import STOPS, explore
 from tests.conftest import run_cli
-from tests.test_report import EXAMPLE
+from tests.test_report import DESIGN, EXAMPLE
 
 IMG = "<img src=x onerror=alert(1)>"
 
@@ -120,3 +121,22 @@ def test_cli_writes_the_page_and_refuses_another_suffix(tmp_path):
     assert result.exit_code == 2 and "not an .html file" in result.output
     result = run_cli("explore", str(EXAMPLE), "--by", "segment", "--period", "month")
     assert result.exit_code == 2 and "--by or --period" in result.output
+
+
+@pytest.mark.parametrize("stages,paths", [(1.0, 1.0), (0.5, 0.7)])
+def test_the_design_view_draws_what_check_draws(stages, paths):
+    from cjm.design import load_design
+
+    text = explore(cjm.read_log(str(EXAMPLE)), design=load_design(str(DESIGN)))
+    data = page_data(text)
+    assert data["design"] and "against the design" in text
+    result = run_cli("check", str(EXAMPLE), "--design", str(DESIGN), "--stages",
+                     f"{stages:.0%}", "--paths", f"{paths:.0%}", "-o", "check.dot")
+    assert result.exit_code in (0, 1), result.output
+    graph = data["graphs"][data["groups"][0]["maps"][STOPS.index(stages)][STOPS.index(paths)]]
+    assert len(graph["svg"]) == 3
+    drawing = re.search(rf'<div class="drawing" id="d{graph["svg"][2]}" hidden>(.*?)</div>',
+                        text, re.S)[1]
+    dot = Path("check.dot").read_text()
+    assert drawing.count('class="edge') == dot.count(" -> ")
+    assert "deviation from the design" in dot and "deviation from the design" in drawing

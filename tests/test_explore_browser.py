@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.test_explore import IMG, hostile_log
-from tests.test_report import EXAMPLE
+from tests.test_report import DESIGN, EXAMPLE
 from tests.test_report_browser import SCREENSHOTS, _open, browser  # noqa: F401
 
 EDGES = "document.querySelectorAll('.drawing:not([hidden]) g.edge').length"
@@ -49,7 +49,7 @@ def shop(browser, tmp_path):  # noqa: F811
 
 
 def test_loads_offline_and_each_slider_redraws_as_discover(shop):
-    page, seen, url = shop
+    page, _, _ = shop
     assert page.locator(".drawing:not([hidden])").count() == 1
     # It opens at cjm discover's default for this map: every stage, paths 90%.
     assert page.evaluate(EDGES) == discovered()["map"]["transitions_shown"]
@@ -151,4 +151,22 @@ def test_hostile_stage_names_stay_text(browser, write, tmp_path):  # noqa: F811
     assert page.evaluate("document.querySelectorAll('script').length") == 2
     assert seen["errors"] == [] and seen["console"] == []
     _shot(page, "hostile")
+    page.close()
+
+
+def test_the_design_view_marks_deviations_as_check_does(browser, tmp_path):  # noqa: F811
+    result = run_cli("explore", str(EXAMPLE), "-o", "d.html", "--design", str(DESIGN))
+    assert result.exit_code == 0, result.output
+    page, seen = _open(browser, (tmp_path / "d.html").as_uri())
+    before = page.evaluate(EDGES)
+    _set(page, "view", "2")
+    _set(page, "paths", "3")
+    checked = run_cli("check", str(EXAMPLE), "--design", str(DESIGN), "--stages", "100%",
+                      "--paths", "70%", "-o", "check.dot")
+    assert checked.exit_code in (0, 1), checked.output
+    assert page.evaluate(EDGES) == Path("check.dot").read_text().count(" -> ") != before
+    assert page.locator("#command").inner_text().startswith("cjm check shop.csv --design ")
+    assert "deviation from the design" in page.locator(".drawing:not([hidden])").inner_text()
+    _shot(page, "design")
+    assert seen["errors"] == [] and seen["console"] == []
     page.close()

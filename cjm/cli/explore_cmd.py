@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 import cjm.cli.options as options
-from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
+from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout, warn
 from cjm.errors import UsageError
 
 
@@ -22,6 +22,10 @@ def explore_command(
         "--top-values", help="With --by: the most frequent values, the rest as 'other' (each "
         "adds a set of drawings to the page).", rich_help_panel=options.SLICES, min=1)] = 5,
     period: options.Period = None,
+    design: Annotated[str | None, typer.Option(
+        "--design", help="Add a view of the journeys against this designed journey (cjm's "
+        "YAML, BPMN 2.0 or PNML), deviations marked, as cjm check draws it.",
+        rich_help_panel=options.DESIGN, metavar="FILE", show_default=False)] = None,
     examples: Annotated[int, typer.Option(
         "--examples", help="Example journey ids per stage and transition (withheld under "
         "--pseudonymize or --min-journeys).", rich_help_panel=OUTPUT, min=0,
@@ -39,6 +43,7 @@ def explore_command(
 
     from rich.text import Text
 
+    from cjm.design import load_design
     from cjm.explore import explore
     from cjm.render.terminal import notes_and_warnings
     from cjm.safety import printable, write_text
@@ -49,9 +54,12 @@ def explore_command(
     if Path(output).suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"-o: {output!r} is not an .html file",
                          "The explorer is one HTML page: -o journeys.html")
+    designed = load_design(design) if design else None
+    for message in designed.warnings if designed else []:  # before the log is read
+        warn(message)
     with args.read() as log:
         text = explore(log, by=by, period=period, top_values=top_values, goals=goal,
-                       handoff_column=handoff_column, examples=examples)
+                       handoff_column=handoff_column, examples=examples, design=designed)
     write_text(Path(output), text)
     size = len(text.encode("utf-8"))
     stdout().print(Text.assemble(("Wrote", "green"),

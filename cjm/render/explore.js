@@ -57,7 +57,9 @@
     const svg = graph ? graph.svg[Number(controls.view.value)] : -1;
     document.querySelectorAll(".drawing").forEach((d) => { d.hidden = d.id !== "d" + svg; });
     const by = Number(controls.group.value) ? " (" + group.label + ")" : "";
-    $("command").textContent = data.command + " --stages " + pct(stages) + " --paths "
+    const command = controls.view.value === "2"
+      ? "cjm check " + data.logs + " --design " + data.design : "cjm discover " + data.logs;
+    $("command").textContent = command + " --stages " + pct(stages) + " --paths "
       + pct(paths) + by;
     $("hidden").textContent = graph ? graph.hidden : "";
     $("failed").hidden = graph !== null;

@@ -140,3 +140,21 @@ def test_the_design_view_draws_what_check_draws(stages, paths):
     dot = Path("check.dot").read_text()
     assert drawing.count('class="edge') == dot.count(" -> ")
     assert "deviation from the design" in dot and "deviation from the design" in drawing
+
+
+def test_report_interactive_writes_the_explorer_beside_it_and_links_it(write, tmp_path):
+    result = run_cli("report", str(EXAMPLE), "-o", "r.html", "-o", "r.md", "--interactive")
+    assert result.exit_code == 0, result.output
+    assert "Wrote r.explore.html" in result.stdout
+    page = (tmp_path / "r.explore.html").read_text()
+    assert page == explore(cjm.read_log(str(EXAMPLE)), title="shop.csv")
+    assert '<a href="r.explore.html">Explore the map</a>' in (tmp_path / "r.html").read_text()
+    assert "explore.html" not in (tmp_path / "r.md").read_text()
+    plain = run_cli("report", str(EXAMPLE), "-o", "plain.html")
+    assert plain.exit_code == 0 and not (tmp_path / "plain.explore.html").exists()
+    assert "Explore the map" not in (tmp_path / "plain.html").read_text()
+    config = write("reports.toml", f'[[report]]\nlogs = ["{EXAMPLE.as_posix()}"]\n'
+                                   'output = "b.html"\ninteractive = true\n')
+    result = run_cli("report", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b.explore.html").read_text() == page

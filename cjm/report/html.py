@@ -85,8 +85,9 @@ def h(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def to_html(report: Report) -> str:
-    """The report as a standalone HTML page: same report, same bytes."""
+def to_html(report: Report, explorer: str | None = None) -> str:
+    """The report as a standalone HTML page: same report, same bytes; ``explorer``, the file
+    name of the explorer page beside it, is linked from the navigation."""
     parts = sections(report)
     out = [
         "<!DOCTYPE html>",
@@ -104,7 +105,7 @@ def to_html(report: Report) -> str:
         "<body>",
         f"<header><h1>{h(report.title)}</h1><p>{h(subtitle(report.journey))}</p></header>",
         "<nav>" + "".join(f'<a href="#{s.anchor}">{h(s.title)}</a>' for s in parts)
-        + "</nav>",
+        + (f'<a href="{h(explorer)}">Explore the map</a>' if explorer else "") + "</nav>",
         "<main>",
     ]
     maps = iter(range(1, 1000))

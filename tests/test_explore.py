@@ -83,6 +83,10 @@ def test_example_journeys_are_withheld_when_the_log_is_private(shop_page):
     private = page_data(explore(cjm.read_log(str(EXAMPLE), min_journeys=5)))
     assert private["private"]
     assert all(not c["examples"] for c in private["groups"][0]["context"].values())
+    pseudonymous = page_data(explore(cjm.read_log(str(EXAMPLE), pseudonymize=True,
+                                                  salt="test key")))
+    assert pseudonymous["private"]
+    assert all(not c["examples"] for c in pseudonymous["groups"][0]["context"].values())
     # Stages and paths fewer than 5 journeys share are left out of the whole page.
     assert all(n >= 5 for c in private["groups"][0]["context"].values()
                for _, n in c["paths"])

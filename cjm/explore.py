@@ -225,7 +225,9 @@ def _context(jm: JourneyMap, drawings: _Drawings, ids: dict, examples: int) -> d
 def page(title: str, data: dict, svgs: list[str]) -> str:
     """The HTML page: the drawings inline (hidden but the chosen one), the data as JSON, the
     script allowed by its hash."""
-    from cjm.report.html import h, inline_svg
+    from cjm.render.inline import inline_svg
+
+    h = html.escape
 
     digest = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode()
     # Inside a <script> element only "</" could end it early: \u003c keeps the JSON as is.

@@ -9,6 +9,7 @@ from cjm.cli.check_cmd import check_command
 from cjm.cli.compare_cmd import compare_command
 from cjm.cli.convert_cmd import convert_command
 from cjm.cli.discover_cmd import discover_command
+from cjm.cli.explore_cmd import explore_command
 from cjm.cli.funnel_cmd import funnel_command
 from cjm.cli.inspect_cmd import inspect_command
 from cjm.cli.model_cmd import model_command
@@ -51,7 +52,8 @@ for _name, _command, _panel in (
         ("attribution", attribution_command, "Analyse"), ("timing", timing_command, "Analyse"),
         ("personas", personas_command, "Analyse"),
         ("model", model_command, "Design"),
-        ("check", check_command, "Design"), ("report", report_command, "Report")):
+        ("check", check_command, "Design"), ("report", report_command, "Report"),
+        ("explore", explore_command, "Report")):
     # The listing in `cjm --help` would keep the docstring's line breaks; its first
     # paragraph as one line lets the terminal wrap it.
     _summary = " ".join((_command.__doc__ or "").split("\n\n")[0].split())

@@ -22,7 +22,7 @@ from cjm.report.build import Report
 
 _LISTS = {"logs", "output", "goal", "where", "group", "rename"}  # a single string is also accepted
 _JOINED = {"funnel", "compare_values"}  # a list is joined with commas, as the flag takes it
-_BOOLS = {"dayfirst", "drop_duplicates", "strict", "pseudonymize", "timing"}
+_BOOLS = {"dayfirst", "drop_duplicates", "strict", "pseudonymize", "timing", "interactive"}
 _INTS = {"top_values", "top", "min_count", "max_edges", "min_journeys", "buckets",
          "step_matrix"}
 _PATHS = {"logs", "output", "assets", "design", "rejects"}
@@ -31,6 +31,7 @@ REPORT_KEYS = (
     "order", "attribution", "compare_by", "compare_period", "compare_values", "design",
     "timing", "step_matrix", "by", "top_values", "period", "where", "since", "until", "top",
     "view", "stages", "paths", "min_count", "max_edges", "fail_on_dead_end_rate",
+    "interactive",
 )
 KEYS = sorted({"name", "logs", "output", "assets", *READING_OPTIONS, *REPORT_KEYS})
 

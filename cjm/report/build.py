@@ -50,6 +50,7 @@ class ReportOptions:
     design: str | None = None
     timing: bool = False  # a time-to-goal section (cjm timing), per slice with --by/--period
     step_matrix: int | None = None  # a step-matrix section (cjm steps) of this many steps
+    interactive: bool = False  # the explorer (cjm explore) beside an HTML report, linked
     stages: float | None = None
     paths: float | None = None
     min_count: int = 1
@@ -115,6 +116,7 @@ class Report:
     check_figure: Figure | None = None
     timing: dict[str, Any] | None = None  # cjm.timing/1
     step_matrix: dict[str, Any] | None = None  # cjm.steps/1
+    explorer: str | None = None  # the explorer's page (cjm.explore), with interactive
 
     @property
     def figures(self) -> list[tuple[str, Figure]]:
@@ -169,6 +171,8 @@ def build_report(log: Log, options: ReportOptions | None = None) -> Report:
         report.timing = _timing(jm, whole, options)
     if options.step_matrix:
         report.step_matrix = _step_matrix(jm, whole, options.step_matrix)
+    if options.interactive:
+        report.explorer = _explorer(whole, options, title)
     budget = graphviz.Budget(graphviz.REPORT_SECONDS)
     for _, figure in report.figures:
         figure.budget = budget
@@ -248,6 +252,17 @@ def _timing(jm: JourneyMap, log: Log, options: ReportOptions) -> dict[str, Any]:
                         still_active=jm.still_active_seconds, by=options.by,
                         period=options.period, top_values=options.top_values)
         return timing_json(result, log)
+
+
+def _explorer(whole: Log, options: ReportOptions, title: str) -> str:
+    """The explorer of the report's journeys, with its goals, slices and design."""
+    from cjm.design import load_design
+    from cjm.explore import explore
+
+    return explore(whole, by=options.by, period=options.period, top_values=options.top_values,
+                   goals=options.goals or None, handoff_column=options.handoff_column,
+                   design=load_design(options.design) if options.design else None,
+                   title=title)
 
 
 def _step_matrix(jm: JourneyMap, log: Log, steps: int) -> dict[str, Any]:

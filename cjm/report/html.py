@@ -8,9 +8,9 @@ drawings share one page (the DOCTYPE, comments, element ids).
 from __future__ import annotations
 
 import html
-import re
 
 from cjm import __version__
+from cjm.render.inline import inline_svg
 from cjm.report.build import Report
 from cjm.report.content import (
     Figures,
@@ -85,8 +85,9 @@ def h(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def to_html(report: Report) -> str:
-    """The report as a standalone HTML page: same report, same bytes."""
+def to_html(report: Report, explorer: str | None = None) -> str:
+    """The report as a standalone HTML page: same report, same bytes; ``explorer``, the file
+    name of the explorer page beside it, is linked from the navigation."""
     parts = sections(report)
     out = [
         "<!DOCTYPE html>",
@@ -104,7 +105,7 @@ def to_html(report: Report) -> str:
         "<body>",
         f"<header><h1>{h(report.title)}</h1><p>{h(subtitle(report.journey))}</p></header>",
         "<nav>" + "".join(f'<a href="#{s.anchor}">{h(s.title)}</a>' for s in parts)
-        + "</nav>",
+        + (f'<a href="{h(explorer)}">Explore the map</a>' if explorer else "") + "</nav>",
         "<main>",
     ]
     maps = iter(range(1, 1000))
@@ -174,19 +175,3 @@ def _cell(cell: str | Share) -> str:
         return (f'<span class="share"><span class="bar" style="width:{width:.0f}px"></span>'
                 f"{cell.value * 100:.1f}%</span>")
     return h(cell)
-
-
-_PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.S)
-_ID = re.compile(r'\bid="([^"]*)"')
-_REF = re.compile(r'\b(xlink:href|href)="#([^"]*)"')
-_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
-
-
-def inline_svg(svg: str, prefix: str, title: str) -> str:
-    """Graphviz SVG fit for inlining: no prolog, DOCTYPE or comments; ids prefixed so that
-    several drawings share a page; scaled to the page's width."""
-    svg = _PROLOG.sub("", svg).strip()
-    svg = _ID.sub(lambda m: f'id="{prefix}{m[1]}"', svg)
-    svg = _REF.sub(lambda m: f'{m[1]}="#{prefix}{m[2]}"', svg)
-    return _SIZE.sub(lambda m: f'<svg role="img" aria-label="{h(title)}" '
-                               f'style="width:{m[1]}pt"', svg, count=1)

@@ -135,6 +135,16 @@ def _fit(x, weights, k: int):
     return KMeans(n_clusters=k, n_init=10, random_state=SEED).fit(x, sample_weight=weights)
 
 
+def parse_k(value: str) -> int | None:
+    """``--k``: ``auto`` (None: the silhouette decides) or a whole number of 1 or more."""
+    if value == "auto":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"--k must be auto or a whole number of 1 or more, not {value!r}",
+                         "Pass --k auto or --k 4.")
+    return int(value)
+
+
 def personas(log: Log, *, k: int | None = None, before_goal: bool = False,
              goals: Sequence[str] | None = None, use_outcome: bool | None = None,
              infer_goals: bool = True, still_active: float | None = None) -> Personas:

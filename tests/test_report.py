@@ -384,3 +384,22 @@ def test_the_heat_map_escapes_names_and_is_the_same_every_time():
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "a &amp; b" in svg
     assert svg == heatmap_svg("t <x>", ["1", "2"], rows)
     assert svg.count("<rect") == 4 and ">*<" in svg  # the withheld cell says so
+
+
+def test_personas_section_shows_the_command_s_personas(tmp_path):
+    import json
+
+    pytest.importorskip("sklearn", reason="the personas extra (scikit-learn) is not installed")
+    result = run_cli("report", str(EXAMPLE), "-o", "r.html", "-o", "r.md", "--personas", "3",
+                     "--goal", "Purchase")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert '<section id="personas">' in page and "## Personas" in text
+    data = json.loads(run_cli("personas", str(EXAMPLE), "--k", "3", "--goal", "Purchase",
+                              "--json", "-").stdout)
+    for persona in data["personas"]:
+        assert f"persona {persona['persona']}" in text
+        assert f"{persona['journeys']:,}" in text
+    bad = run_cli("report", str(EXAMPLE), "-o", "r.html", "--personas", "many")
+    assert bad.exit_code == 2 and "--k must be auto or a whole number" in bad.output

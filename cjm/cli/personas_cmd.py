@@ -8,16 +8,6 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
-from cjm.errors import UsageError
-
-
-def _k(value: str) -> int | None:
-    if value == "auto":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"--k must be auto or a whole number of 1 or more, not {value!r}",
-                         "Pass --k auto or --k 4.")
-    return int(value)
 
 
 @log_command
@@ -43,13 +33,13 @@ def personas_command(
     """
     from rich.text import Text
 
-    from cjm.personas import personas
+    from cjm.personas import parse_k, personas
     from cjm.render.json_out import personas_json, write_json
     from cjm.render.terminal import notes_and_warnings, personas_view
     from cjm.safety import printable
     from cjm.units import parse_span
 
-    chosen = _k(k)
+    chosen = parse_k(k)
     span = parse_span(still_active, "--still-active") if still_active else None
     with args.read() as log:
         result = personas(log, k=chosen, before_goal=before_goal, goals=goal,

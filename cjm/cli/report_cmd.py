@@ -72,6 +72,10 @@ def report_command(
         "--timing", help="Add the time to goal (as cjm timing): median and 90% times with 95% "
         "intervals, per segment or period with --by/--period.", rich_help_panel=CONTENT)
     ] = False,
+    personas: Annotated[str | None, typer.Option(
+        "--personas", help="Add the personas (as cjm personas): auto (the best silhouette) "
+        "or their number.", rich_help_panel=CONTENT, metavar="auto|N",
+        show_default=False)] = None,
     step_matrix: Annotated[int | None, typer.Option(
         "--step-matrix", help="Add the step matrix (as cjm steps) of the journeys' first N "
         "events, as a heat map.", rich_help_panel=CONTENT, min=1, metavar="N",

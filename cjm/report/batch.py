@@ -29,8 +29,8 @@ _PATHS = {"logs", "output", "assets", "design", "rejects"}
 REPORT_KEYS = (
     "title", "goal", "goal_share", "still_active", "handoff_column", "funnel", "within",
     "order", "attribution", "compare_by", "compare_period", "compare_values", "design",
-    "timing", "step_matrix", "by", "top_values", "period", "where", "since", "until", "top",
-    "view", "stages", "paths", "min_count", "max_edges", "fail_on_dead_end_rate",
+    "timing", "step_matrix", "personas", "by", "top_values", "period", "where", "since",
+    "until", "top", "view", "stages", "paths", "min_count", "max_edges", "fail_on_dead_end_rate",
     "interactive",
 )
 KEYS = sorted({"name", "logs", "output", "assets", *READING_OPTIONS, *REPORT_KEYS})

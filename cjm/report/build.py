@@ -50,6 +50,7 @@ class ReportOptions:
     design: str | None = None
     timing: bool = False  # a time-to-goal section (cjm timing), per slice with --by/--period
     step_matrix: int | None = None  # a step-matrix section (cjm steps) of this many steps
+    personas: str | None = None  # a personas section (cjm personas): "auto" or a number
     interactive: bool = False  # the explorer (cjm explore) beside an HTML report, linked
     stages: float | None = None
     paths: float | None = None
@@ -116,6 +117,7 @@ class Report:
     check_figure: Figure | None = None
     timing: dict[str, Any] | None = None  # cjm.timing/1
     step_matrix: dict[str, Any] | None = None  # cjm.steps/1
+    personas: dict[str, Any] | None = None  # cjm.personas/1
     explorer: str | None = None  # the explorer's page (cjm.explore), with interactive
 
     @property
@@ -171,6 +173,8 @@ def build_report(log: Log, options: ReportOptions | None = None) -> Report:
         report.timing = _timing(jm, whole, options)
     if options.step_matrix:
         report.step_matrix = _step_matrix(jm, whole, options.step_matrix)
+    if options.personas:
+        report.personas = _personas(jm, whole, options.personas)
     if options.interactive:
         report.explorer = _explorer(whole, options, title)
     budget = graphviz.Budget(graphviz.REPORT_SECONDS)
@@ -275,6 +279,18 @@ def _step_matrix(jm: JourneyMap, log: Log, steps: int) -> dict[str, Any]:
         result = step_matrix(log, steps=steps, goals=jm.goals.stages, use_outcome=outcome,
                              infer_goals=False, still_active=jm.still_active_seconds)
         return steps_json(result, log)
+
+
+def _personas(jm: JourneyMap, log: Log, k: str) -> dict[str, Any]:
+    """The personas, with the report's goals."""
+    from cjm.personas import parse_k, personas
+    from cjm.render.json_out import personas_json
+
+    with step("Personas"):
+        outcome = jm.goals.source == "outcome"
+        result = personas(log, k=parse_k(k), goals=jm.goals.stages, use_outcome=outcome,
+                          infer_goals=False, still_active=jm.still_active_seconds)
+        return personas_json(result, log)
 
 
 def _comparison(jm: JourneyMap, log: Log, options: ReportOptions):

@@ -162,6 +162,8 @@ def sections(report: Report) -> list[Section]:
         parts.append(Section("timing", "Time to goal", _timing(report.timing)))
     if report.step_matrix:
         parts.append(Section("steps", "Step matrix", _step_matrix(report.step_matrix)))
+    if report.personas:
+        parts.append(Section("personas", "Personas", _personas(report.personas)))
     parts.append(Section("data", "Data", _data(data, report.warnings)))
     return parts
 
@@ -498,3 +500,22 @@ def _step_matrix(data: dict[str, Any]) -> list[Block]:
              f"first {data['steps']} events, and how those that ended by then ended; each "
              "step adds up to 100% (*: fewer than --min-journeys). Association, not cause."]
     return [Notes(notes), Heatmap(heatmap_svg(title, columns, rows), table)]
+
+
+def _personas(data: dict[str, Any]) -> list[Block]:
+    """The personas: size, goal rate, duration, what sets each apart, its top path."""
+    rows = [[f"persona {p['persona']}", format_count(p["journeys"]), Share(p["share"]),
+             pct(p["goal_rate"]), wait(p["median_seconds"]),
+             ", ".join(f["name"] for f in p["apart"][:3]),
+             " → ".join(p["top_paths"][0]["stages"]) if p["top_paths"] else ""]
+            for p in data["personas"]]
+    chosen = "the best silhouette" if data["k_chosen"] == "auto" else "as asked"
+    notes = [f"{format_counted(data['journeys'], 'journeys')} grouped by the stages and "
+             f"transitions they take into {data['k']} personas ({chosen}); a description of "
+             "behaviour, not a cause. See cjm personas for their maps."]
+    if data["withheld"]["personas"]:
+        notes.append(f"{format_counted(data['withheld']['personas'], 'personas')} of fewer "
+                     "than --min-journeys journeys left out")
+    return [Notes(notes), Table(["", "journeys", "share", "goal reached", "median journey",
+                                 "sets it apart", "top path"], rows, numeric=(1, 2, 3, 4),
+                                caption="Personas, largest first")]

@@ -19,6 +19,7 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
     from cjm.funnel import parse_steps
     from cjm.journeys import GOAL_SHARE
     from cjm.options import map_arguments, validate_view
+    from cjm.personas import parse_k
     from cjm.units import parse_date, parse_rate, parse_share, parse_span
 
     config = config if config is not None else find_config()
@@ -42,6 +43,8 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
     if get("compare_by") and not pair:
         raise UsageError("--compare-by needs --compare-values A,B: the two values to compare",
                          "Example: --compare-by segment --compare-values vip,new")
+    if get("personas") is not None:
+        parse_k(str(get("personas")))  # refused before the log is read
     still = get("still_active") or config.get("still_active")
     goals = list(get("goal") or config.get("goals", []))
     options = ReportOptions(
@@ -58,7 +61,9 @@ def report_options(values: Mapping[str, Any], config: Config | None = None,
         funnel_order=get("order") or "strict", attribution=get("attribution"),
         compare_by=get("compare_by"), compare_period=get("compare_period"),
         compare_values=pair, design=get("design"), timing=bool(get("timing")),
-        step_matrix=get("step_matrix"), interactive=bool(get("interactive")),
+        step_matrix=get("step_matrix"),
+        personas=None if get("personas") is None else str(get("personas")),
+        interactive=bool(get("interactive")),
         top=get("top") or int(config.get("top", 10)), view=view,
         **map_arguments(get("stages"), get("paths"), get("min_count") or 1,
                         get("max_edges")),

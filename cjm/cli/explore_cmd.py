@@ -18,14 +18,9 @@ def explore_command(
     goal: options.Goal = None,
     handoff_column: options.HandoffColumn = None,
     by: options.By = None,
-    top_values: Annotated[int, typer.Option(
-        "--top-values", help="With --by: the most frequent values, the rest as 'other' (each "
-        "adds a set of drawings to the page).", rich_help_panel=options.SLICES, min=1)] = 5,
+    top_values: options.TopValues = 5,  # each value adds a set of drawings to the page
     period: options.Period = None,
-    design: Annotated[str | None, typer.Option(
-        "--design", help="Add a view of the journeys against this designed journey (cjm's "
-        "YAML, BPMN 2.0 or PNML), deviations marked, as cjm check draws it.",
-        rich_help_panel=options.DESIGN, metavar="FILE", show_default=False)] = None,
+    design: options.Design = None,  # a view of the journeys against it, as cjm check draws
     examples: Annotated[int, typer.Option(
         "--examples", help="Example journey ids per stage and transition (withheld under "
         "--pseudonymize or --min-journeys).", rich_help_panel=OUTPUT, min=0,

@@ -64,6 +64,15 @@ def parity(*args: str, exit_code: int = 0) -> dict:
     return json.loads(duck.stdout)
 
 
+def same_on_both(*args: str) -> dict:
+    """Run ``cjm ARGS --json -`` with each engine: the same exit 0, stdout and stderr."""
+    duck = _cli(*args, "--json", "-", "--engine", "duckdb")
+    assert duck.exit_code == 0, duck.output
+    spark = _cli(*args, "--json", "-", "--engine", "spark")
+    assert (spark.exit_code, spark.stdout, spark.stderr) == (0, duck.stdout, duck.stderr)
+    return json.loads(duck.stdout)
+
+
 def to_parquet(source: Path, target: Path) -> Path:
     """A CSV as Parquet with every column as text, in file order (what cjm convert makes)."""
     import duckdb
@@ -298,34 +307,19 @@ def test_funnel(spark, generated: Path) -> None:
     steps = "View Product,Add to Cart|Checkout,Purchase"
     for args in (["--steps", steps], ["--steps", steps, "--order", "any", "--within", "3d"],
                  ["--steps", "Visit Site,Purchase", "--by", "segment"]):
-        duck = _cli("funnel", str(generated), *args, "--json", "-", "--engine", "duckdb")
-        assert duck.exit_code == 0, duck.output
-        spark_run = _cli("funnel", str(generated), *args, "--json", "-", "--engine", "spark")
-        assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
-            0, duck.stdout, duck.stderr)
-        assert json.loads(duck.stdout)
+        assert same_on_both("funnel", str(generated), *args)
 
 
 def test_compare(spark, generated: Path) -> None:
     """cjm compare on Spark: two segments, two periods, with DuckDB's bytes."""
     for args in (["--by", "segment", "--values", "vip,new"], ["--period", "quarter"]):
-        duck = _cli("compare", str(generated), *args, "--json", "-", "--engine", "duckdb")
-        assert duck.exit_code == 0, duck.output
-        spark_run = _cli("compare", str(generated), *args, "--json", "-", "--engine", "spark")
-        assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
-            0, duck.stdout, duck.stderr)
-        assert json.loads(duck.stdout)["schema"] == "cjm.compare/1"
+        assert same_on_both("compare", str(generated), *args)["schema"] == "cjm.compare/1"
 
 
 def test_channels(spark, generated: Path) -> None:
     """cjm channels on Spark: mix, sequences and escalations, DuckDB's bytes; the cost to
     serve is DuckDB's alone so far, and says so."""
-    duck = _cli("channels", str(generated), "--json", "-", "--engine", "duckdb")
-    assert duck.exit_code == 0, duck.output
-    spark_run = _cli("channels", str(generated), "--json", "-", "--engine", "spark")
-    assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
-        0, duck.stdout, duck.stderr)
-    assert json.loads(duck.stdout)["sequences"]
+    assert same_on_both("channels", str(generated))["sequences"]
     priced = _cli("channels", str(generated), "--channel-cost", "web=0.1,phone=6", "--engine",
                   "spark")
     assert priced.exit_code == 2 and "DuckDB only so far" in priced.stderr
@@ -333,13 +327,8 @@ def test_channels(spark, generated: Path) -> None:
 
 def test_inspect(spark, generated: Path, sliced: Path) -> None:
     """cjm inspect on Spark: the same profile, rejects and warnings, byte for byte."""
-    for path in (generated, sliced):
-        duck = _cli("inspect", str(path), "--json", "-", "--engine", "duckdb")
-        assert duck.exit_code == 0, duck.output
-        spark_run = _cli("inspect", str(path), "--json", "-", "--engine", "spark")
-        assert (spark_run.exit_code, spark_run.stdout, spark_run.stderr) == (
-            0, duck.stdout, duck.stderr)
-    assert json.loads(duck.stdout)["rejects"]
+    assert same_on_both("inspect", str(generated))
+    assert same_on_both("inspect", str(sliced))["rejects"]
 
 
 def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:

@@ -3,7 +3,7 @@
 Declared without importing PySpark, so that ``--help`` stays fast.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -28,13 +28,10 @@ _DUCKDB_ONLY = {"memory_limit": "--memory-limit", "temp_dir": "--temp-dir",
                 "buckets": "--buckets"}
 
 
-def read_with_spark(args: LogArgs, config, remote: str | None, master: str | None,
-                    refused: dict[str, Any]):
-    """Read the log as ``args`` say, with Spark; ``refused`` holds the options given that
-    Spark does not support (flag -> value)."""
-    given = [flag for flag, value in refused.items() if value not in (None, False, [], ())]
+def read_with_spark(args: LogArgs, config, remote: str | None, master: str | None):
+    """Read the log as ``args`` say, with Spark; DuckDB's memory options are refused."""
     settings = args.settings()
-    given += [flag for name, flag in _DUCKDB_ONLY.items() if settings.pop(name) is not None]
+    given = [flag for name, flag in _DUCKDB_ONLY.items() if settings.pop(name) is not None]
     if given:
         raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
                          "Run with --engine duckdb for them; see docs/scale.md for Spark's "
@@ -53,5 +50,5 @@ def open_log(args: LogArgs, engine: str | None, remote: str | None, master: str 
 
     config = config if config is not None else find_config()
     if chosen_engine(engine) == "spark":
-        return read_with_spark(args, config, remote, master, {})
+        return read_with_spark(args, config, remote, master)
     return args.read(config, engine="duckdb")

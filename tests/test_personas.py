@@ -212,3 +212,24 @@ def test_without_scikit_learn_a_one_line_usage_error(monkeypatch):
     assert result.exit_code == 2
     assert 'pip install "cjm[personas]"' in result.output
     assert "needs scikit-learn" in result.output.splitlines()[0]
+
+
+def test_path_subsets_of_one_log_keep_their_cut_and_their_log_apart():
+    """Subsets by path share each journey's path, made once per log and cut: the same paths
+    with and without a cut, and within a subset, still pick their own journeys."""
+    chosen = (("Store Visit",), ("Visit Site", "View Product"))
+    with cjm.read_log(EXAMPLE) as log:
+        whole = log.engine("_whole")
+        whole.prepare(None, None)
+        paths = dict(whole.journey_paths())
+
+        def cut(path):
+            return path[:path.index("Purchase")] if "Purchase" in path else path
+
+        for before, shape in (((), tuple), (("Purchase",), cut), ((), tuple)):
+            part = log.subset(Paths(chosen, before), "p")
+            assert part.journeys == sum(shape(p) in chosen for p in paths.values()) > 0
+        half = log.subset(Paths(tuple(paths.values())[:1500] + chosen), "half")
+        inner = half.subset(Paths(chosen, ("Purchase",)), "inner")
+        assert inner.journeys == sum(cut(p) in chosen for p in paths.values()
+                                     if p in tuple(paths.values())[:1500] + chosen)

@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,10 @@ class EventLog(LogInfo):
     table: str = "events"  # the events of this log (a view of them for a subset)
     _workdir: Path | None = None
     _parent: EventLog | None = None  # a subset shares its parent's engine
+    # (table, stages cut before) -> the table of each journey's path, which subsets by path
+    # share: one ordering of the log serves every persona, not one each.
+    _journey_paths: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict,
+                                                                   repr=False)
 
     @property
     def suffix(self) -> str:
@@ -122,8 +126,9 @@ class EventLog(LogInfo):
                              "unnest(?::VARCHAR[][]) AS path",
                              [[list(path) for path in selection.paths]])
             # Their journeys once: every query over the subset would redo the ordering.
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_journeys AS "
-                             + _paths_sql(selection.before, f"{name}_paths", self.table))
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_journeys AS SELECT journey "
+                             f"FROM {self._paths_table(selection.before)} "
+                             f"WHERE path IN (SELECT path FROM {name}_paths)")
             journeys_sql, events_sql = f"SELECT journey FROM {name}_journeys", None
         else:
             journeys_sql, events_sql = _selection_sql(selection, self.table)
@@ -136,6 +141,17 @@ class EventLog(LogInfo):
         return replace(self, table=name, label=label, events=events, journeys=journeys,
                        stages=stages, first_timestamp=first, last_timestamp=last,
                        _workdir=None, _parent=self)
+
+    def _paths_table(self, before: Sequence[str]) -> str:
+        """The table of this log's journeys and their paths (up to their first event at one of
+        ``before``), made on first use."""
+        key = (self.table, tuple(before))
+        if key not in self._journey_paths:
+            name = f"journey_paths_{len(self._journey_paths)}"
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                             + _paths_sql(before, self.table))
+            self._journey_paths[key] = name
+        return self._journey_paths[key]
 
     def engine(self, suffix: str = "", buckets: int = 1, still_active: float | None = None):
         """The aggregation engine over this log's events (``suffix`` names its tables); with
@@ -256,16 +272,16 @@ def _selection_sql(selection: Selection, table: str) -> tuple[str, str | None]:
     return f"SELECT journey FROM {table} GROUP BY journey HAVING {condition}", None
 
 
-def _paths_sql(before: Sequence[str], paths: str, table: str) -> str:
-    """SQL for the journeys whose path (up to their first event at one of ``before``) is in
-    the table ``paths``, each journey ordered as the engine orders it."""
+def _paths_sql(before: Sequence[str], table: str) -> str:
+    """SQL for each journey and its path (up to its first event at one of ``before``), each
+    journey ordered as the engine orders it."""
     listing = ", ".join(sql_string(s) for s in before) or "NULL"
     ordered = (f"SELECT journey, stage, row_number() OVER (PARTITION BY journey "
                f"ORDER BY ts, _file, _line) AS pos FROM {table}")
-    return (f"SELECT journey FROM (SELECT *, min(CASE WHEN stage IN ({listing}) THEN pos END) "
-            f"OVER (PARTITION BY journey) AS cut FROM ({ordered})) GROUP BY journey "
-            "HAVING coalesce(list(stage ORDER BY pos) FILTER (WHERE cut IS NULL OR pos < cut), "
-            f"[]::VARCHAR[]) IN (SELECT path FROM {paths})")
+    return ("SELECT journey, coalesce(list(stage ORDER BY pos) FILTER (WHERE cut IS NULL OR "
+            "pos < cut), []::VARCHAR[]) AS path FROM (SELECT *, min(CASE WHEN stage IN "
+            f"({listing}) THEN pos END) OVER (PARTITION BY journey) AS cut FROM ({ordered})) "
+            "GROUP BY journey")
 
 
 def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:

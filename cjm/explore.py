@@ -222,6 +222,13 @@ def _context(jm: JourneyMap, drawings: _Drawings, ids: dict, examples: int) -> d
     return out
 
 
+def script_source() -> str:
+    """The Content-Security-Policy source that lets the explorer's script, and no other,
+    run: its hash."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()
+                                         ).decode() + "'"
+
+
 def page(title: str, data: dict, svgs: list[str]) -> str:
     """The HTML page: the drawings inline (hidden but the chosen one), the data as JSON, the
     script allowed by its hash."""
@@ -229,7 +236,6 @@ def page(title: str, data: dict, svgs: list[str]) -> str:
 
     h = html.escape
 
-    digest = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode()
     # Inside a <script> element only "</" could end it early: \u003c keeps the JSON as is.
     payload = json.dumps(data, ensure_ascii=False, sort_keys=True,
                          separators=(",", ":")).replace("<", "\\u003c")
@@ -239,7 +245,7 @@ def page(title: str, data: dict, svgs: list[str]) -> str:
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        f"style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'\">",
+        f"style-src 'unsafe-inline'; img-src data:; script-src {script_source()}\">",
         '<link rel="icon" href="data:,">',
         f"<title>{h(title)} - journey explorer</title>", f"<style>{STYLE}</style>",
         "</head>", "<body>",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import cjm
-from cjm.explore import STOPS, explore
+from cjm.explore import STOPS, explore, script_source
 from tests.conftest import run_cli
 from tests.test_report import DESIGN, EXAMPLE
 
@@ -116,6 +117,22 @@ def test_hostile_names_never_become_markup(write):
     assert IMG in page_data(text)["names"]
 
 
+def test_hostile_names_stay_text_in_the_embedded_explorer(write, tmp_path):
+    """Quotes and ampersands of stage names cannot close the frame's attribute: the page
+    comes back whole, and the report holds no markup of theirs."""
+    quoting = "it's &amp; '<b>'"
+    log = write("hostile.csv", hostile_log(write).read_text() + "".join(
+        f'j4,"{stage}",2024-03-01T11:0{i}:00Z\n' for i, stage in enumerate(["home", quoting])))
+    result = run_cli("report", str(log), "-o", "h.html", "--interactive", "--goal", "buy")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "h.html").read_text()
+    srcdoc = re.search(r"srcdoc='([^']*)'", text)[1]
+    assert html.unescape(srcdoc) == explore(cjm.read_log(str(log)), goals=["buy"],
+                                            title="hostile.csv")
+    assert "<img" not in text and "<script>alert" not in text and "'<b>'" not in text
+    assert quoting in page_data(html.unescape(srcdoc))["names"]
+
+
 def test_cli_writes_the_page_and_refuses_another_suffix(tmp_path):
     result = run_cli("explore", str(EXAMPLE), "-o", "shop.html")
     assert result.exit_code == 0, result.output
@@ -146,19 +163,28 @@ def test_the_design_view_draws_what_check_draws(stages, paths):
     assert "deviation from the design" in dot and "deviation from the design" in drawing
 
 
-def test_report_interactive_writes_the_explorer_beside_it_and_links_it(write, tmp_path):
+def test_report_interactive_embeds_the_explorer_and_allows_its_script_alone(write, tmp_path):
     result = run_cli("report", str(EXAMPLE), "-o", "r.html", "-o", "r.md", "--interactive")
     assert result.exit_code == 0, result.output
-    assert "Wrote r.explore.html" in result.stdout
-    page = (tmp_path / "r.explore.html").read_text()
-    assert page == explore(cjm.read_log(str(EXAMPLE)), title="shop.csv")
-    assert '<a href="r.explore.html">Explore the map</a>' in (tmp_path / "r.html").read_text()
-    assert "explore.html" not in (tmp_path / "r.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".html", ".md")) == [
+        "r.html", "r.md"]
+    text = (tmp_path / "r.html").read_text()
+    frame = re.search(r'<iframe class="explorer" title="Journey explorer" '
+                      r"sandbox=\"allow-scripts\" srcdoc='([^']*)'></iframe>", text)
+    page = explore(cjm.read_log(str(EXAMPLE)), title="shop.csv")
+    assert html.unescape(frame[1]) == page
+    assert '<a href="#explorer">Explore the map</a>' in text
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', text)[1]
+    assert policy == ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                      f"script-src {script_source()}")
+    assert "<script" not in text.replace(frame[0], "")
+    assert "explore" not in (tmp_path / "r.md").read_text()
     plain = run_cli("report", str(EXAMPLE), "-o", "plain.html")
-    assert plain.exit_code == 0 and not (tmp_path / "plain.explore.html").exists()
-    assert "Explore the map" not in (tmp_path / "plain.html").read_text()
+    assert plain.exit_code == 0
+    plain_text = (tmp_path / "plain.html").read_text()
+    assert "Explore the map" not in plain_text and "script-src" not in plain_text
     config = write("reports.toml", f'[[report]]\nlogs = ["{EXAMPLE.as_posix()}"]\n'
                                    'output = "b.html"\ninteractive = true\n')
     result = run_cli("report", "--config", str(config))
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "b.explore.html").read_text() == page
+    assert frame[0] in (tmp_path / "b.html").read_text()

@@ -147,3 +147,30 @@ mermaid.initialize({{startOnLoad: false, securityLevel: "strict"}});
     page.locator(".diagram").first.screenshot(path=str(SCREENSHOTS / "mermaid-map.png"))
     hostile.screenshot(path=str(SCREENSHOTS / "mermaid-hostile.png"))
     page.close()
+
+
+def test_embedded_explorer_runs_in_its_frame_and_redraws(browser, tmp_path):
+    """The report's policy lets the explorer's script run in its frame, and nothing else:
+    no console error, no request, and its sliders redraw the map as cjm discover draws it."""
+    result = run_cli("report", str(EXAMPLE), "-o", "r.html", "--interactive")
+    assert result.exit_code == 0, result.output
+    url = (tmp_path / "r.html").as_uri()
+    page, seen = _open(browser, url)
+    drawn = "document.querySelectorAll('.drawing:not([hidden]) g.edge').length"
+    explorer = next(f for f in page.frames if f is not page.main_frame)
+    explorer.wait_for_function(f"{drawn} > 0")
+    shown = json.loads(run_cli("discover", str(EXAMPLE), "--json", "-").stdout)
+    assert explorer.evaluate(drawn) == shown["map"]["transitions_shown"]
+    explorer.eval_on_selector("#stages", "el => { el.value = 0; "
+                              "el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    assert explorer.locator("#command").inner_text().endswith("--stages 40% --paths 90%")
+    fewer = json.loads(run_cli("discover", str(EXAMPLE), "--json", "-", "--stages", "40%",
+                               "--paths", "90%").stdout)
+    assert explorer.evaluate(drawn) == fewer["map"]["transitions_shown"] < shown["map"][
+        "transitions_shown"]
+    page.eval_on_selector("iframe.explorer", "el => el.scrollIntoView()")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "report-explorer.png"))
+    assert seen["console"] == [] and seen["errors"] == []
+    assert seen["requests"] == [url], "the report must not ask for anything beyond itself"
+    page.close()

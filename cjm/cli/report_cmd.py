@@ -65,8 +65,8 @@ def report_command(
         "2024-Q2,2024-Q3.", rich_help_panel=CONTENT, metavar="A,B", show_default=False)] = None,
     design: options.Design = None,
     interactive: Annotated[bool, typer.Option(
-        "--interactive", help="With an .html report: also write the journey explorer (as cjm "
-        "explore) beside it, as <report>.explore.html, linked from the report.",
+        "--interactive", help="With an .html report: embed the journey explorer (as cjm "
+        "explore) as the report's last section, linked from its navigation.",
         rich_help_panel=CONTENT)] = False,
     timing: Annotated[bool, typer.Option(
         "--timing", help="Add the time to goal (as cjm timing): median and 90% times with 95% "

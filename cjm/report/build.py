@@ -51,7 +51,7 @@ class ReportOptions:
     timing: bool = False  # a time-to-goal section (cjm timing), per slice with --by/--period
     step_matrix: int | None = None  # a step-matrix section (cjm steps) of this many steps
     personas: str | None = None  # a personas section (cjm personas): "auto" or a number
-    interactive: bool = False  # the explorer (cjm explore) beside an HTML report, linked
+    interactive: bool = False  # the explorer (cjm explore) as an HTML report's last section
     stages: float | None = None
     paths: float | None = None
     min_count: int = 1

@@ -62,9 +62,11 @@ figure.map { margin: 10px 0; overflow-x: auto; border: 1px solid var(--line);
 figure.map svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 6px; }
 ul.notes { color: var(--muted); padding-left: 20px; }
+iframe.explorer { display: block; width: 100%; height: 90vh; border: 1px solid var(--line);
+                 border-radius: 6px; }
 footer { color: var(--muted); font-size: 12px; padding: 0 40px 30px; }
 @media print {
-  nav { display: none; }
+  nav, section#explorer { display: none; }
   header { background: none; color: var(--ink); padding: 0 0 10px; }
   header p { color: var(--muted); }
   main, footer { padding: 0; max-width: none; }
@@ -85,10 +87,16 @@ def h(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def to_html(report: Report, explorer: str | None = None) -> str:
-    """The report as a standalone HTML page: same report, same bytes; ``explorer``, the file
-    name of the explorer page beside it, is linked from the navigation."""
+def to_html(report: Report) -> str:
+    """The report as a standalone HTML page: same report, same bytes. With the explorer, its
+    page is the last section, in a frame of its own."""
     parts = sections(report)
+    policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    if report.explorer is not None:
+        from cjm.explore import script_source
+
+        # The frame's page inherits this policy: it must let the explorer's script run.
+        policy += f"; script-src {script_source()}"
     out = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -96,8 +104,7 @@ def to_html(report: Report, explorer: str | None = None) -> str:
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # No request may leave the page: not even for a favicon.
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">',
         '<link rel="icon" href="data:,">',
         f"<title>{h(report.title)} - journey report</title>",
         f"<style>{_STYLE}</style>",
@@ -105,12 +112,21 @@ def to_html(report: Report, explorer: str | None = None) -> str:
         "<body>",
         f"<header><h1>{h(report.title)}</h1><p>{h(subtitle(report.journey))}</p></header>",
         "<nav>" + "".join(f'<a href="#{s.anchor}">{h(s.title)}</a>' for s in parts)
-        + (f'<a href="{h(explorer)}">Explore the map</a>' if explorer else "") + "</nav>",
+        + ('<a href="#explorer">Explore the map</a>' if report.explorer else "") + "</nav>",
         "<main>",
     ]
     maps = iter(range(1, 1000))
     for section in parts:
         out.append(_section(section, maps))
+    if report.explorer is not None:
+        # A frame keeps the explorer's ids, style and script apart from the report's; the
+        # sandbox gives it no origin: it can reach nothing of the report's. In single quotes,
+        # which its page hardly has, the attribute needs only ' and & escaped: the drawings'
+        # many double quotes stay one byte each.
+        srcdoc = report.explorer.replace("&", "&amp;").replace("'", "&#39;")
+        out.append('<section id="explorer"><h2>Explore the map</h2><iframe class="explorer" '
+                   "title=\"Journey explorer\" sandbox=\"allow-scripts\" "
+                   f"srcdoc='{srcdoc}'></iframe></section>")
     out += ["</main>",
             f"<footer>Made with cjm {h(__version__)}: process mining of customer journeys. "
             "Figures as in <code>cjm discover --json</code>.</footer>",

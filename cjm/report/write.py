@@ -43,13 +43,7 @@ def write_report(report: Report, target: str | Path, assets: str | Path | None =
             write_bytes(png, figure.draw("png"))
             written += [svg, png]
             images[name] = Path(os.path.relpath(svg, target.parent or ".")).as_posix()
-    explorer = None
-    if report.explorer is not None and kind == "html":  # a sibling page: the report stays light
-        explorer = target.with_name(f"{target.stem}.explore.html")
-        write_text(explorer, report.explorer)
-        written.append(explorer)
     with step(f"Writing {target.name}"):
-        text = (to_html(report, explorer.name if explorer else None) if kind == "html"
-                else to_markdown(report, images))
+        text = to_html(report) if kind == "html" else to_markdown(report, images)
         write_text(target, text)
     return [target, *written]

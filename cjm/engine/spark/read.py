@@ -301,7 +301,8 @@ def read_spark_log(
                            else config.get("drop_duplicates", False))
     rules = stage_rules(group, rename, collapse_repeats, config)
     _check_timezone(timezone)
-    owner = Session(spark, owned=False) if spark is not None else session(remote, master)
+    owner = (Session(spark, owned=False) if spark is not None
+             else session(remote, master, _local_bytes(found)))
     try:
         with quiet(), failures():
             log = _read(owner.spark, found, delimiter or config.get("delimiter"),
@@ -320,6 +321,17 @@ def read_spark_log(
     except BaseException:
         owner.stop()
         raise
+
+
+def _local_bytes(found: list[Source]) -> int | None:
+    """The inputs' size on this machine's disk; None when one is not a local path."""
+    total = 0
+    for source in found:
+        if source.local is None:
+            return None
+        files = [source.local] if source.local.is_file() else source.local.rglob("*")
+        total += sum(f.stat().st_size for f in files if f.is_file())
+    return total
 
 
 def _read(spark, found: list[Source], delimiter, encoding, given, *build) -> SparkEventLog:

@@ -4,21 +4,32 @@ Which one, in order of precedence: ``remote`` (``sc://host:15002``, a Spark Conn
 then ``master`` (``spark://host:7077``, ``yarn``, ``local[4]``), each from its flag or from
 ``CJM_SPARK_REMOTE`` / ``CJM_SPARK_MASTER``; without either, a session that already runs in
 this process (spark-submit, a notebook, the tests), else local mode on every core.
+
+A session cjm starts sends the JVM's own output (its start-up lines, Spark's log) to
+SPARK_LOG, not to the user's terminal, and sizes its shuffles to the input when the input's
+size is known and the user's Spark configuration does not set them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cjm.errors import CjmError, UsageError
 
 REMOTE_VARIABLE, MASTER_VARIABLE = "CJM_SPARK_REMOTE", "CJM_SPARK_MASTER"
 INSTALL_HINT = 'Install the Spark extra: pip install "cjm[spark]" (PySpark 4 needs Java 17+).'
+# Overwritten by each session cjm starts; one per user, so that users never share it.
+SPARK_LOG = Path(tempfile.gettempdir()) / f"cjm-spark-{getattr(os, 'getuid', lambda: 0)()}.log"
+PARTITION_BYTES = 64 << 20  # input bytes per shuffle partition, as AQE's advisory size
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
 @dataclass
@@ -43,8 +54,10 @@ def quiet() -> Iterator[None]:
         yield
 
 
-def session(remote: str | None = None, master: str | None = None) -> Session:
-    """The session to work in (see the module's docstring)."""
+def session(remote: str | None = None, master: str | None = None,
+            input_bytes: int | None = None) -> Session:
+    """The session to work in (see the module's docstring); ``input_bytes``, the size of the
+    input when it is known, sizes the shuffles of a session cjm starts."""
     remote = remote or os.environ.get(REMOTE_VARIABLE) or None
     master = master or os.environ.get(MASTER_VARIABLE) or None
     if remote and master:
@@ -82,14 +95,44 @@ def session(remote: str | None = None, master: str | None = None) -> Session:
         if master:  # else spark-submit's master, or local mode on every core
             builder = builder.master(master)
         try:
-            spark = builder.getOrCreate()
+            with _jvm_output():
+                spark = builder.getOrCreate()
         except Exception as exc:  # no Java, a master that does not answer, …
             raise CjmError(f"cannot start Spark: {_first_line(exc)}",
                              "Check --spark-master and that Java 17 or later is installed "
-                             "(java -version).") from None
+                             f"(java -version); Spark's own output is in {SPARK_LOG}.") from None
         spark.sparkContext.setLogLevel("ERROR")
         _configure(spark)
+        if input_bytes is not None and not spark.sparkContext.getConf().contains(
+                SHUFFLE_PARTITIONS):
+            spark.conf.set(SHUFFLE_PARTITIONS, str(shuffle_partitions(
+                input_bytes, spark.sparkContext.defaultParallelism)))
         return Session(spark, owned=True)
+
+
+def shuffle_partitions(input_bytes: int, cores: int) -> int:
+    """Shuffle partitions for an input of this size: one per PARTITION_BYTES, at least one
+    per core (Spark's fixed 200 would make a small log's every shuffle 200 tiny tasks)."""
+    return max(cores, -(-input_bytes // PARTITION_BYTES))
+
+
+@contextlib.contextmanager
+def _jvm_output() -> Iterator[None]:
+    """The JVM that PySpark starts inherits this process's standard output and error: while
+    it starts, both point at SPARK_LOG, so that all it ever prints goes there."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(SPARK_LOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        yield
+    finally:
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(log)
 
 
 def _configure(spark) -> None:
@@ -115,5 +158,5 @@ def failures() -> Iterator[None]:
         if not module.startswith(("pyspark", "py4j", "grpc")):
             raise
         raise CjmError(f"Spark failed: {_first_line(exc)}",
-                       "See Spark's own log for the cause; docs/scale.md lists the memory "
-                       "settings.") from None
+                       f"See Spark's own log for the cause ({SPARK_LOG} when cjm started "
+                       "Spark); docs/scale.md lists the memory settings.") from None

@@ -280,8 +280,8 @@ def _allowed(design: Design, source: str, target: str) -> bool:
 def check_map(result: CheckResult, log: Log | None = None, **simplify) -> MapGraph:
     """The journey map with the deviations drawn over it, and what was designed but unused.
 
-    ``simplify`` takes build_map's ``stages``, ``paths`` and ``min_count``; ``log`` is the
-    log that was checked, which build_map needs to leave stages out.
+    ``simplify`` takes build_map's ``stages``, ``paths``, ``min_count`` and ``recounts``;
+    ``log`` is the log that was checked, which build_map needs to leave stages out.
     """
     design = result.design
     graph = build_map(result.journey_map, log=log, **simplify)

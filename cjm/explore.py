@@ -171,14 +171,16 @@ def _group(label: str, part: Log, jm: JourneyMap, drawings: _Drawings, examples:
 
     maps: list[list[int | None]] = []
     failed = ""
+    recounts: dict = {}  # each stages stop counts the journeys once, for every paths stop
     for stages in STOPS:
         row: list[int | None] = []
         for paths in STOPS:
             try:
                 row.append(drawings.graph(
-                    build_map(jm, stages=stages, paths=paths, log=part),
+                    build_map(jm, stages=stages, paths=paths, log=part, recounts=recounts),
                     None if checked is None else
-                    check_map(checked, log=part, stages=stages, paths=paths)))
+                    check_map(checked, log=part, stages=stages, paths=paths,
+                              recounts=recounts)))
             except DataError as exc:  # too large to draw: that stop says so
                 row.append(None)
                 failed = exc.message

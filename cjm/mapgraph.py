@@ -119,7 +119,8 @@ def kept_stages(stages: list[Stage] | list[MapNode], share: float) -> list[str]:
 def build_map(journey_map: JourneyMap, *, stages: float | None = None,
               paths: float | None = None,
               min_count: int = 1, max_stages: int | None = None,
-              max_edges: EdgeBudget = CONFIGURED, log: Log | None = None) -> MapGraph:
+              max_edges: EdgeBudget = CONFIGURED, log: Log | None = None,
+              recounts: dict | None = None) -> MapGraph:
     """The graph to draw for ``journey_map``; ``stages`` and ``paths`` are shares (0-1].
 
     ``stages=None`` keeps every stage of a log with up to 100 of them, and the 60 most
@@ -132,6 +133,8 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     (0 or None: no budget; default: ``max_edges`` of the log's cjm.toml, else 80) then caps
     the edges, see ``fit_budget``. A map that leaves stages out counts the journeys again
     over the stages it keeps: that needs ``log``, the log ``journey_map`` was discovered from.
+    ``recounts``, a dict the caller keeps for many maps of one log, holds those counts, so
+    that maps keeping the same stages (at other ``paths``) count them once.
     """
     max_edges = edge_budget(max_edges, journey_map)
     capped = stages is None and len(journey_map.stages) > AUTO_STAGES
@@ -145,13 +148,11 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
             raise UsageError("build_map: a map without some stages counts the journeys again "
                              "over those it keeps, from the log",
                              "Pass log=, the log the journey map was discovered from.")
-        engine = log.engine("_map", buckets=journey_map.buckets)
-        engine.prepare(journey_map.handoff_role, None, stages=kept)
-        stage_rows = shared_by_enough(engine.stages(), lambda s: s.journeys, log)
-        names = {s.name for s in stage_rows}
-        edges = [MapEdge(m.source, m.target, m.count, m.median_seconds, m.handoffs / m.count)
-                 for m in engine.transitions()
-                 if m.journeys >= log.min_journeys and m.source in names and m.target in names]
+        key = (id(log), tuple(kept), journey_map.handoff_role)
+        counted = (recounts or {}).get(key) or _recount(journey_map, kept, log)
+        if recounts is not None:
+            recounts[key] = counted
+        stage_rows, edges = counted[0], list(counted[1])
     else:
         stage_rows = journey_map.stages
         edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)
@@ -174,6 +175,18 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
     return simplified_graph(nodes, edges, paths, min_count, max_edges, hidden_stages=hidden,
                             handoff_column=journey_map.handoff_column,
                             capped_from=len(journey_map.stages) if capped else None)
+
+
+def _recount(journey_map: JourneyMap, kept: list[str], log: Log):
+    """The stages and transitions of the journeys with every stage but ``kept`` left out."""
+    engine = log.engine("_map", buckets=journey_map.buckets)
+    engine.prepare(journey_map.handoff_role, None, stages=kept)
+    stage_rows = shared_by_enough(engine.stages(), lambda s: s.journeys, log)
+    names = {s.name for s in stage_rows}
+    edges = [MapEdge(m.source, m.target, m.count, m.median_seconds, m.handoffs / m.count)
+             for m in engine.transitions()
+             if m.journeys >= log.min_journeys and m.source in names and m.target in names]
+    return stage_rows, edges
 
 
 def edge_budget(max_edges: EdgeBudget, journey_map: JourneyMap) -> int | None:

@@ -70,6 +70,20 @@ def test_stages_share_hides_stages_and_reconnects_journeys(tmp_path):
     assert "1 stage hidden by --stages" in graph.hidden_summary()
 
 
+def test_maps_keeping_the_same_stages_share_one_recount(tmp_path):
+    """Many maps of one log (the explorer's slider stops): the journeys are counted again
+    once per set of stages kept, and each map is the one drawn without sharing."""
+    with cjm.read_log(write_journeys(tmp_path / "log.csv", SPAGHETTI)) as log:
+        journey_map = cjm.discover(log, goals=["Buy"])
+        recounts: dict = {}
+        for stages, paths in ((0.9, 0.5), (0.9, 1.0), (0.7, 0.5), (0.9, 0.8), (1.0, 0.5)):
+            shared = build_map(journey_map, stages=stages, paths=paths, log=log,
+                               recounts=recounts)
+            alone = build_map(journey_map, stages=stages, paths=paths, log=log)
+            assert to_dot(shared) == to_dot(alone)
+        assert len(recounts) == 2  # 0.9 and 0.7 leave stages out; 1.0 keeps every one
+
+
 def test_dot_is_deterministic_and_escapes_names(tmp_path):
     nasty = 'Say "hi" \\ <b>{x}|[y]</b>'
     log = cjm.read_log(write_journeys(tmp_path / "l.csv", {"a": ["Visit", "x"], "b": ["Visit"]}))

@@ -220,3 +220,26 @@ def test_only_rejects_leaves_no_events(read, write):
     with pytest.raises(cjm.DataError,
                        match=r"no events to work with \(2 rows read, 2 rejected, 0 filtered\)"):
         read(path)
+
+
+def test_commands_say_where_rejects_are_explained_and_that_is_true(write, tmp_path):
+    """The pointer every command prints with rejects leads where it says: cjm inspect names
+    each reason with its first line, --rejects writes every row."""
+    from tests.conftest import run_cli
+
+    log = write("bad.csv", "journey_id,stage,timestamp\na,Visit,2024-01-01 10:00\n"
+                           "a,Buy,not-a-time\nb,Visit,2024-01-02 10:00\n,Visit,2024-01-02 11:00\n"
+                           "b,Buy,2024-01-02 12:00\n")
+    pointer = "rejected rows: why and where in cjm inspect; each one with --rejects FILE.csv"
+    shown = run_cli("discover", str(log), "--no-map")
+    assert shown.exit_code == 0 and pointer in shown.stdout
+    inspected = run_cli("inspect", str(log))
+    assert pointer not in inspected.stdout
+    assert "missing journey id (column journey_id)" in inspected.stdout
+    assert "bad.csv:5" in inspected.stdout and "bad.csv:3" in inspected.stdout
+    listed = run_cli("funnel", str(log), "--steps", "Visit,Buy", "--rejects", "r.csv")
+    assert listed.exit_code == 0 and pointer in listed.stdout
+    with open(tmp_path / "r.csv", newline="") as rows:
+        assert [row["line"] for row in csv.DictReader(rows)] == ["3", "5"]
+    clean = write("good.csv", "journey_id,stage,timestamp\na,Visit,2024-01-01 10:00\n")
+    assert "rejected rows" not in run_cli("discover", str(clean), "--no-map").stdout

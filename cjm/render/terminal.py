@@ -53,8 +53,9 @@ def table(title: str, *columns: str, right: tuple[int, ...] = (), drop: tuple[in
     return Grid(title, columns, frozenset(right), move, drop)
 
 
-def reading_header(log) -> RenderableType:
-    """Files, counts and the accounting line every command prints first."""
+def reading_header(log, where_rejects: bool = True) -> RenderableType:
+    """Files, counts and the accounting line every command prints first; with rejects, and
+    ``where_rejects``, where to see why each row was rejected."""
     lines = []
     for report in log.files:
         parts = [f"{counted(report.rows, 'rows')}", f"{counted(report.events, 'events')}"]
@@ -75,6 +76,9 @@ def reading_header(log) -> RenderableType:
     if len(log.files) > 1 or log.rejected or log.filtered:
         lines.append(f"rows read {count(log.rows)} = events {count(log.events)} + rejected "
                      f"{count(log.rejected)} + filtered {count(log.filtered)}")
+    if log.rejected and where_rejects:
+        lines.append("rejected rows: why and where in [bold]cjm inspect[/]; each one with "
+                     "[bold]--rejects FILE.csv[/]")
     return Text.from_markup("\n".join(lines))
 
 
@@ -121,7 +125,8 @@ def rejects_table(reasons: list[dict[str, Any]]) -> Grid:
 def inspect_view(description, top: int = 20) -> RenderableType:
     """The whole ``cjm inspect`` report."""
     log = description.log
-    parts: list[RenderableType] = [reading_header(log), Text(), mapping_table(log), Text()]
+    parts: list[RenderableType] = [reading_header(log, where_rejects=False), Text(),
+                                   mapping_table(log), Text()]
     per = description.events_per_journey
     parts.append(Text(f"events per journey: min {per['min']}, median {per['median']:g}, "
                       f"mean {per['mean']:.1f}, max {per['max']}"))

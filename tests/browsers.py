@@ -187,7 +187,7 @@ addEventListener("securitypolicyviolation",
                  (e) => cjmSeen.console.push("CSP: " + e.blockedURI));"""
 _SEEN = """({...window.cjmSeen,
   requests: performance.getEntriesByType("resource").map((r) => r.name)})"""
-_KEYS = {"Enter": "\ue007", " ": " "}
+_KEYS = {"Enter": "\ue007", " ": " ", "Tab": "\ue004"}
 
 
 class WebKit:
@@ -283,13 +283,12 @@ class WebKitPage(Page):
                                          {"type": "keyUp", "value": value}]})
 
     def screenshot(self, path: Path) -> None:
-        """The page from its top, as far as the window shows it (W3C WebDriver has no full-page
-        screenshot)."""
-        self.evaluate("scrollTo(0, 0)")
-        html = self.webkit.send("POST", f"{self.webkit.session}/element",
-                                {"using": "css selector", "value": "html"})
-        element = next(iter(html.values()))
-        png = self.webkit.send("GET", f"{self.webkit.session}/element/{element}/screenshot")
+        """The page from its top, as far as the window shows it: W3C WebDriver has no
+        full-page screenshot, and WebKitGTK's element screenshot paints sticky parts black."""
+        self.webkit.send("POST", f"{self.webkit.session}/execute/async", {"args": [], "script": (
+            "const done = arguments[0]; scrollTo(0, 0); "
+            "requestAnimationFrame(() => requestAnimationFrame(() => done()));")})
+        png = self.webkit.send("GET", f"{self.webkit.session}/screenshot")
         path.write_bytes(base64.b64decode(png))
 
     def seen(self) -> dict[str, list[str]]:

@@ -192,6 +192,21 @@ def test_selecting_a_stage_or_transition_shows_its_figures(shop):
     _shot(page, "transition")
 
 
+def test_tab_from_the_controls_reaches_the_map_and_enter_selects(shop):
+    """As the page says: Tab to a stage or transition and press Enter."""
+    page = shop
+    page.focus("#handoffs")  # the last control
+    page.press("Tab")
+    focused = ("(() => { const g = document.activeElement; return g.closest("
+               "'.drawing:not([hidden])') ? g.dataset.k : null; })()")
+    key = page.evaluate(focused)
+    assert key is not None, "Tab must move into the drawing shown"
+    page.press("Enter")
+    names = page.evaluate("JSON.parse(document.getElementById('cjm-data').textContent).names")
+    assert page.text("#panel h2") == names[int(key)]
+    _shot(page, "tab")
+
+
 def test_private_page_says_example_ids_are_withheld(engine, tmp_path):
     result = run_cli("explore", str(EXAMPLE), "-o", "p.html", "--min-journeys", "5")
     assert result.exit_code == 0, result.output

@@ -187,7 +187,8 @@ addEventListener("securitypolicyviolation",
                  (e) => cjmSeen.console.push("CSP: " + e.blockedURI));"""
 _SEEN = """({...window.cjmSeen,
   requests: performance.getEntriesByType("resource").map((r) => r.name)})"""
-_KEYS = {"Enter": "\ue007", " ": " ", "Tab": "\ue004"}
+_KEYS = {"Enter": "\ue007", " ": " ", "Tab": "\ue004", "ArrowLeft": "\ue012",
+         "ArrowDown": "\ue015"}  # W3C WebDriver's codes
 
 
 class WebKit:

@@ -166,6 +166,25 @@ def test_view_group_and_highlights_change_the_drawing(shop):
     _shot(page, "handoffs")
 
 
+def test_each_control_answers_the_keyboard(shop):
+    """Real key presses, not made-up events: each browser must fire the input event that the
+    page listens to when a slider moves or an option is picked."""
+    page = shop
+    page.focus("#stages")
+    page.press("ArrowLeft")
+    assert page.text("#command").endswith("--stages 90% --paths 90%")
+    shown = discovered("--stages", "90%", "--paths", "90%")["map"]["transitions_shown"]
+    assert page.evaluate(EDGES) == shown
+    page.focus("#view")
+    page.press("ArrowDown")
+    assert "median wait" in page.evaluate(
+        "document.querySelector('.drawing:not([hidden]) svg').textContent")
+    page.focus("#group")
+    page.press("ArrowDown")
+    assert page.text("#command").endswith("(segment = new)")
+    _shot(page, "keyboard")
+
+
 def test_selecting_a_stage_or_transition_shows_its_figures(shop):
     page = shop
     _set(page, "paths", "6")

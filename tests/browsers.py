@@ -209,6 +209,13 @@ class WebKit:
         self.driver = subprocess.Popen([driver, f"--port={port}"],
                                        env={**os.environ, "DISPLAY": f":{number}"},
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self._start_session()
+        except BaseException:
+            self._stop()
+            raise
+
+    def _start_session(self) -> None:
         self._wait_ready()
         browser = {"args": ["--automation"]}
         minibrowser = sorted(glob.glob("/usr/lib/*/webkit2gtk-4.*/MiniBrowser"))
@@ -217,7 +224,6 @@ class WebKit:
         session = self.send("POST", "/session", {"capabilities": {"alwaysMatch": {
             "webkitgtk:browserOptions": browser}}})
         self.session = f"/session/{session['sessionId']}"
-        self.version = session["capabilities"]["browserVersion"]
         self.send("POST", f"{self.session}/window/rect", {"width": VIEWPORT[0],
                                                           "height": VIEWPORT[1]})
         # The window's bars take some of its height: grow it until the page gets VIEWPORT.
@@ -257,6 +263,9 @@ class WebKit:
 
     def quit(self) -> None:
         self.send("DELETE", self.session)
+        self._stop()
+
+    def _stop(self) -> None:
         for process in (self.driver, self.xvfb):
             process.terminate()
             process.wait(timeout=30)

@@ -22,6 +22,7 @@ ROLE_KEYS = tuple("lifecycle_column" if role == "lifecycle" else role for role i
 READ_KEYS = (
     "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "monthfirst",
     "lifecycle", "journey_gap", "drop_duplicates", "memory_limit", "temp_dir", "stages",
+    "database_password",
 )
 DISCOVER_KEYS = (
     "goals", "goal_share", "still_active", "handoff_column", "view", "top", "max_edges",
@@ -33,12 +34,13 @@ READING_OPTIONS = (
     *ROLE_KEYS, "delimiter", "encoding", "timezone", "timestamp_format", "dayfirst", "lifecycle",
     "journey_gap", "drop_duplicates", "group", "rename", "collapse_repeats", "rejects",
     "strict", "pseudonymize", "salt",
-    "min_journeys", "memory_limit", "temp_dir", "buckets",
+    "min_journeys", "memory_limit", "temp_dir", "buckets", "table", "query",
 )
 _TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(ROLE_KEYS, (str,)),
     **dict.fromkeys(("delimiter", "encoding", "timezone", "timestamp_format", "lifecycle",
-                     "still_active", "handoff_column", "view", "memory_limit", "temp_dir"),
+                     "still_active", "handoff_column", "view", "memory_limit", "temp_dir",
+                     "database_password"),
                     (str,)),
     **dict.fromkeys(("dayfirst", "monthfirst", "drop_duplicates"), (bool,)),
     "journey_gap": (str,), "goal_share": (str, float, int), "top": (int,), "max_edges": (int,),

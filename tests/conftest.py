@@ -174,3 +174,17 @@ def local_spark(name: str):
                    .config("spark.sql.codegen.wholeStage", "false").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server, started for the session from the distribution's binaries
+    (tests/postgres_server.py); the tests that need it skip, with the reason, where it
+    cannot run."""
+    from tests import postgres_server
+
+    reason = postgres_server.missing()
+    if reason:
+        pytest.skip(reason)
+    with postgres_server.running() as server:
+        yield server

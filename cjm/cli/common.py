@@ -57,6 +57,8 @@ class LogArgs:
     memory_limit: str | None = None
     temp_dir: str | None = None
     buckets: int | None = None
+    table: str | None = None
+    query: str | None = None
     debug: bool = False
     command: ClassVar[str] = ""  # the command's name, for messages (set per instance)
 
@@ -142,6 +144,14 @@ _SHARED: dict[str, tuple[Any, Any]] = {
     "collapse_repeats": (Annotated[bool | None, _opt(
         "--collapse-repeats", help="Count consecutive events of a journey at one stage once "
         "(the others are set aside, and counted).", panel=STAGES)], None),
+    "table": (Annotated[str | None, _opt(
+        "--table", help="With a database URL as the log: the table to read, e.g. "
+        "cjm discover postgresql://me@db/shop --table events (schema.table too).",
+        panel=READING, metavar="NAME")], None),
+    "query": (Annotated[str | None, _opt(
+        "--query", help="With a database URL as the log: the SELECT whose rows to read, e.g. "
+        "--query \"SELECT * FROM events WHERE site = 'eu'\".", panel=READING,
+        metavar="SQL")], None),
     "rejects": (Annotated[str | None, _opt(
         "--rejects", help="Write every rejected row, with file, line and reason, to this CSV.",
         panel=READING, metavar="FILE.csv")], None),
@@ -175,7 +185,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--debug", help="Show the traceback of an unexpected error.", panel=OUTPUT)], False),
 }
 
-_PATHS_HELP = "Log files or globs: CSV, TSV, JSON, JSON Lines, Parquet, XES (gzip too)."
+_PATHS_HELP = ("Log files or globs: CSV, TSV, JSON, JSON Lines, Parquet, XES (gzip too); or "
+               "a database URL (sqlite:///, duckdb:///, postgresql://) with --table or --query.")
 PATHS = Annotated[list[str], typer.Argument(help=_PATHS_HELP, show_default=False,
                                             metavar="LOG...")]
 OPTIONAL_PATHS = Annotated[list[str] | None, typer.Argument(
@@ -201,9 +212,15 @@ def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callabl
 
 
 def log_stem(logs: list[str]) -> str:
-    """The first log's name without its extensions, for default output names."""
+    """The first log's name without its extensions, for default output names (a database's:
+    its file's, else its table's, else ``journey``)."""
     from cjm.files import expand_paths
+    from cjm.sources import is_database_url
 
+    if logs and is_database_url(logs[0]):
+        name = logs[0].partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        name = name.rsplit(".", 1)[0] if "." in name else "journey"
+        return name or "journey"
     name = expand_paths(logs)[0].name
     for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
                    ".txt"):

@@ -13,21 +13,31 @@ from cjm.errors import UsageError
 def convert_command(
     args: LogArgs,
     output: Annotated[str, typer.Option(
-        "-o", "--output", help="The Parquet file to write.", rich_help_panel=OUTPUT,
-        metavar="FILE.parquet", show_default=False)],
+        "-o", "--output", help="The Parquet file to write, or a database (duckdb:///, "
+        "sqlite:///, postgresql://) to write the new table --table to.", rich_help_panel=OUTPUT,
+        metavar="FILE.parquet|URL", show_default=False)],
 ) -> None:
     """Convert a log to Parquet for repeated runs: every row as read (columns as text), in
     file order, with its original line in cjm_line, so that rejects still name the line of
     the original file.
 
-    Example: cjm convert examples/shop.csv -o shop.parquet
+    Example: cjm convert examples/shop.csv -o shop.parquet; or, for a table that is read
+    often: cjm convert examples/shop.csv -o duckdb:///shop.duckdb --table events
     """
-    from cjm.engine.duckdb.convert import convert
+    from cjm.engine.duckdb.convert import convert, convert_to_table
     from cjm.render.terminal import notes_and_warnings
+    from cjm.sources import DatabaseSource, is_database_url
     from cjm.units import format_counted
 
-    if Path(output).suffix.lower() != ".parquet":
-        raise UsageError(f"-o {output}: cjm convert writes Parquet", "Use -o FILE.parquet.")
+    table = None
+    if is_database_url(output):
+        if not args.table:
+            raise UsageError("-o URL: give --table NAME, the new table to write",
+                             "e.g. cjm convert log.csv -o duckdb:///log.duckdb --table events")
+        table, args.table = DatabaseSource(output, args.table), None  # --table: the target's
+    elif Path(output).suffix.lower() != ".parquet":
+        raise UsageError(f"-o {output}: cjm convert writes Parquet or a database table",
+                         "Use -o FILE.parquet, or -o duckdb:///FILE.duckdb --table NAME.")
     if args.pseudonymize or args.min_journeys:
         # The file holds the rows as read: ids and rare rows alike. Privacy applies to results.
         raise UsageError("cjm convert copies the rows as they are; --pseudonymize and "
@@ -37,7 +47,7 @@ def convert_command(
                          "Convert each file to its own Parquet file; read them together "
                          "later (cjm discover 'logs/*.parquet').")
     with args.read(keep_rows=True) as log:
-        done = convert(log, output)
+        done = convert_to_table(log, table) if table else convert(log, output)
     stdout().print(f"Wrote {done.target}: {format_counted(done.rows, 'rows')}, every column as "
                    "text, in file "
                    "order, each with its original line (cjm_line)", markup=False,

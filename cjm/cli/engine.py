@@ -31,6 +31,7 @@ _DUCKDB_ONLY = {"memory_limit": "--memory-limit", "temp_dir": "--temp-dir",
 def read_with_spark(args: LogArgs, config, remote: str | None, master: str | None):
     """Read the log as ``args`` say, with Spark; DuckDB's memory options are refused."""
     settings = args.settings()
+    refuse_database(args.paths, settings.pop("table"), settings.pop("query"))
     given = [flag for name, flag in _DUCKDB_ONLY.items() if settings.pop(name) is not None]
     if given:
         raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
@@ -41,6 +42,18 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
 
     return read_spark_log(args.paths, remote=remote, master=master,
                           **read_arguments(settings), config=config)
+
+
+def refuse_database(paths: list[str], table: str | None, query: str | None) -> None:
+    """Spark reads no database URL (nor --table/--query, which name what to read of one)."""
+    from cjm.sources import database_source, is_database_url, redact
+
+    for path in paths:
+        if is_database_url(path):
+            raise UsageError(f"{redact(path)}: --engine spark reads no database URL",
+                         "Run with --engine duckdb, or cjm convert it to Parquet first "
+                         "(docs/databases.md).")
+    database_source(paths, table, query)  # --table or --query without a URL: refused
 
 
 def open_log(args: LogArgs, engine: str | None, remote: str | None, master: str | None,

@@ -66,6 +66,8 @@ def reading_header(log, where_rejects: bool = True) -> RenderableType:
         detail = report.details.get("delimiter")
         fmt = report.format + (f" {_delimiter_name(detail)}" if detail else "")
         lines.append(f"[bold]{escape(report.path)}[/] ({fmt}): " + ", ".join(parts))
+        if report.rejected and report.details.get("rows_are"):  # where the rejects' "lines" are
+            lines.append(f"[dim]  line numbers: {escape(report.details['rows_are'])}[/]")
     span = ""
     if log.first_timestamp and log.last_timestamp:
         seconds = (log.last_timestamp - log.first_timestamp).total_seconds()

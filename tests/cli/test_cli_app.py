@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cjm.cli import app
 
-HEAVY = ("pandas", "pm4py", "duckdb", "graphviz", "pyarrow")
+HEAVY = ("pandas", "pm4py", "duckdb", "graphviz", "pyarrow", "adbc_driver_manager")
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess:

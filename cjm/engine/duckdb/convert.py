@@ -1,4 +1,5 @@
-"""A log as Parquet, for repeated runs: read once from CSV, JSON or XES, then in seconds.
+"""A log as Parquet (or a database table), for repeated runs: read once from CSV, JSON or
+XES, then in seconds.
 
 The Parquet file holds every row that was read, as it was read (every column as text), in
 file order, with the row's line in its original file in ``cjm_line`` (and, for several files,
@@ -16,12 +17,13 @@ from cjm.engine.duckdb.eventlog import EventLog
 from cjm.engine.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
 from cjm.errors import UsageError
 from cjm.progress import step
+from cjm.sources import DatabaseSource
 from cjm.sql import sql_name, sql_string
 
 
 @dataclass(frozen=True)
 class Conversion:
-    target: Path
+    target: Path | str  # a file, or a database table's name (no password)
     rows: int  # rows written
     unreadable: int  # rows left out: the reader could not split them into fields
 
@@ -31,6 +33,26 @@ def convert(log: EventLog, target: str | Path) -> Conversion:
     from cjm.safety import atomic_path
 
     target = Path(target)
+    select = _rows_sql(log)
+    # Written beside the target and renamed into place, as every output is.
+    with step(f"Writing {target.name}"), atomic_path(target) as temporary:
+        log.con.execute(f"COPY ({select}) TO {sql_string(str(temporary))} "
+                        "(FORMAT parquet, COMPRESSION zstd)")
+    return _done(log, target)
+
+
+def convert_to_table(log: EventLog, target: DatabaseSource) -> Conversion:
+    """Write the rows ``log`` was read from to the new table ``target.table`` of a DuckDB,
+    SQLite or PostgreSQL database, as convert() writes Parquet (cjm_line and all)."""
+    from cjm.engine.duckdb.readers.database import write_table
+
+    with step(f"Writing {target.name}"):
+        write_table(log.con, _rows_sql(log), target)
+    return _done(log, target.name)
+
+
+def _rows_sql(log: EventLog) -> str:
+    """The rows as read, every column as text, with their original lines, in file order."""
     columns = [name for name, _ in log.con.execute(
         "SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
         if name not in ("_file", "_line")]
@@ -44,10 +66,9 @@ def convert(log: EventLog, target: str | Path) -> Conversion:
     ) + " END"
     origin = f"_line AS {ORIGINAL_LINE}" + (f", {files} AS {ORIGINAL_FILE}"
                                             if len(log.files) > 1 else "")
-    # Written beside the target and renamed into place, as every output is.
-    with step(f"Writing {target.name}"), atomic_path(target) as temporary:
-        log.con.execute(
-            f"COPY (SELECT {names}, {origin} FROM raw ORDER BY _file, _line) TO "
-            f"{sql_string(str(temporary))} (FORMAT parquet, COMPRESSION zstd)")
+    return f"SELECT {names}, {origin} FROM raw ORDER BY _file, _line"
+
+
+def _done(log: EventLog, target: Path | str) -> Conversion:
     rows = log.con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     return Conversion(target, int(rows), log.rows - int(rows))

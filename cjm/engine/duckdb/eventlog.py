@@ -26,6 +26,7 @@ from cjm.accounting import (
 from cjm.config import Config, find_config
 from cjm.engine.duckdb.checks import exact_duplicates, quality_warnings
 from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
+from cjm.engine.duckdb.readers.database import load_database
 from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.errors import CjmError, DataError, UsageError
@@ -42,6 +43,7 @@ from cjm.schema import (
     resolve_mapping,
     session_column,
 )
+from cjm.sources import database_source
 from cjm.sql import sql_name, sql_string
 from cjm.stage_rules import StageRules, stage_rules
 from cjm.timestamps import detect_format
@@ -332,8 +334,12 @@ def read_log(
     temp_dir: str | Path | None = None,
     buckets: int | None = None,
     keep_rows: bool = False,
+    table: str | None = None,
+    query: str | None = None,
 ) -> EventLog:
-    """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one.
+    """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one,
+    or the rows of a database: a URL (sqlite:///, duckdb:///, postgresql://) with ``table``
+    or ``query`` (see docs/databases.md).
 
     ``columns`` maps roles to column names (``{"case": "customer_id"}``); roles not named are
     taken from ``cjm.toml``/``[tool.cjm]`` or detected from the column names. ``dayfirst``
@@ -366,7 +372,9 @@ def read_log(
     config = config if config is not None else find_config()
     key = pseudonym_key(pseudonymize, salt)
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    files = expand_paths(items)
+    database = database_source([str(item) for item in items], table, query,
+                               config.get("database_password"))
+    files = [] if database else expand_paths(items)
     for file in files:
         protect(file)
     timezone = timezone or config.get("timezone") or "UTC"
@@ -402,6 +410,9 @@ def read_log(
         given = given_roles(columns, config)
         # One file is parsed into the columns its roles take: the others are never held.
         keep = None if keep_rows or len(files) > 1 else _mapped(given)
+        if database:
+            with step("Reading " + database.name):
+                loads.append(load_database(con, database, 0, keep))
         for i, path in enumerate(files):
             with step(f"Reading {path.name}"):
                 loads.append(load_file(con, path, i, options, workdir, keep))

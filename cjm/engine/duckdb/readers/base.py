@@ -39,7 +39,7 @@ class FileLoad:
     a query of (provisional, line) for the rows whose line differs, or None.
     """
 
-    path: Path
+    path: Path | str  # a database's name (cjm.sources.DatabaseSource.name) is no Path
     format: str
     relation: str
     rows: int

@@ -1,0 +1,278 @@
+"""Logs read straight from databases: SQLite and DuckDB files, and a real PostgreSQL server.
+
+The same rows give the same journeys, figures and bytes as from CSV; rejected rows are named
+by their key columns and their position; a password never reaches any output.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cjm.sources import DatabaseSource, redact
+from tests.conftest import run_cli
+from tests.postgres_server import PASSWORD
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "shop.csv"
+STEPS = "View Product,Add to Cart,Checkout,Purchase"
+DESIGN = Path(__file__).parents[1] / "examples" / "designed-journey.yaml"
+# No two events of a journey at one time: then file order and the databases' order agree.
+ROWS = (f"SELECT * FROM read_csv({str(EXAMPLE)!r}, all_varchar=true) "
+        "WHERE journey_id < 'J0000800' "
+        "QUALIFY count(*) OVER (PARTITION BY journey_id, timestamp) = 1 "
+        "ORDER BY journey_id, timestamp")
+
+
+def _csv(folder: Path, select: str = ROWS) -> Path:
+    path = folder / "rows.csv"
+    duckdb.sql(f"COPY ({select}) TO '{path}' (HEADER)")
+    return path
+
+
+def _sqlite(folder: Path, select: str = ROWS, name: str = "rows.db") -> str:
+    rows = duckdb.sql(select)
+    path = folder / name
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE events (" + ", ".join(f'"{c}" TEXT' for c in rows.columns)
+                    + ")")
+        con.executemany(f"INSERT INTO events VALUES ({', '.join('?' * len(rows.columns))})",
+                        rows.fetchall())
+    return f"sqlite:///{path}"  # an absolute path: four slashes
+
+
+def _duckdb(folder: Path, select: str = ROWS) -> str:
+    path = folder / "rows.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"CREATE TABLE events AS {select}")
+    return f"duckdb:///{path}"
+
+
+def _postgres(server, table: str, select: str = ROWS, types: str = "") -> str:
+    """Load the rows into ``table`` on the server (ADBC bulk ingest), all as text unless
+    ``types`` (SQL run after) changes a column."""
+    import adbc_driver_postgresql.dbapi as pg
+
+    with pg.connect(server.url()) as con, con.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
+        cursor.adbc_ingest(table, duckdb.sql(select).to_arrow_table(), mode="create")
+        if types:
+            cursor.execute(types)
+        con.commit()
+    return server.url()
+
+
+def _sources(folder: Path, server, table: str) -> dict[str, list[str]]:
+    return {
+        "sqlite": [_sqlite(folder), "--table", "events"],
+        "duckdb": [_duckdb(folder), "--table", "events"],
+        "postgresql": [_postgres(server, table), "--table", table],
+    }
+
+
+def _json(*args: str) -> dict:
+    result = run_cli(*args, "--json", "-")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # Only the source's own entry differs: its name, format and how the reader read it.
+    for entry in data["reading"]["files"]:
+        for key in list(entry):
+            if key not in ("rows", "events", "rejected", "filtered"):
+                entry.pop(key)
+    return data
+
+
+COMMANDS = {
+    "discover": ["discover", "--no-map"],
+    "funnel": ["funnel", "--steps", STEPS],
+    "check": ["check", "--design", str(DESIGN), "--no-map"],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_database_gives_the_csv_json(command, tmp_path, postgres):
+    expected = _json(*COMMANDS[command][:1], str(_csv(tmp_path)), *COMMANDS[command][1:])
+    for kind, source in _sources(tmp_path, postgres, f"parity{command}").items():
+        got = _json(COMMANDS[command][0], *source, *COMMANDS[command][1:])
+        assert got == expected, kind
+
+
+def test_report_markdown_is_the_csvs(tmp_path, postgres):
+    def report(*source: str, name: str) -> str:
+        result = run_cli("report", *source, "-o", "r.md")
+        assert result.exit_code == 0, result.output
+        text = Path("r.md").read_text(encoding="utf-8")
+        # The source's row of the table of inputs (its name, format) is the one difference.
+        return "\n".join(line for line in text.replace(name, "SOURCE").splitlines()
+                         if not (line.startswith("| ") and "SOURCE" in line))
+
+    path = _csv(tmp_path)
+    expected = report(str(path), name=path.name)
+    assert "# SOURCE" in expected
+    for kind, source in _sources(tmp_path, postgres, "parityreport").items():
+        name = Path(DatabaseSource(source[0], source[2]).name).name
+        assert report(*source, name=name) == expected, kind
+
+
+def test_real_timestamps_are_read_as_such_and_give_the_same_journeys(tmp_path, postgres):
+    expected = _json("discover", str(_csv(tmp_path)), "--no-map")
+    url = _postgres(postgres, "typed", types='ALTER TABLE typed ALTER COLUMN "timestamp" '
+                    'TYPE timestamptz USING "timestamp"::timestamptz')
+    got = _json("discover", url, "--table", "typed", "--no-map")
+    assert got["reading"].pop("timestamps").startswith("native TIMESTAMP")
+    expected["reading"].pop("timestamps")
+    assert got == expected
+
+
+REJECTS = ("SELECT * FROM (VALUES ('a', 'Start', '2024-01-01T10:00:00Z'), "
+           "('a', 'Middle', 'yesterday'), ('a', 'End', '2024-01-01T10:05:00Z'), "
+           "('', 'End', '2024-01-01T10:06:00Z'), ('b', NULL, '2024-01-02T10:00:00Z'), "
+           "('b', 'Start', '2024-01-02T09:00:00Z')) t(journey, stage, timestamp)")
+
+
+def test_rejected_rows_are_named_by_key_and_position(tmp_path, postgres):
+    expected = _json("discover", str(_csv(tmp_path, REJECTS)), "--no-map")
+    for kind, source in {"sqlite": [_sqlite(tmp_path, REJECTS), "--table", "events"],
+                         "postgresql": [_postgres(postgres, "rejects", REJECTS), "--table",
+                                        "rejects"]}.items():
+        result = run_cli("discover", *source, "--no-map", "--rejects", "rejects.csv",
+                         "--json", "out.json")
+        assert result.exit_code == 0, result.output
+        got = json.loads(Path("out.json").read_text())
+        assert got["reading"]["rejected"] == expected["reading"]["rejected"] == 3, kind
+        assert got["journeys"] == expected["journeys"]
+        with open("rejects.csv", newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        name = DatabaseSource(source[0], source[2]).name
+        # Ordered by journey, stage, timestamp (NULLs last): '' < a < b; End < Middle < Start.
+        assert [(r["file"], r["line"], r["reason"].split(" (")[0], r["content"])
+                for r in rows] == [
+            (name, "1", "missing journey id", "journey id=, stage=End, "
+             "timestamp=2024-01-01T10:06:00Z"),
+            (name, "3", "unparsable timestamp", "journey id=a, stage=Middle, "
+             "timestamp=yesterday"),
+            (name, "6", "missing stage", "journey id=b, stage=, "
+             "timestamp=2024-01-02T10:00:00Z"),
+        ], kind
+        assert ("line numbers: positions in the rows ordered by journey, stage, timestamp "
+                "(NULLs last)") in result.output
+
+
+def test_convert_writes_tables_that_read_back_the_same(tmp_path, postgres):
+    path = _csv(tmp_path)
+    expected = _json("discover", str(path), "--no-map")
+    for url in (f"duckdb:///{tmp_path / 'out.duckdb'}", postgres.url()):
+        result = run_cli("convert", str(path), "-o", url, "--table", "converted")
+        assert result.exit_code == 0, result.output
+        assert "converted" in result.output and "3,524 rows" in result.output
+        assert _json("discover", url, "--table", "converted", "--no-map") == expected
+    again = run_cli("convert", str(path), "-o", postgres.url(), "--table", "converted")
+    assert again.exit_code == 1 and "converted" in again.output
+    assert PASSWORD not in again.output
+
+
+def test_a_password_is_never_shown_or_written(tmp_path, postgres):
+    url = _postgres(postgres, "secret_rows", REJECTS)
+    wrong = postgres.url(password="Wr0ng-" + PASSWORD)
+    runs = [
+        ("discover", url, "--table", "secret_rows", "--rejects", "r.csv", "--json", "d.json",
+         "-o", "d.svg"),
+        ("report", url, "--table", "secret_rows", "-o", "r.md"),
+        ("inspect", url, "--table", "secret_rows"),
+        ("discover", wrong, "--table", "secret_rows"),
+        ("discover", url, "--table", "no_such_table"),
+        ("discover", url, "--query", "SELEKT nonsense"),
+        ("discover", url + "?password=" + PASSWORD, "--table", "secret_rows"),
+        ("discover", url, "--engine", "spark", "--table", "secret_rows"),
+        ("discover", url),
+    ]
+    codes = []
+    for args in runs:
+        result = run_cli(*args)
+        codes.append(result.exit_code)
+        for secret in (PASSWORD, "Wr0ng-"):
+            assert secret not in result.output and secret not in (result.stderr or ""), args
+    assert codes == [0, 0, 0, 1, 1, 1, 0, 2, 2]
+    written = [p for p in tmp_path.iterdir() if p.is_file()]
+    assert {"r.csv", "d.json", "d.svg", "r.md"} <= {p.name for p in written}
+    for path in written:
+        if path.suffix != ".db":
+            assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert "***" in Path("d.json").read_text()
+
+
+def test_credentials_from_the_environment_and_cjm_toml(tmp_path, postgres, monkeypatch):
+    _postgres(postgres, "env_rows", REJECTS)
+    bare = postgres.url(password=None)
+    assert run_cli("discover", bare, "--table", "env_rows", "--no-map").exit_code == 1
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # libpq, inside the ADBC driver, reads it
+    assert run_cli("discover", bare, "--table", "env_rows", "--no-map").exit_code == 0
+    monkeypatch.delenv("PGPASSWORD")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{postgres.port}:*:cjm_tester:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))  # ~/.pgpass, elsewhere
+    assert run_cli("discover", bare, "--table", "env_rows", "--no-map").exit_code == 0
+    monkeypatch.delenv("PGPASSFILE")
+    Path("cjm.toml").write_text(f'database_password = "{PASSWORD}"\n')
+    result = run_cli("discover", bare, "--table", "env_rows", "--no-map")
+    assert result.exit_code == 0 and PASSWORD not in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--table", "events", "--query", "SELECT 1"], "exactly one"),
+    ([], "give --table NAME or --query"),
+    (["--table", " "], "--table: give a table name"),
+])
+def test_table_or_query_exactly_one(args, message, tmp_path):
+    result = run_cli("discover", _sqlite(tmp_path), *args, "--no-map")
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) <= 2  # the error and what to do
+
+
+def test_usage_errors_say_what_to_do(tmp_path):
+    path = _csv(tmp_path)
+    for args, message in [
+        ([str(path), "--table", "events"], "--table: only for a database input"),
+        ([_sqlite(tmp_path), str(path), "--table", "events"], "read alone"),
+        (["sqlite:///missing.db", "--table", "events"], "no such database file"),
+        ([_sqlite(tmp_path, name="again.db"), "--table", "events", "--engine", "spark"],
+         "cjm convert it to Parquet"),
+    ]:
+        result = run_cli("discover", *args, "--no-map")
+        assert result.exit_code == 2 and message in result.output, args
+    assert not Path("missing.db").exists()  # SQLite would have created it
+
+
+def test_query_reads_only_its_rows_and_only_mapped_columns_travel(tmp_path):
+    url = _sqlite(tmp_path)
+    whole = _json("discover", url, "--table", "events", "--no-map")
+    web = _json("discover", url, "--query", "SELECT * FROM events WHERE channel = 'web'",
+                "--no-map")
+    assert 0 < web["reading"]["rows"] < whole["reading"]["rows"]
+    from cjm.accounting import given_roles
+    from cjm.config import Config
+    from cjm.engine.duckdb.eventlog import _mapped
+    from cjm.engine.duckdb.readers.database import load_database
+    from cjm.sources import database_source
+
+    with duckdb.connect() as con:
+        load = load_database(con, database_source([url], "events", None), 0,
+                             _mapped(given_roles(None, Config())))
+        kept = [name for (name,) in con.execute("SELECT column_name FROM (DESCRIBE raw_0)")
+                .fetchall()]
+    assert "customer_id" in duckdb.sql(ROWS).columns
+    assert kept == ["_line", *load.columns] and "customer_id" not in kept  # no role: not read
+
+
+def test_redact_hides_passwords():
+    assert redact("postgresql://me:pw@h:5/db") == "postgresql://me:***@h:5/db"
+    assert redact("postgresql://h/db?user=me&password=pw&x=1") == \
+        "postgresql://h/db?user=me&password=***&x=1"
+    assert redact("sqlite:////data/x.db") == "sqlite:////data/x.db"
+    source = DatabaseSource("postgresql://me:p%40ss@h/db", "t")
+    assert source.hide("failed for p@ss and p%40ss") == "failed for *** and ***"

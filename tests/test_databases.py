@@ -183,6 +183,7 @@ def test_a_password_is_never_shown_or_written(tmp_path, postgres):
          "-o", "d.svg"),
         ("report", url, "--table", "secret_rows", "-o", "r.md"),
         ("inspect", url, "--table", "secret_rows"),
+        ("explore", url, "--table", "secret_rows", "-o", "e.html"),
         ("discover", wrong, "--table", "secret_rows"),
         ("discover", url, "--table", "no_such_table"),
         ("discover", url, "--query", "SELEKT nonsense"),
@@ -196,9 +197,9 @@ def test_a_password_is_never_shown_or_written(tmp_path, postgres):
         codes.append(result.exit_code)
         for secret in (PASSWORD, "Wr0ng-"):
             assert secret not in result.output and secret not in (result.stderr or ""), args
-    assert codes == [0, 0, 0, 1, 1, 1, 0, 2, 2]
+    assert codes == [0, 0, 0, 0, 1, 1, 1, 0, 2, 2]
     written = [p for p in tmp_path.iterdir() if p.is_file()]
-    assert {"r.csv", "d.json", "d.svg", "r.md"} <= {p.name for p in written}
+    assert {"r.csv", "d.json", "d.svg", "r.md", "e.html"} <= {p.name for p in written}
     for path in written:
         if path.suffix != ".db":
             assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path

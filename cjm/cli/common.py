@@ -145,8 +145,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--collapse-repeats", help="Count consecutive events of a journey at one stage once "
         "(the others are set aside, and counted).", panel=STAGES)], None),
     "table": (Annotated[str | None, _opt(
-        "--table", help="With a database URL as the log: the table to read, e.g. "
-        "cjm discover postgresql://me@db/shop --table events (schema.table too).",
+        "--table", help="With a database URL as the log: the table to read (schema.table "
+        "too), e.g. cjm discover sqlite:///events.db --table events.",
         panel=READING, metavar="NAME")], None),
     "query": (Annotated[str | None, _opt(
         "--query", help="With a database URL as the log: the SELECT whose rows to read, e.g. "

@@ -118,6 +118,15 @@ def test_report_markdown_is_the_csvs(tmp_path, postgres):
         assert report(*source, name=name) == expected, kind
 
 
+def test_a_report_batch_reads_a_database(tmp_path):
+    url = _sqlite(tmp_path)
+    Path("batch.toml").write_text(f'[[report]]\nname = "db"\nlogs = "{url}"\n'
+                                  'table = "events"\noutput = "db.md"\n')
+    result = run_cli("report", "--config", "batch.toml")
+    assert result.exit_code == 0, result.output
+    assert "3,524 events" in Path("db.md").read_text(encoding="utf-8")
+
+
 def test_real_timestamps_are_read_as_such_and_give_the_same_journeys(tmp_path, postgres):
     expected = _json("discover", str(_csv(tmp_path)), "--no-map")
     url = _postgres(postgres, "typed", types='ALTER TABLE typed ALTER COLUMN "timestamp" '

@@ -202,8 +202,8 @@ def _entry(raw: dict[str, Any], number: int, folder: Path, path: Path) -> BatchE
                              "Keys are the flags of cjm report with underscores.")
         values[key] = _value(key, value, where)
         if key in _PATHS and values[key] is not None:
-            values[key] = ([str(folder / v) for v in values[key]] if isinstance(values[key], list)
-                           else str(folder / values[key]))
+            values[key] = ([_beside(folder, v) for v in values[key]]
+                           if isinstance(values[key], list) else _beside(folder, values[key]))
     for required in ("logs", "output"):
         if not values.get(required):
             raise UsageError(f"{where}: {required!r} is missing")
@@ -211,6 +211,13 @@ def _entry(raw: dict[str, Any], number: int, folder: Path, path: Path) -> BatchE
     return BatchEntry(name=values.pop("name", None) or f"report {number}",
                       logs=values.pop("logs"), outputs=[Path(o) for o in values.pop("output")],
                       assets=values.pop("assets", None), reading=reading, values=values)
+
+
+def _beside(folder: Path, path: str) -> str:
+    """A path of the file, read from its folder; a database URL as it is."""
+    from cjm.sources import is_database_url
+
+    return path if is_database_url(path) else str(folder / path)
 
 
 def _value(key: str, value: Any, where: str) -> Any:

@@ -231,6 +231,8 @@ def test_credentials_from_the_environment_and_cjm_toml(tmp_path, postgres, monke
     Path("cjm.toml").write_text(f'database_password = "{PASSWORD}"\n')
     result = run_cli("discover", bare, "--table", "env_rows", "--no-map")
     assert result.exit_code == 0 and PASSWORD not in result.output
+    alias = bare.replace("postgresql://", "postgres://")  # libpq's other scheme
+    assert run_cli("discover", alias, "--table", "env_rows", "--no-map").exit_code == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -62,9 +62,9 @@ class DatabaseSource:
     @property
     def path(self) -> str:
         """The file of a SQLite or DuckDB URL, as SQLAlchemy reads it: ``sqlite:///x.db`` is
-        x.db in the working folder, ``sqlite:////data/x.db`` is /data/x.db."""
+        x.db in the working folder, ``sqlite:////data/x.db`` is /data/x.db; ``%23`` is ``#``."""
         parts = urlsplit(self.url)
-        return parts.netloc + parts.path if parts.netloc else parts.path[1:]
+        return unquote(parts.netloc + parts.path if parts.netloc else parts.path[1:])
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ import csv
 import json
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pytest
@@ -279,6 +280,12 @@ def test_query_reads_only_its_rows_and_only_mapped_columns_travel(tmp_path):
                 .fetchall()]
     assert "customer_id" in duckdb.sql(ROWS).columns
     assert kept == ["_line", *load.columns] and "customer_id" not in kept  # no role: not read
+
+
+def test_a_file_name_with_url_characters_is_read(tmp_path):
+    _sqlite(tmp_path, name="shop #1?.db")  # opened read-only, as a file: URI
+    url = f"sqlite:///{quote(str(tmp_path / 'shop #1?.db'))}"  # in the URL, %23 and %3F
+    assert run_cli("discover", url, "--table", "events", "--no-map").exit_code == 0
 
 
 def test_redact_hides_passwords():

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cjm.engine.duckdb.readers.base import FileLoad
 from cjm.engine.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
@@ -94,7 +95,10 @@ def _connection(source: DatabaseSource) -> Iterator[Callable[[str], Any]]:
     import adbc_driver_manager
     import pyarrow as pa
 
-    uri = str(_existing(source)) if source.scheme == "sqlite" else source.connect_url
+    if source.scheme == "sqlite":  # read-only, as DuckDB opens its files
+        uri = f"file:{quote(str(_existing(source).resolve()))}?mode=ro"
+    else:
+        uri = source.connect_url
     opened: list[Any] = []
     try:
         database = _guard(source, lambda: driver.connect(uri))

@@ -188,3 +188,9 @@ def test_report_interactive_embeds_the_explorer_and_allows_its_script_alone(writ
     result = run_cli("report", "--config", str(config))
     assert result.exit_code == 0, result.output
     assert frame[0] in (tmp_path / "b.html").read_text()
+
+
+def test_quiet_writes_the_page_and_prints_nothing(tmp_path):
+    result = run_cli("explore", str(EXAMPLE), "-o", "q.html", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and (tmp_path / "q.html").stat().st_size > 0

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 import cjm.cli.options as options
+from cjm.cli import mapout
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout, warn
 from cjm.errors import UsageError
 
@@ -25,6 +26,7 @@ def explore_command(
         "--examples", help="Example journey ids per stage and transition (withheld under "
         "--pseudonymize or --min-journeys).", rich_help_panel=OUTPUT, min=0,
         metavar="N")] = 5,
+    quiet: mapout.Quiet = False,
 ) -> None:
     """Write the journey explorer: one HTML page, working offline, with sliders for stage and
     path coverage (stops 40% to 100% by 10%, each drawn as cjm discover --stages/--paths
@@ -56,9 +58,10 @@ def explore_command(
         text = explore(log, by=by, period=period, top_values=top_values, goals=goal,
                        handoff_column=handoff_column, examples=examples, design=designed)
     write_text(Path(output), text)
-    size = len(text.encode("utf-8"))
-    stdout().print(Text.assemble(("Wrote", "green"),
-                                 f" {printable(output)} ({format_count(size)} bytes)"))
+    if not quiet:
+        size = len(text.encode("utf-8"))
+        stdout().print(Text.assemble(("Wrote", "green"),
+                                     f" {printable(output)} ({format_count(size)} bytes)"))
     for line in notes_and_warnings(log, []):
         stderr().print(line)
     args.check_strict(log)

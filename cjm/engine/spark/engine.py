@@ -13,7 +13,8 @@ import bisect
 import contextlib
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cjm.engine import semantics
@@ -22,12 +23,18 @@ from cjm.engine.rows import (
     ChannelSequence,
     Ending,
     FunnelCount,
+    GoalTime,
     Handoff,
     JourneyFigures,
     NextStage,
+    OutcomeItem,
+    OutcomeSums,
     PathCount,
+    PathEnding,
     Rework,
+    SlowWait,
     Stage,
+    TouchSequence,
     TransitionCount,
 )
 from cjm.engine.semantics import TRUTHY, open_from, quantile_cont, quantile_position
@@ -271,9 +278,9 @@ class SparkEngine:
                                       F.sum(F.col("count") - 1).alias("x")).collect())
         return [Rework(r["stage"], r["j"], r["x"]) for r in rows]
 
-    @_guarded
-    def endings(self, goals: Sequence[str], use_outcome: bool,
-                still_active_seconds: float | None) -> list[Ending]:
+    def _status(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None):
+        """A column of ``jrn``: how a journey ends ('goal', 'open' or 'dead_end')."""
         F, _ = _spark()
         if use_outcome:
             success = F.coalesce(F.col("success"), F.lit(False))
@@ -282,11 +289,21 @@ class SparkEngine:
             success = F.arrays_overlap(F.col("path"), F.array(*[F.lit(g) for g in goals]))
         else:
             success = F.lit(False)
-        is_open = F.lit(False)
-        if still_active_seconds:
-            is_open = epoch_seconds(F.col("last_ts")) >= F.lit(self._open_from(
-                float(still_active_seconds)))
-        status = (F.when(success, "goal").when(is_open, "open").otherwise("dead_end"))
+        return F.when(success, "goal").when(self._still(still_active_seconds), "open") \
+            .otherwise("dead_end")
+
+    def _still(self, still_active_seconds: float | None):
+        """A column of ``jrn``: whether a journey may still be running."""
+        F, _ = _spark()
+        if not still_active_seconds:
+            return F.lit(False)
+        return epoch_seconds(F.col("last_ts")) >= F.lit(self._open_from(
+            float(still_active_seconds)))
+
+    @_guarded
+    def endings(self, goals: Sequence[str], use_outcome: bool,
+                still_active_seconds: float | None) -> list[Ending]:
+        status = self._status(goals, use_outcome, still_active_seconds)
         rows = (self.jrn.select("last_stage", "path", status.alias("status"))
                 .groupBy("last_stage", "status", "path").count().collect())
         endings: dict[tuple[str, str], list[Any]] = {}
@@ -298,6 +315,29 @@ class SparkEngine:
                 entry[1], entry[2] = path, n
         return [Ending(stage, status, total, path, n)
                 for (stage, status), (total, path, n) in endings.items()]
+
+    def _cut(self, goals: Sequence[str]):
+        """A column of ``jrn``: the 0-based index of a journey's first event at one of
+        ``goals`` in its path (null when it never gets there)."""
+        F, _ = _spark()
+        listing = [F.lit(g) for g in goals] or [F.lit(None).cast("string")]
+        at = F.transform(F.col("path"), lambda stage, i: F.when(
+            stage.isin(*listing), i))
+        return F.array_min(F.filter(at, lambda i: i.isNotNull()))
+
+    @_guarded
+    def path_endings(self, goals: Sequence[str], use_outcome: bool,
+                     still_active_seconds: float | None,
+                     before_goal: bool = False) -> list[PathEnding]:
+        F, _ = _spark()
+        status = self._status(goals, use_outcome, still_active_seconds)
+        path = F.col("path")
+        if before_goal:
+            cut = self._cut(goals)
+            path = F.when(cut.isNull(), path).otherwise(F.slice(path, 1, cut))
+        rows = (self.jrn.select(path.alias("p"), status.alias("status"))
+                .groupBy("p", "status").count().collect())
+        return [PathEnding(tuple(r["p"]), r["status"], r["count"]) for r in rows]
 
     def _open_from(self, still_active: float) -> float:
         """The epoch seconds from which a journey's last event makes it open."""
@@ -419,3 +459,129 @@ class SparkEngine:
         rows = (self.events.select(value).where(F.col("v").isNotNull() & (F.col("v") != ""))
                 .distinct().orderBy("v").limit(int(limit)).collect())
         return [r["v"] for r in rows]
+
+    @_guarded
+    def path_examples(self, n: int = 3) -> dict[tuple[str, ...], list[str]]:
+        F, _ = _spark()
+        rows = self.jrn.groupBy("path").agg(
+            F.slice(F.sort_array(F.collect_list("journey")), 1, int(n)).alias("ids")).collect()
+        return {tuple(r["path"]): list(r["ids"]) for r in rows}
+
+    @_guarded
+    def journey_paths(self, journeys: Sequence[str] | None = None
+                      ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """One row a journey reaches the driver, in id order, a partition at a time."""
+        F, _ = _spark()
+        frame = self.jrn.select("journey", "path")
+        if journeys is not None:
+            frame = frame.where(F.col("journey").isin(list(journeys)))
+        for row in frame.orderBy("journey").toLocalIterator():
+            yield row["journey"], tuple(row["path"])
+
+    @_guarded
+    def slow_transitions(self, limits: Mapping[tuple[str, str], float]) -> list[SlowWait]:
+        F, _ = _spark()
+        if not limits:
+            return []
+        slow = functools.reduce(lambda a, b: a | b, [
+            (F.col("stage") == a) & (F.col("next_stage") == b) & (F.col("wait") > float(s))
+            for (a, b), s in sorted(limits.items())])
+        rows = (self.seq.where(slow).select("stage", "next_stage", "journey", "wait", "pos")
+                .collect())
+        rows.sort(key=lambda r: (r["journey"], r["pos"]))
+        return [SlowWait(r["stage"], r["next_stage"], r["journey"], r["wait"]) for r in rows]
+
+    @_guarded
+    def goal_times(self, goals: Sequence[str], still_active_seconds: float | None,
+                   use_outcome: bool = False) -> list[GoalTime]:
+        F, _ = _spark()
+        goal = F.col("stage").isin(list(goals)) if goals else F.lit(False)
+        if use_outcome:
+            goal = goal | F.coalesce(F.col("success"), F.lit(False))
+        times = self.seq.groupBy("journey").agg(
+            F.min("ts").alias("t0"), F.max("ts").alias("last_ts"),
+            F.min(F.when(goal, F.col("ts"))).alias("tg"))
+        if self.log_end is not None:
+            end = self.log_end
+        else:
+            end = semantics.epoch_seconds(int(self.jrn.agg(F.max("last_ts")).collect()[0][0]))
+        # The log's end in whole microseconds, rounded half away from zero as DuckDB rounds.
+        end_us = int(Decimal(end * 1_000_000).quantize(Decimal(1), ROUND_HALF_UP))
+        us = (F.when(F.col("tg").isNotNull(), F.col("tg") - F.col("t0"))
+              .when(self._still(still_active_seconds), F.lit(end_us) - F.col("t0"))
+              .otherwise(F.col("last_ts") - F.col("t0")))
+        rows = (times.select(us.alias("us"), F.col("tg").isNotNull().alias("reached"))
+                .groupBy("us", "reached").count().collect())
+        return [GoalTime(r["us"] / 1_000_000, r["reached"], r["count"])
+                for r in sorted(rows, key=lambda r: (r["us"], r["reached"]))]
+
+    @_guarded
+    def touch_sequences(self, goals: Sequence[str], by_channel: bool) -> list[TouchSequence]:
+        """As the DuckDB engine's: one row a distinct sequence reaches the driver."""
+        F, Window = _spark()
+        touch = F.col("hand" if by_channel else "stage")
+        cut = (self.seq.where(F.col("stage").isin(list(goals))).groupBy("journey")
+               .agg(F.min("pos").alias("cut")) if goals else
+               self.seq.select("journey", F.lit(None).cast("int").alias("cut")).limit(0))
+        before = F.col("pos") <= F.col("cut") if by_channel else F.col("pos") < F.col("cut")
+        kept = (self.seq.join(cut, "journey", "left")
+                .where((F.col("cut").isNull() | before) & touch.isNotNull())
+                .select("journey", "pos", touch.alias("touch")))
+        previous = F.lag("touch").over(Window.partitionBy("journey").orderBy("pos"))
+        folded = kept.withColumn("_prev", previous).where(
+            F.col("_prev").isNull() | (F.col("_prev") != F.col("touch")))
+        lists = folded.groupBy("journey").agg(F.transform(
+            F.sort_array(F.collect_list(F.struct("pos", "touch"))), lambda x: x["touch"])
+            .alias("touches"))
+        converted = (F.col("cut").isNotNull() if goals
+                     else F.coalesce(F.col("success"), F.lit(False)))
+        rows = (self.jrn.select("journey", "success").join(lists, "journey", "left")
+                .join(cut, "journey", "left")
+                .select(F.coalesce(F.col("touches"), F.array().cast("array<string>"))
+                        .alias("touches"), converted.alias("c"))
+                .groupBy("touches").agg(F.count(F.when(F.col("c"), 1)).alias("y"),
+                                        F.count(F.when(~F.col("c"), 1)).alias("n"))
+                .collect())
+        return sorted((TouchSequence(tuple(r["touches"]), r["y"], r["n"]) for r in rows),
+                      key=lambda t: t.touches)
+
+    @_guarded
+    def outcome_sums(self, kind: str, before: Sequence[str] = ()
+                     ) -> tuple[OutcomeSums, list[OutcomeItem]]:
+        """As the DuckDB engine's, for the 'rate' kind: outcomes of 0 and 1, whose sums are
+        exact in any order. The 'mean' kind sums doubles, whose last bits depend on the
+        order: its sums may differ from DuckDB's in them."""
+        F, _ = _spark()
+        raw = F.lower(spark_trim(F.col("outcome").cast("string")))
+        if kind == "rate":
+            y = F.max(F.when(raw.isin(list(TRUTHY)), 1.0)
+                      .when(raw.isNull() | (raw == ""), None).otherwise(0.0))
+        else:
+            number = F.col("outcome").cast("double")
+            y = F.max_by(number, F.when(number.isNotNull(), F.col("ts")))
+        outcomes = (self.events.groupBy("journey").agg(y.alias("y"))
+                    .where(F.col("y").isNotNull()))
+        overall = outcomes.agg(F.count("*").alias("n"), F.sum("y").alias("t"),
+                               F.sum(F.col("y") * F.col("y")).alias("q")).collect()[0]
+        seq = self.seq.select("journey", "pos", "stage", "next_stage")
+        if before:  # the events before the first goal event; the last of them goes nowhere
+            cut = (self.seq.where(F.col("stage").isin(list(before))).groupBy("journey")
+                   .agg(F.min("pos").alias("cut")))
+            seq = (seq.join(cut, "journey", "left")
+                   .where(F.col("cut").isNull() | (F.col("pos") < F.col("cut")))
+                   .select("journey", "stage", F.when(
+                       F.col("cut").isNull() | (F.col("pos") + 1 < F.col("cut")),
+                       F.col("next_stage")).alias("next_stage")))
+        stages = seq.select("journey", F.lit("stage").alias("kind"),
+                            F.col("stage").alias("item"))
+        moves = seq.where(F.col("next_stage").isNotNull()).select(
+            "journey", F.lit("transition").alias("kind"),
+            F.concat(F.col("stage"), F.lit(" → "), F.col("next_stage")).alias("item"))
+        rows = (stages.union(moves).distinct().join(outcomes, "journey")
+                .groupBy("kind", "item").agg(F.count("*").alias("n"), F.sum("y").alias("t"),
+                                             F.sum(F.col("y") * F.col("y")).alias("q"))
+                .collect())
+        return (OutcomeSums(overall["n"], float(overall["t"] or 0), float(overall["q"] or 0)),
+                [OutcomeItem(r["kind"], r["item"], OutcomeSums(r["n"], float(r["t"]),
+                                                               float(r["q"])))
+                 for r in rows])

@@ -261,9 +261,6 @@ def test_cli_json_text_and_errors(tmp_path, monkeypatch):
     bad = CliRunner().invoke(app, ["attribution", str(no_channel), "--by-channel"], env=env)
     assert bad.exit_code == 2
     assert "--channel COLUMN" in bad.output
-    spark = CliRunner().invoke(app, args, env={**env, "CJM_ENGINE": "spark"})
-    assert spark.exit_code == 2
-    assert "cjm attribution runs on DuckDB only" in spark.output
 
 
 def test_shuffled_rows_give_the_same_json(tmp_path, monkeypatch):

@@ -331,6 +331,109 @@ def test_inspect(spark, generated: Path, sliced: Path) -> None:
     assert same_on_both("inspect", str(sliced))["rejects"]
 
 
+def same_files_on_both(where: Path, *args: str, files: tuple[str, ...] = ()) -> dict:
+    """Run ``cjm ARGS`` with each engine, each in a folder of its own under ``where`` (the
+    outputs' relative names in ``files``): the same exit 0, stdout, stderr and files, byte for
+    byte. The JSON on stdout when ARGS ask for it (--json -)."""
+    seen = {}
+    for engine in ("duckdb", "spark"):
+        folder = where / engine
+        folder.mkdir(parents=True, exist_ok=True)
+        before = Path.cwd()
+        os.chdir(folder)
+        try:
+            result = _cli(*args, "--engine", engine)
+        finally:
+            os.chdir(before)
+        assert result.exit_code == 0, (engine, result.output)
+        seen[engine] = (result.stdout, result.stderr,
+                        {f: (folder / f).read_bytes() for f in files})
+    assert seen["spark"] == seen["duckdb"]
+    assert all(seen["duckdb"][2].values())
+    return json.loads(seen["duckdb"][0]) if "--json" in args else {}
+
+
+DESIGN = str(ROOT / "examples" / "designed-journey.yaml")
+
+
+def test_moments(spark, generated: Path, tmp_path: Path) -> None:
+    """cjm moments on Spark: a yes/no outcome, overall and cut before the goal."""
+    log = str(generated)
+    assert same_on_both("moments", log, "--outcome", "converted", "--min-count", "5")["items"]
+    assert same_on_both("moments", log, "--outcome", "converted", "--before-goal",
+                        "--goal", "Purchase")
+
+
+def test_check(spark, generated: Path, tmp_path: Path) -> None:
+    """cjm check on Spark: verdicts, deviations, service levels, the journeys' CSV and the
+    map, DuckDB's bytes."""
+    data = same_files_on_both(tmp_path, "check", str(generated), "--design", DESIGN,
+                              "--json", "-", "--journeys", "verdicts.csv", "-o", "map.dot",
+                              files=("verdicts.csv", "map.dot"))
+    assert data["deviations"]
+
+
+def test_model(spark, generated: Path, tmp_path: Path) -> None:
+    """cjm model on Spark: the miner on the driver reads the distinct paths alone."""
+    same_files_on_both(tmp_path, "model", str(generated), "-o", "m.bpmn", "-o", "m.dot",
+                       "-o", "m.pnml", "--quality", files=("m.bpmn", "m.dot", "m.pnml"))
+
+
+def test_steps_timing_attribution(spark, generated: Path, tmp_path: Path) -> None:
+    """cjm steps, timing and attribution on Spark, with their options combined."""
+    log = str(generated)
+    assert same_on_both("steps", log, "--goal", "Purchase", "--still-active", "2d",
+                        "--by", "segment", "--values", "vip,new")
+    assert same_files_on_both(tmp_path, "timing", log, "--goal", "Purchase",
+                              "--still-active", "2d", "--by", "segment", "--json", "-",
+                              "-o", "timing.svg", files=("timing.svg",))
+    assert same_on_both("attribution", log, "--goal", "Purchase", "--by-channel",
+                        "--resamples", "100")
+    assert same_on_both("attribution", log, "--outcome", "converted", "--resamples", "100")
+
+
+def test_personas(spark, generated: Path, tmp_path: Path) -> None:
+    """cjm personas on Spark: the profiles come from the distinct paths' endings."""
+    assert same_files_on_both(tmp_path, "personas", str(generated), "--k", "3",
+                              "--before-goal", "--goal", "Purchase", "--still-active", "2d",
+                              "--json", "-", "--maps", "maps",
+                              files=("maps/persona-1.svg",))
+
+
+def test_report(spark, generated: Path, tmp_path: Path) -> None:
+    """cjm report on Spark, from flags (every section) and from a batch file: the same
+    HTML and Markdown, byte for byte."""
+    log = str(generated)
+    same_files_on_both(tmp_path / "flags", "report", log, "-o", "r.md", "-o", "r.html",
+                       "--goal", "Purchase", "--still-active", "2d", "--funnel",
+                       "View Product,Add to Cart,Purchase", "--attribution", "channel", "--timing",
+                       "--personas", "3", "--design", DESIGN, "--by", "segment",
+                       "--compare-by", "segment", "--compare-values", "vip,new",
+                       "--step-matrix", "4", files=("r.md", "r.html"))
+    for engine in ("duckdb", "spark"):
+        folder = tmp_path / "batch" / engine
+        folder.mkdir(parents=True)
+        (folder / "reports.toml").write_text(f"""
+[defaults]
+goal = ["Purchase"]
+logs = ["{generated.as_posix()}"]
+
+[[report]]
+name = "all"
+output = ["all.md"]
+
+[[report]]
+name = "vip in Q2"
+where = "segment=vip"
+since = "2024-04-01"
+until = "2024-07-01"
+outcome = "converted"
+output = "vip.md"
+""", encoding="utf-8")
+    same_files_on_both(tmp_path / "batch", "report", "--config", "reports.toml",
+                       files=("all.md", "vip.md"))
+
+
 def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:
     result = _cli("discover", str(generated), "--engine", "spark", "--timestamp-format", "%Y")
     assert result.exit_code == 2
@@ -343,10 +446,9 @@ def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) 
     result = _cli("discover", str(dates), "--engine", "spark", "--no-map")
     assert result.exit_code == 1
     assert "day/month/year" in result.stderr and "--engine duckdb" in result.stderr
-    result = _cli("moments", str(generated), "--outcome", "converted",
-                  env={"CJM_ENGINE": "spark"})
+    result = _cli("explore", str(generated), env={"CJM_ENGINE": "spark"})
     assert result.exit_code == 2
-    assert "cjm moments runs on DuckDB only" in result.stderr
+    assert "cjm explore runs on DuckDB only" in result.stderr
     result = _cli("discover", str(generated), "--engine", "flink")
     assert result.exit_code == 2
 

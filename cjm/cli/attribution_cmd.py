@@ -7,6 +7,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, report
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 
 @log_command
@@ -22,6 +23,9 @@ def attribution_command(
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Attribution: each stage's (or channel's, --by-channel) share of the conversions by
     Markov-chain removal effect, next to first-touch, last-touch and linear, each with a 95%
@@ -36,4 +40,5 @@ def attribution_command(
 
     report(args, lambda log: attribution(log, by_channel=by_channel, goals=goal or (),
                                          resamples=resamples), attribution_json,
-           lambda result, log: attribution_view(result, log, top or 10), json_out, quiet)
+           lambda result, log: attribution_view(result, log, top or 10), json_out, quiet,
+           lambda: open_log(args, engine, spark_remote, spark_master))

@@ -8,6 +8,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout, warn
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 
 @log_command
@@ -39,6 +40,9 @@ def check_command(
     max_deviation_rate: Annotated[str | None, typer.Option(
         "--max-deviation-rate", help="Exit 1 when more journeys than this deviate (0.1 or "
         "10%).", rich_help_panel=options.GATES, metavar="SHARE", show_default=False)] = None,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Check the journeys against the designed journey: conformance, fitness, precision and
     the deviations ranked by the journeys they affect.
@@ -65,7 +69,7 @@ def check_command(
     designed = load_design(design)
     for message in designed.warnings:  # when the design is loaded, before the log is read
         warn(message)
-    with args.read() as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         jm = discover(log, goals=sorted(designed.goals), use_outcome=False, infer_goals=False)
         result = check(jm, designed, log=log, exact=exact, max_paths=max_paths)
         if journeys_out:

@@ -7,6 +7,7 @@ import typer
 
 import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, log_stem, stderr, stdout, write_each
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 MODEL = "Model"
 
@@ -25,6 +26,9 @@ def model_command(
     quality: Annotated[bool, typer.Option(
         "--quality", help="Also measure the model's fitness and precision on the log.",
         rich_help_panel=MODEL)] = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Discover the journey model with the inductive miner, as BPMN (the designed-journey
     starting point a consultant edits), PNML or a process tree.
@@ -42,7 +46,7 @@ def model_command(
 
             raise UsageError(f"-o {target}: cannot tell the model format from the extension",
                              "Use .bpmn, .pnml, .ptml, .svg, .png or .dot.")
-    with args.read() as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         jm = discover(log, use_outcome=False)  # --min-journeys: no rare paths mined
     paths = [(p.stages, p.journeys) for p in jm.paths]
     model = discover_model(paths, noise=noise, max_paths=max_paths)

@@ -7,6 +7,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, report
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 
 @log_command
@@ -20,6 +21,9 @@ def moments_command(
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Moments of truth: for each stage and transition, the outcome of the journeys with it
     and without it, the difference with a 95% confidence interval, ranked. A difference is
@@ -34,4 +38,5 @@ def moments_command(
 
     report(args, lambda log: moments(log, min_count=min_count, goals=goal or (),
                                      before_goal=before_goal), moments_json,
-           lambda result, log: moments_view(result, log, top or 10), json_out, quiet)
+           lambda result, log: moments_view(result, log, top or 10), json_out, quiet,
+           lambda: open_log(args, engine, spark_remote, spark_master))

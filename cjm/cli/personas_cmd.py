@@ -8,6 +8,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 
 @log_command
@@ -24,6 +25,9 @@ def personas_command(
         rich_help_panel=OUTPUT, metavar="DIR", show_default=False)] = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Personas from behaviour: journeys grouped by the stages and transitions they take
     (k-means, seeded), each with its size, goal rate, median duration, channels, what sets it
@@ -41,7 +45,7 @@ def personas_command(
 
     chosen = parse_k(k)
     span = parse_span(still_active, "--still-active") if still_active else None
-    with args.read() as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         result = personas(log, k=chosen, before_goal=before_goal, goals=goal,
                           still_active=span)
         if json_out:

@@ -18,6 +18,7 @@ from cjm.cli.common import (
     stdout,
     write_each,
 )
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote
 from cjm.errors import UsageError
 
 CONTENT = "Sections"
@@ -93,6 +94,9 @@ def report_command(
     min_count: mapout.MinCount = 1,
     max_edges: mapout.MaxEdges = None,
     fail_on_dead_end_rate: options.FailOnDeadEndRate = None,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Write a report: overview, journey map, paths, dead-ends, gaps and hand-offs, and on
     request sections per segment, a funnel, attribution, a comparison and a conformance check.
@@ -103,7 +107,11 @@ def report_command(
     Example: cjm report examples/shop.csv -o report.html --by segment
     """
     values = {k: v for k, v in locals().items()
-              if k not in ("args", "output", "assets", "config_file", "quiet")}
+              if k not in ("args", "output", "assets", "config_file", "quiet", "engine",
+                           "spark_remote", "spark_master")}
+    from cjm.report import EngineChoice
+
+    chosen = EngineChoice(engine, spark_remote, spark_master)
     if config_file:
         if args.paths:
             raise UsageError("give LOG files or --config, not both")
@@ -113,7 +121,7 @@ def report_command(
             raise UsageError(f"--config runs the reports its file describes; {flags[0]} "
                              "belongs in the file", "Write it as a key of [defaults] or of "
                              "a [[report]] entry (see docs/report.md).")
-        _batch(Path(config_file), quiet)
+        _batch(Path(config_file), quiet, chosen)
         return
     if not args.paths:
         raise UsageError("give a LOG file, or --config FILE.toml",
@@ -122,7 +130,7 @@ def report_command(
 
     targets = [Path(o) for o in output] if output else [Path(f"{log_stem(args.paths)}.report.html")]
     run = run_report(args.paths, values, targets, assets, reading=args.settings(),
-                     write_all=write_each)
+                     write_all=write_each, engine=chosen)
     if not quiet:
         for path in run.written:
             stdout().print(f"Wrote {path}", highlight=False, markup=False)
@@ -138,7 +146,7 @@ def _tell(run) -> None:
         stderr().print(line)
 
 
-def _batch(path: Path, quiet: bool) -> None:
+def _batch(path: Path, quiet: bool, engine: Any) -> None:
     """Run every report of the batch file; list the failures at the end, then exit 1."""
     from cjm.report import run_batch
     from cjm.units import format_counted
@@ -155,7 +163,8 @@ def _batch(path: Path, quiet: bool) -> None:
             raise failure.error  # Ctrl-C stops the batch: reporting() exits 130
         error(f"{failure.name}: {failure.message}", failure.hint)
 
-    done = run_batch(path, on_report=written, on_failure=failed, write_all=write_each)
+    done = run_batch(path, on_report=written, on_failure=failed, write_all=write_each,
+                     engine=engine)
     if done.failures:
         stderr().print(f"{len(done.failures)} of {done.reports} reports failed:", markup=False)
         for failure in done.failures:

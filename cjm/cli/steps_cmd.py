@@ -7,6 +7,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, stderr, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 from cjm.errors import UsageError
 from cjm.steps import STEPS
 
@@ -24,6 +25,9 @@ def steps_command(
     values: options.Values = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """The step matrix: for each of the first N events of the journeys, the share of them at
     each stage, and of those that have ended by then (at a goal, in a dead-end, or still
@@ -43,7 +47,7 @@ def steps_command(
     if values and not (by or period):
         raise UsageError("--values goes with --by or --period")
     span = parse_span(still_active, "--still-active") if still_active else None
-    with args.read() as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         if by or period:
             a_log, b_log = sides(log, by, period, values.split(",") if values else None)
             # Both groups are measured against the whole log's goals, so that they compare.

@@ -7,6 +7,7 @@ import typer
 import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
+from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 from cjm.errors import UsageError
 
 
@@ -24,6 +25,9 @@ def timing_command(
         metavar="FILE.svg", show_default=False)] = None,
     json_out: mapout.JsonOut = None,
     quiet: mapout.Quiet = False,
+    engine: Engine = None,
+    spark_remote: SparkRemote = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Time to goal: the Kaplan-Meier curve of the time from a journey's first event to its
     first goal event, counting journeys that have not reached it (censored at their last
@@ -50,7 +54,7 @@ def timing_command(
         raise UsageError(f"-o: {output!r} is not an .svg file",
                          "The chart is written as SVG: -o timing.svg")
     span = parse_span(still_active, "--still-active") if still_active else None
-    with args.read() as log:
+    with open_log(args, engine, spark_remote, spark_master) as log:
         result = timing(log, goals=goal or None, still_active=span, by=by, period=period,
                         top_values=top_values)
         if json_out:

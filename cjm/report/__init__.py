@@ -5,6 +5,7 @@ from cjm.report.batch import (
     BatchEntry,
     BatchFailure,
     BatchResult,
+    EngineChoice,
     ReportRun,
     load_batch,
     run_batch,
@@ -14,6 +15,7 @@ from cjm.report.build import Report, ReportOptions, build_report
 from cjm.report.options import report_options
 from cjm.report.write import FORMATS, report_format, write_report
 
-__all__ = ["FORMATS", "BatchEntry", "BatchFailure", "BatchResult", "Report", "ReportOptions",
+__all__ = ["FORMATS", "BatchEntry", "BatchFailure", "BatchResult", "EngineChoice",
+           "Report", "ReportOptions",
            "ReportRun", "build_report", "load_batch", "report_format", "report_options",
            "run_batch", "run_report", "write_report"]

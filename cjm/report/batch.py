@@ -103,16 +103,37 @@ def _write_in_turn(targets: Iterable[Path], write_one: Callable[[Path], None]) -
         write_one(target)
 
 
+@dataclass(frozen=True)
+class EngineChoice:
+    """Where reports read their logs: ``name`` 'duckdb' or 'spark' (None: $CJM_ENGINE, else
+    duckdb); with Spark, a Spark Connect ``remote`` or a cluster's ``master``."""
+
+    name: str | None = None
+    remote: str | None = None
+    master: str | None = None
+
+    def read(self, logs: list[str], reading: Mapping[str, Any]):
+        from cjm.config import chosen_engine, read_arguments
+
+        if chosen_engine(self.name) == "spark":
+            from cjm.engine.spark.read import read_spark_settings
+
+            return read_spark_settings(logs, dict(reading), remote=self.remote,
+                                       master=self.master)
+        from cjm.engine.duckdb.eventlog import read_log
+
+        return read_log(logs, **read_arguments(reading))
+
+
 def run_report(logs: list[str], values: Mapping[str, Any], targets: list[Path],
                assets: str | None = None, *, reading: Mapping[str, Any] | None = None,
-               write_all: WriteAll | None = None) -> ReportRun:
+               write_all: WriteAll | None = None,
+               engine: EngineChoice | None = None) -> ReportRun:
     """Read ``logs``, build the report ``values`` describe (named as the flags of ``cjm
     report``; see report_options), write it to every target (and with ``assets`` its maps);
-    ``reading`` holds the reading options (READING_OPTIONS). The gates are left to
-    ``ReportRun.check``, so that what was written can be told first."""
-    from cjm.config import read_arguments
-    from cjm.engine.duckdb.eventlog import read_log
-    from cjm.engine.spark.options import check_supported
+    ``reading`` holds the reading options (READING_OPTIONS), ``engine`` where to read them
+    (default: $CJM_ENGINE, else DuckDB). The gates are left to ``ReportRun.check``, so that
+    what was written can be told first."""
     from cjm.report.build import build_report
     from cjm.report.options import report_options
     from cjm.report.write import report_format, write_report
@@ -123,9 +144,8 @@ def run_report(logs: list[str], values: Mapping[str, Any], targets: list[Path],
     options, gate = report_options(values)
     if reading.get("outcome") and not options.goals:  # the column that marks success
         options.use_outcome = True
-    check_supported("report")
     written: list[Path] = []
-    with read_log(logs, **read_arguments(reading)) as log:
+    with (engine or EngineChoice()).read(logs, reading) as log:
         report = build_report(log, options)
         (write_all or _write_in_turn)(
             targets, lambda target: written.extend(write_report(report, target, assets)))
@@ -135,7 +155,8 @@ def run_report(logs: list[str], values: Mapping[str, Any], targets: list[Path],
 def run_batch(path: str | Path, *,
               on_report: Callable[[BatchEntry, ReportRun], None] | None = None,
               on_failure: Callable[[BatchFailure], None] | None = None,
-              write_all: WriteAll | None = None) -> BatchResult:
+              write_all: WriteAll | None = None,
+              engine: EngineChoice | None = None) -> BatchResult:
     """Run every entry of the batch file; return how many there were and those that failed.
 
     The file is checked whole before any report runs (a UsageError). An entry that fails
@@ -151,7 +172,8 @@ def run_batch(path: str | Path, *,
         for done, entry in enumerate(entries):
             try:
                 run = run_report(entry.logs, entry.values, entry.outputs, entry.assets,
-                                 reading=entry.reading, write_all=write_all)
+                                 reading=entry.reading, write_all=write_all,
+                                 engine=engine)
                 if on_report:
                     on_report(entry, run)
                 run.check()

@@ -143,6 +143,16 @@ def _quantiles(row, n: int, qs: Sequence[float]) -> list[float | None]:
             quantile_cont(row[f"_lo{i}"], row[f"_hi{i}"], n, q) for i, q in enumerate(qs)]
 
 
+def before_first(path, goals: Sequence[str]):
+    """A column: the stages of ``path`` (an array column) before its first one of ``goals``
+    (all of them when it has none), as the DuckDB engine cuts paths."""
+    F, _ = _spark()
+    listing = [F.lit(g) for g in goals] or [F.lit(None).cast("string")]
+    at = F.transform(path, lambda stage, i: F.when(stage.isin(*listing), i))
+    cut = F.array_min(F.filter(at, lambda i: i.isNotNull()))
+    return F.when(cut.isNull(), path).otherwise(F.slice(path, 1, cut))
+
+
 def _guarded(method):
     """Spark's failures in ``method`` reported as such (cjm.engine.spark.session.failures)."""
 
@@ -316,15 +326,6 @@ class SparkEngine:
         return [Ending(stage, status, total, path, n)
                 for (stage, status), (total, path, n) in endings.items()]
 
-    def _cut(self, goals: Sequence[str]):
-        """A column of ``jrn``: the 0-based index of a journey's first event at one of
-        ``goals`` in its path (null when it never gets there)."""
-        F, _ = _spark()
-        listing = [F.lit(g) for g in goals] or [F.lit(None).cast("string")]
-        at = F.transform(F.col("path"), lambda stage, i: F.when(
-            stage.isin(*listing), i))
-        return F.array_min(F.filter(at, lambda i: i.isNotNull()))
-
     @_guarded
     def path_endings(self, goals: Sequence[str], use_outcome: bool,
                      still_active_seconds: float | None,
@@ -333,8 +334,7 @@ class SparkEngine:
         status = self._status(goals, use_outcome, still_active_seconds)
         path = F.col("path")
         if before_goal:
-            cut = self._cut(goals)
-            path = F.when(cut.isNull(), path).otherwise(F.slice(path, 1, cut))
+            path = before_first(path, goals)
         rows = (self.jrn.select(path.alias("p"), status.alias("status"))
                 .groupBy("p", "status").count().collect())
         return [PathEnding(tuple(r["p"]), r["status"], r["count"]) for r in rows]

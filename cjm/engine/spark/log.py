@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.accounting import WITHHELD, LogInfo, write_rejects
-from cjm.engine.protocol import FirstValue, Reaching, Selection, StartPeriod
+from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.engine.spark.timestamps import instant, micros_of
 
@@ -84,6 +84,8 @@ class SparkEventLog(LogInfo):
             starts = events.groupBy("journey").agg(F.min("ts").alias("t0"))
             picked = starts.where(_period(selection.period, F.col("t0")) == selection.label)
             chosen = events.join(picked.select("journey"), "journey")
+        elif isinstance(selection, Paths):
+            chosen = events.join(_taking(self.spark, events, selection), "journey")
         elif selection.clip_events:
             inside = events.where(_within(F.col("ts"), selection))
             chosen = inside
@@ -131,8 +133,12 @@ class SparkEventLog(LogInfo):
         from cjm.engine.spark.engine import SparkEngine
 
         engine = SparkEngine(self.events_frame)
-        # "Still active" means close to the end of the whole log, as on DuckDB.
-        engine.log_end = self.last_timestamp.timestamp() if self.last_timestamp else None
+        # "Still active" means close to the end of the whole log (not of a subset's), as
+        # on DuckDB.
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        engine.log_end = root.last_timestamp.timestamp() if root.last_timestamp else None
         self._engines.append(engine)
         return engine
 
@@ -235,3 +241,22 @@ def _within(micros, window):
     if window.until is not None:
         test = test & (micros < F.lit(micros_of(window.until)))
     return test
+
+
+def _taking(spark, events, selection: Paths):
+    """The journeys (one column) whose path, up to their first event at one of
+    ``selection.before``, is one of ``selection.paths``; the paths travel to the executors,
+    the journeys' paths never leave them."""
+    from pyspark.sql import functions as F
+
+    from cjm.engine.spark.engine import before_first
+
+    ordered = F.sort_array(F.collect_list(F.struct("ts", "_file", "_line", "stage")))
+    paths = events.groupBy("journey").agg(F.transform(ordered, lambda e: e["stage"])
+                                          .alias("path"))
+    if selection.before:
+        paths = paths.select("journey", before_first(F.col("path"), selection.before)
+                             .alias("path"))
+    wanted = spark.createDataFrame([(list(p),) for p in selection.paths],
+                                   "path array<string>")
+    return paths.join(F.broadcast(wanted), "path").select("journey")

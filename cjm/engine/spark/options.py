@@ -5,7 +5,8 @@ from cjm.config import ENGINE_VARIABLE, chosen_engine
 from cjm.errors import UsageError
 
 # The commands that run on Spark.
-SPARK_COMMANDS = ("discover", "inspect", "funnel", "compare", "channels")
+SPARK_COMMANDS = ("discover", "inspect", "funnel", "compare", "channels", "moments", "check",
+                  "model", "steps", "timing", "attribution", "personas", "report")
 
 
 def check_supported(command: str, engine: str | None = None) -> None:

@@ -684,3 +684,40 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
+
+
+# DuckDB's memory options, which Spark's own settings replace (docs/scale.md).
+DUCKDB_ONLY = {"memory_limit": "--memory-limit", "temp_dir": "--temp-dir",
+               "buckets": "--buckets"}
+
+
+def read_spark_settings(paths: Any, settings: dict[str, Any], *, config: Any = None,
+                        remote: str | None = None, master: str | None = None) -> Any:
+    """Read the log with Spark as the reading options ``settings`` say (READING_OPTIONS,
+    as the flags name them); DuckDB's memory options are refused."""
+    from cjm.config import read_arguments
+    from cjm.errors import UsageError
+
+    settings = dict(settings)
+    refuse_database(paths, settings.pop("table", None), settings.pop("query", None))
+    given = [flag for name, flag in DUCKDB_ONLY.items() if settings.pop(name, None) is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
+                         "Run with --engine duckdb for them; see docs/scale.md for Spark's "
+                         "memory settings.")
+    return read_spark_log(paths, remote=remote, master=master, **read_arguments(settings),
+                          config=config)
+
+
+def refuse_database(paths: Any, table: str | None, query: str | None) -> None:
+    """Spark reads no database URL (nor --table/--query, which name what to read of one)."""
+    from cjm.errors import UsageError
+    from cjm.sources import database_source, is_database_url, redact
+
+    paths = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
+    for path in paths:
+        if is_database_url(path):
+            raise UsageError(f"{redact(path)}: --engine spark reads no database URL",
+                             "Run with --engine duckdb, or cjm convert it to Parquet first "
+                             "(docs/databases.md).")
+    database_source(paths, table, query)  # --table or --query without a URL: refused

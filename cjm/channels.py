@@ -70,7 +70,9 @@ def channel_report(log: Log, costs: dict[str, float] | None = None) -> ChannelRe
     per_journey, by_stage, by_path = None, [], []
     if costs or "cost" in log.mapping:
         if not hasattr(engine, "costs"):
-            raise UsageError("the cost to serve is counted on DuckDB only so far",
+            raise UsageError("the cost to serve runs on DuckDB only: Spark adds the costs in "
+                             "another order, and totals and medians would differ from "
+                             "DuckDB's in their last digits",
                              "Run with --engine duckdb, or without --channel-cost (and the "
                              "cost column).")
         totals = engine.costs(costs)

@@ -318,11 +318,11 @@ def test_compare(spark, generated: Path) -> None:
 
 def test_channels(spark, generated: Path) -> None:
     """cjm channels on Spark: mix, sequences and escalations, DuckDB's bytes; the cost to
-    serve is DuckDB's alone so far, and says so."""
+    serve is DuckDB's alone (sums of doubles in Spark's order), and says so."""
     assert same_on_both("channels", str(generated))["sequences"]
     priced = _cli("channels", str(generated), "--channel-cost", "web=0.1,phone=6", "--engine",
                   "spark")
-    assert priced.exit_code == 2 and "DuckDB only so far" in priced.stderr
+    assert priced.exit_code == 2 and "the cost to serve runs on DuckDB only" in priced.stderr
 
 
 def test_inspect(spark, generated: Path, sliced: Path) -> None:
@@ -357,11 +357,15 @@ DESIGN = str(ROOT / "examples" / "designed-journey.yaml")
 
 
 def test_moments(spark, generated: Path, tmp_path: Path) -> None:
-    """cjm moments on Spark: a yes/no outcome, overall and cut before the goal."""
+    """cjm moments on Spark: a yes/no outcome, overall and cut before the goal; a numeric
+    one (sums of doubles, in Spark's order) is refused."""
     log = str(generated)
     assert same_on_both("moments", log, "--outcome", "converted", "--min-count", "5")["items"]
     assert same_on_both("moments", log, "--outcome", "converted", "--before-goal",
                         "--goal", "Purchase")
+    numeric = _cli("moments", log, "--outcome", "order_value", "--engine", "spark")
+    assert numeric.exit_code == 2
+    assert "a numeric outcome runs on DuckDB only" in numeric.stderr
 
 
 def test_check(spark, generated: Path, tmp_path: Path) -> None:

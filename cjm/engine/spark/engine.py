@@ -39,6 +39,7 @@ from cjm.engine.rows import (
 )
 from cjm.engine.semantics import TRUTHY, open_from, quantile_cont, quantile_position
 from cjm.engine.spark.timestamps import epoch_seconds, spark_trim
+from cjm.errors import UsageError
 
 WINDOW_LIMIT = 1_000_000  # journeys one task may sort for their median and p90 durations
 ACCURACY = 100_000  # of Spark's approximate percentiles, which bound the exact ones
@@ -548,17 +549,18 @@ class SparkEngine:
     @_guarded
     def outcome_sums(self, kind: str, before: Sequence[str] = ()
                      ) -> tuple[OutcomeSums, list[OutcomeItem]]:
-        """As the DuckDB engine's, for the 'rate' kind: outcomes of 0 and 1, whose sums are
-        exact in any order. The 'mean' kind sums doubles, whose last bits depend on the
-        order: its sums may differ from DuckDB's in them."""
+        """As the DuckDB engine's, for the 'rate' kind alone: outcomes of 0 and 1, whose sums
+        are exact in any order. The 'mean' kind sums doubles, whose last bits depend on the
+        order Spark's tasks add them in: it is refused rather than differ from DuckDB's."""
         F, _ = _spark()
+        if kind != "rate":
+            raise UsageError(
+                "a numeric outcome runs on DuckDB only: Spark adds its values in another "
+                "order, and the sums would differ from DuckDB's in their last digits",
+                "Run with --engine duckdb for a numeric outcome (a yes/no one runs on Spark).")
         raw = F.lower(spark_trim(F.col("outcome").cast("string")))
-        if kind == "rate":
-            y = F.max(F.when(raw.isin(list(TRUTHY)), 1.0)
-                      .when(raw.isNull() | (raw == ""), None).otherwise(0.0))
-        else:
-            number = F.col("outcome").cast("double")
-            y = F.max_by(number, F.when(number.isNotNull(), F.col("ts")))
+        y = F.max(F.when(raw.isin(list(TRUTHY)), 1.0)
+                  .when(raw.isNull() | (raw == ""), None).otherwise(0.0))
         outcomes = (self.events.groupBy("journey").agg(y.alias("y"))
                     .where(F.col("y").isNotNull()))
         overall = outcomes.agg(F.count("*").alias("n"), F.sum("y").alias("t"),

@@ -438,6 +438,21 @@ output = "vip.md"
                        files=("all.md", "vip.md"))
 
 
+def test_commands_on_a_shared_log(spark, logs: Path, tmp_path: Path) -> None:
+    """A real log (sepsis, with its ties and odd timestamps): steps, timing, attribution,
+    personas and model give DuckDB's bytes on Spark."""
+    source = SHARED_DATA / "sepsis.csv"
+    if not source.is_file():
+        pytest.skip(f"the shared logs are not here: {source} is absent")
+    log = str(to_parquet(source, logs / "sepsis-commands.parquet"))
+    goal = ("--goal", "Release A")
+    assert same_on_both("steps", log, *goal, "--still-active", "7d")
+    assert same_on_both("timing", log, *goal, "--still-active", "7d")
+    assert same_on_both("attribution", log, *goal, "--resamples", "100")
+    assert same_on_both("personas", log, *goal, "--before-goal", "--k", "3")
+    same_files_on_both(tmp_path, "model", log, "-o", "m.bpmn", "--quality", files=("m.bpmn",))
+
+
 def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:
     result = _cli("discover", str(generated), "--engine", "spark", "--timestamp-format", "%Y")
     assert result.exit_code == 2

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.mapout as mapout
 import cjm.cli.options as options
-from cjm.cli import mapout
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout, warn
 from cjm.errors import UsageError
 

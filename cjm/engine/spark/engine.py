@@ -424,14 +424,9 @@ class SparkEngine:
     @_guarded
     def channel_sequences(self) -> list[ChannelSequence]:
         """Hand-off values in journey order, repeats folded, most journeys first."""
-        F, Window = _spark()
+        F, _ = _spark()
         given = self.seq.where(F.col("hand").isNotNull())
-        previous = F.lag("hand").over(Window.partitionBy("journey").orderBy("pos"))
-        changes = given.withColumn("_prev", previous).where(
-            F.col("_prev").isNull() | (F.col("_prev") != F.col("hand")))
-        sequences = changes.groupBy("journey").agg(F.transform(
-            F.sort_array(F.collect_list(F.struct("pos", "hand"))), lambda x: x["hand"])
-            .alias("channels"))
+        sequences = _folded(given, "hand", "channels")
         rows = sequences.groupBy("channels").count().collect()
         return sorted((ChannelSequence(tuple(r["channels"]), r["count"]) for r in rows),
                       key=lambda c: (-c.journeys, c.channels))
@@ -519,7 +514,7 @@ class SparkEngine:
     @_guarded
     def touch_sequences(self, goals: Sequence[str], by_channel: bool) -> list[TouchSequence]:
         """As the DuckDB engine's: one row a distinct sequence reaches the driver."""
-        F, Window = _spark()
+        F, _ = _spark()
         touch = F.col("hand" if by_channel else "stage")
         cut = (self.seq.where(F.col("stage").isin(list(goals))).groupBy("journey")
                .agg(F.min("pos").alias("cut")) if goals else
@@ -528,12 +523,7 @@ class SparkEngine:
         kept = (self.seq.join(cut, "journey", "left")
                 .where((F.col("cut").isNull() | before) & touch.isNotNull())
                 .select("journey", "pos", touch.alias("touch")))
-        previous = F.lag("touch").over(Window.partitionBy("journey").orderBy("pos"))
-        folded = kept.withColumn("_prev", previous).where(
-            F.col("_prev").isNull() | (F.col("_prev") != F.col("touch")))
-        lists = folded.groupBy("journey").agg(F.transform(
-            F.sort_array(F.collect_list(F.struct("pos", "touch"))), lambda x: x["touch"])
-            .alias("touches"))
+        lists = _folded(kept, "touch", "touches")
         converted = (F.col("cut").isNotNull() if goals
                      else F.coalesce(F.col("success"), F.lit(False)))
         rows = (self.jrn.select("journey", "success").join(lists, "journey", "left")
@@ -587,3 +577,13 @@ class SparkEngine:
                 [OutcomeItem(r["kind"], r["item"], OutcomeSums(r["n"], float(r["t"]),
                                                                float(r["q"])))
                  for r in rows])
+
+
+def _folded(frame, column: str, name: str):
+    """Each journey's values of ``column`` in journey order, repeats folded, as ``name``."""
+    F, Window = _spark()
+    previous = F.lag(column).over(Window.partitionBy("journey").orderBy("pos"))
+    changes = frame.withColumn("_prev", previous).where(
+        F.col("_prev").isNull() | (F.col("_prev") != F.col(column)))
+    return changes.groupBy("journey").agg(F.transform(
+        F.sort_array(F.collect_list(F.struct("pos", column))), lambda x: x[column]).alias(name))

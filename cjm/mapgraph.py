@@ -148,11 +148,11 @@ def build_map(journey_map: JourneyMap, *, stages: float | None = None,
             raise UsageError("build_map: a map without some stages counts the journeys again "
                              "over those it keeps, from the log",
                              "Pass log=, the log the journey map was discovered from.")
+        recounts = {} if recounts is None else recounts
         key = (id(log), tuple(kept), journey_map.handoff_role)
-        counted = (recounts or {}).get(key) or _recount(journey_map, kept, log)
-        if recounts is not None:
-            recounts[key] = counted
-        stage_rows, edges = counted[0], list(counted[1])
+        if key not in recounts:
+            recounts[key] = _recount(journey_map, kept, log)
+        stage_rows, edges = recounts[key][0], list(recounts[key][1])
     else:
         stage_rows = journey_map.stages
         edges = [MapEdge(t.source, t.target, t.count, t.median_seconds, t.handoffs / t.count)

@@ -213,7 +213,7 @@ def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callabl
 
 def log_stem(logs: list[str]) -> str:
     """The first log's name without its extensions, for default output names (a database's:
-    its file's, else its table's, else ``journey``)."""
+    its file's, else ``journey``)."""
     from cjm.files import expand_paths
     from cjm.sources import is_database_url
 

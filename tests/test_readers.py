@@ -130,6 +130,22 @@ def test_gzip_csv_with_rejects_keeps_line_numbers(read, tmp_path):
     ]
 
 
+def test_a_csv_read_in_parallel_keeps_every_rows_line(read, tmp_path):
+    # Over 100 MB, DuckDB splits the file among its threads: the lines must still be the
+    # file's, after a record over two lines too (each row carries its own line as segment).
+    path, line = tmp_path / "big.csv", 2
+    with path.open("w") as out:
+        out.write("journey,stage,timestamp,segment\n")
+        for i in range(3_000_000):
+            note = '"two\nlines"' if i == 3 else "x"
+            out.write(f"j{i % 5000},{note},2024-01-01 00:00:00,{line}\n")
+            line += 2 if i == 3 else 1
+    log = read(path, columns={"segment": "segment"})
+    assert log.events == 3_000_000
+    assert log.con.execute(
+        "SELECT count(*) FROM events WHERE _line <> segment::BIGINT").fetchall() == [(0,)]
+
+
 def test_json_array_of_records(read):
     log = read(DATA / "records.json")
     assert log.files[0].format == "json"

@@ -286,11 +286,13 @@ def _paths_sql(before: Sequence[str], table: str) -> str:
             "GROUP BY journey")
 
 
-def _relation_union(loads: Sequence[FileLoad], scans: bool = False) -> str:
-    """The files' rows as one relation, each with its file's number; with ``scans``, those
-    of the files read in place come from their scan, in the pass that makes the events."""
-    parts = [f"SELECT {i} AS _file, * FROM " + (f"({load.scan})" if scans and load.scan
-                                                 else load.relation)
+def _relation_union(loads: Sequence[FileLoad], scan_line: str | None = None) -> str:
+    """The files' rows as one relation, each with its file's number; with ``scan_line``,
+    those of the files read in place come from their scan, in the pass that makes the
+    events, with ``scan_line`` as their ``_line``."""
+    parts = [f"SELECT {i} AS _file, " + (f"{scan_line} AS _line, * FROM ({load.scan})"
+                                         if scan_line and load.scan else
+                                         f"* FROM {load.relation}")
              for i, load in enumerate(loads)]
     return " UNION ALL BY NAME ".join(parts)
 
@@ -580,13 +582,18 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     # The rows as read, typed, with the reason each one is refused (or the lifecycle that is
     # not kept): one pass over the file's rows makes the events table, from which those rows
     # then move out, so that the log is never held whole once more in between.
-    printed = any(load.scan for load in loads) or "_row" in types
+    scanned = any(load.scan for load in loads)  # then it is the log's one file
+    printed = scanned or "_row" in types
+    # Numbering the rows with a window would keep the pass on one thread: the events table's
+    # row ids, in file order, number them after it, unless the journey gap's window needs
+    # the lines within the pass.
+    scan_line = "row_number() OVER () + 1" if gap_seconds else "NULL::BIGINT"
     con.execute(
         "CREATE TEMP VIEW staged AS SELECT *, " + reason + " AS reason FROM ("
         f"SELECT _file, _line, {case} AS case_id, {text['stage']} AS stage, "
         f"{text['timestamp']} AS ts_text, {ts_sql} AS ts, {keep} AS keep"
         + "".join(f", {text[r]} AS {r}" for r in optional) + (", _row" if printed else "")
-        + f" FROM ({_relation_union(loads, scans=True)}))"
+        + f" FROM ({_relation_union(loads, scan_line)}))"
     )
     extra = "".join(f", {r}" for r in optional) + (", _row" if printed else "")
     rows = "staged"
@@ -609,12 +616,13 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
             con.execute(f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, {rest}")
         else:
             _create_events(con, f"SELECT case_id AS journey, {rest}")
+            if scanned:  # the provisional lines: the row's number + 2
+                con.execute("UPDATE events SET _line = rowid + 2")
     except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
-        scanned = [load for load in loads if load.scan]
         if scanned and not isinstance(exc, CjmError):
             from cjm.engine.duckdb.readers.delimited import parse_error
 
-            raise parse_error(exc, scanned[0].path, where) from None
+            raise parse_error(exc, loads[0].path, where) from None
         raise
     con.execute("SET TimeZone = 'UTC'")  # naive timestamps were read in the log's time zone
     parsed = dict(con.execute("SELECT _file, count(*) FROM events GROUP BY _file").fetchall())

@@ -33,10 +33,11 @@ class FileLoad:
     number) and the file's own columns, all as text except a Parquet file's own timestamps.
 
     A file read in place, in the one pass that makes the events, has a ``scan`` instead: a
-    query of ``_line`` (provisional: the row's number + 2), its columns and ``_row`` (the
-    row's print), whose relation only peeks at the rows (no lines, the rejects skipped).
-    After that pass, ``finish(con, rows parsed)`` sets ``rows`` and ``rejects`` and returns
-    a query of (provisional, line) for the rows whose line differs, or None.
+    query of its columns and ``_row`` (the row's print) in file order, whose relation only
+    peeks at the rows (no lines, the rejects skipped). That pass gives each row the
+    provisional line of its number + 2. After it, ``finish(con, rows parsed)`` sets ``rows``
+    and ``rejects`` and returns a query of (provisional, line) for the rows whose line
+    differs, or None.
     """
 
     path: Path | str  # a database's name (cjm.sources.DatabaseSource.name) is no Path

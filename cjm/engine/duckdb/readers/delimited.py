@@ -134,8 +134,7 @@ def _in_place(con, path: Path, index: int, dialect, encoding: str, kept: list[st
     columns = ", ".join(sql_name(name) for name in kept)
     con.execute(f"CREATE VIEW {relation} AS SELECT NULL::BIGINT AS _line, {columns} "
                 f"FROM {peek}")
-    scan = (f"SELECT row_number() OVER () + 1 AS _line, {_projection(kept)} "
-            f"FROM {_read_csv(path, dialect, encoding, index)}")
+    scan = f"SELECT {_projection(kept)} FROM {_read_csv(path, dialect, encoding, index)}"
     load = FileLoad(path, "csv", relation, 0, dialect.header, scan=scan)
 
     def finish(con, good: int) -> str | None:

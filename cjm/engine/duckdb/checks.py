@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from cjm.quality import DUPLICATE_KEY, EARLIEST, QualityWarning, warnings_from
 
 
-def exact_duplicates(con, rows: str, printed: bool = False) -> tuple[int, list]:
-    """Rows identical in every column, as read, to an earlier row among ``rows`` (a table
-    of events; ``printed``: it has the column ``_row``, each row's print, made when the file
-    was parsed into fewer columns; else the view ``raw`` of the rows as read must exist).
+def find_ties(con, printed: bool = False) -> None:
+    """The table ``tied``: the events that share journey and timestamp with another (their
+    _file, _line, journey, case_id, stage, ts, and ``_row`` when ``printed``), the only rows
+    that ties and exact duplicates are made of: a repeat shares its case, and so its journey,
+    and its timestamp. Grouped by a hash of the two, which holds a tenth of the memory of
+    the texts: a hash shared by chance only brings more rows to the exact checks after."""
+    key = "hash(journey, ts)"
+    con.execute(f"CREATE TEMP TABLE tied AS SELECT _file, _line, journey, case_id, stage, ts"
+                f"{', _row' if printed else ''} FROM events WHERE {key} IN "
+                f"(SELECT {key} FROM events GROUP BY ALL HAVING count(*) > 1)")
+
+
+def exact_duplicates(con, printed: bool = False) -> tuple[int, list]:
+    """Events identical in every column, as read, to an earlier row, among the table
+    ``tied`` of find_ties() (``printed``: it has the column ``_row``, each row's print, made
+    when the file was parsed into fewer columns; else the view ``raw`` of the rows as read
+    must exist).
 
     Leaves the (_file, _line) of the repeats in the table ``repeats``; returns their count
     and the (file, line) of the first rows repeated.
     """
+    con.execute("CREATE TEMP TABLE repeats (_file INTEGER, _line BIGINT)")
+    if not con.execute("SELECT count(*) FROM tied").fetchall()[0][0]:
+        return 0, []
     # Only rows that share journey, stage and time can be duplicates: only those are compared
     # whole (by the print made as the file was parsed, or by reading their rows again).
-    con.execute("CREATE TEMP TABLE repeats (_file INTEGER, _line BIGINT)")
-    # Grouped by a hash of the three, which holds a tenth of the memory of the texts: a hash
-    # shared by chance only brings more rows to the exact comparison below.
-    key = "hash(case_id, stage, ts)"
-    tied = con.execute(f"CREATE TEMP TABLE tied AS SELECT _file, _line, case_id, stage, ts "
-                       f"FROM {rows} WHERE {key} IN (SELECT {key} FROM {rows} GROUP BY ALL "
-                       "HAVING count(*) > 1)").fetchall()[0][0]
-    if not tied:
-        con.execute("DROP TABLE tied")
-        return 0, []
     con.execute(
-        "CREATE TEMP TABLE prints AS SELECT * FROM tied JOIN (SELECT _file, _line, _row FROM "
-        + (rows if printed else "(SELECT _file, _line, hash(*COLUMNS(* EXCLUDE (_file, _line)))"
-           " AS _row FROM raw)")
-        + " SEMI JOIN tied USING (_file, _line)) USING (_file, _line)")
+        "CREATE TEMP TABLE prints AS SELECT _file, _line, case_id, stage, ts, _row FROM "
+        + ("tied" if printed else
+           "tied JOIN (SELECT _file, _line, hash(*COLUMNS(* EXCLUDE (_file, _line))) AS _row "
+           "FROM raw SEMI JOIN tied USING (_file, _line)) USING (_file, _line)"))
     con.execute(f"INSERT INTO repeats SELECT _file, _line FROM prints QUALIFY row_number() OVER "
                 f"(PARTITION BY {DUPLICATE_KEY} ORDER BY _file, _line) > 1")
     duplicates, first = con.execute(
@@ -39,27 +47,51 @@ def exact_duplicates(con, rows: str, printed: bool = False) -> tuple[int, list]:
         "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
         "arg_min(_line, _file * 1e12 + _line) l FROM prints "
         f"GROUP BY {DUPLICATE_KEY} HAVING count(*) > 1)").fetchall()[0]
-    con.execute("DROP TABLE tied; DROP TABLE prints")
+    con.execute("DROP TABLE prints")
     return int(duplicates), first or []
 
 
-def quality_warnings(con, files: list[str], duplicates: int = 0,
+@dataclass(frozen=True)
+class Totals:
+    """The log's figures, and those of its quality warnings that every event counts for."""
+
+    events: int
+    journeys: int
+    stages: int
+    first: Any
+    last: Any
+    single: int  # journeys of one event
+    future: int  # events after now
+    early: int  # events before EARLIEST
+
+
+def totals(con) -> Totals:
+    """The Totals of the table ``events``: one pass over the events, one over the journeys."""
+    events, stages, first, last, future, early = con.execute(
+        "SELECT count(*), count(DISTINCT stage), min(ts), max(ts), "
+        f"count(*) FILTER (WHERE ts > now()), count(*) FILTER (WHERE ts < TIMESTAMPTZ "
+        f"'{EARLIEST}') FROM events").fetchall()[0]
+    journeys, single = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE n = 1) FROM "
+        "(SELECT count(*) n FROM events GROUP BY journey)").fetchall()[0]
+    return Totals(events, journeys, stages, first, last, single, future, early)
+
+
+def quality_warnings(con, files: list[str], figures: Totals, duplicates: int = 0,
                      first: Sequence[tuple[int, int]] = ()) -> list[QualityWarning]:
-    """Duplicates (counted by exact_duplicates()), timestamp ties, single-event journeys, odd
-    dates, near-duplicate names."""
-    # Ties, single-event journeys and odd dates in one pass over (journey, timestamp) groups.
-    tied, tied_journeys, single, future, early = con.execute(
-        "SELECT coalesce(sum(tied), 0), count(*) FILTER (WHERE tied > 0), "
-        "count(*) FILTER (WHERE events = 1), coalesce(sum(future), 0), "
-        "coalesce(sum(early), 0) FROM (SELECT journey, sum(n) events, "
-        "sum(n) FILTER (WHERE n > 1) tied, sum(n) FILTER (WHERE ts > now()) future, "
-        f"sum(n) FILTER (WHERE ts < TIMESTAMPTZ '{EARLIEST}') early FROM ("
-        "SELECT journey, ts, count(*) n FROM events GROUP BY journey, ts) GROUP BY journey)"
-    ).fetchall()[0]
+    """Duplicates (counted by exact_duplicates()), timestamp ties (among the table ``tied``
+    of find_ties(), which it drops), single-event journeys, odd dates, near-duplicate
+    names."""
+    # The tied rows still among the events: some may have been dropped since.
+    tied, tied_journeys = con.execute(
+        "SELECT coalesce(sum(n), 0), count(DISTINCT journey) FROM (SELECT journey, ts, "
+        "count(*) n FROM tied SEMI JOIN events USING (_file, _line) GROUP BY journey, ts "
+        "HAVING count(*) > 1)").fetchall()[0]
+    con.execute("DROP TABLE tied")
     near = con.execute(
         "SELECT lower(trim(stage)) k, list(stage ORDER BY stage) FROM (SELECT DISTINCT stage "
         "FROM events) GROUP BY k HAVING count(*) > 1 ORDER BY k"
     ).fetchall()
     return warnings_from(duplicates, tuple(f"{files[f]}:{line}" for f, line in first),
-                         int(tied), int(tied_journeys), int(single), int(future), int(early),
-                         [names for _, names in near])
+                         int(tied), int(tied_journeys), figures.single, figures.future,
+                         figures.early, [names for _, names in near])

@@ -24,7 +24,7 @@ from cjm.accounting import (
     write_rejects,
 )
 from cjm.config import Config, find_config
-from cjm.engine.duckdb.checks import exact_duplicates, quality_warnings
+from cjm.engine.duckdb.checks import exact_duplicates, find_ties, quality_warnings, totals
 from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
 from cjm.engine.duckdb.readers.database import load_database
 from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
@@ -642,7 +642,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                 + (" OR NOT keep" if keep != "true" else ""))
     for column in ("keep", "reason", "ts_text") if keep != "true" else ("reason", "ts_text"):
         con.execute(f"ALTER TABLE events DROP COLUMN {column}")
-    duplicates = exact_duplicates(con, "events", printed=printed)
+    find_ties(con, printed)
+    duplicates = exact_duplicates(con, printed)
     if printed:
         con.execute("ALTER TABLE events DROP COLUMN _row")
     if drop_duplicates:
@@ -667,16 +668,15 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         )
     if drop_duplicates and sum(r.filtered for r in reports):
         notes.append("exact duplicate events dropped (--drop-duplicates)")
-    totals = con.execute(
-        "SELECT count(*), count(DISTINCT journey), count(DISTINCT stage), min(ts), max(ts) "
-        "FROM events"
-    ).fetchall()[0]
+    figures = totals(con)
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
         notes=notes, warnings=[*truncation_warnings(reports),
-                               *quality_warnings(con, [r.path for r in reports], *duplicates)],
-        events=totals[0], journeys=totals[1], stages=totals[2], first_timestamp=totals[3],
-        last_timestamp=totals[4], journey_gap_seconds=gap_seconds,
+                               *quality_warnings(con, [r.path for r in reports], figures,
+                                                 *duplicates)],
+        events=figures.events, journeys=figures.journeys, stages=figures.stages,
+        first_timestamp=figures.first, last_timestamp=figures.last,
+        journey_gap_seconds=gap_seconds,
         session_column=session_column(list(dict.fromkeys(c for load in loads
                                                          for c in load.columns)), mapping),
     )

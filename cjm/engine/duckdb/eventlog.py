@@ -490,8 +490,13 @@ def default_memory_limit(con, floor: int = DEFAULT_MEMORY_FLOOR) -> None:
     """Cap DuckDB's memory from what the log read takes (DEFAULT_MEMORY_SHARE)."""
     from cjm.units import parse_size
 
-    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
-    cap = max(floor, int((1 + DEFAULT_MEMORY_SHARE) * (held or 0)))
+    # The undo of the update that numbered a file's lines is held to the end and is not
+    # spilled: it comes out of the share of the tables, so that the peak stays theirs.
+    held, undo = con.execute(
+        "SELECT sum(memory_usage_bytes) FILTER (WHERE tag <> 'TRANSACTION'), "
+        "coalesce(sum(memory_usage_bytes) FILTER (WHERE tag = 'TRANSACTION'), 0) "
+        "FROM duckdb_memory()").fetchall()[0]
+    cap = max(floor, int((1 + DEFAULT_MEMORY_SHARE) * (held or 0)) - undo)
     current = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
     if current is None or cap < current:
         con.execute(f"SET memory_limit = '{cap}B'")

@@ -254,3 +254,26 @@ def test_default_memory_limit_grows_with_what_the_log_holds():
     eventlog.default_memory_limit(con, floor=1 << 20)
     cap = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     assert abs(parse_size(cap) / held - (1 + eventlog.DEFAULT_MEMORY_SHARE)) < 0.01, (cap, held)
+
+
+def test_the_undo_of_an_update_comes_out_of_the_default_memory_limit():
+    # DuckDB holds an update's undo to the end and never spills it (the lines of a file
+    # read in place are numbered by one): the tables' share is what is left beside it.
+    import duckdb
+
+    from cjm.engine.duckdb import eventlog
+    from cjm.units import parse_size
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events AS SELECT NULL::BIGINT AS a, range::VARCHAR || "
+                "'xxxxxxxxxxxxxxx' AS b FROM range(3_000_000)")
+    con.execute("UPDATE events SET a = rowid + 2")
+    tables, undo = con.execute(
+        "SELECT sum(memory_usage_bytes) FILTER (WHERE tag <> 'TRANSACTION'), "
+        "sum(memory_usage_bytes) FILTER (WHERE tag = 'TRANSACTION') FROM duckdb_memory()"
+    ).fetchall()[0]
+    assert undo > 0.1 * tables
+    eventlog.default_memory_limit(con, floor=1 << 20)
+    cap = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    expected = (1 + eventlog.DEFAULT_MEMORY_SHARE) * tables - undo
+    assert abs(cap / expected - 1) < 0.01, (cap, tables, undo)

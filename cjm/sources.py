@@ -13,26 +13,67 @@ from urllib.parse import quote, unquote, urlsplit
 
 from cjm.errors import UsageError
 
-# The schemes read, and the driver each needs (None: DuckDB reads its own files).
+# The schemes read, and the driver each needs (None: DuckDB reads its own files); any other
+# ADBC driver is named in an adbc:DRIVER:URI.
 SCHEMES = {"sqlite": "adbc_driver_sqlite", "duckdb": None,
            "postgresql": "adbc_driver_postgresql", "postgres": "adbc_driver_postgresql"}
-_SECRET_PARAMETER = re.compile(r"(password=)[^&;\s]*", re.IGNORECASE)
+ADBC = "adbc:"
+# A parameter that holds a secret, whatever the driver calls it (password=, token=,
+# privateKey=, client_secret=, …): at the start of a text or after ?, &, ;, a comma, a space.
+_SECRET_PARAMETER = re.compile(
+    r"(?<![^?&;,\s(])([\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*=)[^&;\s]*",
+    re.IGNORECASE)
 HIDDEN = "***"
 
 
 def is_database_url(text: str) -> bool:
-    """Whether ``text`` names a database (``scheme://…``) rather than a file."""
-    return urlsplit(str(text)).scheme.lower() in SCHEMES and "://" in str(text)
+    """Whether ``text`` names a database (``scheme://…``, ``adbc:…``) rather than a file."""
+    text = str(text)
+    return ((urlsplit(text).scheme.lower() in SCHEMES and "://" in text)
+            or text.lower().startswith(ADBC))
+
+
+def adbc_parts(url: str) -> tuple[str, str] | None:
+    """The driver and the URI it is given of an ``adbc:DRIVER:URI``, else None. As ADBC's
+    driver manager reads a driver URI, ``adbc:DRIVER://…`` gives the driver ``DRIVER://…``."""
+    if not url.lower().startswith(ADBC):
+        return None
+    driver, colon, uri = url[len(ADBC):].partition(":")
+    if not driver or not colon:
+        return None
+    return driver, f"{driver}:{uri}" if uri.startswith("//") else uri
+
+
+def _split(url: str) -> tuple[str, str]:
+    """``url`` as the part that names the driver (``adbc:DRIVER:``; none for a built-in
+    scheme) and the URI whose user part may hold a password."""
+    if adbc_parts(url) is None:
+        return "", url
+    driver = url[len(ADBC):].partition(":")[0]
+    return url[:len(ADBC) + len(driver) + 1], url[len(ADBC) + len(driver) + 1:]
+
+
+def _password_span(uri: str) -> tuple[int, int] | None:
+    """Where the password of ``uri``'s ``user:password@`` is: after ``//`` (before any ``?``)
+    or, as in a Snowflake DSN, at the start; None when it has none."""
+    end = min([i for i in (uri.find("?"), uri.find("#")) if i >= 0] or [len(uri)])
+    slashes = uri.find("//")
+    start = slashes + 2 if 0 <= slashes < end else 0
+    authority = re.match(r"[^/?#]*", uri[start:]).group(0)  # type: ignore[union-attr]
+    user = authority.rpartition("@")[0]
+    if ":" not in user:
+        return None
+    return start + user.index(":") + 1, start + len(user)
 
 
 def redact(url: str) -> str:
-    """``url`` with its password (in the user part or as ``password=``) replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is not None:
-        user, _, host = parts.netloc.rpartition("@")
-        hidden = f"{user.partition(':')[0]}:{HIDDEN}@{host}"
-        url = url.replace(f"//{parts.netloc}", f"//{hidden}", 1)
-    return _SECRET_PARAMETER.sub(rf"\g<1>{HIDDEN}", url)
+    """``url`` with its password (in the user part, or a ``password=``, ``token=``, … of any
+    driver) replaced by ***."""
+    head, uri = _split(url)
+    span = _password_span(uri)
+    if span is not None:
+        uri = uri[:span[0]] + HIDDEN + uri[span[1]:]
+    return _SECRET_PARAMETER.sub(rf"\g<1>{HIDDEN}", head + uri)
 
 
 @dataclass(frozen=True)
@@ -46,18 +87,34 @@ class DatabaseSource:
 
     @property
     def connect_url(self) -> str:
-        """The URL to connect with: cjm.toml's password added when the URL has none."""
-        parts = urlsplit(self.url)
-        if not self.password or parts.password is not None or not parts.username:
-            return self.url
+        """The URI the driver connects with: an ``adbc:DRIVER:URI``'s URI; cjm.toml's password
+        added when the URI names a user (after ``//``) but no password."""
+        uri = (adbc_parts(self.url) or ("", self.url))[1]
+        parts = urlsplit(uri)
+        if not self.password or "//" not in uri or _password_span(uri) or not parts.username:
+            return uri
         user, _, host = parts.netloc.rpartition("@")
-        return self.url.replace(f"//{parts.netloc}",
-                                f"//{user}:{quote(self.password, safe='')}@{host}", 1)
+        return uri.replace(f"//{parts.netloc}",
+                           f"//{user}:{quote(self.password, safe='')}@{host}", 1)
 
     @property
     def scheme(self) -> str:
         scheme = urlsplit(self.url).scheme.lower()
         return "postgresql" if scheme == "postgres" else scheme
+
+    @property
+    def driver(self) -> str | None:
+        """The driver an ``adbc:DRIVER:URI`` names (a name, a package, a library's path)."""
+        parts = adbc_parts(self.url)
+        return parts[0] if parts else None
+
+    @property
+    def format(self) -> str:
+        """What the rows are read from: the scheme, or the ADBC driver's short name."""
+        if self.driver is None:
+            return self.scheme
+        name = re.split(r"[/\\]", self.driver)[-1].split(".")[0].removeprefix("lib")
+        return name.removeprefix("adbc_driver_") or name
 
     @property
     def path(self) -> str:
@@ -73,10 +130,11 @@ class DatabaseSource:
 
     def secrets(self) -> list[str]:
         """The secrets in the URL, which no message may hold."""
-        parts = urlsplit(self.url)
-        given = [s for s in (parts.password, self.password) if s]
+        uri = _split(self.url)[1]
+        span = _password_span(uri)
+        given = [s for s in (uri[span[0]:span[1]] if span else None, self.password) if s]
+        given += [m.group(0)[len(m.group(1)):] for m in _SECRET_PARAMETER.finditer(uri)]
         found = [form for s in given for form in (s, unquote(s), quote(unquote(s), safe=""))]
-        found += [m.group(0)[len("password="):] for m in _SECRET_PARAMETER.finditer(self.url)]
         return [s for s in found if s]
 
     def hide(self, text: str) -> str:
@@ -114,12 +172,17 @@ def database_source(paths: list[str], table: str | None, query: str | None,
         if table is not None or query is not None:
             flag = "--table" if table is not None else "--query"
             raise UsageError(f"{flag}: only for a database input (sqlite:///, duckdb:///, "
-                             "postgresql://)", f"Drop {flag}, or give a database URL.")
+                             "postgresql://, adbc:DRIVER:URI)",
+                             f"Drop {flag}, or give a database URL.")
         return None
     name = redact(str(urls[0]))
     if len(paths) > 1:
         raise UsageError(f"{name}: a database URL is read alone, not with other inputs",
                          "Give one database URL, or only files.")
+    if str(urls[0]).lower().startswith(ADBC) and adbc_parts(str(urls[0])) is None:
+        raise UsageError(f"{name}: give the ADBC driver and its URI: adbc:DRIVER:URI",
+                         "e.g. adbc:snowflake://user@account/db, adbc:sqlite:/data/events.db "
+                         "(docs/databases.md).")
     if (table is None) == (query is None):
         raise UsageError(f"{name}: give --table NAME or --query \"SELECT …\" (exactly one)",
                          "e.g. --table events, or --query \"SELECT * FROM events\".")

@@ -295,3 +295,149 @@ def test_redact_hides_passwords():
     assert redact("sqlite:////data/x.db") == "sqlite:////data/x.db"
     source = DatabaseSource("postgresql://me:p%40ss@h/db", "t")
     assert source.hide("failed for p@ss and p%40ss") == "failed for *** and ***"
+
+
+# Any ADBC driver: adbc:DRIVER:URI, the driver found by name, package or library path.
+
+def _generic(builtin: str) -> dict[str, str]:
+    """The adbc:DRIVER:URI forms of a built-in sqlite:/// or postgresql:// URL."""
+    if builtin.startswith("postgresql://"):
+        return {"name": "adbc:" + builtin,  # ADBC's shorthand: the URI's scheme is the driver
+                "package": "adbc:adbc_driver_postgresql:" + builtin}
+    import adbc_driver_sqlite
+
+    path = DatabaseSource(builtin).path
+    library = Path(adbc_driver_sqlite.__file__).parent / "libadbc_driver_sqlite.so"
+    return {"name": f"adbc:sqlite:{path}", "package": f"adbc:adbc_driver_sqlite:file:{path}",
+            "library": f"adbc:{library}:{path}"}
+
+
+def _bytes(*args: str, source: str) -> str:
+    """The JSON text with the source's own name (its one difference) replaced."""
+    result = run_cli(*args, "--json", "-")
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert json.dumps(source)[1:-1] in text
+    return text.replace(json.dumps(source)[1:-1], "SOURCE")
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_any_adbc_driver_gives_the_builtin_json_and_the_csvs(command, tmp_path, postgres):
+    name, *rest = COMMANDS[command]
+    path = _csv(tmp_path)
+    csv_json = _json(name, str(path), *rest)
+    for builtin in (_sqlite(tmp_path), _postgres(postgres, f"generic{command}")):
+        table = "events" if builtin.startswith("sqlite") else f"generic{command}"
+        expected = _bytes(name, builtin, "--table", table, *rest,
+                          source=DatabaseSource(builtin, table).name)
+        for form, url in _generic(builtin).items():
+            got = _bytes(name, url, "--table", table, *rest,
+                         source=DatabaseSource(url, table).name)
+            assert got == expected, (form, url)
+            assert _json(name, url, "--table", table, *rest) == csv_json, (form, url)
+
+
+def test_adbc_rejects_are_named_by_position_as_the_builtin_forms(tmp_path, postgres):
+    for builtin in (_sqlite(tmp_path, REJECTS), _postgres(postgres, "generic_rejects", REJECTS)):
+        table = "events" if builtin.startswith("sqlite") else "generic_rejects"
+        expected = run_cli("discover", builtin, "--table", table, "--no-map", "--rejects",
+                           "builtin.csv")
+        got = run_cli("discover", _generic(builtin)["name"], "--table", table, "--no-map",
+                      "--rejects", "generic.csv")
+        assert got.exit_code == expected.exit_code == 0, got.output
+        names = [DatabaseSource(u, table).name for u in (builtin, _generic(builtin)["name"])]
+        assert Path("generic.csv").read_text().replace(names[1], names[0]) == \
+            Path("builtin.csv").read_text()
+        assert Path("generic.csv").read_text().count(names[1]) == 3
+
+
+def test_adbc_reads_only_the_mapped_columns(tmp_path):
+    from cjm.accounting import given_roles
+    from cjm.config import Config
+    from cjm.engine.duckdb.eventlog import _mapped
+    from cjm.engine.duckdb.readers.database import load_database
+    from cjm.sources import database_source
+
+    url = _generic(_sqlite(tmp_path))["name"]
+    with duckdb.connect() as con:
+        load = load_database(con, database_source([url], "events", None), 0,
+                             _mapped(given_roles(None, Config())))
+        kept = [name for (name,) in con.execute("SELECT column_name FROM (DESCRIBE raw_0)")
+                .fetchall()]
+    assert load.format == "sqlite" and load.path == f"{url}?table=events"
+    assert kept == ["_line", *load.columns] and "customer_id" not in kept
+
+
+def test_convert_writes_a_table_through_any_adbc_driver(tmp_path, postgres):
+    path = _csv(tmp_path)
+    expected = _json("discover", str(path), "--no-map")
+    for url in (f"adbc:sqlite:{tmp_path / 'written.db'}", "adbc:" + postgres.url()):
+        result = run_cli("convert", str(path), "-o", url, "--table", "adbc_converted")
+        assert result.exit_code == 0, result.output
+        assert PASSWORD not in result.output
+        assert _json("discover", url, "--table", "adbc_converted", "--no-map") == expected
+
+
+@pytest.mark.parametrize(("url", "package"), [
+    ("adbc:snowflake://analyst:Sn0w-secret@acct/db/public?warehouse=wh", "adbc-driver-snowflake"),
+    ("adbc:adbc_driver_flightsql:grpc+tls://analyst:Sn0w-secret@host:443",
+     "adbc-driver-flightsql"),
+    ("adbc:bigquery:bigquery://project?token=Sn0w-secret", "adbc-driver-bigquery"),
+])
+def test_a_driver_not_installed_names_the_package_to_install(url, package):
+    result = run_cli("discover", url, "--table", "events", "--no-map")
+    assert result.exit_code == 2, result.output
+    assert f"pip install {package}" in result.output.splitlines()[0]
+    assert url.split("//")[0] in result.output  # as written (Rich makes :snowflake: an emoji)
+    assert "Sn0w-secret" not in result.output
+
+
+@pytest.mark.parametrize("url", ["adbc:", "adbc:sqlite", "adbc::/x.db"])
+def test_an_adbc_url_without_its_driver_or_uri_is_a_usage_error(url):
+    result = run_cli("discover", url, "--table", "events", "--no-map")
+    assert result.exit_code == 2 and "adbc:DRIVER:URI" in result.output, result.output
+
+
+def test_an_adbc_password_is_never_shown_or_written(tmp_path, postgres):
+    _postgres(postgres, "adbc_secret_rows", REJECTS)
+    url = "adbc:" + postgres.url()
+    wrong = "adbc:" + postgres.url(password="Wr0ng-" + PASSWORD)
+    runs = [
+        ("discover", url, "--table", "adbc_secret_rows", "--rejects", "r.csv", "--json",
+         "d.json", "-o", "d.svg"),
+        ("report", url, "--table", "adbc_secret_rows", "-o", "r.md"),
+        ("inspect", url, "--table", "adbc_secret_rows"),
+        ("discover", wrong, "--table", "adbc_secret_rows"),
+        ("discover", url, "--query", "SELEKT nonsense"),
+        ("discover", "adbc:" + postgres.url(password=None) + "?password=" + PASSWORD,
+         "--table", "adbc_secret_rows"),
+        ("discover", url + "?token=" + PASSWORD, "--table", "adbc_secret_rows"),
+        ("discover", url, "--engine", "spark", "--table", "adbc_secret_rows"),
+        ("convert", str(_csv(tmp_path)), "-o", url, "--table", "adbc_secret_rows"),
+    ]
+    codes = []
+    for args in runs:
+        result = run_cli(*args)
+        codes.append(result.exit_code)
+        for secret in (PASSWORD, "Wr0ng-"):
+            assert secret not in result.output and secret not in (result.stderr or ""), args
+    assert codes == [0, 0, 0, 1, 1, 0, 1, 2, 1]
+    for path in (p for p in tmp_path.iterdir() if p.is_file()):
+        assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert "***" in Path("d.json").read_text()
+
+
+def test_redact_hides_the_secrets_of_any_driver():
+    assert redact("adbc:snowflake://me:pw@acct/db?warehouse=wh&token=t0k") == \
+        "adbc:snowflake://me:***@acct/db?warehouse=wh&token=***"
+    assert redact("adbc:snowflake:me:pw@acct/db?privateKey=k3y&passcode=123") == \
+        "adbc:snowflake:me:***@acct/db?privateKey=***&passcode=***"
+    assert redact("adbc:flightsql:grpc+tls://me:p@ss@h:443") == \
+        "adbc:flightsql:grpc+tls://me:***@h:443"
+    assert redact("adbc:x:u?private_key=a;client_secret=b&api_key=c") == \
+        "adbc:x:u?private_key=***;client_secret=***&api_key=***"
+    assert redact("adbc:sqlite:file:/data/monkey=1.db?mode=ro") == \
+        "adbc:sqlite:file:/data/monkey=1.db?mode=ro"
+    source = DatabaseSource("adbc:snowflake://me@acct/db?token=t%2Fk", "t", password="pw")
+    assert source.connect_url == "snowflake://me:pw@acct/db?token=t%2Fk"
+    assert source.hide("bad token t/k, t%2Fk, pw") == "bad token ***, ***, ***"

@@ -1,9 +1,11 @@
-"""A table or query of a database (SQLite, DuckDB, PostgreSQL), read as Arrow into DuckDB.
+"""A table or query of a database (SQLite, DuckDB, PostgreSQL, any ADBC driver), read as
+Arrow into DuckDB.
 
 The database runs the query twice: once with LIMIT 0 for the columns (named as a file's
 header is, so that the roles are detected alike), then for the mapped columns alone, whose
-Arrow record batches DuckDB scans into a table. SQLite and PostgreSQL are read through ADBC
-(the low-level API: its DB-API module imports pandas); a DuckDB file by DuckDB, read-only.
+Arrow record batches DuckDB scans into a table. SQLite, PostgreSQL and the driver of an
+``adbc:DRIVER:URI`` are read through ADBC (the low-level API: its DB-API module imports
+pandas); a DuckDB file by DuckDB, read-only.
 A row has no line: it is numbered by its position when the rows are ordered by every column
 read (NULLs last), an order that depends on the rows alone.
 """
@@ -53,7 +55,7 @@ def load_database(con, source: DatabaseSource, index: int,
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     order = ("lines of the original file (cjm_line)" if original else
              f"positions in the rows ordered by {', '.join(chosen)} (NULLs last)")
-    return FileLoad(source.name, source.scheme, relation, rows, list(chosen), [],
+    return FileLoad(source.name, source.format, relation, rows, list(chosen), [],
                     {"rows_are": order})
 
 
@@ -91,18 +93,14 @@ def _connection(source: DatabaseSource) -> Iterator[Callable[[str], Any]]:
         finally:
             database.close()
         return
-    driver = _driver(source)
+    # SQLite read-only, as DuckDB opens its files; an adbc: URI goes as it is given.
+    database = _database(source, f"file:{quote(str(_existing(source).resolve()))}?mode=ro"
+                         if source.scheme == "sqlite" else source.connect_url)
     import adbc_driver_manager
     import pyarrow as pa
 
-    if source.scheme == "sqlite":  # read-only, as DuckDB opens its files
-        uri = f"file:{quote(str(_existing(source).resolve()))}?mode=ro"
-    else:
-        uri = source.connect_url
-    opened: list[Any] = []
+    opened: list[Any] = [database]
     try:
-        database = _guard(source, lambda: driver.connect(uri))
-        opened.append(database)
         connection = _guard(source, lambda: adbc_driver_manager.AdbcConnection(database))
         opened.append(connection)
 
@@ -118,6 +116,49 @@ def _connection(source: DatabaseSource) -> Iterator[Callable[[str], Any]]:
         for handle in reversed(opened):
             with contextlib.suppress(Exception):
                 handle.close()
+
+
+def _database(source: DatabaseSource, uri: str):
+    """The ADBC database ``uri`` with the source's driver: its scheme's package, or the
+    driver of an adbc:DRIVER:URI; a driver that is not installed is a usage error."""
+    if source.driver is None:
+        driver = _driver(source)
+        return _guard(source, lambda: driver.connect(uri))
+    try:
+        import adbc_driver_manager
+    except ImportError:
+        raise _not_installed(source) from None
+    options = {"driver": _library(source.driver)} | ({"uri": uri} if uri else {})
+    try:
+        return adbc_driver_manager.AdbcDatabase(**options)
+    except adbc_driver_manager.Error as exc:
+        if exc.status_code != adbc_driver_manager.AdbcStatusCode.NOT_FOUND:
+            raise _failure(source, exc) from None
+    raise _not_installed(source)
+
+
+def _not_installed(source: DatabaseSource) -> UsageError:
+    hint = (f"Or install it with dbc (dbc install {source.format}), or name its library: "
+            "adbc:/path/to/libadbc_driver_x.so:URI (docs/databases.md).")
+    if any(sep in (source.driver or "") for sep in "/\\"):
+        return UsageError(f"{source.name}: no ADBC driver library at {source.driver}", hint)
+    return UsageError(f"{source.name}: the ADBC driver {source.driver} is not installed: "
+                      f"pip install adbc-driver-{source.format.replace('_', '-')}", hint)
+
+
+def _library(driver: str) -> str:
+    """The library of an adbc:DRIVER: the one the pip package adbc-driver-NAME (or the
+    package named) bundles, else the name or path as given, which ADBC's driver manager
+    looks up (dbc's manifests, $ADBC_DRIVER_PATH, the library path)."""
+    import importlib.util
+
+    module = driver if driver.startswith("adbc_driver_") else f"adbc_driver_{driver}"
+    spec = importlib.util.find_spec(module) if module.isidentifier() else None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        bundled = Path(folder) / f"lib{module}.so"  # named so on every platform
+        if bundled.is_file():
+            return str(bundled)
+    return driver
 
 
 def _driver(source: DatabaseSource):
@@ -147,10 +188,15 @@ def _guard(source: DatabaseSource, call: Callable[[], Any]) -> Any:
     except CjmError:
         raise
     except Exception as exc:  # the driver's or the database's own errors
-        if (known := classify(exc)) is not None:
-            raise known from None
-        raise DataError(f"{source.name}: {source.hide(_first_line(exc))}",
-                        "Check the URL, the credentials and --table/--query.") from None
+        raise _failure(source, exc) from None
+
+
+def _failure(source: DatabaseSource, exc: Exception) -> CjmError:
+    """A driver's error as cjm's: the database's first line, naming the source, no secret."""
+    if (known := classify(exc)) is not None:
+        return known
+    return DataError(f"{source.name}: {source.hide(_first_line(exc))}",
+                     "Check the URL, the credentials and --table/--query.")
 
 
 def _first_line(exc: Exception) -> str:
@@ -172,18 +218,16 @@ def write_table(con, select: str, target: DatabaseSource) -> None:
         finally:
             con.execute("DETACH cjm_target")
         return
-    driver = _driver(target)
+    database = _database(target, target.path if target.scheme == "sqlite" else target.connect_url)
     import adbc_driver_manager
     from adbc_driver_manager import _lib
 
-    uri = target.path if target.scheme == "sqlite" else target.connect_url
     reader = con.sql(select).to_arrow_reader()
     options = {_lib.INGEST_OPTION_TARGET_TABLE: parts[-1],
                _lib.INGEST_OPTION_MODE: _lib.INGEST_OPTION_MODE_CREATE}
     if len(parts) > 1:
         options[adbc_driver_manager.StatementOptions.INGEST_TARGET_DB_SCHEMA.value] = parts[-2]
     with contextlib.ExitStack() as stack:
-        database = _guard(target, lambda: driver.connect(uri))
         stack.callback(database.close)
         connection = _guard(target, lambda: adbc_driver_manager.AdbcConnection(database))
         stack.callback(connection.close)

@@ -431,6 +431,13 @@ def test_escape_sequences_in_stage_names_never_reach_the_terminal(tmp_path):
     assert not any("\x1b" in run.stdout + run.stderr for run in runs)
 
 
+def test_emoji_codes_in_messages_are_printed_as_written(tmp_path):
+    """Rich turns :smile: into an emoji unless told not to: a file named so (or an
+    adbc:snowflake: URL) must read as written in a message."""
+    missing = _run(["inspect", ":smile:.jsonl"], tmp_path)
+    assert missing.code == 2 and ":smile:.jsonl" in missing.stderr, missing
+
+
 @pytest.mark.parametrize("name", ["billion_laughs.xes", "external_entity_file.xes",
                                   "external_parameter_entity.xes"])
 def test_the_xes_parser_itself_refuses_entities(monkeypatch, name):

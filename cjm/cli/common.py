@@ -357,15 +357,17 @@ def _escape(text: str) -> str:
     return escape(printable(text))
 
 
+# emoji=False everywhere: a name from the data or a URL (:smile:, adbc:snowflake:) is printed
+# as written, never as an emoji.
 @functools.cache
 def stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def stdout():
     from rich.console import Console
 
     width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "100"))
-    return Console(highlight=False, width=width)
+    return Console(highlight=False, width=width, emoji=False)

@@ -186,7 +186,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
 }
 
 _PATHS_HELP = ("Log files or globs: CSV, TSV, JSON, JSON Lines, Parquet, XES (gzip too); or "
-               "a database URL (sqlite:///, duckdb:///, postgresql://) with --table or --query.")
+               "a database URL (sqlite:///, duckdb:///, postgresql://, adbc:DRIVER:URI) with "
+               "--table or --query.")
 PATHS = Annotated[list[str], typer.Argument(help=_PATHS_HELP, show_default=False,
                                             metavar="LOG...")]
 OPTIONAL_PATHS = Annotated[list[str] | None, typer.Argument(

@@ -14,8 +14,8 @@ def convert_command(
     args: LogArgs,
     output: Annotated[str, typer.Option(
         "-o", "--output", help="The Parquet file to write, or a database (duckdb:///, "
-        "sqlite:///, postgresql://) to write the new table --table to.", rich_help_panel=OUTPUT,
-        metavar="FILE.parquet|URL", show_default=False)],
+        "sqlite:///, postgresql://, adbc:DRIVER:URI) to write the new table --table to.",
+        rich_help_panel=OUTPUT, metavar="FILE.parquet|URL", show_default=False)],
 ) -> None:
     """Convert a log to Parquet for repeated runs: every row as read (columns as text), in
     file order, with its original line in cjm_line, so that rejects still name the line of

@@ -340,8 +340,8 @@ def read_log(
     query: str | None = None,
 ) -> EventLog:
     """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one,
-    or the rows of a database: a URL (sqlite:///, duckdb:///, postgresql://) with ``table``
-    or ``query`` (see docs/databases.md).
+    or the rows of a database: a URL (sqlite:///, duckdb:///, postgresql://, adbc:DRIVER:URI)
+    with ``table`` or ``query`` (see docs/databases.md).
 
     ``columns`` maps roles to column names (``{"case": "customer_id"}``); roles not named are
     taken from ``cjm.toml``/``[tool.cjm]`` or detected from the column names. ``dayfirst``

@@ -1,4 +1,5 @@
-"""Database URLs as log inputs: which ones, what to read from them, and how to name them.
+"""Database URLs as log inputs: which ones, what to read from them, and how to name them;
+and the name default outputs take from any input.
 
 Engine-neutral and light (no driver is imported here): the CLI and every engine tell a
 database input from a file by its URL, and name it only as ``redact`` prints it, so that a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from cjm.errors import UsageError
@@ -191,3 +193,29 @@ def database_source(paths: list[str], table: str | None, query: str | None,
     if query is not None and not query.strip():
         raise UsageError("--query: give a SELECT statement")
     return DatabaseSource(str(urls[0]), table, query, password)
+
+
+_LOG_SUFFIXES = (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
+                 ".txt")
+
+
+def output_stem(paths: list[str]) -> str:
+    """The first input's name without its extensions, for default output names: a local
+    file's (a glob's first match), a database's file (else ``journey``), a URI's or a folder's
+    last part, a table's name (as Spark reads them)."""
+    first = str(paths[0]) if paths else ""
+    if is_database_url(first):
+        name = re.split(r"[/:]", first.partition("?")[0].rstrip("/"))[-1]
+        return (name.rsplit(".", 1)[0] if "." in name else "") or "journey"
+    if "://" in first:  # a URI Spark reads: its last part that is no pattern
+        name = next((part for part in reversed(first.rstrip("/").split("/"))
+                     if not any(ch in part for ch in "*?[")), "")
+    elif any(ch in first for ch in "*?["):
+        from cjm.files import expand_paths
+
+        name = expand_paths([first])[0].name
+    else:  # a file, a folder of parts, a table: named alike, whether it exists or not
+        name = Path(first).name
+    for suffix in _LOG_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name or "journey"

@@ -384,3 +384,16 @@ def test_interrupted_discover_keeps_the_old_outputs(shop, tmp_path, monkeypatch,
     assert Path("m.dot").read_text() == "old map"
     assert Path("out.json").read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.dot", "out.json", "shop.csv"]
+
+
+@pytest.mark.parametrize(("given", "stem"), [
+    ("logs/shop.csv.gz", "shop"), ("shop.parquet", "shop"), ("events/", "events"),
+    ("s3a://bucket/logs/events.parquet", "events"), ("hdfs://nn/logs/*.parquet", "logs"),
+    ("analytics.events", "analytics.events"), ("sqlite:////data/shop.db", "shop"),
+    ("adbc:sqlite:shop.db", "shop"), ("postgresql://me:pw@db/shop", "journey"),
+    ("adbc:snowflake://me@acct/db", "journey"),
+])
+def test_default_outputs_are_named_after_the_first_input(given, stem):
+    from cjm.sources import output_stem
+
+    assert output_stem([given]) == stem

@@ -441,3 +441,11 @@ def test_redact_hides_the_secrets_of_any_driver():
     source = DatabaseSource("adbc:snowflake://me@acct/db?token=t%2Fk", "t", password="pw")
     assert source.connect_url == "snowflake://me:pw@acct/db?token=t%2Fk"
     assert source.hide("bad token t/k, t%2Fk, pw") == "bad token ***, ***, ***"
+
+
+def test_default_outputs_are_named_after_the_database_file(tmp_path):
+    _sqlite(tmp_path, name="shop.db")
+    for command, written in (("discover", "shop.journey.svg"), ("model", "shop.bpmn")):
+        result = run_cli(command, "adbc:sqlite:shop.db", "--table", "events")
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / written).is_file(), sorted(p.name for p in tmp_path.iterdir())

@@ -383,6 +383,18 @@ def test_model(spark, generated: Path, tmp_path: Path) -> None:
                        "-o", "m.pnml", "--quality", files=("m.bpmn", "m.dot", "m.pnml"))
 
 
+def test_model_names_its_default_output_after_a_folder_of_parts(spark, generated: Path,
+                                                              tmp_path: Path) -> None:
+    """A folder Spark reads (no file to expand) names the default output as a file does."""
+    import shutil
+
+    (tmp_path / "events").mkdir()
+    shutil.copy(generated, tmp_path / "events" / "part-00000.parquet")
+    result = _cli("model", str(tmp_path / "events") + "/", "--engine", "spark")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "events.bpmn").is_file()
+
+
 def test_steps_timing_attribution(spark, generated: Path, tmp_path: Path) -> None:
     """cjm steps, timing and attribution on Spark, with their options combined."""
     log = str(generated)

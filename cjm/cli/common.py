@@ -212,23 +212,6 @@ def report(args: LogArgs, compute: Callable, to_json: Callable, to_view: Callabl
     args.check_strict(log)
 
 
-def log_stem(logs: list[str]) -> str:
-    """The first log's name without its extensions, for default output names (a database's:
-    its file's, else ``journey``)."""
-    from cjm.files import expand_paths
-    from cjm.sources import is_database_url
-
-    if logs and is_database_url(logs[0]):
-        name = logs[0].partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        name = name.rsplit(".", 1)[0] if "." in name else "journey"
-        return name or "journey"
-    name = expand_paths(logs)[0].name
-    for suffix in (".gz", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xes",
-                   ".txt"):
-        name = name.removesuffix(suffix)
-    return name or "journey"
-
-
 def log_command(func: Callable[..., None] | None = None, *, optional: bool = False) -> Any:
     """Give a command the log paths and the shared reading options, collected as LogArgs.
 

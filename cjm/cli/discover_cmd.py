@@ -63,8 +63,7 @@ def discover_command(
     Example: cjm discover examples/shop.csv -o shop.svg --json shop.json
     """
     from cjm.cli.engine import open_log
-    from cjm.config import chosen_engine, find_config
-    from cjm.engine.spark.options import default_stem
+    from cjm.config import find_config
     from cjm.gates import check_each, gate_notes
     from cjm.journeys import discover
     from cjm.mapgraph import build_map
@@ -77,9 +76,6 @@ def discover_command(
     view = view or config.get("view", "both")
     top = top or int(config.get("top", 10))
     validate_view(view, node_label)
-    spark = chosen_engine(engine) == "spark"
-    if spark and not (output or no_map or json_out == "-"):  # URIs and tables have no stem
-        output = [f"{default_stem(args.paths)}.journey.svg"]
     chosen = mapout.targets(args.paths, output, no_map, json_out, "journey")
     dead_end_gate = (parse_rate(fail_on_dead_end_rate, "--fail-on-dead-end-rate")
                      if fail_on_dead_end_rate is not None else None)

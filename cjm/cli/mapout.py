@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cjm.cli.common import OUTPUT, log_stem, warn, write_each
+from cjm.cli.common import OUTPUT, warn, write_each
 from cjm.errors import UsageError
 
 MAP = "Map"
@@ -60,7 +60,9 @@ def targets(logs: list[str], output: list[str] | None, no_map: bool, json_out: s
     elif no_map or json_out == "-":
         chosen = []
     else:
-        chosen = [Path(f"{log_stem(logs)}.{kind}.svg")]
+        from cjm.sources import output_stem
+
+        chosen = [Path(f"{output_stem(logs)}.{kind}.svg")]
     for target in chosen:
         if target.suffix.lower().lstrip(".") not in OUTPUT_FORMATS:
             raise UsageError(f"-o {target}: cannot tell the format from the extension",

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 import cjm.cli.options as options
-from cjm.cli.common import OUTPUT, LogArgs, log_command, log_stem, stderr, stdout, write_each
+from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout, write_each
 from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
 MODEL = "Model"
@@ -38,8 +38,9 @@ def model_command(
     from cjm.journeys import discover
     from cjm.model import MODEL_FORMATS, discover_model, precision, replay, write_model
     from cjm.render.terminal import model_view, notes_and_warnings
+    from cjm.sources import output_stem
 
-    chosen = [Path(o) for o in output] if output else [Path(log_stem(args.paths) + ".bpmn")]
+    chosen = [Path(o) for o in output] if output else [Path(output_stem(args.paths) + ".bpmn")]
     for target in chosen:
         if target.suffix.lower().lstrip(".") not in MODEL_FORMATS:
             from cjm.errors import UsageError

@@ -13,7 +13,6 @@ from cjm.cli.common import (
     error,
     interrupted,
     log_command,
-    log_stem,
     stderr,
     stdout,
     write_each,
@@ -127,8 +126,10 @@ def report_command(
         raise UsageError("give a LOG file, or --config FILE.toml",
                          "Example: cjm report examples/shop.csv -o report.html")
     from cjm.report import run_report
+    from cjm.sources import output_stem
 
-    targets = [Path(o) for o in output] if output else [Path(f"{log_stem(args.paths)}.report.html")]
+    targets = ([Path(o) for o in output] if output
+               else [Path(f"{output_stem(args.paths)}.report.html")])
     run = run_report(args.paths, values, targets, assets, reading=args.settings(),
                      write_all=write_each, engine=chosen)
     if not quiet:

@@ -1,4 +1,4 @@
-"""Which commands run on Spark, and the names of their outputs; no PySpark import, so that
+"""Which commands run on Spark; no PySpark import, so that
 ``--help`` stays fast (the flags are declared in cjm.cli.engine)."""
 
 from cjm.config import ENGINE_VARIABLE, chosen_engine
@@ -18,12 +18,3 @@ def check_supported(command: str, engine: str | None = None) -> None:
             f"{name} runs on DuckDB only; Spark (${ENGINE_VARIABLE}=spark) works with "
             f"{listing} so far",
             f"Unset {ENGINE_VARIABLE} (or set it to duckdb) for {name}.")
-
-
-def default_stem(paths: list[str]) -> str:
-    """The first input's name without its extensions, for default output names (a URI's
-    last part, a table's name)."""
-    name = str(paths[0]).rstrip("/").rsplit("/", 1)[-1] if paths else ""
-    for suffix in (".gz", ".csv", ".tsv", ".parquet", ".txt"):
-        name = name.removesuffix(suffix)
-    return name or "journey"

@@ -62,3 +62,10 @@ def test_convert_refuses_what_it_cannot_keep(write):
     taken = write("taken.csv", "journey,stage,timestamp,cjm_line\na,S,2024-01-01T00:00:00Z,7\n")
     result = run_cli("convert", str(taken), "-o", "t.parquet")
     assert result.exit_code == 2 and "column named 'cjm_line'" in result.output
+
+
+def test_quiet_prints_nothing_but_writes_the_file(tmp_path):
+    result = run_cli("convert", str(EXAMPLE), "-o", "quiet.parquet", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and (tmp_path / "quiet.parquet").is_file()
+    assert run_cli("convert", str(EXAMPLE), "-o", "loud.parquet").stdout.startswith("Wrote")

@@ -181,3 +181,11 @@ def test_a_stage_name_xml_cannot_hold_is_named_and_the_drawings_are_written(writ
     assert errors == [f"Error: cannot write m.{f}: the stage 'A\\x01b' holds a control "
                       f"character, which {f.upper()} (XML) cannot hold" for f in ("bpmn", "pnml")]
     assert Path("m.svg").exists() and Path("m.dot").exists()
+
+
+def test_quiet_prints_no_summary_but_writes_the_model(tmp_path):
+    example = Path(__file__).parents[1] / "examples" / "shop.csv"
+    result = run_cli("model", str(example), "-o", "quiet.bpmn", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and (tmp_path / "quiet.bpmn").is_file()
+    assert "quiet.bpmn" in run_cli("model", str(example), "-o", "quiet.bpmn").stdout

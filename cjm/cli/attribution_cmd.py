@@ -22,7 +22,7 @@ def attribution_command(
         min=100, metavar="N")] = 1000,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 import cjm.cli.mapout as mapout
+import cjm.cli.options as options
 from cjm.cli.common import LogArgs, log_command, report
 from cjm.cli.engine import Engine, SparkMaster, SparkRemote, open_log
 
@@ -21,7 +22,7 @@ def channels_command(
         show_default=False)] = None,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

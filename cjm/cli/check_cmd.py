@@ -27,7 +27,7 @@ def check_command(
     no_map: mapout.NoMap = False,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     view: mapout.View = None,
     node_label: mapout.NodeLabel = "journeys",
     stages: mapout.Stages = None,

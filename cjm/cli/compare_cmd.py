@@ -35,7 +35,7 @@ def compare_command(
     no_map: mapout.NoMap = False,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
 from cjm.errors import UsageError
 
@@ -16,6 +17,7 @@ def convert_command(
         "-o", "--output", help="The Parquet file to write, or a database (duckdb:///, "
         "sqlite:///, postgresql://, adbc:DRIVER:URI) to write the new table --table to.",
         rich_help_panel=OUTPUT, metavar="FILE.parquet|URL", show_default=False)],
+    quiet: options.Quiet = False,
 ) -> None:
     """Convert a log to Parquet for repeated runs: every row as read (columns as text), in
     file order, with its original line in cjm_line, so that rejects still name the line of
@@ -27,7 +29,6 @@ def convert_command(
     from cjm.engine.duckdb.convert import convert, convert_to_table
     from cjm.render.terminal import notes_and_warnings
     from cjm.sources import DatabaseSource, is_database_url
-    from cjm.units import format_counted
 
     table = None
     if is_database_url(output):
@@ -48,11 +49,22 @@ def convert_command(
                          "later (cjm discover 'logs/*.parquet').")
     with args.read(keep_rows=True) as log:
         done = convert_to_table(log, table) if table else convert(log, output)
+    if not quiet:
+        _summary(done, log.rejected)
+    for line in notes_and_warnings(log):
+        stderr().print(line)
+    args.check_strict(log)
+
+
+def _summary(done, rejected: int) -> None:
+    """What was written, and which rows will be rejected again or were left out."""
+    from cjm.units import format_counted
+
     stdout().print(f"Wrote {done.target}: {format_counted(done.rows, 'rows')}, every column as "
                    "text, in file "
                    "order, each with its original line (cjm_line)", markup=False,
                    highlight=False)
-    again = log.rejected - done.unreadable
+    again = rejected - done.unreadable
     if again:
         were = "was" if again == 1 else "were"
         stdout().print(f"{format_counted(again, 'rows')} in the file {were} rejected as read and "
@@ -63,6 +75,3 @@ def convert_command(
         are = "is" if done.unreadable == 1 else "are"
         stdout().print(f"{format_counted(done.unreadable, 'rows')} could not be split into "
                        f"fields and {are} not in the file", markup=False, highlight=False)
-    for line in notes_and_warnings(log):
-        stderr().print(line)
-    args.check_strict(log)

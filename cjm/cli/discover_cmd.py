@@ -20,7 +20,7 @@ def discover_command(
     no_map: mapout.NoMap = False,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     goal: options.Goal = None,
     goal_share: options.GoalShare = None,
     still_active: options.StillActive = None,

@@ -4,7 +4,6 @@ from typing import Annotated
 
 import typer
 
-import cjm.cli.mapout as mapout
 import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout, warn
 from cjm.errors import UsageError
@@ -26,7 +25,7 @@ def explore_command(
         "--examples", help="Example journey ids per stage and transition (withheld under "
         "--pseudonymize or --min-journeys).", rich_help_panel=OUTPUT, min=0,
         metavar="N")] = 5,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
 ) -> None:
     """Write the journey explorer: one HTML page, working offline, with sliders for stage and
     path coverage (stops 40% to 100% by 10%, each drawn as cjm discover --stages/--paths

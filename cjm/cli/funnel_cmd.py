@@ -22,7 +22,7 @@ def funnel_command(
     by: options.By = None,
     top_values: options.TopValues = None,
     json_out: mapout.JsonOut = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

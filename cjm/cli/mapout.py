@@ -25,8 +25,6 @@ JsonOut = Annotated[str | None, typer.Option(
 Top = Annotated[int | None, typer.Option(
     "--top", help="Rows in each table. (default: 10)", rich_help_panel=OUTPUT, min=1,
     show_default=False)]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.",
-                                     rich_help_panel=OUTPUT)]
 View = Annotated[str | None, typer.Option(
     "--view", help="Edge labels: frequency, performance (median wait) or both. "
     "(default: both)", rich_help_panel=MAP, show_default=False)]

@@ -26,6 +26,7 @@ def model_command(
     quality: Annotated[bool, typer.Option(
         "--quality", help="Also measure the model's fitness and precision on the log.",
         rich_help_panel=MODEL)] = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,
@@ -56,7 +57,8 @@ def model_command(
     if quality:
         net = model.petri_net()
         scores = (replay(net, paths).fitness, precision(net, paths))
-    stdout().print(model_view(jm, model, scores, written))
+    if not quiet:
+        stdout().print(model_view(jm, model, scores, written))
     for line in notes_and_warnings(log):
         stderr().print(line)
     args.check_strict(log)

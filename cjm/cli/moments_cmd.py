@@ -20,7 +20,7 @@ def moments_command(
     goal: options.Goal = None,
     json_out: mapout.JsonOut = None,
     top: mapout.Top = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

@@ -1,14 +1,20 @@
-"""Options that several commands take, each declared once: goals, slices, funnels, gates."""
+"""Options that several commands take, each declared once: goals, slices, funnels, gates,
+quiet."""
 
 from typing import Annotated
 
 import typer
+
+from cjm.cli.common import OUTPUT
 
 GOALS = "Goals and gaps"
 SLICES = "Segments and periods"
 FUNNEL = "Funnel"
 DESIGN = "Design"
 GATES = "CI gates"
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.",
+                                     rich_help_panel=OUTPUT)]
 
 Goal = Annotated[list[str] | None, typer.Option(
     "--goal", help="A goal stage (repeatable). (default: cjm.toml's goals, else the outcome "

@@ -24,7 +24,7 @@ def personas_command(
         "--maps", help="Write one map per persona into this folder (persona-1.svg, …).",
         rich_help_panel=OUTPUT, metavar="DIR", show_default=False)] = None,
     json_out: mapout.JsonOut = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

@@ -39,7 +39,7 @@ def report_command(
     config_file: Annotated[str | None, typer.Option(
         "--config", help="Run every report a TOML file lists (see docs/report.md); no LOG "
         "then.", rich_help_panel="Output", metavar="FILE.toml", show_default=False)] = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     goal: options.Goal = None,
     goal_share: options.GoalShare = None,
     still_active: options.StillActive = None,

@@ -24,7 +24,7 @@ def steps_command(
     period: options.Period = None,
     values: options.Values = None,
     json_out: mapout.JsonOut = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

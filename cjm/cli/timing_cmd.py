@@ -24,7 +24,7 @@ def timing_command(
         "time, with its 95% band) to this SVG file.", rich_help_panel=OUTPUT,
         metavar="FILE.svg", show_default=False)] = None,
     json_out: mapout.JsonOut = None,
-    quiet: mapout.Quiet = False,
+    quiet: options.Quiet = False,
     engine: Engine = None,
     spark_remote: SparkRemote = None,
     spark_master: SparkMaster = None,

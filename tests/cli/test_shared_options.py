@@ -39,3 +39,7 @@ def test_each_option_is_declared_once():
              if len(files) > 1 and name not in APART}
     assert not twice
     assert all(len(declared[name]) > 1 for name in APART)  # no stale exception
+
+
+def test_quiet_is_declared_with_the_other_shared_options():
+    assert _declarations()["--quiet"] == {"options.py"}

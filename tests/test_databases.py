@@ -449,3 +449,19 @@ def test_default_outputs_are_named_after_the_database_file(tmp_path):
         result = run_cli(command, "adbc:sqlite:shop.db", "--table", "events")
         assert result.exit_code == 0, result.output
         assert (tmp_path / written).is_file(), sorted(p.name for p in tmp_path.iterdir())
+
+
+def test_a_driver_installed_by_manifest_is_found_by_its_name(tmp_path, monkeypatch):
+    """As dbc installs drivers: a manifest NAME.toml on $ADBC_DRIVER_PATH names the library."""
+    builtin = _sqlite(tmp_path)
+    library = _generic(builtin)["library"].split(":")[1]
+    (tmp_path / "drivers").mkdir()
+    (tmp_path / "drivers" / "warehouse.toml").write_text(
+        f'manifest_version = 1\nname = "warehouse"\n[Driver]\nshared = "{library}"\n')
+    monkeypatch.setenv("ADBC_DRIVER_PATH", str(tmp_path / "drivers"))
+    url = f"adbc:warehouse:{DatabaseSource(builtin).path}"
+    assert _bytes("discover", url, "--table", "events", "--no-map",
+                  source=DatabaseSource(url, "events").name).replace(
+        '"format": "warehouse"', '"format": "sqlite"') == \
+        _bytes("discover", builtin, "--table", "events", "--no-map",
+               source=DatabaseSource(builtin, "events").name)

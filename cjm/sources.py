@@ -49,10 +49,9 @@ def adbc_parts(url: str) -> tuple[str, str] | None:
 def _split(url: str) -> tuple[str, str]:
     """``url`` as the part that names the driver (``adbc:DRIVER:``; none for a built-in
     scheme) and the URI whose user part may hold a password."""
-    if adbc_parts(url) is None:
-        return "", url
-    driver = url[len(ADBC):].partition(":")[0]
-    return url[:len(ADBC) + len(driver) + 1], url[len(ADBC) + len(driver) + 1:]
+    parts = adbc_parts(url)
+    cut = len(ADBC) + len(parts[0]) + 1 if parts else 0
+    return url[:cut], url[cut:]
 
 
 def _password_span(uri: str) -> tuple[int, int] | None:

@@ -69,3 +69,26 @@ def test_quiet_prints_nothing_but_writes_the_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and (tmp_path / "quiet.parquet").is_file()
     assert run_cli("convert", str(EXAMPLE), "-o", "loud.parquet").stdout.startswith("Wrote")
+
+
+def test_parsed_timestamps_give_the_figures_of_the_original(write, tmp_path):
+    """--parse-timestamps: day-first dates without an offset, read in a time zone, written as
+    instants; the file gives the original's figures with no reading option, and a value that
+    does not parse stays rejected at its line."""
+    log = write("log.csv", "journey,stage,timestamp\n"
+                           "a,Start,13/03/2024 10:00:00\n"
+                           "a,Middle,soon\n"
+                           "a,End,31/03/2024 02:30:00\n"
+                           "b,Start,27/10/2024 02:30:00\n"
+                           "b,End,28/10/2024 10:00:00.5\n")
+    zone = ["--timezone", "Europe/Amsterdam"]
+    result = run_cli("convert", str(log), "-o", "log.parquet", "--parse-timestamps", *zone)
+    assert result.exit_code == 0, result.output
+    assert "every column as text but 'timestamp' (parsed as day/month/year)" in result.stdout
+    kind = duckdb.sql("SELECT column_type FROM (DESCRIBE 'log.parquet') "
+                      "WHERE column_name = 'timestamp'").fetchall()[0][0]
+    assert kind == "TIMESTAMP WITH TIME ZONE"
+    assert _figures([str(log), *zone]) == _figures(["log.parquet"])
+    for source in (str(log), "log.parquet"):
+        assert run_cli("inspect", source, *zone, "--rejects", "rejects.csv").exit_code == 0
+        assert [r[1] for r in csv_rows(tmp_path / "rejects.csv")[1:]] == ["3"]

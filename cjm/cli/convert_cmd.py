@@ -17,6 +17,10 @@ def convert_command(
         "-o", "--output", help="The Parquet file to write, or a database (duckdb:///, "
         "sqlite:///, postgresql://, adbc:DRIVER:URI) to write the new table --table to.",
         rich_help_panel=OUTPUT, metavar="FILE.parquet|URL", show_default=False)],
+    parse_timestamps: Annotated[bool, typer.Option(
+        "--parse-timestamps", help="Write the timestamp column as instants (TIMESTAMP WITH "
+        "TIME ZONE), parsed as cjm reads them (format, --timezone, --dayfirst): for engines "
+        "that read only ISO 8601, such as Spark.", rich_help_panel=OUTPUT)] = False,
     quiet: options.Quiet = False,
 ) -> None:
     """Convert a log to Parquet for repeated runs: every row as read (columns as text), in
@@ -48,21 +52,24 @@ def convert_command(
                          "Convert each file to its own Parquet file; read them together "
                          "later (cjm discover 'logs/*.parquet').")
     with args.read(keep_rows=True) as log:
-        done = convert_to_table(log, table) if table else convert(log, output)
+        done = (convert_to_table(log, table, parse_timestamps) if table
+                else convert(log, output, parse_timestamps))
     if not quiet:
-        _summary(done, log.rejected)
+        columns = (f"every column as text but {log.mapping.column('timestamp')!r} (parsed as "
+                   f"{log.timestamp_format.description})" if parse_timestamps else
+                   "every column as text")
+        _summary(done, log.rejected, columns)
     for line in notes_and_warnings(log):
         stderr().print(line)
     args.check_strict(log)
 
 
-def _summary(done, rejected: int) -> None:
+def _summary(done, rejected: int, columns: str) -> None:
     """What was written, and which rows will be rejected again or were left out."""
     from cjm.units import format_counted
 
-    stdout().print(f"Wrote {done.target}: {format_counted(done.rows, 'rows')}, every column as "
-                   "text, in file "
-                   "order, each with its original line (cjm_line)", markup=False,
+    stdout().print(f"Wrote {done.target}: {format_counted(done.rows, 'rows')}, {columns}, in "
+                   "file order, each with its original line (cjm_line)", markup=False,
                    highlight=False)
     again = rejected - done.unreadable
     if again:

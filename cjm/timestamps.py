@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
 from cjm.errors import DataError, UsageError
 from cjm.sql import sql_name, sql_string
@@ -55,6 +57,28 @@ class TimestampFormat:
     def expression(self, column_sql: str) -> str:
         """The SQL that reads ``column_sql`` as a TIMESTAMPTZ."""
         return self.sql.replace("{c}", column_sql)
+
+
+@cache
+def _zones() -> dict[str, str]:
+    import zoneinfo
+
+    # localtime and posixrules are files of the tz database, Factory no zone Spark knows.
+    return {n.casefold(): n for n in zoneinfo.available_timezones()
+            if n not in ("localtime", "posixrules", "Factory")}
+
+
+def zone_name(timezone: str) -> str:
+    """The tz database's spelling of a --timezone name given in any case, as DuckDB takes it.
+
+    DuckDB's ICU also takes legacy aliases (PST, IST, BST, SystemV/…) and GMT+1: engines
+    that do not know them (Spark) refuse them, as their meaning depends on who writes them.
+    """
+    found = _zones().get(timezone.casefold())
+    if found is None:
+        raise UsageError(f"--timezone: unknown time zone {timezone!r}",
+                         "Use an IANA name such as Europe/Amsterdam or UTC.")
+    return found
 
 
 def _strptime(formats: list[str]) -> str:
@@ -105,30 +129,88 @@ def detect_format(
             f"LIMIT {SAMPLE_SIZE}"
         ).fetchall()
     ]
-    if not values:
-        raise DataError(f"{where}: the timestamp column {column!r} is empty in every row")
+    epoch = _epoch_format(values, column, where)
+    if epoch is not None:
+        return epoch
     naive = any(not _OFFSET.search(v) for v in values)
-    if all(_EPOCH.match(v) for v in values):
-        magnitude = sorted(abs(float(v)) for v in values)[len(values) // 2]
-        unit = next((unit for limit, unit, _ in _EPOCH_UNITS if magnitude < limit),
-                    _EPOCH_UNITS[-1][1])
-        return TimestampFormat(f"epoch {unit}", _EPOCH_SQL, False)
-    iso_hits = _parsed(con, values, _ISO_SQL)
-    if iso_hits >= 0.5 * len(values):
+    if _parsed(con, values, _ISO_SQL) >= 0.5 * len(values):
         return TimestampFormat("ISO 8601", _ISO_SQL, naive)
-    day_month = [re.match(_DAY_MONTH, v) for v in values]
-    if sum(m is not None for m in day_month) >= 0.5 * len(values):
-        first = next(m for m in day_month if m)
-        separator, year_digits = first.group(2), len(first.group(4))
-        order = dayfirst if dayfirst is not None else _day_order(con, relation, quoted, where)
-        formats = _day_month_formats(separator, year_digits, order)
-        label = "day/month/year" if order else "month/day/year"
-        return TimestampFormat(label, _strptime(formats), naive,
-                               "flag" if dayfirst is not None else "detected")
+    first = _day_month(values)
+    if first is not None:
+        return _day_month_format(first, naive, dayfirst, lambda: _day_order(
+            con, relation, quoted, where))
     best = max(_OTHER_FORMATS, key=lambda f: _parsed(con, values, _strptime([f])))
     if _parsed(con, values, _strptime([best])) >= 0.5 * len(values):
         return TimestampFormat(f"format {best}", _strptime([best]), "%z" not in best)
-    raise DataError(
+    raise _unrecognised(values, column, where)
+
+
+def sample_format(values: list[str], iso_hits: int, *, dayfirst: bool | None, column: str,
+                  where: str) -> TimestampFormat:
+    """detect_format's decision without DuckDB, for an engine that reads ISO 8601 itself:
+    ``values`` are the column's first non-empty values (trimmed, at most SAMPLE_SIZE) and
+    ``iso_hits`` how many of them it reads as ISO 8601. The day order is decided from these
+    values; the other formats are counted with Python's strptime, to be named."""
+    epoch = _epoch_format(values, column, where)
+    if epoch is not None:
+        return epoch
+    naive = any(not _OFFSET.search(v) for v in values)
+    if iso_hits >= 0.5 * len(values):
+        return TimestampFormat("ISO 8601", _ISO_SQL, naive)
+    first = _day_month(values)
+    if first is not None:
+        def order() -> bool:
+            days = [m for m in (re.match(_DAY_MONTH, v) for v in values) if m]
+            return _day_order_of(sum(int(m.group(1)) > 12 for m in days),
+                                 sum(int(m.group(3)) > 12 for m in days), where)
+        return _day_month_format(first, naive, dayfirst, order)
+
+    def parsed(fmt: str) -> int:
+        return sum(_strptime_reads(v, fmt) for v in values)
+    best = max(_OTHER_FORMATS, key=parsed)
+    if parsed(best) >= 0.5 * len(values):
+        return TimestampFormat(f"format {best}", _strptime([best]), "%z" not in best)
+    raise _unrecognised(values, column, where)
+
+
+def _strptime_reads(value: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _epoch_format(values: list[str], column: str, where: str) -> TimestampFormat | None:
+    """Epoch numbers when every value is one (their unit by the median's magnitude); an
+    empty column is an error."""
+    if not values:
+        raise DataError(f"{where}: the timestamp column {column!r} is empty in every row")
+    if not all(_EPOCH.match(v) for v in values):
+        return None
+    magnitude = sorted(abs(float(v)) for v in values)[len(values) // 2]
+    unit = next((unit for limit, unit, _ in _EPOCH_UNITS if magnitude < limit),
+                _EPOCH_UNITS[-1][1])
+    return TimestampFormat(f"epoch {unit}", _EPOCH_SQL, False)
+
+
+def _day_month(values: list[str]) -> re.Match | None:
+    """The first day/month date, when at least half of the values are such dates."""
+    found = [m for m in (re.match(_DAY_MONTH, v) for v in values) if m]
+    return found[0] if len(found) >= 0.5 * len(values) else None
+
+
+def _day_month_format(first: re.Match, naive: bool, dayfirst: bool | None,
+                      day_order) -> TimestampFormat:
+    order = dayfirst if dayfirst is not None else day_order()
+    formats = _day_month_formats(first.group(2), len(first.group(4)), order)
+    label = "day/month/year" if order else "month/day/year"
+    return TimestampFormat(label, _strptime(formats), naive,
+                           "flag" if dayfirst is not None else "detected")
+
+
+def _unrecognised(values: list[str], column: str, where: str) -> DataError:
+    return DataError(
         f"{where}: cannot recognise the timestamps in column {column!r} "
         f"(for example {values[0]!r})",
         "Pass --timestamp-format with strftime codes, e.g. --timestamp-format '%d.%m.%Y %H:%M'.",
@@ -151,6 +233,11 @@ def _day_order(con, relation: str, quoted: str, where: str) -> bool:
         f"try_cast(regexp_extract({quoted}, {sql_string(_DAY_MONTH)}, 3) AS INT) b "
         f"FROM {relation})"
     ).fetchall()[0]
+    return _day_order_of(first_big, second_big, where)
+
+
+def _day_order_of(first_big: int, second_big: int, where: str) -> bool:
+    """True for day first, from the counts of dates whose first (second) number exceeds 12."""
     if first_big and second_big:
         raise DataError(
             f"{where}: the dates mix day-first and month-first orders "

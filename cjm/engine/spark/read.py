@@ -11,6 +11,7 @@ report with either engine.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -33,9 +34,8 @@ from cjm.schema import (
     resolve_files,
     session_column,
 )
-from cjm.sql import sql_name
 from cjm.stage_rules import StageRules, stage_rules
-from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, detect_format
+from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, sample_format, zone_name
 from cjm.units import parse_span
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -55,6 +55,9 @@ _LATEST = (datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     // timedelta(microseconds=1)
 _Y1990 = (datetime(1990, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
     // timedelta(microseconds=1)
+_ISO = re.compile(sts.ISO_PATTERN)
+# A year, a month and a day as DuckDB's ISO 8601 reading takes them, in any separators.
+_DATE_LIKE = re.compile(r"^[+-]?\d+[-/. ]\s*\d{1,2}[-/. ]\s*\d{1,2}(?!\d)")
 SPARK_FORMATS_HINT = ("Spark reads ISO 8601 (2024-07-01 12:00:00, with or without an offset) and "
                       "epoch numbers; use --engine duckdb for other formats, or write the "
                       "timestamps as ISO 8601")
@@ -300,7 +303,7 @@ def read_spark_log(
     drop_duplicates = bool(drop_duplicates if drop_duplicates is not None
                            else config.get("drop_duplicates", False))
     rules = stage_rules(group, rename, collapse_repeats, config)
-    _check_timezone(timezone)
+    zone_name(timezone)  # refused before Spark starts
     owner = (Session(spark, owned=False) if spark is not None
              else session(remote, master, _local_bytes(found)))
     try:
@@ -308,7 +311,9 @@ def read_spark_log(
             log = _read(owner.spark, found, delimiter or config.get("delimiter"),
                         encoding or config.get("encoding"), given_roles(columns, config),
                         timezone, timestamp_format or config.get("timestamp_format"),
-                        dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key)
+                        dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key,
+                        convert_line(found, columns, timezone, dayfirst, timestamp_format,
+                                     delimiter, encoding))
             log._session = owner
             log.min_journeys = check_min_journeys(min_journeys)
             log.private = key is not None or log.min_journeys > 1
@@ -343,22 +348,6 @@ def _read(spark, found: list[Source], delimiter, encoding, given, *build) -> Spa
         return _build(spark, loads, given, *build)
 
 
-def _check_timezone(timezone: str) -> None:
-    """The time zone as DuckDB knows it (IANA names), with DuckDB's message."""
-    import duckdb
-
-    from cjm.sql import sql_string
-
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET TimeZone = {sql_string(timezone)}")
-    except duckdb.Error:
-        raise UsageError(f"--timezone: unknown time zone {timezone!r}",
-                         "Use an IANA name such as Europe/Amsterdam or UTC.") from None
-    finally:
-        con.close()
-
-
 def _apply_stage_rules(events, rules: StageRules) -> tuple[Any, list[str]]:
     """The events with their stages renamed and merged and repeats set aside
     (cjm.stage_rules), as the DuckDB engine does; and the notes saying so."""
@@ -385,7 +374,7 @@ def _apply_stage_rules(events, rules: StageRules) -> tuple[Any, list[str]]:
 def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str | None,
            dayfirst: bool | None, lifecycle: str, gap_seconds: float | None,
            drop_duplicates: bool, rules: StageRules,
-           pseudonym_key: str | None) -> SparkEventLog:
+           pseudonym_key: str | None, convert: str) -> SparkEventLog:
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -431,10 +420,10 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     if native is not None:
         ts_format = TimestampFormat(f"native {_native_type(loads, ts_column, native)}",
                                     "try_cast({c} AS TIMESTAMPTZ)", native != "timestamp")
-        raw = sts.with_native(raw, "timestamp", native, "_ts", timezone)
+        raw = sts.with_native(raw, "timestamp", native, "_ts", zone_name(timezone))
     else:
         ts_format, raw = _text_timestamps(raw, ts_column, timezone, timestamp_format, dayfirst,
-                                          where)
+                                          where, convert)
     optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
     lifecycle_note, keep = _lifecycle_filter(raw, mapping, lifecycle)
     case = _pseudonym(text("case"), pseudonym_key) if pseudonym_key else text("case")
@@ -523,6 +512,32 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     )
 
 
+def convert_line(found: list[Source], columns: dict[str, str] | None, timezone: str,
+                 dayfirst: bool | None, timestamp_format: str | None, delimiter: str | None,
+                 encoding: str | None) -> str:
+    """The ``cjm convert`` line(s) that write the log with its timestamps parsed as DuckDB
+    parses them, the user's reading options carried over (one line per file)."""
+    import shlex
+
+    options = [f"--{role} {shlex.quote(column)}" for role, column in (columns or {}).items()
+               if role in ("case", "stage", "timestamp")]
+    options += [f"--{flag} {shlex.quote(value)}" for flag, value in (
+        ("timezone", timezone if timezone != "UTC" else None),
+        ("timestamp-format", timestamp_format), ("delimiter", delimiter),
+        ("encoding", encoding)) if value]
+    if dayfirst is not None:
+        options.append("--dayfirst" if dayfirst else "--monthfirst")
+    lines = []
+    for source in found:
+        stem = Path(source.name.rstrip("/")).name.split(".")[0] or "log"
+        target = f"{stem}.parquet"
+        if source.local is not None and Path(target).resolve() == source.local.resolve():
+            target = f"{stem}-parsed.parquet"  # never over the log itself
+        lines.append(" ".join(["cjm convert", shlex.quote(source.name), "-o",
+                               shlex.quote(target), "--parse-timestamps", *options]))
+    return "; ".join(lines)
+
+
 def _pseudonym(column, key: str):
     """cjm.engine.semantics.pseudonym in Spark: ``p-`` and 16 hex digits of SHA-256(key, 0x1f,
     value); empty values stay as they are."""
@@ -548,82 +563,83 @@ def _actual(columns: list[str], name: str) -> str | None:
 
 def _native_type(loads: list[Load], column: str, native: str) -> str:
     """The type DuckDB would name, from the Parquet file itself when it is local."""
-    import duckdb
-
-    from cjm.sql import sql_string
-
     local = next((load.source.local for load in loads if load.source.local is not None
                   and load.source.format == "parquet" and load.source.single_file), None)
-    if local is not None:
-        con = duckdb.connect()
-        try:
-            rows = con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(local))})").fetchall()
-            for name, kind, *_ in rows:
-                if name.casefold() == column.casefold():
-                    return kind
-        except duckdb.Error:
-            pass
-        finally:
-            con.close()
-    return _DUCKDB_TYPES[native]
+    types = parquet_types(local) if local is not None else {}
+    found = _actual(list(types), column)
+    return types[found] if found is not None else _DUCKDB_TYPES[native]
+
+
+def parquet_types(path: Path) -> dict[str, str]:
+    """DuckDB's names of the types of a Parquet file's top-level timestamp and date columns,
+    read from the file's schema (INT96 and legacy converted timestamps aside: DuckDB names
+    INT96 TIMESTAMP; the others are left to Spark's type); nothing for a damaged file."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except Exception:  # pyarrow's own errors: Spark's reading will say what is wrong
+        return {}
+    schema, top = file.schema, set(file.schema_arrow.names)
+    types = {}
+    for i in range(len(schema)):
+        column = schema.column(i)
+        if column.path not in top or column.max_repetition_level:
+            continue  # in a list or a struct: no top-level column
+        logical = column.logical_type
+        if column.physical_type == "INT96":
+            types[column.name] = "TIMESTAMP"
+        elif logical.type == "DATE":
+            types[column.name] = "DATE"
+        elif logical.type == "TIMESTAMP":
+            stamp = json.loads(logical.to_json())
+            if stamp["is_from_converted_type"]:
+                continue
+            nanos = stamp["timeUnit"] == "nanoseconds"
+            types[column.name] = (("TIMESTAMPTZ_NS" if nanos else "TIMESTAMP WITH TIME ZONE")
+                                  if stamp["isAdjustedToUTC"] else
+                                  "TIMESTAMP_NS" if nanos else "TIMESTAMP")
+    return types
 
 
 def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
-                     dayfirst: bool | None, where: str) -> tuple[TimestampFormat, Any]:
+                     dayfirst: bool | None, where: str,
+                     convert: str) -> tuple[TimestampFormat, Any]:
     """How the column writes its timestamps (decided as DuckDB decides it, on the first
-    values), and ``raw`` with their microseconds in ``_ts``, which must be the instants
-    DuckDB reads from those first values."""
-    import duckdb
+    values: cjm.timestamps.sample_format), and ``raw`` with their microseconds in ``_ts``.
+    Spark reads ISO 8601 and epoch numbers; other formats, and first values that DuckDB may
+    read as ISO 8601 where Spark does not, are refused with the ``convert`` line."""
     from pyspark.sql import functions as F
-
-    from cjm.sql import sql_string
 
     if given_format:
         raise UsageError("--timestamp-format is not supported with --engine spark",
-                         SPARK_FORMATS_HINT + ".")
-    iso = sts.with_iso(raw, "_ts_text", "_ts", timezone)
+                         f"{SPARK_FORMATS_HINT}, or convert the log first: {convert}")
+    zone = zone_name(timezone)
+    iso = sts.with_iso(raw, "_ts_text", "_ts", zone)
     epoch = sts.with_epoch(raw, "_ts_text", "_ts")
-    # Both readings of the first values, in one pass; the format decides which counts.
-    first = (sts.with_epoch(iso.withColumnRenamed("_ts", "_iso"), "_ts_text", "_epoch")
-             .where(F.col("_ts_text").isNotNull() & (F.col("_ts_text") != ""))
-             .orderBy("_file", "_line").limit(SAMPLE_SIZE)
-             .select("_ts_text", "_iso", "_epoch").collect())
+    first = (iso.where(F.col("_ts_text").isNotNull() & (F.col("_ts_text") != ""))
+             .orderBy("_file", "_line").limit(SAMPLE_SIZE).select("_ts_text", "_ts").collect())
     values = [r["_ts_text"] for r in first]
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET TimeZone = {sql_string(timezone)}")
-        order = "_j" if column.casefold() == "_i" else "_i"  # never the column's own name
-        con.execute(f"CREATE TABLE raw ({order} BIGINT, {sql_name(column)} VARCHAR)")
-        if values:
-            con.execute("INSERT INTO raw SELECT * FROM (SELECT unnest(range(?)), "
-                        "unnest(?::VARCHAR[]))", [len(values), values])
-        ts_format = detect_format(con, "raw", column, "VARCHAR", given_format=None,
-                                  dayfirst=True if dayfirst is None else dayfirst, where=where)
-        if ts_format.description == "ISO 8601":
-            frame, ours = iso, [r["_iso"] for r in first]
-        elif ts_format.description.startswith("epoch "):
-            frame, ours = epoch, [r["_epoch"] for r in first]
-        else:
-            raise DataError(
-                f"{where}: the timestamps in column {column!r} are written as "
-                f"{ts_format.description} (for example {values[0]!r}), which Spark does not "
-                "read", SPARK_FORMATS_HINT + ".")
-        # The same values read by Spark and by DuckDB must give the same instants.
-        theirs = [r[0] for r in con.execute(
-            f"SELECT epoch_us({ts_format.expression(sql_name(column))}) FROM raw ORDER BY {order}"
-        ).fetchall()]
-    finally:
-        con.close()
-    def outside(micros: int | None) -> bool:
-        return micros is not None and not _EARLIEST <= micros <= _LATEST
-
-    for value, mine, duck in zip(values, ours, theirs, strict=True):
-        if mine != duck and not (outside(mine) and outside(duck)):  # both rejected alike
-            raise DataError(
-                f"{where}: Spark and DuckDB read the timestamp {value!r} (column {column!r}) "
-                "differently", SPARK_FORMATS_HINT + " (YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]).")
-    return ts_format, frame
+    read = sum(r["_ts"] is not None for r in first)
+    # Dates in forms Spark's pattern does not take (a year of two digits, a zone's name after
+    # the time, …): DuckDB may read them, so Spark cannot be sure to read them alike.
+    doubtful = [r["_ts_text"] for r in first if r["_ts"] is None
+                and _DATE_LIKE.match(r["_ts_text"]) and not _ISO.match(r["_ts_text"])]
+    if doubtful and read + len(doubtful) >= 0.5 * len(values):
+        raise DataError(
+            f"{where}: Spark and DuckDB may read the timestamp {doubtful[0]!r} (column "
+            f"{column!r}) differently", f"{SPARK_FORMATS_HINT} (YYYY-MM-DD "
+            f"HH:MM:SS[.ffffff][+HH:MM]), or convert the log first: {convert}")
+    ts_format = sample_format(values, read, dayfirst=dayfirst, column=column, where=where)
+    if ts_format.description == "ISO 8601":
+        return ts_format, iso
+    if ts_format.description.startswith("epoch "):
+        return ts_format, epoch
+    raise DataError(
+        f"{where}: the timestamps in column {column!r} are written as "
+        f"{ts_format.description} (for example {values[0]!r}), which Spark does not read",
+        f"Convert the log first, parsing them as DuckDB does: {convert}; or run with "
+        "--engine duckdb.")
 
 
 def _lifecycle_filter(raw, mapping, lifecycle: str) -> tuple[str | None, Any]:

@@ -126,6 +126,29 @@ def test_the_format_is_decided_as_duckdb_decides_it(name: str, dayfirst: bool | 
                                         where="log.csv")) == duck
 
 
+def test_every_date_duckdb_reads_and_spark_does_not_is_doubted() -> None:
+    """What DuckDB's ISO 8601 reading takes beyond Spark's pattern (years of any length, other
+    separators, a zone's name after the time, …) is always taken for doubtful, so that Spark
+    stops rather than reject what DuckDB keeps."""
+    from cjm.engine.spark.read import _DATE_LIKE, _ISO
+    from cjm.timestamps import _ISO_SQL
+
+    dates = ["2024-01-05", "24-01-05", "224-1-5", "02024-01-05", "-2024-01-05", "+2024-01-05",
+             "2024/01/05", "2024.01.05", "2024 01 05", "2024-01-05 (BC)", "2024-01",
+             "12024-01-05", "123456-01-05", "13/01/24", "13/01/2024", "5.3.2024"]
+    times = ["", " 10:00", "T10:00", " 10:00:00", "T10:00:00.5", " 10", " 10:00:00.123456789",
+             "  10:00", "T 10:00", "t10:00", " 1:2", " 10:00:00.", " 10.00.00"]
+    zones = ["", "Z", "z", "+01", "+0100", "+01:00", "-01:00:30", " UTC", " GMT",
+             " Europe/Amsterdam", " CET", " +01:00", "+1", " PST", "+01:00:00", "+99"]
+    values = sorted({(d + t + z).strip() for d in dates for t in times for z in zones})
+    read = duckdb.sql(f"SELECT v FROM (SELECT unnest($v) AS v) WHERE {_ISO_SQL.format(c='v')} "
+                      "IS NOT NULL", params={"v": values}).fetchall()
+    beyond = [v for (v,) in read if not _ISO.match(v)]
+    assert len(beyond) > 500 and "24-01-05" in beyond
+    assert [v for v in beyond if not _DATE_LIKE.match(v)] == []
+    assert not _DATE_LIKE.match("13/01/2024")  # day first, DuckDB's ISO reading refuses it
+
+
 # --- Spark runs from here on ---------------------------------------------------------------
 
 def _spark_available() -> None:
@@ -230,3 +253,14 @@ def test_a_refused_format_comes_with_the_convert_line_that_makes_it_readable(
     again = _cli("discover", "visits.parquet", "--json", "-", "--engine", "duckdb",
                  "--case", "journey_id")
     assert (again.stdout, again.stderr) == (ours.stdout, ours.stderr)
+
+
+def test_dates_duckdb_may_read_otherwise_stop_the_run(spark, tmp_path: Path,
+                                                      monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "short.csv").write_text("case,stage,timestamp\na,Visit,24-01-05 10:00:00\n"
+                                        "a,Buy,24-01-06 10:00:00\n", encoding="utf-8")
+    result = _cli("discover", "short.csv", "--engine", "spark", "--no-map")
+    assert result.exit_code == 1, result.output
+    assert "Spark and DuckDB may read the timestamp '24-01-05 10:00:00'" in result.stderr
+    assert "cjm convert short.csv -o short.parquet --parse-timestamps" in result.stderr

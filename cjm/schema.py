@@ -7,9 +7,10 @@ Roles are taken, in order of precedence, from flags, from a config file (``cjm.t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cjm.errors import DataError, UsageError, did_you_mean
+from cjm.errors import CjmError, DataError, UsageError, did_you_mean
 from cjm.safety import printable
 
 # Control characters, line and paragraph separators, zero-width and bidirectional marks.
@@ -210,3 +211,17 @@ def session_column(columns: list[str], mapping: Mapping) -> str | None:
         if re.sub(r"[^a-z0-9]", "", column.lower()) in SESSION_NAMES:
             return None if column == mapping.column("case") else column
     return None
+
+
+def mapped_columns(given: dict[str, tuple[str, str]]
+                   ) -> Callable[[list[str]], list[str] | None]:
+    """A function that gives the columns the roles take among a file's (or a database
+    result's) columns, in the order of the roles; None when it cannot be told yet, and the
+    mapping's error comes once the rows are read."""
+    def keep(header: list[str]) -> list[str] | None:
+        try:
+            mapping = resolve_mapping(header, given, "")
+        except CjmError:
+            return None
+        return list(dict.fromkeys(choice.column for choice in mapping.choices.values()))
+    return keep

@@ -8,10 +8,12 @@ password never reaches a message, an output or a rejects file.
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cjm.errors import UsageError
 
@@ -124,6 +126,33 @@ class DatabaseSource:
         parts = urlsplit(self.url)
         return unquote(parts.netloc + parts.path if parts.netloc else parts.path[1:])
 
+    def existing_file(self) -> Path:
+        """The file of a SQLite or DuckDB URL, which must exist (neither is created)."""
+        path = Path(self.path)
+        if not path.is_file():
+            raise UsageError(f"{self.name}: no such database file: {path}",
+                             f"{self.scheme}:///x.db is x.db in this folder, "
+                             f"{self.scheme}:////data/x.db is /data/x.db.")
+        return path
+
+    def credentials(self) -> tuple[str, str | None]:
+        """The user and password of a PostgreSQL URL, found as libpq finds them: the URL's
+        (``user=``/``password=`` too; cjm.toml's password when the URL names a user but no
+        password), else $PGUSER / $PGPASSWORD, else the password file ($PGPASSFILE or
+        ~/.pgpass). For a driver that does not read them itself (JDBC)."""
+        parts = urlsplit(self.connect_url)
+        query = dict(parse_qsl(parts.query))
+        user = (unquote(parts.username or "") or query.get("user") or os.environ.get("PGUSER")
+                or getpass.getuser())
+        given = parts.password if parts.password is not None else query.get("password")
+        if given is not None:
+            return user, unquote(given) if parts.password is not None else given
+        if os.environ.get("PGPASSWORD"):
+            return user, os.environ["PGPASSWORD"]
+        database = unquote(parts.path.lstrip("/")) or user
+        return user, _password_file(parts.hostname or "localhost", str(parts.port or 5432),
+                                    database, user)
+
     @property
     def name(self) -> str:
         """How messages, outputs and rejects name it: the URL without its password."""
@@ -149,6 +178,48 @@ class DatabaseSource:
         if self.query is not None:
             return self.query.strip().rstrip(";")
         return "SELECT * FROM " + ".".join(_quoted(p) for p in table_parts(self.table or ""))
+
+
+def row_order(columns: list[str], original: bool) -> str:
+    """How a database's rows are numbered, as the reading report says it: by the lines of
+    the file cjm convert wrote them from, else by their position in this order."""
+    if original:
+        return "lines of the original file (cjm_line)"
+    return f"positions in the rows ordered by {', '.join(columns)} (NULLs last)"
+
+
+def _password_file(host: str, port: str, database: str, user: str) -> str | None:
+    """The password of the first line of libpq's password file that matches (``*`` matches
+    anything; ``\\:`` is a colon); None without one, or when others may read the file,
+    which libpq ignores then."""
+    path = Path(os.environ.get("PGPASSFILE") or Path.home() / ".pgpass")
+    try:
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            return None
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        fields = _pgpass_fields(line)
+        if line.startswith("#") or len(fields) < 5:
+            continue
+        if all(f in ("*", value) for f, value in zip(fields, (host, port, database, user),
+                                                      strict=False)):
+            return fields[4]
+    return None
+
+
+def _pgpass_fields(line: str) -> list[str]:
+    fields, current, chars = [], [], iter(line)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ":" and len(fields) < 4:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return [*fields, "".join(current)]
 
 
 def table_parts(table: str) -> list[str]:

@@ -162,10 +162,11 @@ def local_spark(name: str):
     """A local Spark session for tests, tuned for small logs (starting one costs 15-30 s)."""
     from pyspark.sql import SparkSession
 
-    from cjm.engine.spark.session import quiet
+    from cjm.engine.spark.session import jdbc_jars, quiet
 
     with quiet():
         session = (SparkSession.builder.master("local[2]").appName(name)
+                   .config("spark.jars", ",".join(jdbc_jars()))  # the databases' drivers
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.shuffle.partitions", "2")

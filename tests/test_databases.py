@@ -198,7 +198,6 @@ def test_a_password_is_never_shown_or_written(tmp_path, postgres):
         ("discover", url, "--table", "no_such_table"),
         ("discover", url, "--query", "SELEKT nonsense"),
         ("discover", url + "?password=" + PASSWORD, "--table", "secret_rows"),
-        ("discover", url, "--engine", "spark", "--table", "secret_rows"),
         ("discover", url),
     ]
     codes = []
@@ -207,7 +206,7 @@ def test_a_password_is_never_shown_or_written(tmp_path, postgres):
         codes.append(result.exit_code)
         for secret in (PASSWORD, "Wr0ng-"):
             assert secret not in result.output and secret not in (result.stderr or ""), args
-    assert codes == [0, 0, 0, 0, 1, 1, 1, 0, 2, 2]
+    assert codes == [0, 0, 0, 0, 1, 1, 1, 0, 2]
     written = [p for p in tmp_path.iterdir() if p.is_file()]
     assert {"r.csv", "d.json", "d.svg", "r.md", "e.html"} <= {p.name for p in written}
     for path in written:
@@ -253,8 +252,8 @@ def test_usage_errors_say_what_to_do(tmp_path):
         ([str(path), "--table", "events"], "--table: only for a database input"),
         ([_sqlite(tmp_path), str(path), "--table", "events"], "read alone"),
         (["sqlite:///missing.db", "--table", "events"], "no such database file"),
-        ([_sqlite(tmp_path, name="again.db"), "--table", "events", "--engine", "spark"],
-         "cjm convert it to Parquet"),
+        ([_duckdb(tmp_path), "--table", "events", "--engine", "spark"],
+         "cjm convert"),
     ]:
         result = run_cli("discover", *args, "--no-map")
         assert result.exit_code == 2 and message in result.output, args
@@ -269,13 +268,13 @@ def test_query_reads_only_its_rows_and_only_mapped_columns_travel(tmp_path):
     assert 0 < web["reading"]["rows"] < whole["reading"]["rows"]
     from cjm.accounting import given_roles
     from cjm.config import Config
-    from cjm.engine.duckdb.eventlog import _mapped
     from cjm.engine.duckdb.readers.database import load_database
+    from cjm.schema import mapped_columns
     from cjm.sources import database_source
 
     with duckdb.connect() as con:
         load = load_database(con, database_source([url], "events", None), 0,
-                             _mapped(given_roles(None, Config())))
+                             mapped_columns(given_roles(None, Config())))
         kept = [name for (name,) in con.execute("SELECT column_name FROM (DESCRIBE raw_0)")
                 .fetchall()]
     assert "customer_id" in duckdb.sql(ROWS).columns
@@ -354,14 +353,14 @@ def test_adbc_rejects_are_named_by_position_as_the_builtin_forms(tmp_path, postg
 def test_adbc_reads_only_the_mapped_columns(tmp_path):
     from cjm.accounting import given_roles
     from cjm.config import Config
-    from cjm.engine.duckdb.eventlog import _mapped
     from cjm.engine.duckdb.readers.database import load_database
+    from cjm.schema import mapped_columns
     from cjm.sources import database_source
 
     url = _generic(_sqlite(tmp_path))["name"]
     with duckdb.connect() as con:
         load = load_database(con, database_source([url], "events", None), 0,
-                             _mapped(given_roles(None, Config())))
+                             mapped_columns(given_roles(None, Config())))
         kept = [name for (name,) in con.execute("SELECT column_name FROM (DESCRIBE raw_0)")
                 .fetchall()]
     assert load.format == "sqlite" and load.path == f"{url}?table=events"
@@ -465,3 +464,117 @@ def test_a_driver_installed_by_manifest_is_found_by_its_name(tmp_path, monkeypat
         '"format": "warehouse"', '"format": "sqlite"') == \
         _bytes("discover", builtin, "--table", "events", "--no-map",
                source=DatabaseSource(builtin, "events").name)
+
+
+def test_credentials_are_found_as_libpq_finds_them(tmp_path, monkeypatch):
+    """The user and password Spark's JDBC driver is handed: the URL's (cjm.toml's password
+    added), else $PGPASSWORD, else the first matching line of the password file."""
+    for name in ("PGPASSWORD", "PGUSER"):
+        monkeypatch.delenv(name, raising=False)
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("# host:port:database:user:password\n"
+                        "other:5432:*:me:nope\n"
+                        r"h:5433:shop:me:a\:b\\c" "\n"
+                        "*:*:*:me:any\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    assert DatabaseSource("postgresql://me:pw@h:5433/shop").credentials() == ("me", "pw")
+    assert DatabaseSource("postgresql://me@h:5433/shop", password="toml").credentials() == \
+        ("me", "toml")
+    assert DatabaseSource("postgresql://h/db?user=me&password=p%40w").credentials() == \
+        ("me", "p@w")
+    assert DatabaseSource("postgresql://me@h:5433/shop").credentials() == ("me", r"a:b\c")
+    assert DatabaseSource("postgresql://me@elsewhere/x").credentials() == ("me", "any")
+    monkeypatch.setenv("PGPASSWORD", "from-env")
+    assert DatabaseSource("postgresql://me@h:5433/shop").credentials() == ("me", "from-env")
+    monkeypatch.delenv("PGPASSWORD")
+    passfile.chmod(0o644)  # libpq ignores a password file others may read
+    assert DatabaseSource("postgresql://me@h:5433/shop").credentials() == ("me", None)
+    monkeypatch.setenv("PGUSER", "pguser")
+    assert DatabaseSource("postgresql://h/shop").credentials() == ("pguser", None)
+
+
+# Spark reads a database through its JDBC source: run in a process of its own that starts
+# the JVM (cjm sends the JVM's output to its log file, which is searched too).
+_SPARK_RUNS = """
+import json, os, sys
+from typer.testing import CliRunner
+from cjm.cli import app
+from cjm.engine.spark.session import SPARK_LOG
+results = []
+for run in json.loads(sys.argv[1]):
+    os.chdir(run["cwd"])
+    result = CliRunner().invoke(app, run["args"] + ["--engine", "spark"],
+                                env={"NO_COLOR": "1", "COLUMNS": "100", **run["env"]})
+    log = SPARK_LOG.read_bytes().decode("utf-8", "replace") if SPARK_LOG.exists() else ""
+    results.append({"code": result.exit_code, "output": result.output, "log": log})
+print(json.dumps(results))
+"""
+
+
+def test_spark_never_shows_logs_or_writes_a_password(tmp_path, postgres):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("pyspark", reason="the Spark extra is not installed")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime: PySpark 4 needs Java 17 or later")
+    from cjm.engine.spark.session import jdbc_jars
+
+    if len(jdbc_jars()) < 2:
+        pytest.skip("the JDBC drivers are not installed "
+                    "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
+    url = _postgres(postgres, "secret_rows", REJECTS)
+    wrong = postgres.url(password="Wr0ng-" + PASSWORD)
+    bare = postgres.url(password=None)
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{postgres.port}:*:cjm_tester:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    configured = tmp_path / "configured"
+    configured.mkdir()
+    (configured / "cjm.toml").write_text(f'database_password = "{PASSWORD}"\n')
+    table = ["--table", "secret_rows"]
+    runs = [
+        (["discover", url, *table, "--rejects", "r.csv", "--json", "d.json", "-o", "d.svg"],
+         {}, 0),
+        (["report", url, *table, "-o", "r.md"], {}, 0),
+        (["inspect", url, *table], {}, 0),
+        (["discover", wrong, *table], {}, 1),
+        (["discover", url, "--table", "no_such_table"], {}, 1),
+        (["discover", url, "--query", "SELEKT nonsense"], {}, 1),
+        (["discover", url + "?password=" + PASSWORD, *table], {}, 0),
+        (["discover", bare, *table], {"PGPASSWORD": PASSWORD}, 0),
+        (["discover", bare, *table], {"PGPASSFILE": str(passfile)}, 0),
+        (["discover", bare, *table, "--json", "toml.json"], {}, 0),
+        (["discover", bare, *table], {}, 1),
+    ]
+    work = [str(configured if i == 9 else tmp_path) for i in range(len(runs))]
+    temp = tmp_path / "tmp"  # cjm's Spark log goes here: $TMPDIR/cjm-spark-<uid>.log
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    process = subprocess.run(
+        [sys.executable, "-c", _SPARK_RUNS, json.dumps(
+            [{"args": args, "env": extra, "cwd": cwd}
+             for (args, extra, _), cwd in zip(runs, work, strict=True)])],
+        capture_output=True, text=True, timeout=900, check=False,
+        env={**env, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(temp),
+             "PGPASSFILE": str(tmp_path / "none")})
+    assert process.returncode == 0, process.stderr[-3000:]
+    results = json.loads(process.stdout)
+    assert [r["code"] for r in results] == [code for *_, code in runs], \
+        [r["output"] for r in results]
+    assert "password authentication failed" in results[3]["output"]
+    assert "no_such_table" in results[4]["output"] and "SELEKT" in results[5]["output"]
+    assert any(r["log"] for r in results)  # the JVM wrote its own log
+    for secret in (PASSWORD, "Wr0ng-"):
+        assert secret not in process.stderr
+        for args, result in zip(runs, results, strict=True):
+            assert secret not in result["output"] and secret not in result["log"], args[:2]
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != passfile
+               and p.name != "cjm.toml"]
+    assert {"r.csv", "d.json", "d.svg", "r.md", "toml.json"} <= {p.name for p in written}
+    for path in written:
+        assert PASSWORD.encode() not in path.read_bytes(), path
+    assert "***" in Path("d.json").read_text()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,8 @@ from cjm.safety import protect
 from cjm.schema import (
     OPTIONAL_ROLES,
     Mapping,
+    mapped_columns,
     resolve_files,
-    resolve_mapping,
     session_column,
 )
 from cjm.sources import database_source
@@ -411,7 +411,7 @@ def read_log(
         loads = []
         given = given_roles(columns, config)
         # One file is parsed into the columns its roles take: the others are never held.
-        keep = None if keep_rows or len(files) > 1 else _mapped(given)
+        keep = None if keep_rows or len(files) > 1 else mapped_columns(given)
         if database:
             with step("Reading " + database.name):
                 loads.append(load_database(con, database, 0, keep))
@@ -442,18 +442,6 @@ def read_log(
         if (known := classify(exc)) is not None and known is not exc:
             raise known from None
         raise
-
-
-def _mapped(given: dict[str, tuple[str, str]]) -> Callable[[list[str]], list[str] | None]:
-    """The columns that the roles take among a file's columns (None: it cannot be told yet,
-    and the mapping's error comes once the file is read)."""
-    def keep(header: list[str]) -> list[str] | None:
-        try:
-            mapping = resolve_mapping(header, given, "")
-        except CjmError:
-            return None
-        return list(dict.fromkeys(choice.column for choice in mapping.choices.values()))
-    return keep
 
 
 def set_resources(con, workdir: Path, memory_limit: str | None) -> None:

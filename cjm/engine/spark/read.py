@@ -1,12 +1,13 @@
 """Read logs with Spark into a SparkEventLog, with the same accounting as cjm.read_log.
 
 Sources: local files and folders, URIs Spark reads (``hdfs://``, ``s3a://``, ``abfss://``,
-``file://``, …) and table names (``sales.events``: a name that is no existing path, has no
-``/`` and no log extension). Formats: Parquet (a file, or a folder of part files: one source,
-its rows numbered in part-file order) and CSV with a header. Column roles, rejects and their
-reasons, lifecycle filtering, duplicates, journey gaps and pseudonyms follow
-cjm.engine.duckdb.eventlog rule for rule, so that a Parquet file gives the same reading
-report with either engine.
+``file://``, …), table names (``sales.events``: a name that is no existing path, has no
+``/`` and no log extension) and database URLs with --table or --query (read through Spark's
+JDBC source, cjm.engine.spark.database). Formats: Parquet (a file, or a folder of part
+files: one source, its rows numbered in part-file order) and CSV with a header. Column
+roles, rejects and their reasons, lifecycle filtering, duplicates, journey gaps and
+pseudonyms follow cjm.engine.duckdb.eventlog rule for rule, so that a Parquet file gives the
+same reading report with either engine.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from typing import Any
 from cjm.accounting import LIFECYCLE_MODES, FileReport, given_roles, nothing_left
 from cjm.config import Config, find_config
 from cjm.engine.spark import timestamps as sts
+from cjm.engine.spark.database import (
+    ORIGINAL_FILE,
+    ORIGINAL_LINE,
+    guard,
+    jdbc_options,
+    read_database,
+)
 from cjm.engine.spark.log import SparkEventLog
 from cjm.engine.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
@@ -31,9 +39,11 @@ from cjm.progress import step
 from cjm.quality import DUPLICATE_KEY, QualityWarning, lifecycle_rule, warnings_from
 from cjm.schema import (
     OPTIONAL_ROLES,
+    mapped_columns,
     resolve_files,
     session_column,
 )
+from cjm.sources import DatabaseSource, database_source
 from cjm.stage_rules import StageRules, stage_rules
 from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, sample_format, zone_name
 from cjm.units import parse_span
@@ -44,7 +54,6 @@ _PARQUET = (".parquet", ".parq", ".pq")
 _CSV = (".csv", ".tsv", ".txt", ".tab")
 _OTHER = (".json", ".jsonl", ".ndjson", ".xes")
 _COMPRESSION = (".gz", ".bz2", ".zst", ".snappy", ".lz4", ".deflate")
-ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a row came from
 _DUCKDB_TYPES = {"timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP",
                  "date": "DATE"}
 _MICROS = 1_000_000
@@ -142,10 +151,16 @@ def sources(items: Iterable[str | Path]) -> list[Source]:
     return found
 
 
-def _simple_type(data_type) -> str:
-    name = data_type.typeName()
-    return {"timestamp_ntz": "timestamp_ntz", "timestamp": "timestamp", "date": "date"}.get(
-        name, "string" if name == "string" else "other")
+_TIMES = ("timestamp", "timestamp_ntz", "date")
+
+
+def _text_or_time(column, name: str, data_type, types: dict[str, str]):
+    """``column`` as ``name``: as text, unless it holds timestamps or dates, which stay typed
+    (as DuckDB keeps a Parquet file's); its type (timestamp, timestamp_ntz, date or string)
+    goes in ``types``."""
+    kind = data_type.typeName()
+    types[name] = kind if kind in _TIMES else "string"
+    return column.alias(name) if kind in _TIMES else column.cast("string").alias(name)
 
 
 def _number_rows(frame, unit_columns: list[str], position: str):
@@ -202,16 +217,10 @@ def _load(spark, source: Source, delimiter: str | None, encoding: str | None) ->
                                                                            ORIGINAL_FILE))]
     unique = ColumnNames()
     aliases = {i: unique(n, i + 1) for i, n in kept}
-    types = {aliases[i]: _simple_type(frame.schema.fields[i].dataType) for i, _ in kept}
+    types: dict[str, str] = {}
     positional = frame.toDF(*[f"_c{i}" for i in range(len(names))])
-    select = []
-    for i, _ in kept:
-        column = F.col(f"_c{i}")
-        if types[aliases[i]] in ("timestamp", "timestamp_ntz", "date"):
-            select.append(column.alias(aliases[i]))
-        else:
-            select.append(column.cast("string").alias(aliases[i]))
-            types[aliases[i]] = "string"
+    select = [_text_or_time(F.col(f"_c{i}"), aliases[i], frame.schema.fields[i].dataType,
+                            types) for i, _ in kept]
     # Rows are numbered while every column is still named by position (_c0, _c1, …): a
     # column of the file named like a numbering column (_pos, _unit) cannot be taken for it.
     if original:  # written by cjm convert: the row's line in the file it was read from
@@ -243,6 +252,25 @@ def _load(spark, source: Source, delimiter: str | None, encoding: str | None) ->
     return Load(source, loaded.select("_line", *select), rows, columns, types, details, notes)
 
 
+def _load_database(spark, database: DatabaseSource, options: dict[str, str],
+                   given: dict[str, tuple[str, str]]) -> Load:
+    """The rows of a database, read once (kept, so that later passes do not ask the
+    database again) and numbered as the DuckDB engine numbers them."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    frame, columns, order = read_database(spark, database, options, mapped_columns(given))
+    types: dict[str, str] = {}
+    fields = frame.schema.fields[1:]
+    loaded = frame.select("_line", *[
+        _text_or_time(F.col(f"`{c.replace('`', '``')}`"), c, f.dataType, types)
+        for c, f in zip(columns, fields, strict=True)]).persist(StorageLevel.MEMORY_AND_DISK)
+    with guard(database, options):
+        rows = loaded.count()
+    source = Source(database.name, database.name, database.scheme, single_file=False)
+    return Load(source, loaded, rows, columns, types, {"rows_are": order})
+
+
 def _sniffed_delimiter(source: Source) -> str:
     if source.local is not None and source.local.is_file():
         from cjm.files import read_sample, sniff_dialect
@@ -272,6 +300,8 @@ def read_spark_log(
     rename: Sequence[str] | None = None,
     collapse_repeats: bool | None = None,
     rejects: str | Path | None = None,
+    table: str | None = None,
+    query: str | None = None,
     config: Config | None = None,
     pseudonymize: bool = False,
     salt: str | None = None,
@@ -281,7 +311,9 @@ def read_spark_log(
 
     ``spark`` is a SparkSession to work in; without it, ``remote`` (Spark Connect, e.g.
     ``sc://host:15002``), ``master`` or the session already running (see
-    cjm.engine.spark.session). ``paths`` are local paths, URIs Spark reads or table names.
+    cjm.engine.spark.session). ``paths`` are local paths, URIs Spark reads or table names;
+    or one database URL (``sqlite:///``, ``postgresql://``) with ``table`` or ``query``, read
+    by Spark's JDBC source (the drivers' jars on Spark's classpath, see docs/databases.md).
 
     >>> log = read_spark_log("s3a://b/events.parquet", remote="sc://spark:15002")  # doctest: +SKIP
     >>> cjm.discover(log).journeys  # doctest: +SKIP
@@ -289,7 +321,11 @@ def read_spark_log(
     config = config if config is not None else find_config()
     key = pseudonym_key(pseudonymize, salt)
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    found = sources(items)
+    database = database_source([str(item) for item in items], table, query,
+                               config.get("database_password"))
+    # A database is checked (a DuckDB file refused, a SQLite file found) before Spark starts.
+    options = jdbc_options(database) if database else {}
+    found = [] if database else sources(items)
     timezone = timezone or config.get("timezone") or "UTC"
     lifecycle = (lifecycle or config.get("lifecycle") or "complete").lower()
     if lifecycle not in LIFECYCLE_MODES:
@@ -304,11 +340,14 @@ def read_spark_log(
                            else config.get("drop_duplicates", False))
     rules = stage_rules(group, rename, collapse_repeats, config)
     zone_name(timezone)  # refused before Spark starts
+    size = (_local_bytes(found) if database is None else
+            database.existing_file().stat().st_size if database.scheme == "sqlite" else None)
     owner = (Session(spark, owned=False) if spark is not None
-             else session(remote, master, _local_bytes(found)))
+             else session(remote, master, size))
     try:
         with quiet(), failures():
-            log = _read(owner.spark, found, delimiter or config.get("delimiter"),
+            log = _read(owner.spark, found, (database, options),
+                        delimiter or config.get("delimiter"),
                         encoding or config.get("encoding"), given_roles(columns, config),
                         timezone, timestamp_format or config.get("timestamp_format"),
                         dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key,
@@ -339,8 +378,12 @@ def _local_bytes(found: list[Source]) -> int | None:
     return total
 
 
-def _read(spark, found: list[Source], delimiter, encoding, given, *build) -> SparkEventLog:
+def _read(spark, found: list[Source], database: tuple[DatabaseSource | None, dict[str, str]],
+          delimiter, encoding, given, *build) -> SparkEventLog:
     loads = []
+    if database[0] is not None:
+        with step("Reading " + database[0].name):
+            loads.append(_load_database(spark, *database, given))
     for source in found:
         with step(f"Reading {Path(source.name).name or source.name}"):
             loads.append(_load(spark, source, delimiter, encoding))
@@ -715,7 +758,6 @@ def read_spark_settings(paths: Any, settings: dict[str, Any], *, config: Any = N
     from cjm.errors import UsageError
 
     settings = dict(settings)
-    refuse_database(paths, settings.pop("table", None), settings.pop("query", None))
     given = [flag for name, flag in DUCKDB_ONLY.items() if settings.pop(name, None) is not None]
     if given:
         raise UsageError(f"{', '.join(given)}: not supported with --engine spark",
@@ -723,17 +765,3 @@ def read_spark_settings(paths: Any, settings: dict[str, Any], *, config: Any = N
                          "memory settings.")
     return read_spark_log(paths, remote=remote, master=master, **read_arguments(settings),
                           config=config)
-
-
-def refuse_database(paths: Any, table: str | None, query: str | None) -> None:
-    """Spark reads no database URL (nor --table/--query, which name what to read of one)."""
-    from cjm.errors import UsageError
-    from cjm.sources import database_source, is_database_url, redact
-
-    paths = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
-    for path in paths:
-        if is_database_url(path):
-            raise UsageError(f"{redact(path)}: --engine spark reads no database URL",
-                             "Run with --engine duckdb, or cjm convert it to Parquet first "
-                             "(docs/databases.md).")
-    database_source(paths, table, query)  # --table or --query without a URL: refused

@@ -5,7 +5,10 @@ then ``master`` (``spark://host:7077``, ``yarn``, ``local[4]``), each from its f
 ``CJM_SPARK_REMOTE`` / ``CJM_SPARK_MASTER``; without either, a session that already runs in
 this process (spark-submit, a notebook, the tests), else local mode on every core.
 
-A session cjm starts sends the JVM's own output (its start-up lines, Spark's log) to
+A session cjm starts has the JDBC drivers of the databases cjm reads on its classpath
+(``spark.jars``: JDBC_JARS, the jars Debian's libpostgresql-jdbc-java and
+libxerial-sqlite-jdbc-java install, or the comma-separated list in ``CJM_SPARK_JARS``), and
+sends the JVM's own output (its start-up lines, Spark's log) to
 SPARK_LOG, not to the user's terminal, and sizes its shuffles to the input when the input's
 size is known and the user's Spark configuration does not set them.
 """
@@ -25,6 +28,8 @@ from typing import Any
 from cjm.errors import CjmError, UsageError
 
 REMOTE_VARIABLE, MASTER_VARIABLE = "CJM_SPARK_REMOTE", "CJM_SPARK_MASTER"
+JARS_VARIABLE = "CJM_SPARK_JARS"
+JDBC_JARS = ("/usr/share/java/postgresql.jar", "/usr/share/java/sqlite-jdbc.jar")
 INSTALL_HINT = 'Install the Spark extra: pip install "cjm[spark]" (PySpark 4 needs Java 17+).'
 # Overwritten by each session cjm starts; one per user, so that users never share it.
 SPARK_LOG = Path(tempfile.gettempdir()) / f"cjm-spark-{getattr(os, 'getuid', lambda: 0)()}.log"
@@ -92,6 +97,8 @@ def session(remote: str | None = None, master: str | None = None,
             return Session(active, owned=False)
         builder = SparkSession.builder.appName("cjm").config(
             "spark.ui.showConsoleProgress", "false")
+        if jdbc_jars():
+            builder = builder.config("spark.jars", ",".join(jdbc_jars()))
         if master:  # else spark-submit's master, or local mode on every core
             builder = builder.master(master)
         try:
@@ -108,6 +115,16 @@ def session(remote: str | None = None, master: str | None = None,
             spark.conf.set(SHUFFLE_PARTITIONS, str(shuffle_partitions(
                 input_bytes, spark.sparkContext.defaultParallelism)))
         return Session(spark, owned=True)
+
+
+def jdbc_jars() -> list[str]:
+    """The jars that a session cjm starts puts on Spark's classpath: $CJM_SPARK_JARS when it
+    is set (comma-separated; empty: none, so that spark.jars of the Spark configuration
+    holds), else those of JDBC_JARS that are installed."""
+    given = os.environ.get(JARS_VARIABLE)
+    if given is not None:
+        return [jar.strip() for jar in given.split(",") if jar.strip()]
+    return [jar for jar in JDBC_JARS if Path(jar).is_file()]
 
 
 def shuffle_partitions(input_bytes: int, cores: int) -> int:

@@ -23,7 +23,7 @@ from cjm.engine.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import MAX_COLUMNS, ColumnNames
 from cjm.resources import classify
-from cjm.sources import SCHEMES, DatabaseSource, table_parts
+from cjm.sources import SCHEMES, DatabaseSource, row_order, table_parts
 from cjm.sql import sql_name
 
 _KEEP_TYPES = ("TIMESTAMP", "DATE")
@@ -53,10 +53,8 @@ def load_database(con, source: DatabaseSource, index: int,
         _store(con, source, reader, f"raw_{index}", list(chosen), original)
     con.execute(f"CREATE VIEW {relation} AS SELECT * FROM raw_{index}")
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
-    order = ("lines of the original file (cjm_line)" if original else
-             f"positions in the rows ordered by {', '.join(chosen)} (NULLs last)")
     return FileLoad(source.name, source.format, relation, rows, list(chosen), [],
-                    {"rows_are": order})
+                    {"rows_are": row_order(list(chosen), original)})
 
 
 def _store(con, source: DatabaseSource, reader, relation: str, columns: list[str],
@@ -86,7 +84,7 @@ def _connection(source: DatabaseSource) -> Iterator[Callable[[str], Any]]:
     if source.scheme == "duckdb":
         import duckdb
 
-        path = _existing(source)
+        path = source.existing_file()
         database = _guard(source, lambda: duckdb.connect(str(path), read_only=True))
         try:
             yield lambda sql: _guard(source, lambda: database.sql(sql).to_arrow_reader())
@@ -94,7 +92,7 @@ def _connection(source: DatabaseSource) -> Iterator[Callable[[str], Any]]:
             database.close()
         return
     # SQLite read-only, as DuckDB opens its files; an adbc: URI goes as it is given.
-    database = _database(source, f"file:{quote(str(_existing(source).resolve()))}?mode=ro"
+    database = _database(source, f"file:{quote(str(source.existing_file().resolve()))}?mode=ro"
                          if source.scheme == "sqlite" else source.connect_url)
     import adbc_driver_manager
     import pyarrow as pa
@@ -170,16 +168,6 @@ def _driver(source: DatabaseSource):
         raise UsageError(f"{source.name}: reading {source.scheme} needs the "
                          f"{_DRIVERS[source.scheme]} package",
                          "pip install 'cjm[db]'") from None
-
-
-def _existing(source: DatabaseSource) -> Path:
-    """The file of a SQLite or DuckDB URL, which must exist (neither is created)."""
-    path = Path(source.path)
-    if not path.is_file():
-        raise UsageError(f"{source.name}: no such database file: {path}",
-                         f"{source.scheme}:///x.db is x.db in this folder, "
-                         f"{source.scheme}:////data/x.db is /data/x.db.")
-    return path
 
 
 def _guard(source: DatabaseSource, call: Callable[[], Any]) -> Any:

@@ -1,0 +1,126 @@
+"""Databases read by Spark through its JDBC source: the same bytes as DuckDB reading the same
+database, and the same journeys and figures as the CSV of the same rows.
+
+SQLite files and a real PostgreSQL server (tests/postgres_server.py), read by the JDBC drivers
+Debian packages (libpostgresql-jdbc-java, libxerial-sqlite-jdbc-java), which cjm puts on
+Spark's classpath.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import local_spark, run_cli
+from tests.test_databases import (
+    COMMANDS,
+    REJECTS,
+    _csv,
+    _duckdb,
+    _json,
+    _postgres,
+    _sqlite,
+)
+
+pytest.importorskip("pyspark", reason='the Spark extra is not installed (pip install -e ".[dev]")')
+if shutil.which("java") is None:
+    pytest.skip("no Java runtime: PySpark 4 needs Java 17 or later", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    from cjm.engine.spark.session import jdbc_jars
+
+    if len(jdbc_jars()) < 2:
+        pytest.skip("the JDBC drivers are not installed "
+                    "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
+    session = local_spark("cjm-database-tests")
+    yield session
+    session.stop()
+
+
+def _on_both(*args: str, exit_code: int = 0) -> str:
+    """``cjm ARGS`` with DuckDB and with Spark: the same exit code, stdout and stderr."""
+    duck = run_cli(*args, "--engine", "duckdb")
+    assert duck.exit_code == exit_code, duck.output
+    spark = run_cli(*args, "--engine", "spark")
+    assert (spark.exit_code, spark.stdout, spark.stderr) == (exit_code, duck.stdout,
+                                                             duck.stderr)
+    return duck.stdout
+
+
+def _sources(folder: Path, server, table: str) -> dict[str, list[str]]:
+    return {"sqlite": [_sqlite(folder), "--table", "events"],
+            "postgresql": [_postgres(server, table), "--table", table]}
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "inspect"])
+def test_spark_reads_a_database_as_duckdb_does_and_as_the_csv(spark, command, tmp_path,
+                                                              postgres):
+    name, *options = COMMANDS.get(command, ["inspect"])
+    expected = _json(name, str(_csv(tmp_path)), *options)
+    for kind, source in _sources(tmp_path, postgres, f"spark{command}").items():
+        _on_both(name, *source, *options, "--json", "-")
+        got = _json(name, *source, *options, "--engine", "spark")
+        assert got == expected, kind
+
+
+def test_a_query_and_real_timestamps(spark, tmp_path, postgres):
+    url = _postgres(postgres, "sparktyped", types='ALTER TABLE sparktyped ALTER COLUMN '
+                    '"timestamp" TYPE timestamptz USING "timestamp"::timestamptz')
+    typed = json.loads(_on_both("discover", url, "--table", "sparktyped", "--no-map",
+                                "--json", "-"))
+    assert typed["reading"]["timestamps"] == "native TIMESTAMP WITH TIME ZONE"
+    _on_both("discover", url, "--query", "SELECT * FROM sparktyped WHERE channel = 'web'",
+             "--no-map", "--json", "-")
+
+
+def test_rejected_rows_are_named_alike(spark, tmp_path, postgres):
+    for source in ([_sqlite(tmp_path, REJECTS), "--table", "events"],
+                   [_postgres(postgres, "sparkrejects", REJECTS), "--table", "sparkrejects"]):
+        written = []
+        for engine in ("duckdb", "spark"):
+            result = run_cli("discover", *source, "--no-map", "--rejects", f"{engine}.csv",
+                             "--json", f"{engine}.json", "--engine", engine)
+            assert result.exit_code == 0, result.output
+            assert ("line numbers: positions in the rows ordered by journey, stage, "
+                    "timestamp (NULLs last)") in result.output
+            written.append((Path(f"{engine}.csv").read_bytes(),
+                            Path(f"{engine}.json").read_bytes()))
+        assert written[0] == written[1]
+        with open("spark.csv", newline="", encoding="utf-8") as handle:
+            assert [r["line"] for r in csv.DictReader(handle)] == ["1", "3", "6"]
+
+
+def test_only_the_mapped_columns_are_read(spark, tmp_path, postgres):
+    """A column no role takes is never asked of the database: reading this view's ``boom``
+    would fail (a division by zero on every row)."""
+    url = _postgres(postgres, "sparkwide")
+    with_boom = ("CREATE OR REPLACE VIEW sparkboom AS SELECT *, "
+                 "(1 / (length(stage) - length(stage)))::text AS boom FROM sparkwide")
+    import adbc_driver_postgresql.dbapi as pg
+
+    with pg.connect(url) as con, con.cursor() as cursor:
+        cursor.execute(with_boom)
+        con.commit()
+    _on_both("discover", url, "--table", "sparkboom", "--no-map", "--json", "-")
+    everything = run_cli("discover", url, "--query", "SELECT boom AS stage, journey_id, "
+                         "timestamp FROM sparkboom", "--no-map", "--engine", "spark")
+    assert everything.exit_code == 1 and "division by zero" in everything.output
+
+
+def test_a_duckdb_file_is_converted_first(spark, tmp_path):
+    url = _duckdb(tmp_path)
+    refused = run_cli("discover", url, "--table", "events", "--engine", "spark")
+    assert refused.exit_code == 2
+    line = f"cjm convert {url} --table events -o rows.parquet"
+    assert line in refused.output
+    converted = run_cli(*line.split()[1:])
+    assert converted.exit_code == 0, converted.output
+    expected = _json("discover", url, "--table", "events", "--no-map")
+    assert _json("discover", "rows.parquet", "--no-map", "--engine", "spark") == expected

@@ -566,7 +566,8 @@ def test_spark_never_shows_logs_or_writes_a_password(tmp_path, postgres):
     assert [r["code"] for r in results] == [code for *_, code in runs], \
         [r["output"] for r in results]
     assert "password authentication failed" in results[3]["output"]
-    assert "no_such_table" in results[4]["output"] and "SELEKT" in results[5]["output"]
+    assert "no_such_table" in results[4]["output"]
+    assert "syntax error" in results[5]["output"]
     assert any(r["log"] for r in results)  # the JVM wrote its own log
     for secret in (PASSWORD, "Wr0ng-"):
         assert secret not in process.stderr
@@ -578,3 +579,10 @@ def test_spark_never_shows_logs_or_writes_a_password(tmp_path, postgres):
     for path in written:
         assert PASSWORD.encode() not in path.read_bytes(), path
     assert "***" in Path("d.json").read_text()
+
+
+def test_default_output_names_hold_no_part_of_the_url():
+    from cjm.sources import output_stem
+
+    assert output_stem([f"postgresql://me:{PASSWORD}@h/db?password={PASSWORD}"]) == "journey"
+    assert output_stem(["sqlite:////data/shop.events.db"]) == "shop.events"

@@ -579,13 +579,17 @@ def connect_server(tmp_path_factory) -> Iterator[dict]:
     if not submit.is_file():
         yield {"skip": "this PySpark has no bin/spark-submit to start a Connect server with"}
         return
+    from cjm.engine.spark.session import jdbc_jars
+
     port = _free_port()
     logs = tmp_path_factory.mktemp("connect")
+    jars = ["--jars", ",".join(jdbc_jars())] if jdbc_jars() else []  # the databases' drivers
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(logs)}
     with (logs / "server.log").open("wb") as log:
         server = subprocess.Popen(
             [str(submit), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-             "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--master", "local[2]", *jars,
+             "--conf", f"spark.connect.grpc.binding.port={port}",
              "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
@@ -599,9 +603,8 @@ def connect_server(tmp_path_factory) -> Iterator[dict]:
             server.wait()
 
 
-def test_spark_connect(spark, connect_server: dict, logs: Path) -> None:
-    """cjm as a thin client of a Spark Connect server (in its own process: a process holds
-    either a local Spark or a Connect session)."""
+def _started(connect_server: dict) -> int:
+    """The port of the Spark Connect server, once it answers."""
     if "skip" in connect_server:
         pytest.skip(connect_server["skip"])
     port, server = connect_server["port"], connect_server["server"]
@@ -609,11 +612,16 @@ def test_spark_connect(spark, connect_server: dict, logs: Path) -> None:
     while time.monotonic() < deadline and server.poll() is None:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
+                return port
         time.sleep(0.5)
-    else:
-        pytest.fail("the Spark Connect server did not start: "
-                    + connect_server["log"].read_text(errors="replace")[-800:])
+    pytest.fail("the Spark Connect server did not start: "
+                + connect_server["log"].read_text(errors="replace")[-800:])
+
+
+def test_spark_connect(spark, connect_server: dict, logs: Path) -> None:
+    """cjm as a thin client of a Spark Connect server (in its own process: a process holds
+    either a local Spark or a Connect session)."""
+    port = _started(connect_server)
     small = logs / "small.csv"
     subprocess.run([sys.executable, str(ROOT / "examples" / "generate.py"), "--journeys",
                     "200", "-o", str(small)], check=True, capture_output=True)
@@ -627,3 +635,28 @@ def test_spark_connect(spark, connect_server: dict, logs: Path) -> None:
     assert remote.returncode == 0, remote.stderr[-2000:]
     assert remote.stdout == duck.stdout
     assert "Traceback" not in remote.stderr
+
+
+def test_spark_connect_reads_databases(spark, connect_server: dict, tmp_path: Path,
+                                       postgres) -> None:
+    """SQLite and PostgreSQL read by the Connect server's executors (the server started with
+    the JDBC jars): DuckDB's bytes, and the password in no output and not in its log."""
+    from cjm.engine.spark.session import jdbc_jars
+    from tests.postgres_server import PASSWORD
+    from tests.test_databases import _postgres, _sqlite
+
+    if len(jdbc_jars()) < 2:
+        pytest.skip("the JDBC drivers are not installed "
+                    "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
+    port = _started(connect_server)
+    for source in ([_sqlite(tmp_path), "--table", "events"],
+                   [_postgres(postgres, "connectrows"), "--table", "connectrows"]):
+        args = ["discover", *source, "--json", "-", "--no-map", "--goal", "Purchase"]
+        duck = _cli(*args)
+        remote = subprocess.run(
+            [sys.executable, "-m", "cjm", *args, "--engine", "spark", "--spark-remote",
+             f"sc://127.0.0.1:{port}"], capture_output=True, text=True,
+            env={**os.environ, **CLI_ENV}, timeout=300, check=False)
+        assert remote.returncode == 0, remote.stderr[-2000:]
+        assert (remote.stdout, remote.stderr) == (duck.stdout, duck.stderr)
+    assert PASSWORD not in connect_server["log"].read_text(errors="replace")

@@ -64,3 +64,23 @@ def test_shuffles_are_sized_to_the_input_unless_spark_is_configured(tmp_path):
     assert kept.returncode == 0, kept.stderr
     assert kept.stdout.strip() == "7"
 
+
+
+def test_the_jdbc_drivers_on_the_classpath_and_what_to_do_without_them(tmp_path, monkeypatch):
+    from cjm.engine.spark.session import JARS_VARIABLE, JDBC_JARS, jdbc_jars
+    from tests.test_databases import _sqlite
+
+    monkeypatch.setenv(JARS_VARIABLE, " /opt/a.jar, /opt/b.jar ,")
+    assert jdbc_jars() == ["/opt/a.jar", "/opt/b.jar"]
+    monkeypatch.delenv(JARS_VARIABLE)
+    assert jdbc_jars() == [jar for jar in JDBC_JARS if Path(jar).is_file()]
+    monkeypatch.setenv(JARS_VARIABLE, "")  # none: Spark's own configuration decides
+    assert jdbc_jars() == []
+    result = _run("-m", "cjm", "discover", _sqlite(tmp_path), "--table", "events",
+                  "--engine", "spark", "--spark-master", "local[1]")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: sqlite:///{tmp_path}/rows.db?table=events: Spark has no JDBC driver for "
+        "sqlite (org.sqlite.JDBC)",
+        "apt-get install libxerial-sqlite-jdbc-java, or name its jar in $CJM_SPARK_JARS "
+        "(docs/databases.md#spark)."]

@@ -105,7 +105,7 @@ def guard(source: DatabaseSource, options: dict[str, str]) -> Iterator[None]:
     except CjmError:
         raise
     except Exception as exc:
-        text = str(exc)
+        text = "\n".join(_messages(exc))
         driver, package = DRIVERS[source.scheme]
         if f"ClassNotFoundException: {driver}" in text or "No suitable driver" in text:
             raise UsageError(f"{source.name}: Spark has no JDBC driver for {source.scheme} "
@@ -119,12 +119,25 @@ def guard(source: DatabaseSource, options: dict[str, str]) -> Iterator[None]:
                         "Check the URL, the credentials and --table/--query.") from None
 
 
+def _messages(exc: BaseException) -> list[str]:
+    """The error's message, and those of the Java exceptions that caused it (in local mode
+    and with a master: over Spark Connect only the server's message comes)."""
+    found = [str(exc)]
+    java = getattr(exc, "_origin", None) or getattr(exc, "java_exception", None)
+    with contextlib.suppress(Exception):  # the JVM may be gone
+        while java is not None and len(found) < 10:
+            found.append(str(java.toString()))
+            java = java.getCause()
+    return found
+
+
 def _database_message(text: str) -> str:
     """The database's own words in a Spark error: the line of the driver's exception
     (``org.postgresql.util.PSQLException: …``), else Spark's first line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip().removeprefix(": ") for line in text.splitlines() if line.strip()]
     for line in lines:
         for marker in ("PSQLException: ", "SQLiteException: ", "SQLException: "):
             if marker in line:
                 return line.split(marker, 1)[1]
+    lines = [line for line in lines if not line.startswith("An error occurred while calling")]
     return lines[0] if lines else "the database failed"

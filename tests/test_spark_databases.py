@@ -83,14 +83,21 @@ def test_spark_reads_a_database_as_duckdb_does_and_as_the_csv(spark, command, tm
         assert got == expected, kind
 
 
-def test_a_query_and_real_timestamps(spark, tmp_path, postgres):
-    url = _postgres(postgres, "sparktyped", types='ALTER TABLE sparktyped ALTER COLUMN '
-                    '"timestamp" TYPE timestamptz USING "timestamp"::timestamptz')
-    typed = json.loads(_on_both("discover", url, "--table", "sparktyped", "--no-map",
+@pytest.mark.parametrize(("kind", "named"), [("timestamptz", "TIMESTAMP WITH TIME ZONE"),
+                                             ("timestamp", "TIMESTAMP")])
+def test_real_timestamps(spark, tmp_path, postgres, kind, named):
+    url = _postgres(postgres, f"spark{kind}", types=f'ALTER TABLE spark{kind} ALTER COLUMN '
+                    f'"timestamp" TYPE {kind} USING "timestamp"::{kind}')
+    typed = json.loads(_on_both("discover", url, "--table", f"spark{kind}", "--no-map",
                                 "--json", "-"))
-    assert typed["reading"]["timestamps"] == "native TIMESTAMP WITH TIME ZONE"
-    _on_both("discover", url, "--query", "SELECT * FROM sparktyped WHERE channel = 'web'",
-             "--no-map", "--json", "-")
+    assert typed["reading"]["timestamps"] == f"native {named}"
+
+
+def test_a_query(spark, tmp_path, postgres):
+    url = _postgres(postgres, "sparkquery")
+    web = json.loads(_on_both("discover", url, "--query", "SELECT * FROM sparkquery WHERE "
+                              "channel = 'web'", "--no-map", "--json", "-"))
+    assert 0 < web["reading"]["rows"] < 3_524
 
 
 def test_rejected_rows_are_named_alike(spark, tmp_path, postgres):

@@ -144,3 +144,11 @@ def test_a_duckdb_file_is_converted_first(spark, tmp_path):
     assert converted.exit_code == 0, converted.output
     expected = _json("discover", url, "--table", "events", "--no-map")
     assert _json("discover", "rows.parquet", "--no-map", "--engine", "spark") == expected
+
+
+def test_a_file_name_with_url_characters_is_read(spark, tmp_path):
+    from urllib.parse import quote
+
+    _sqlite(tmp_path, name="shop #1?.db")
+    url = f"sqlite:///{quote(str(tmp_path / 'shop #1?.db'))}"
+    _on_both("discover", url, "--table", "events", "--no-map", "--json", "-")

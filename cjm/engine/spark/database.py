@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from cjm.errors import CjmError, DataError, UsageError
-from cjm.sources import HIDDEN, DatabaseSource, row_order
+from cjm.sources import HIDDEN, DatabaseSource, redact, row_order
 
 ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a row came from
 # The driver class of each database, and the Debian package that installs its jar.
@@ -36,7 +36,7 @@ def jdbc_options(source: DatabaseSource) -> dict[str, str]:
         what = (["--table", source.table] if source.table is not None
                 else ["--query", source.query or ""])
         stem = Path(source.path).stem if source.scheme == "duckdb" else source.table
-        line = shlex.join(["cjm", "convert", source.hide(source.url), *what,
+        line = shlex.join(["cjm", "convert", redact(source.url), *what,
                            "-o", f"{stem or 'log'}.parquet"])
         kind = "DuckDB file" if source.scheme == "duckdb" else f"{source.url.split(':')[0]}: URL"
         raise UsageError(f"{source.name}: Spark reads no {kind} (Spark's JDBC source reads "
@@ -44,8 +44,9 @@ def jdbc_options(source: DatabaseSource) -> dict[str, str]:
                          f"Convert it first, then give Spark the Parquet file: {line}")
     driver = DRIVERS[source.scheme][0]
     if source.scheme == "sqlite":  # read-only (SQLITE_OPEN_READONLY), as DuckDB opens it
-        return {"url": f"jdbc:sqlite:{source.existing_file().resolve()}", "driver": driver,
-                "open_mode": "1"}
+        # A file: URI, so that a ? or # in the file's name is not taken for parameters.
+        path = quote(str(source.existing_file().resolve()))
+        return {"url": f"jdbc:sqlite:file:{path}", "driver": driver, "open_mode": "1"}
     parts = urlsplit(source.connect_url)
     user, password = source.credentials()
     host = parts.hostname or "localhost"

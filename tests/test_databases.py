@@ -75,16 +75,21 @@ def _sources(folder: Path, server, table: str) -> dict[str, list[str]]:
     }
 
 
-def _json(*args: str) -> dict:
-    result = run_cli(*args, "--json", "-")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    # Only the source's own entry differs: its name, format and how the reader read it.
-    for entry in data["reading"]["files"]:
+def _figures(text: str) -> dict:
+    """A command's JSON without what names the source: only the source's own entry differs
+    (its name, format and how the reader read it); inspect's entries are at the top."""
+    data = json.loads(text)
+    for entry in data["reading"]["files"] if "reading" in data else data["files"]:
         for key in list(entry):
             if key not in ("rows", "events", "rejected", "filtered"):
                 entry.pop(key)
     return data
+
+
+def _json(*args: str) -> dict:
+    result = run_cli(*args, "--json", "-")
+    assert result.exit_code == 0, result.output
+    return _figures(result.stdout)
 
 
 COMMANDS = {

@@ -22,6 +22,7 @@ from tests.test_databases import (
     REJECTS,
     _csv,
     _duckdb,
+    _figures,
     _json,
     _postgres,
     _sqlite,
@@ -59,28 +60,15 @@ def _sources(folder: Path, server, table: str) -> dict[str, list[str]]:
             "postgresql": [_postgres(server, table), "--table", table]}
 
 
-def _figures(*args: str) -> dict:
-    """``cjm ARGS --json -`` without what names the source (as tests.test_databases._json)."""
-    if args[0] != "inspect":
-        return _json(*args)
-    result = run_cli(*args, "--json", "-")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    data["files"] = [{k: v for k, v in entry.items()
-                      if k in ("rows", "events", "rejected", "filtered")}
-                     for entry in data["files"]]
-    return data
-
-
 @pytest.mark.parametrize("command", [*COMMANDS, "inspect"])
 def test_spark_reads_a_database_as_duckdb_does_and_as_the_csv(spark, command, tmp_path,
                                                               postgres):
     name, *options = COMMANDS.get(command, ["inspect"])
-    expected = _figures(name, str(_csv(tmp_path)), *options)
+    csv_json = run_cli(name, str(_csv(tmp_path)), *options, "--json", "-")
+    assert csv_json.exit_code == 0, csv_json.output
     for kind, source in _sources(tmp_path, postgres, f"spark{command}").items():
-        _on_both(name, *source, *options, "--json", "-")
-        got = _figures(name, *source, *options, "--engine", "spark")
-        assert got == expected, kind
+        got = _on_both(name, *source, *options, "--json", "-")
+        assert _figures(got) == _figures(csv_json.stdout), kind
 
 
 @pytest.mark.parametrize(("kind", "named"), [("timestamptz", "TIMESTAMP WITH TIME ZONE"),

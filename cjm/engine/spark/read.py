@@ -388,7 +388,10 @@ def _read(spark, found: list[Source], database: tuple[DatabaseSource | None, dic
         with step(f"Reading {Path(source.name).name or source.name}"):
             loads.append(_load(spark, source, delimiter, encoding))
     with step("Checking the events"):
-        return _build(spark, loads, given, *build)
+        log = _build(spark, loads, given, *build)
+    if database[0] is not None:  # its rows are in the cached staged rows now
+        loads[0].frame.unpersist()
+    return log
 
 
 def _apply_stage_rules(events, rules: StageRules) -> tuple[Any, list[str]]:

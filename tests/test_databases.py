@@ -591,3 +591,94 @@ def test_default_output_names_hold_no_part_of_the_url():
 
     assert output_stem([f"postgresql://me:{PASSWORD}@h/db?password={PASSWORD}"]) == "journey"
     assert output_stem(["sqlite:////data/shop.events.db"]) == "shop.events"
+
+
+# The window's log: journeys straddling --since, ties (a database's rows are numbered in the
+# order of their mapped columns, so the CSV is written in that order and its ties keep it),
+# and rejected rows: inside a selected journey, outside the window, and later than any event.
+ROLE_ORDER = "journey_id, stage, timestamp, channel, device, segment, converted"
+WINDOW_ROWS = (
+    f"SELECT * FROM (SELECT * FROM read_csv({str(EXAMPLE)!r}, all_varchar=true) "
+    "WHERE journey_id < 'J0000800' UNION ALL BY NAME SELECT * FROM (VALUES "
+    "(NULL, 'Purchase', '2024-03-02T10:00:00Z'), ('J0000144', NULL, '2024-02-02T10:00:00Z'), "
+    "('J0000300', 'Visit Site', NULL), ('J0000301', NULL, '2024-06-01T00:00:00Z')"
+    "{unparsable}) t(journey_id, stage, timestamp)) "
+    f"ORDER BY {', '.join(c + ' NULLS LAST' for c in ROLE_ORDER.split(', '))}")
+WINDOWS = [["--since", "2024-02-01", "--until", "2024-04-01"],
+           ["--since", "2024-03-15T12:00:00+02:00", "--still-active", "30d"],
+           ["--until", "2024-01-20"]]
+TYPED = 'ALTER TABLE {0} ALTER COLUMN "timestamp" TYPE timestamptz USING "timestamp"::timestamptz'
+
+
+def _window_sources(folder: Path, server, name: str) -> dict[str, list[str]]:
+    """The window's log in each database (with an unparsable timestamp where text is kept),
+    and in PostgreSQL also with real timestamps; the CSV of the same rows first."""
+    text = WINDOW_ROWS.format(unparsable=", ('J0000302', 'Search', 'soon')")
+    typed = WINDOW_ROWS.format(unparsable="")
+    return {
+        "csv": [str(_csv(folder, text))],
+        "typed csv": [str(_csv(folder / "typed", typed))],
+        "sqlite": [_sqlite(folder, text), "--table", "events"],
+        "duckdb": [_duckdb(folder, text), "--table", "events"],
+        "postgresql": [_postgres(server, name, text), "--table", name],
+        "postgresql typed": [_postgres(server, f"{name}typed", typed,
+                                       TYPED.format(f"{name}typed")), "--table",
+                             f"{name}typed"],
+    }
+
+
+def _expected(kind: str) -> str:
+    return "typed csv" if "typed" in kind else "csv"
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=["since-until", "since-still-active", "until"])
+def test_since_until_give_the_csv_journeys_from_every_database(window, tmp_path, postgres):
+    (tmp_path / "typed").mkdir()
+    sources = _window_sources(tmp_path, postgres, "window")
+    got = {kind: _json("discover", *source, "--no-map", *window)
+           for kind, source in sources.items()}
+    for kind in sources:
+        got[kind]["reading"].pop("timestamps")  # "native TIMESTAMP …" where typed
+        assert got[kind] == got[_expected(kind)], kind
+    whole = _json("discover", *sources["csv"], "--no-map")
+    assert got["csv"]["reading"]["rejected"] == whole["reading"]["rejected"] == 5
+    assert got["csv"]["journeys"] < whole["journeys"]
+    if "--still-active" in window:  # the log's end is the whole log's, not the window's
+        assert got["csv"]["dead_ends"]["open_journeys"] > 0
+
+
+def test_inspect_and_a_windowed_report_are_the_csvs(tmp_path, postgres):
+    """inspect (every row's accounting, rejects named by position) and report --since/--until
+    give the CSV's bytes; a CSV line is the row's position plus its header line."""
+    (tmp_path / "typed").mkdir()
+    sources = _window_sources(tmp_path, postgres, "inspected")
+
+    def inspect(kind: str, source: list[str]) -> dict:
+        result = run_cli("inspect", *source, "--json", "-")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        data["files"] = [{k: f[k] for k in ("rows", "events", "rejected", "filtered")}
+                         for f in data["files"]]
+        data["timestamps"].pop("format")
+        offset = 1 if "csv" in kind else 0
+        for reason in data["rejects"]:
+            reason["examples"] = [int(e.rpartition(":")[2]) - offset for e in reason["examples"]]
+        return data
+
+    def report(kind: str, source: list[str]) -> str:
+        result = run_cli("report", *source, "--since", "2024-02-01", "--until", "2024-04-01",
+                         "-o", "r.md")
+        assert result.exit_code == 0, result.output
+        name = (Path(source[0]).name if "csv" in kind
+                else Path(DatabaseSource(source[0], source[2]).name).name)
+        text = Path("r.md").read_text(encoding="utf-8").replace(name, "SOURCE")
+        return "\n".join(line for line in text.splitlines()
+                         if not (line.startswith("| ") and "SOURCE" in line)
+                         and "timestamps" not in line.lower())
+
+    inspected = {kind: inspect(kind, source) for kind, source in sources.items()}
+    reports = {kind: report(kind, source) for kind, source in sources.items()}
+    for kind in sources:
+        assert inspected[kind] == inspected[_expected(kind)], kind
+        assert reports[kind] == reports[_expected(kind)], kind
+    assert inspected["csv"]["rejected"] == 5 and "2024-02-01 to 2024-04-01" in reports["csv"]

@@ -190,6 +190,17 @@ def test_convert_writes_tables_that_read_back_the_same(tmp_path, postgres):
     assert PASSWORD not in again.output
 
 
+def _codes_showing_no_secret(runs: list[tuple[str, ...]]) -> list[int]:
+    """Each command's exit code, after checking that neither password is in what it printed."""
+    codes = []
+    for args in runs:
+        result = run_cli(*args)
+        codes.append(result.exit_code)
+        for secret in (PASSWORD, "Wr0ng-"):
+            assert secret not in result.output and secret not in (result.stderr or ""), args
+    return codes
+
+
 def test_a_password_is_never_shown_or_written(tmp_path, postgres):
     url = _postgres(postgres, "secret_rows", REJECTS)
     wrong = postgres.url(password="Wr0ng-" + PASSWORD)
@@ -205,13 +216,7 @@ def test_a_password_is_never_shown_or_written(tmp_path, postgres):
         ("discover", url + "?password=" + PASSWORD, "--table", "secret_rows"),
         ("discover", url),
     ]
-    codes = []
-    for args in runs:
-        result = run_cli(*args)
-        codes.append(result.exit_code)
-        for secret in (PASSWORD, "Wr0ng-"):
-            assert secret not in result.output and secret not in (result.stderr or ""), args
-    assert codes == [0, 0, 0, 0, 1, 1, 1, 0, 2]
+    assert _codes_showing_no_secret(runs) == [0, 0, 0, 0, 1, 1, 1, 0, 2]
     written = [p for p in tmp_path.iterdir() if p.is_file()]
     assert {"r.csv", "d.json", "d.svg", "r.md", "e.html"} <= {p.name for p in written}
     for path in written:
@@ -419,13 +424,7 @@ def test_an_adbc_password_is_never_shown_or_written(tmp_path, postgres):
         ("discover", url, "--engine", "spark", "--table", "adbc_secret_rows"),
         ("convert", str(_csv(tmp_path)), "-o", url, "--table", "adbc_secret_rows"),
     ]
-    codes = []
-    for args in runs:
-        result = run_cli(*args)
-        codes.append(result.exit_code)
-        for secret in (PASSWORD, "Wr0ng-"):
-            assert secret not in result.output and secret not in (result.stderr or ""), args
-    assert codes == [0, 0, 0, 1, 1, 0, 1, 2, 1]
+    assert _codes_showing_no_secret(runs) == [0, 0, 0, 1, 1, 0, 1, 2, 1]
     for path in (p for p in tmp_path.iterdir() if p.is_file()):
         assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
     assert "***" in Path("d.json").read_text()

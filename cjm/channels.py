@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cjm.engine.protocol import Log
+from cjm.engine.semantics import DECIMAL_LIMIT, decimal_value
 from cjm.errors import UsageError
 from cjm.privacy import rare_stages
 
@@ -51,6 +52,12 @@ def channel_report(log: Log, costs: dict[str, float] | None = None) -> ChannelRe
     """Channels of ``log`` (its channel role), with costs from ``costs`` (default: the log's
     config, ``channel_cost`` in cjm.toml) or else the cost column."""
     costs = log.config.setting("channel_cost", costs)
+    for channel, price in (costs or {}).items():
+        try:
+            decimal_value(repr(float(price)))
+        except ValueError:
+            raise UsageError(f"the price of {channel!r}, {price!r}, is too large to add exactly",
+                             f"Prices must be below {DECIMAL_LIMIT:,}.") from None
     if "channel" not in log.mapping:
         raise UsageError("the log has no channel column", "Pass --channel COLUMN.")
     engine = log.engine("_channels")
@@ -69,12 +76,6 @@ def channel_report(log: Log, costs: dict[str, float] | None = None) -> ChannelRe
     escalated = engine.journeys_moving([(a, b) for a, b, _ in escalations])
     per_journey, by_stage, by_path = None, [], []
     if costs or "cost" in log.mapping:
-        if not hasattr(engine, "costs"):
-            raise UsageError("the cost to serve runs on DuckDB only: Spark adds the costs in "
-                             "another order, and totals and medians would differ from "
-                             "DuckDB's in their last digits",
-                             "Run with --engine duckdb, or without --channel-cost (and the "
-                             "cost column).")
         totals = engine.costs(costs)
         per_journey = {"total": totals.total, "median": totals.median, "mean": totals.mean,
                        "journeys": totals.journeys}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from cjm.compare import ALPHA, holm
 from cjm.engine.protocol import Log
-from cjm.engine.semantics import FALSY, TRUTHY
+from cjm.engine.semantics import FALSY, TRUTHY, is_number
 from cjm.errors import UsageError
 
 Z95 = 1.959963984540054
@@ -98,7 +98,7 @@ def moments(log: Log, *, min_count: int = MIN_COUNT, goals: Sequence[str] = (),
     engine.prepare(None, None)
     if values and all(v in TRUTHY or v in FALSY for v in values):
         kind = "rate"
-    elif values and all(_number(v) for v in values):
+    elif values and all(is_number(v) for v in values):
         kind = "mean"
     else:
         listing = ", ".join(repr(v) for v in values[:8])
@@ -150,11 +150,3 @@ def _goals(log: Log, goals: Sequence[str]):
                          f"at least {GOAL_SHARE:.0%} of the journeys that reach it)",
                          "Pass --goal STAGE: the stage that counts as success.")
     return found
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -196,7 +196,8 @@ def _spark(path: Path, buckets: int) -> Iterator:
 
 # Each engine, and what it answers: "discover" (what discover() and build_map() read) and
 # "analyses" (funnels, channels, costs, journeys by id: what the other commands read). The
-# bucketed engine serves discover alone by design; Spark all but costs (see docs/scale.md).
+# bucketed engine serves discover alone by design. Costs and numeric outcomes, exact to the
+# bit, have a contract of their own: tests/test_engine_sums.py.
 DISCOVER = ("prepare", "stages", "transitions", "paths", "journey_figures", "rework",
             "endings", "handoff_matrix", "outcome_values")
 ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions", "funnel",
@@ -205,7 +206,7 @@ ANALYSES = ("path_examples", "journey_paths", "path_endings", "slow_transitions"
 ENGINES: dict[str, tuple[Callable[[Path, int], Iterator], tuple[str, ...]]] = {
     "duckdb": (lambda path, _: _duckdb(path, 1), DISCOVER + ANALYSES),
     "duckdb-buckets": (lambda path, _: _duckdb(path, 3), DISCOVER),
-    "spark": (_spark, DISCOVER + tuple(m for m in ANALYSES if m != "costs")),
+    "spark": (_spark, DISCOVER + ANALYSES),
 }
 
 

@@ -4,11 +4,22 @@ DuckDB, whose figures cjm's outputs have always carried."""
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 import duckdb
 import pytest
 
-from cjm.engine.semantics import epoch_seconds, open_from, quantile_cont, quantile_position
+from cjm.engine.semantics import (
+    decimal_value,
+    epoch_seconds,
+    exact_float,
+    exact_mean,
+    exact_squares,
+    is_number,
+    open_from,
+    quantile_cont,
+    quantile_position,
+)
 
 
 @pytest.fixture()
@@ -63,3 +74,50 @@ def test_pseudonyms_are_the_same_in_sql(con) -> None:
                       "(SELECT unnest(?::VARCHAR[]) v, unnest(range(?)) i)",
                       [ids, len(ids)]).fetchall()[0][0]
     assert got == [pseudonym(v, "a-key-1234") for v in ids]
+
+
+# Texts of costs and numeric outcomes: numbers in every form, rounding at the ninth decimal
+# place (half away from zero), the limit, and what is no number.
+NUMBER_TEXTS = [
+    "0.1", "1e11", "-1e11", "1e-30", "1e300", "1.0E-5", "2.5", "-2.5e-9", "0.0000000005",
+    "-0.0000000005", "0.00000000049999", "0.0000000015", "0.0000000025", "-0.0000000015",
+    "999999999999.9999999994", "999999999999.9999999995", "1e12", "-1e12", "-0",
+    "12.149999999999999", "0.7071067811865476", "1.0E7", "1.2345678901234568E11", "+.5",
+    "1.", "5e-10", "25e-10", "123.45", " 7 ", "00012.5000", "1E+05", "-0.0", ".", "e5", "1e",
+    "1.5d", "0x10", "1_000", "inf", "-Infinity", "nan", "1,5", "", "abc", "1.5\n", "\t2",
+]
+
+
+def test_numbers_are_read_as_duckdb_reads_them(con) -> None:
+    """decimal_value() is what the DuckDB engine's SQL reads a cost or outcome as; a number
+    it refuses is one that SQL cannot hold."""
+    from cjm.engine.duckdb.engine import DECIMAL_SQL, number_sql
+
+    con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS cost", [NUMBER_TEXTS])
+    read = dict(con.execute(f"SELECT cost, {number_sql('cost')} FROM t").fetchall())
+    held = dict(con.execute(f"SELECT cost, TRY_CAST(trim(cost) AS {DECIMAL_SQL}) IS NOT NULL "
+                            "FROM t").fetchall())
+    for text in NUMBER_TEXTS:
+        try:
+            expected = decimal_value(text)
+        except ValueError:
+            assert is_number(text) and not held[text], text
+            continue
+        assert read[text] == expected, text
+    assert decimal_value("0.0000000005") == Decimal("0.000000001")
+    assert decimal_value("1e-30") == 0 and decimal_value("inf") is None
+
+
+def test_exact_sums_do_not_depend_on_order() -> None:
+    """Doubles added in two orders differ; the decimal sum, rounded once, does not."""
+    rng = random.Random(13)
+    values = ["0.1"] * 50 + ["1e11", "-1e11"] * 5 + ["0.7", "-0.3"] * 20
+    totals, naive = set(), set()
+    for _ in range(20):
+        rng.shuffle(values)
+        totals.add(exact_float(sum((decimal_value(v) for v in values), Decimal(0))))
+        naive.add(sum(float(v) for v in values))
+    assert totals == {13.0} and len(naive) > 1
+    assert exact_mean(Decimal("1"), 3) == 1 / 3
+    # 3.5 is 3 and 5 * 10**8 units: its square from the sums of 3*3, 3*5e8 and 5e8*5e8
+    assert exact_squares(Decimal(9), Decimal(15 * 10 ** 8), Decimal(25 * 10 ** 16)) == 3.5 ** 2

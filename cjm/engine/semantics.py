@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from decimal import Decimal
+import re
+from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
+
+from cjm.engine.rows import OutcomeSums
+from cjm.errors import DataError
 
 # Outcome values that mark success, and those that mark its absence (trimmed, lower case).
 TRUTHY = ("true", "1", "yes", "y", "t", "success", "succeeded", "converted", "won",
@@ -54,3 +58,76 @@ def open_from(log_end: float, still_active_seconds: float) -> float:
     """The epoch seconds from which a journey's last event makes it still active ('open'):
     the log's end less the span, subtracted exactly and rounded once."""
     return float(Decimal(repr(float(log_end))) - Decimal(repr(float(still_active_seconds))))
+
+
+# Costs and numeric outcomes are added as decimals, exactly, so that a sum is the same
+# whatever order an engine adds the values in (doubles added in another order differ in
+# their last bits). A value is a number written as NUMBER (after trimming; anything else is
+# no number: a missing cost, no outcome), rounded half away from zero to DECIMAL_PLACES
+# decimal places; a number of DECIMAL_LIMIT or more in size (after rounding) is refused,
+# never clipped. Sums of up to 10**12 such values fit the engines' 38-digit decimals.
+NUMBER = r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+DECIMAL_PLACES = 9
+DECIMAL_DIGITS = 21  # digits in all: below DECIMAL_LIMIT, with DECIMAL_PLACES places
+DECIMAL_LIMIT = 10 ** (DECIMAL_DIGITS - DECIMAL_PLACES)
+
+
+def is_number(text: str) -> bool:
+    """Whether trimmed ``text`` is a number (a cost, a numeric outcome)."""
+    return re.fullmatch(NUMBER, text.strip(" ")) is not None
+
+
+def decimal_value(text: str | None) -> Decimal | None:
+    """The decimal that a cost or numeric outcome written as ``text`` counts as (None: no
+    number); ValueError for a number too large to add exactly."""
+    if text is None or not is_number(text):
+        return None
+    number = Decimal(text.strip(" "))
+    if abs(number) >= DECIMAL_LIMIT:
+        raise ValueError(text)
+    value = number.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), ROUND_HALF_UP,
+                            Context(prec=DECIMAL_DIGITS + 1))
+    if abs(value) >= DECIMAL_LIMIT:  # rounded up to the limit
+        raise ValueError(text)
+    return value
+
+
+def exact_float(total: Decimal | int | None) -> float:
+    """A decimal sum as the nearest double (0 for no values)."""
+    return float(Fraction(total or 0))
+
+
+def exact_mean(total: Decimal | int | None, n: int) -> float:
+    """A decimal sum over ``n`` as the nearest double: divided exactly, rounded once."""
+    return float(Fraction(total or 0) / n) if n else 0.0
+
+
+def exact_squares(whole: Decimal | int | None, cross: Decimal | int | None,
+                  fraction: Decimal | int | None) -> float:
+    """The sum of the squares of values split as ``w + f`` (w the whole part, f the fraction
+    in units of 10**-DECIMAL_PLACES), from the sums of w*w, w*f and f*f: exactly, rounded
+    once (the engines add parts no wider than 38 digits)."""
+    unit = 10 ** DECIMAL_PLACES
+    return float(Fraction(whole or 0) + Fraction(cross or 0) * 2 / unit
+                 + Fraction(fraction or 0) / (unit * unit))
+
+
+def exact_outcomes(n: int, total: Decimal | None, whole: Decimal | int | None,
+                   cross: Decimal | int | None, fraction: Decimal | int | None) -> OutcomeSums:
+    """OutcomeSums of ``n`` journeys from the exact sums of their outcomes and of the parts
+    of their squares (see exact_squares)."""
+    return OutcomeSums(int(n), exact_float(total), exact_squares(whole, cross, fraction))
+
+
+def unsummable(role: str, text: str, where: str) -> DataError:
+    """The error for a cost or outcome ``text`` (at ``where``) too large to add exactly."""
+    return DataError(f"{where}: the {role} {text!r} is too large to add exactly: cjm adds "
+                     f"costs and numeric outcomes below {DECIMAL_LIMIT:,} in size, to "
+                     f"{DECIMAL_PLACES} decimal places",
+                     "Correct the value, or give the column in larger units (thousands).")
+
+
+def exact_median(low: Decimal | None, high: Decimal | None, n: int) -> float:
+    """The median of ``n`` decimal sums from those at the floor (``low``) and ceiling
+    (``high``) of its position, each as the nearest double (0 for none)."""
+    return quantile_cont(exact_float(low), exact_float(high), n, 0.5) if n else 0.0

@@ -31,7 +31,19 @@ from cjm.engine.rows import (
     TouchSequence,
     TransitionCount,
 )
-from cjm.engine.semantics import TRUTHY, open_from
+from cjm.engine.semantics import (
+    DECIMAL_DIGITS,
+    DECIMAL_PLACES,
+    NUMBER,
+    TRUTHY,
+    decimal_value,
+    exact_float,
+    exact_mean,
+    exact_median,
+    exact_outcomes,
+    open_from,
+    unsummable,
+)
 from cjm.sql import sql_name, sql_string
 
 
@@ -44,6 +56,30 @@ def stage_filter(stages: Sequence[str] | None) -> str:
     if stages is None:
         return ""
     return f"stage IN ({', '.join(sql_string(s) for s in stages) or 'NULL'})"
+
+
+# Costs and numeric outcomes: decimals (cjm.engine.semantics.decimal_value), added in a
+# decimal of 38 digits, exact in any order.
+DECIMAL_SQL = f"DECIMAL({DECIMAL_DIGITS}, {DECIMAL_PLACES})"
+SUM_SQL = f"DECIMAL(38, {DECIMAL_PLACES})"
+
+
+def number_sql(column: str) -> str:
+    """SQL: the decimal a cost or numeric outcome in ``column`` counts as (NULL for no number,
+    and for one too large, which _refuse_unsummable() reports first)."""
+    text = f"trim(CAST({sql_name(column)} AS VARCHAR))"
+    return (f"CASE WHEN regexp_full_match({text}, {sql_string(NUMBER)}) "
+            f"THEN TRY_CAST({text} AS {DECIMAL_SQL}) END")
+
+
+def _median_sql(values: str, key: str) -> str:
+    """SQL: per ``key`` of ``values`` (with the column cjm_total), the count, the exact sum,
+    and the values at the floor and ceiling of the median's position."""
+    return (f"SELECT {key}, count(*), sum(cjm_total), "
+            "max(cjm_total) FILTER (WHERE r = (n - 1) // 2), "
+            "max(cjm_total) FILTER (WHERE r = n // 2) FROM ("
+            f"SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY cjm_total) - 1 AS r, "
+            f"count(*) OVER (PARTITION BY {key}) AS n FROM ({values})) GROUP BY {key}")
 
 
 def truthy_sql(column: str) -> str:
@@ -117,6 +153,7 @@ class Ordering:
         self.suffix = suffix
         self.log_end: float | None = None  # epoch seconds of the whole log's last event
         self.condition = ""  # which events of ``events`` the tables of _order() hold
+        self.sources: list[str] = []  # the log's files, by their number in ``_file``
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
@@ -339,45 +376,63 @@ class DuckDBEngine(Ordering):
     def costs(self, prices: Mapping[str, float] | None) -> Costs:
         if prices:
             cost_sql = f"CASE {sql_name('channel')} " + " ".join(
-                f"WHEN {sql_string(c)} THEN {float(p)}" for c, p in sorted(prices.items())) \
-                + " END"
+                f"WHEN {sql_string(c)} THEN {decimal_value(repr(float(p)))}::{DECIMAL_SQL}"
+                for c, p in sorted(prices.items())) + " END"
         else:
-            cost_sql = f"try_cast({sql_name('cost')} AS DOUBLE)"
+            self._refuse_unsummable("cost")
+            cost_sql = number_sql("cost")
         where = f"WHERE {self.condition}" if self.condition else ""
         # Aliases with a prefix no column of the events table has: a column named like an
         # alias (the cost column "cost") must never be read as the alias instead.
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE cost{self.suffix} AS SELECT journey AS cjm_journey, "
-            f"stage AS cjm_stage, coalesce({cost_sql}, 0) AS cjm_cost FROM {self.events} {where}")
+            f"stage AS cjm_stage, coalesce({cost_sql}, 0)::{SUM_SQL} AS cjm_cost "
+            f"FROM {self.events} {where}")
         totals = (f"(SELECT cjm_journey, sum(cjm_cost) AS cjm_total FROM cost{self.suffix} "
                   "GROUP BY cjm_journey)")
-        by_path = [PathCost(tuple(p), int(j), float(t or 0), float(m or 0)) for p, j, t, m in
-                   _rows(self.con,
-            f"SELECT j.path, count(*), sum(c.cjm_total), median(c.cjm_total) FROM {self.jrn} j "
-            f"JOIN {totals} c ON c.cjm_journey = j.journey GROUP BY j.path")]
-        by_stage = [StageCost(s, int(e), float(c or 0)) for s, e, c in _rows(self.con,
+        by_path = [PathCost(tuple(p), int(j), exact_float(t), exact_median(lo, hi, j))
+                   for p, j, t, lo, hi in _rows(self.con, _median_sql(
+            f"SELECT j.path AS cjm_key, c.cjm_total FROM {self.jrn} j JOIN {totals} c "
+            "ON c.cjm_journey = j.journey", "cjm_key"))]
+        by_stage = [StageCost(s, int(e), exact_float(c)) for s, e, c in _rows(self.con,
             f"SELECT cjm_stage, count(*), sum(cjm_cost) FROM cost{self.suffix} GROUP BY cjm_stage")]
-        n, total, median, mean = _rows(self.con,
-            "SELECT count(*), sum(cjm_total), median(cjm_total), avg(cjm_total) FROM "
-            + totals)[0]
-        return Costs(int(n), float(total or 0), float(median or 0), float(mean or 0),
-                     by_stage, by_path)
+        overall = _rows(self.con, _median_sql(f"SELECT 0 AS cjm_key, cjm_total FROM {totals}",
+                                              "cjm_key"))
+        n, total, low, high = overall[0][1:] if overall else (0, None, None, None)
+        return Costs(int(n), exact_float(total), exact_median(low, high, n),
+                     exact_mean(total, n), by_stage, by_path)
+
+    def _refuse_unsummable(self, role: str) -> None:
+        """A data error for the first number of ``role`` too large to add exactly."""
+        text = f"trim(CAST({sql_name(role)} AS VARCHAR))"
+        for f, line, value in _rows(self.con,
+                f"SELECT _file, _line, {text} FROM {self.events} WHERE regexp_full_match("
+                f"{text}, {sql_string(NUMBER)}) AND TRY_CAST({text} AS {DECIMAL_SQL}) IS NULL "
+                "ORDER BY _file, _line LIMIT 1"):
+            raise unsummable(role, value, f"{self.sources[f]}:{line}")
 
     def outcome_sums(self, kind: str, before: Sequence[str] = ()
                      ) -> tuple[OutcomeSums, list[OutcomeItem]]:
         raw = f"lower(trim(CAST({sql_name('outcome')} AS VARCHAR)))"
         if kind == "rate":
             truthy = ", ".join(sql_string(t) for t in TRUTHY)
-            y_sql = (f"max(CASE WHEN {raw} IN ({truthy}) THEN 1.0 WHEN {raw} IS NULL OR "
-                     f"{raw} = '' THEN NULL ELSE 0.0 END)")
+            y_sql = (f"max(CASE WHEN {raw} IN ({truthy}) THEN 1 WHEN {raw} IS NULL OR "
+                     f"{raw} = '' THEN NULL ELSE 0 END)")
         else:
-            number = f"try_cast({sql_name('outcome')} AS DOUBLE)"
-            y_sql = f"arg_max({number}, ts) FILTER (WHERE {number} IS NOT NULL)"
+            self._refuse_unsummable("outcome")
+            number = number_sql("outcome")
+            # The last value in journey order: equal timestamps keep file order.
+            y_sql = f"arg_max({number}, (ts, _file, _line)) FILTER (WHERE {number} IS NOT NULL)"
+        # Each outcome also as its whole part and its fraction in units, whose products
+        # (for the sums of squares) stay within 38 digits.
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE outcome{self.suffix} AS SELECT journey, {y_sql} AS y "
-            f"FROM {self.events} GROUP BY journey HAVING {y_sql} IS NOT NULL")
-        n, total, squares = _rows(self.con,
-            f"SELECT count(*), sum(y), sum(y * y) FROM outcome{self.suffix}")[0]
+            f"CREATE OR REPLACE TEMP TABLE outcome{self.suffix} AS SELECT journey, y, "
+            "CAST(floor(y) AS HUGEINT) AS w, "
+            f"CAST((y - floor(y)) * {10 ** DECIMAL_PLACES} AS HUGEINT) AS f FROM ("
+            f"SELECT journey, CAST({y_sql} AS {SUM_SQL}) AS y FROM {self.events} "
+            "GROUP BY journey) WHERE y IS NOT NULL")
+        sums = "count(*), sum(y), sum(w * w), sum(w * f), sum(f * f)"
+        overall = _rows(self.con, f"SELECT {sums} FROM outcome{self.suffix}")[0]
         seq = self.seq
         if before:  # the events before the first goal event; the last of them goes nowhere
             goals = ", ".join(sql_string(g) for g in before)
@@ -387,14 +442,13 @@ class DuckDBEngine(Ordering):
                    f"({goals}) GROUP BY journey) g USING (journey) "
                    "WHERE g.cut IS NULL OR s.pos < g.cut)")
         items = _rows(self.con,
-            "SELECT kind, item, count(*), sum(y), sum(y * y) FROM ("
+            f"SELECT kind, item, {sums} FROM ("
             f"SELECT DISTINCT journey, 'stage' AS kind, stage AS item FROM {seq} "
             f"UNION SELECT DISTINCT journey, 'transition', stage || ' → ' || next_stage "
             f"FROM {seq} WHERE next_stage IS NOT NULL) "
             f"JOIN outcome{self.suffix} USING (journey) GROUP BY kind, item")
-        return (OutcomeSums(int(n), float(total or 0), float(squares or 0)),
-                [OutcomeItem(k, name, OutcomeSums(int(j), float(t), float(q)))
-                 for k, name, j, t, q in items])
+        return (exact_outcomes(*overall),
+                [OutcomeItem(k, name, exact_outcomes(*sums)) for k, name, *sums in items])
 
     def touch_sequences(self, goals: Sequence[str], by_channel: bool) -> list[TouchSequence]:
         """The distinct touch sequences of the journeys, with those that convert and not;

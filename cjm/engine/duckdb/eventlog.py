@@ -171,6 +171,7 @@ class EventLog(LogInfo):
         # "Still active" means close to the end of the whole log, also in a segment or period.
         root = self._root()
         engine.log_end = root.last_timestamp.timestamp() if root.last_timestamp else None
+        engine.sources = [f.path for f in self.files]  # for errors that name a line
         return engine
 
     def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from cjm.engine import semantics
 from cjm.engine.rows import (
     ChannelCount,
     ChannelSequence,
+    Costs,
     Ending,
     FunnelCount,
     GoalTime,
@@ -29,20 +30,40 @@ from cjm.engine.rows import (
     NextStage,
     OutcomeItem,
     OutcomeSums,
+    PathCost,
     PathCount,
     PathEnding,
     Rework,
     SlowWait,
     Stage,
+    StageCost,
     TouchSequence,
     TransitionCount,
 )
-from cjm.engine.semantics import TRUTHY, open_from, quantile_cont, quantile_position
+from cjm.engine.semantics import (
+    DECIMAL_DIGITS,
+    DECIMAL_PLACES,
+    NUMBER,
+    TRUTHY,
+    decimal_value,
+    exact_float,
+    exact_mean,
+    exact_median,
+    exact_outcomes,
+    open_from,
+    quantile_cont,
+    quantile_position,
+    unsummable,
+)
 from cjm.engine.spark.timestamps import epoch_seconds, spark_trim
-from cjm.errors import UsageError
 
 WINDOW_LIMIT = 1_000_000  # journeys one task may sort for their median and p90 durations
 ACCURACY = 100_000  # of Spark's approximate percentiles, which bound the exact ones
+# Costs and numeric outcomes: decimals (cjm.engine.semantics.decimal_value), added in a
+# decimal of 38 digits, exact in any order.
+DECIMAL = f"decimal({DECIMAL_DIGITS},{DECIMAL_PLACES})"
+SUM = f"decimal(38,{DECIMAL_PLACES})"
+WHOLE = "decimal(38,0)"
 
 
 def _spark():
@@ -144,6 +165,24 @@ def _quantiles(row, n: int, qs: Sequence[float]) -> list[float | None]:
             quantile_cont(row[f"_lo{i}"], row[f"_hi{i}"], n, q) for i, q in enumerate(qs)]
 
 
+def _number_text(column: str):
+    F, _ = _spark()
+    return spark_trim(F.col(column).cast("string"))
+
+
+def _is_number(text):
+    """A column: whether ``text`` is written as a number (cjm.engine.semantics.NUMBER)."""
+    return text.rlike(f"^(?:{NUMBER})\\z")
+
+
+def number(column: str):
+    """A column: the decimal a cost or numeric outcome in ``column`` counts as (null for no
+    number, and for one too large, which _refuse_unsummable() reports first)."""
+    F, _ = _spark()
+    text = _number_text(column)
+    return F.when(_is_number(text), text.try_cast(DECIMAL))
+
+
 def before_first(path, goals: Sequence[str]):
     """A column: the stages of ``path`` (an array column) before its first one of ``goals``
     (all of them when it has none), as the DuckDB engine cuts paths."""
@@ -174,6 +213,8 @@ class SparkEngine:
         self.events = events
         self.seq = None
         self.jrn = None
+        self.kept = events  # the events prepare() orders
+        self.sources: list[str] = []  # the log's files, by their number in ``_file``
         self.log_end: float | None = None  # epoch seconds of the whole log's last event
         self._matches: list[Any] = []  # each funnel step's matches, for funnel_next()
 
@@ -218,7 +259,7 @@ class SparkEngine:
             F.max_by("stage", "pos").alias("last_stage"),
             F.bool_or("success").alias("success"),
         ).persist(StorageLevel.MEMORY_AND_DISK)
-        self.seq, self.jrn = seq, jrn
+        self.seq, self.jrn, self.kept = seq, jrn, events
 
     @_guarded
     def stages(self) -> list[Stage]:
@@ -537,24 +578,80 @@ class SparkEngine:
                       key=lambda t: t.touches)
 
     @_guarded
+    def costs(self, prices: Mapping[str, float] | None) -> Costs:
+        """As the DuckDB engine's: decimal costs, summed exactly."""
+        from pyspark import StorageLevel
+
+        F, _ = _spark()
+        if prices:
+            cost = F.lit(None)
+            for channel, price in sorted(prices.items()):
+                cost = F.when(F.col("channel") == channel,
+                              F.lit(decimal_value(repr(float(price)))).cast(DECIMAL)
+                              ).otherwise(cost)
+        else:
+            self._refuse_unsummable("cost")
+            cost = number("cost")
+        events = self.kept.select("journey", "stage",
+                                  F.coalesce(cost.cast(SUM), F.lit(0).cast(SUM)).alias("c"))
+        totals = (events.groupBy("journey").agg(F.sum("c").alias("t"))
+                  .persist(StorageLevel.MEMORY_AND_DISK))
+        try:
+            by_stage = [StageCost(r["stage"], r["e"], exact_float(r["t"])) for r in
+                        events.groupBy("stage").agg(F.count("*").alias("e"),
+                                                    F.sum("c").alias("t")).collect()]
+            paths = self.jrn.select("journey", "path").join(totals, "journey")
+            by_path = [PathCost(tuple(r["path"]), r["j"], exact_float(r["s"]),
+                                exact_median(r["_lo0"], r["_hi0"], r["j"])) for r in
+                       _with_quantiles(paths, ("path",), "t", (0.5,)).groupBy("path").agg(
+                           F.count("*").alias("j"), F.sum("t").alias("s"),
+                           *_quantile_aggregates("t", (0.5,))).collect()]
+            row = totals.agg(F.count("*").alias("n"), F.sum("t").alias("s")).collect()[0]
+            n, total = row["n"], row["s"]
+            median = 0.0
+            if n:
+                middle = quantile_position(n, 0.5)
+                at = _order_statistics(totals, "t", n, _ranks(n, (0.5,)))
+                median = exact_median(at[math.floor(middle)], at[math.ceil(middle)], n)
+        finally:
+            totals.unpersist()
+        return Costs(n, exact_float(total), median, exact_mean(total, n), by_stage, by_path)
+
+    def _refuse_unsummable(self, role: str) -> None:
+        """A data error for the first number of ``role`` too large to add exactly."""
+        text = _number_text(role)
+        first = (self.events.where(_is_number(text) & text.try_cast(DECIMAL).isNull())
+                 .select("_file", "_line", text.alias("v")).orderBy("_file", "_line")
+                 .limit(1).collect())
+        for row in first:
+            raise unsummable(role, row["v"], f"{self.sources[row['_file']]}:{row['_line']}")
+
+    @_guarded
     def outcome_sums(self, kind: str, before: Sequence[str] = ()
                      ) -> tuple[OutcomeSums, list[OutcomeItem]]:
-        """As the DuckDB engine's, for the 'rate' kind alone: outcomes of 0 and 1, whose sums
-        are exact in any order. The 'mean' kind sums doubles, whose last bits depend on the
-        order Spark's tasks add them in: it is refused rather than differ from DuckDB's."""
+        """As the DuckDB engine's: each journey's outcome a decimal, summed exactly."""
         F, _ = _spark()
-        if kind != "rate":
-            raise UsageError(
-                "a numeric outcome runs on DuckDB only: Spark adds its values in another "
-                "order, and the sums would differ from DuckDB's in their last digits",
-                "Run with --engine duckdb for a numeric outcome (a yes/no one runs on Spark).")
-        raw = F.lower(spark_trim(F.col("outcome").cast("string")))
-        y = F.max(F.when(raw.isin(list(TRUTHY)), 1.0)
-                  .when(raw.isNull() | (raw == ""), None).otherwise(0.0))
-        outcomes = (self.events.groupBy("journey").agg(y.alias("y"))
-                    .where(F.col("y").isNotNull()))
-        overall = outcomes.agg(F.count("*").alias("n"), F.sum("y").alias("t"),
-                               F.sum(F.col("y") * F.col("y")).alias("q")).collect()[0]
+        if kind == "rate":
+            raw = F.lower(spark_trim(F.col("outcome").cast("string")))
+            y = F.max(F.when(raw.isin(list(TRUTHY)), 1)
+                      .when(raw.isNull() | (raw == ""), None).otherwise(0))
+            outcomes = self.events.groupBy("journey").agg(y.cast(DECIMAL).alias("y"))
+        else:
+            self._refuse_unsummable("outcome")
+            # The last value in journey order: equal timestamps keep file order.
+            outcomes = (self.events.withColumn("y", number("outcome"))
+                        .where(F.col("y").isNotNull()).groupBy("journey")
+                        .agg(F.max_by("y", F.struct("ts", "_file", "_line")).alias("y")))
+        # Each outcome also as its whole part and its fraction in units, whose products (for
+        # the sums of squares) stay within 38 digits.
+        whole = F.floor("y")
+        outcomes = outcomes.where(F.col("y").isNotNull()).select(
+            "journey", F.col("y").cast(SUM).alias("y"), whole.cast(WHOLE).alias("w"),
+            ((F.col("y") - whole) * F.lit(10 ** DECIMAL_PLACES)).cast(WHOLE).alias("f"))
+        w, f = F.col("w"), F.col("f")
+        sums = [F.count("*").alias("n"), F.sum("y").alias("t"), F.sum(w * w).alias("ww"),
+                F.sum(w * f).alias("wf"), F.sum(f * f).alias("ff")]
+        overall = outcomes.agg(*sums).collect()[0]
         seq = self.seq.select("journey", "pos", "stage", "next_stage")
         if before:  # the events before the first goal event; the last of them goes nowhere
             cut = (self.seq.where(F.col("stage").isin(list(before))).groupBy("journey")
@@ -570,13 +667,12 @@ class SparkEngine:
             "journey", F.lit("transition").alias("kind"),
             F.concat(F.col("stage"), F.lit(" → "), F.col("next_stage")).alias("item"))
         rows = (stages.union(moves).distinct().join(outcomes, "journey")
-                .groupBy("kind", "item").agg(F.count("*").alias("n"), F.sum("y").alias("t"),
-                                             F.sum(F.col("y") * F.col("y")).alias("q"))
-                .collect())
-        return (OutcomeSums(overall["n"], float(overall["t"] or 0), float(overall["q"] or 0)),
-                [OutcomeItem(r["kind"], r["item"], OutcomeSums(r["n"], float(r["t"]),
-                                                               float(r["q"])))
-                 for r in rows])
+                .groupBy("kind", "item").agg(*sums).collect())
+
+        def summed(r) -> OutcomeSums:
+            return exact_outcomes(r["n"], r["t"], r["ww"], r["wf"], r["ff"])
+
+        return summed(overall), [OutcomeItem(r["kind"], r["item"], summed(r)) for r in rows]
 
 
 def _folded(frame, column: str, name: str):

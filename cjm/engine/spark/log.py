@@ -139,6 +139,7 @@ class SparkEventLog(LogInfo):
         while root._parent is not None:
             root = root._parent
         engine.log_end = root.last_timestamp.timestamp() if root.last_timestamp else None
+        engine.sources = [f.path for f in self.files]  # for errors that name a line
         self._engines.append(engine)
         return engine
 

@@ -317,12 +317,13 @@ def test_compare(spark, generated: Path) -> None:
 
 
 def test_channels(spark, generated: Path) -> None:
-    """cjm channels on Spark: mix, sequences and escalations, DuckDB's bytes; the cost to
-    serve is DuckDB's alone (sums of doubles in Spark's order), and says so."""
+    """cjm channels on Spark: mix, sequences, escalations and the cost to serve (by price
+    and from a cost column), DuckDB's bytes."""
     assert same_on_both("channels", str(generated))["sequences"]
-    priced = _cli("channels", str(generated), "--channel-cost", "web=0.1,phone=6", "--engine",
-                  "spark")
-    assert priced.exit_code == 2 and "the cost to serve runs on DuckDB only" in priced.stderr
+    priced = same_on_both("channels", str(generated), "--channel-cost",
+                          "web=0.1,app=0.1,chat=2,email=3,phone=6")
+    assert priced["cost_per_journey"]["journeys"] == 2000 and priced["cost_by_path"]
+    assert same_on_both("channels", str(generated), "--cost", "order_value")["cost_by_stage"]
 
 
 def test_inspect(spark, generated: Path, sliced: Path) -> None:
@@ -357,15 +358,67 @@ DESIGN = str(ROOT / "examples" / "designed-journey.yaml")
 
 
 def test_moments(spark, generated: Path, tmp_path: Path) -> None:
-    """cjm moments on Spark: a yes/no outcome, overall and cut before the goal; a numeric
-    one (sums of doubles, in Spark's order) is refused."""
+    """cjm moments on Spark: a yes/no outcome and a numeric one, overall and cut before the
+    goal."""
     log = str(generated)
     assert same_on_both("moments", log, "--outcome", "converted", "--min-count", "5")["items"]
     assert same_on_both("moments", log, "--outcome", "converted", "--before-goal",
                         "--goal", "Purchase")
-    numeric = _cli("moments", log, "--outcome", "order_value", "--engine", "spark")
-    assert numeric.exit_code == 2
-    assert "a numeric outcome runs on DuckDB only" in numeric.stderr
+    numeric = same_on_both("moments", log, "--outcome", "order_value", "--min-count", "5")
+    assert numeric["kind"] == "mean" and numeric["items"]
+    assert same_on_both("moments", log, "--outcome", "order_value", "--before-goal",
+                        "--goal", "Purchase")["items"]
+
+
+# Costs and outcomes that doubles added in another order would sum apart.
+UNEVEN = ("0.1", "1e11", "-1e11", "0.3", "7", "", "2.5e-3", "0.7", "-0.3", "n/a")
+
+
+def test_costs_and_outcomes_that_doubles_would_sum_apart(spark, logs: Path) -> None:
+    """Values like 0.1 next to 1e11 and -1e11 sum to other doubles in another order; cjm adds
+    them as decimals, so Spark's partitions give DuckDB's bytes all the same. A value too
+    large to add exactly is refused alike, naming its row."""
+    rng = random.Random(14)
+    rows = [["journey_id", "stage", "timestamp", "channel", "cost", "score"]]
+    for j in range(600):
+        for k in range(rng.randint(1, 6)):
+            rows.append([f"j{j:04d}", rng.choice(["visit", "help", "buy", "call"]),
+                         f"2024-05-{1 + j % 28:02d}T10:{k:02d}:00Z",
+                         rng.choice(["web", "chat", "phone"]), rng.choice(UNEVEN),
+                         rng.choice(UNEVEN[:-1])])  # outcomes: numbers (or none) alone
+    rng.shuffle(rows[1:])
+    values = [float(r[4]) for r in rows[1:] if r[4] not in ("", "n/a")]
+    assert sum(values) != sum(reversed(values))
+    source = logs / "uneven.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    log = str(to_parquet(source, logs / "uneven.parquet"))
+    assert same_on_both("channels", log, "--cost", "cost")["cost_per_journey"]["total"]
+    assert same_on_both("channels", log, "--channel-cost", "web=0.1,chat=1e11,phone=0.3")
+    assert same_on_both("moments", log, "--outcome", "score", "--min-count", "5")["items"]
+    rows[7][4] = "1e12"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    log = str(to_parquet(source, logs / "too-large.parquet"))
+    duck = _cli("channels", log, "--cost", "cost", "--engine", "duckdb")
+    ours = _cli("channels", log, "--cost", "cost", "--engine", "spark")
+    assert (duck.exit_code, duck.stderr) == (ours.exit_code, ours.stderr)
+    assert duck.exit_code == 1 and "too-large.parquet:7: the cost '1e12'" in duck.stderr
+
+
+def test_numbers_are_read_as_duckdb_reads_them(spark) -> None:
+    """Spark's decimal for a cost or outcome text is DuckDB's, rounding and limit included."""
+    import duckdb
+
+    from cjm.engine.duckdb.engine import number_sql
+    from cjm.engine.spark.engine import number
+    from tests.test_semantics import NUMBER_TEXTS
+
+    frame = spark.createDataFrame([(t,) for t in NUMBER_TEXTS], "cost string")
+    ours = {r["cost"]: r["n"] for r in frame.select("cost", number("cost").alias("n")).collect()}
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS cost", [NUMBER_TEXTS])
+    assert ours == dict(con.execute(f"SELECT cost, {number_sql('cost')} FROM t").fetchall())
 
 
 def test_check(spark, generated: Path, tmp_path: Path) -> None:
@@ -463,6 +516,23 @@ def test_commands_on_a_shared_log(spark, logs: Path, tmp_path: Path) -> None:
     assert same_on_both("attribution", log, *goal, "--resamples", "100")
     assert same_on_both("personas", log, *goal, "--before-goal", "--k", "3")
     same_files_on_both(tmp_path, "model", log, "-o", "m.bpmn", "--quality", files=("m.bpmn",))
+
+
+def test_costs_and_numeric_outcomes_on_shared_logs(spark, logs: Path) -> None:
+    """Real measurements as costs and numeric outcomes (sepsis's lab values, the road
+    traffic fines' amounts): DuckDB's bytes on Spark."""
+    sepsis, road = SHARED_DATA / "sepsis.csv", SHARED_DATA / "roadtraffic100traces.csv"
+    if not (sepsis.is_file() and road.is_file()):
+        pytest.skip(f"the shared logs are not here: {SHARED_DATA}")
+    log = str(to_parquet(sepsis, logs / "sepsis-sums.parquet"))
+    for outcome in ("LacticAcid", "Leucocytes"):
+        assert same_on_both("moments", log, "--outcome", outcome, "--min-count", "5")["items"]
+    assert same_on_both("moments", log, "--outcome", "Leucocytes", "--before-goal", "--goal",
+                        "Release A", "--min-count", "5")["items"]
+    assert same_on_both("channels", log, "--channel", "org:group", "--cost", "Leucocytes")
+    log = str(to_parquet(road, logs / "road-sums.parquet"))
+    assert same_on_both("moments", log, "--outcome", "amount", "--min-count", "5")["items"]
+    assert same_on_both("channels", log, "--channel", "vehicleClass", "--cost", "amount")
 
 
 def test_what_spark_does_not_do_is_a_usage_error(spark, generated: Path, write) -> None:

@@ -56,7 +56,7 @@ def channel_report(log: Log, costs: dict[str, float] | None = None) -> ChannelRe
         try:
             decimal_value(repr(float(price)))
         except ValueError:
-            raise UsageError(f"the price of {channel!r}, {price!r}, is too large to add exactly",
+            raise UsageError(f"the price of {channel!r} ({price!r}) is too large to add exactly",
                              f"Prices must be below {DECIMAL_LIMIT:,}.") from None
     if "channel" not in log.mapping:
         raise UsageError("the log has no channel column", "Pass --channel COLUMN.")

@@ -96,3 +96,29 @@ def test_cost_column_named_cost(tmp_path, options, total, stage):
     assert data["cost_per_journey"]["total"] == pytest.approx(total)
     assert data["cost_per_journey"]["journeys"] == 2
     assert [data["cost_by_stage"][0][k] for k in ("stage", "events", "total")] == stage
+
+
+def test_costs_too_large_to_add_exactly_are_refused(tmp_path):
+    """Costs are added as decimals (9 places, below 10**12): a larger one is refused with its
+    line, never clipped; so is such a price."""
+    (tmp_path / "c.csv").write_text(COST_LOG.replace("phone,6", "phone,1e12"), encoding="utf-8")
+    env = {"NO_COLOR": "1", "COLUMNS": "200"}
+    result = CliRunner().invoke(app, ["channels", str(tmp_path / "c.csv")], env=env)
+    assert result.exit_code == 1
+    assert "c.csv:6: the cost '1e12' is too large to add exactly" in result.output
+    result = CliRunner().invoke(app, ["channels", str(tmp_path / "c.csv"), "--channel-cost",
+                                      "web=1e13"], env=env)
+    assert result.exit_code == 2
+    assert "the price of 'web' (10000000000000.0) is too large" in result.output
+
+
+def test_costs_are_exact_decimals(tmp_path):
+    """Ten costs of 0.1 make 1, not 0.9999999999999999; the median of 0.7 and 6 is 3.35."""
+    rows = "".join(f"j1,visit,2024-01-01T10:{m:02d}:00Z,web,0.1\n" for m in range(10))
+    (tmp_path / "c.csv").write_text(COST_LOG.split("\n")[0] + "\n" + rows
+                                    + "j2,visit,2024-01-02T10:00:00Z,web,0.7\n"
+                                    "j3,visit,2024-01-02T10:00:00Z,web,6\n", encoding="utf-8")
+    with cjm.read_log(tmp_path / "c.csv") as log:
+        report = channel_report(log)
+    assert report.cost_per_journey["total"] == 7.7
+    assert report.cost_by_path == [(("visit",), 2, 6.7, 3.35), (("visit",) * 10, 1, 1.0, 1.0)]

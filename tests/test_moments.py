@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import cjm
 from cjm.cli import app
-from cjm.errors import UsageError
+from cjm.errors import DataError, UsageError
 from cjm.moments import Z95, moments
 from tests.journey_logs import write_journeys
 
@@ -55,6 +55,27 @@ def test_numeric_outcome_uses_the_last_value_and_welch(tmp_path):
         t = ttest_ind(scores_with, scores_without, equal_var=False).statistic
         error = (help_.high - help_.low) / (2 * Z95)
         assert help_.difference / error == pytest.approx(t)
+
+
+def test_numeric_outcomes_are_exact_decimals(tmp_path):
+    """A journey's outcome is its last number in journey order (at one timestamp, the later
+    line's); the mean is the exact decimal one; 'nan' is no number; a value too large to add
+    exactly is refused with its line."""
+    head = "journey_id,stage,timestamp,outcome\n"
+    rows = "".join(f"j{i},visit,2024-01-01T10:00:00Z,{v}\nj{i},buy,2024-01-01T10:00:00Z,0.1\n"
+                   for i, v in enumerate(["9", "0.7", "0.2"] * 10))
+    (tmp_path / "m.csv").write_text(head + rows, encoding="utf-8")
+    with cjm.read_log(tmp_path / "m.csv") as log:
+        result = moments(log)
+    assert (result.kind, result.journeys, result.overall) == ("mean", 30, 0.1)
+    (tmp_path / "m.csv").write_text(head + rows.replace(",0.2", ",nan"), encoding="utf-8")
+    with cjm.read_log(tmp_path / "m.csv") as log, \
+            pytest.raises(UsageError, match="neither yes/no nor numbers"):
+        moments(log)
+    (tmp_path / "m.csv").write_text(head + rows.replace(",0.2", ",-1e15"), encoding="utf-8")
+    with cjm.read_log(tmp_path / "m.csv") as log, \
+            pytest.raises(DataError, match=r"m.csv:6: the outcome '-1e15' is too large"):
+        moments(log)
 
 
 def test_outcome_errors(tmp_path):

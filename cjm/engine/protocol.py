@@ -113,7 +113,9 @@ class Engine(Protocol):
 
     def costs(self, prices: Mapping[str, float] | None) -> Costs:
         """Costs of the events: the price of their channel, or (``prices`` None) the cost
-        role's column; missing costs count 0."""
+        role's column; missing costs count 0. Exact decimal sums, the same in any order
+        (cjm.engine.semantics.decimal_value); a cost too large to add exactly is a
+        DataError naming its line."""
 
     def outcome_sums(self, kind: str, before: Sequence[str] = ()
                      ) -> tuple[OutcomeSums, list[OutcomeItem]]:
@@ -121,8 +123,9 @@ class Engine(Protocol):
 
         ``kind`` 'rate': a journey's outcome is 1 when any of its outcome values is truthy,
         0 when all are other values, unknown when all are empty; 'mean': its last numeric
-        outcome value. With ``before`` (goal stages), items count only what journeys did
-        before their first event at one of them.
+        outcome value in journey order. Sums are exact decimal sums, as costs'. With
+        ``before`` (goal stages), items count only what journeys did before their first
+        event at one of them.
         """
 
     def touch_sequences(self, goals: Sequence[str], by_channel: bool) -> list[TouchSequence]:

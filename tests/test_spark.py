@@ -286,6 +286,29 @@ def test_median_durations_of_many_journeys_without_one_sort(spark, generated: Pa
         log.close()
 
 
+def test_median_cost_of_many_journeys_without_one_sort(spark, generated: Path,
+                                                      monkeypatch) -> None:
+    """The median cost per journey, beyond WINDOW_LIMIT journeys, comes from approximate
+    bounds on the exact decimal totals, and is the exact one all the same."""
+    from cjm.config import Config
+    from cjm.engine.spark import engine
+    from cjm.engine.spark.read import read_spark_log
+
+    log = read_spark_log(generated, spark=spark, config=Config())
+    try:
+        figures = log.engine()
+        figures.prepare("channel", None)
+        prices = {"web": 0.1, "app": 0.15, "chat": 2.0, "email": 3.0, "phone": 6.0}
+        exact = figures.costs(prices)
+        assert exact.median > 0
+        for accuracy in (10_000, 20):
+            monkeypatch.setattr(engine, "WINDOW_LIMIT", 0)
+            monkeypatch.setattr(engine, "ACCURACY", accuracy)
+            assert figures.costs(prices) == exact
+    finally:
+        log.close()
+
+
 def test_segments_periods_and_windows(spark, generated: Path) -> None:
     """--by, --period, --since/--until (journeys, or events with --window events) slice the
     journeys on Spark as on DuckDB: the first value of a role by journey order, ISO weeks,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -108,3 +110,16 @@ def reachable(edges, root, forward=True) -> set:
                 seen.add(b)
                 todo.append(b)
     return seen
+
+
+def write_shuffled(path: Path, rows: list[dict], rng: random.Random) -> list[dict]:
+    """Write ``rows`` as a CSV in an order that is not time order (ties then go by line),
+    and give each row its ``line`` in the file."""
+    rng.shuffle(rows)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    for line, row in enumerate(rows, start=2):
+        row["line"] = line
+    return rows

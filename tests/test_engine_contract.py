@@ -8,7 +8,6 @@ entry to ENGINES.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import random
 import statistics
@@ -18,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from journey_logs import write_shuffled
 
 from cjm.config import Config
 from cjm.engine.rows import (
@@ -61,14 +61,7 @@ def _write_log(path: Path) -> list[dict]:
                          "channel": rng.choice((*CHANNELS, "")),
                          "outcome": rng.choice(["yes", "no", ""]),
                          "cost": rng.choice(["1.5", "3", "", "0.25"])})
-    rng.shuffle(rows)  # file order is not time order: ties are broken by line
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    for line, row in enumerate(rows, start=2):
-        row["line"] = line
-    return rows
+    return write_shuffled(path, rows, rng)
 
 
 class Oracle:

@@ -9,7 +9,6 @@ definitions, and every engine must equal it exactly.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import random
 from collections import defaultdict
@@ -19,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from journey_logs import write_shuffled
 
 from cjm.engine.rows import OutcomeSums
 from cjm.engine.semantics import (
@@ -52,14 +52,7 @@ def _write_log(path: Path) -> list[dict]:
                          "timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
                          "channel": rng.choice(CHANNELS), "cost": rng.choice(COSTS),
                          "outcome": rng.choice(OUTCOMES)})
-    rng.shuffle(rows)  # file order is not time order: ties go by line
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    for line, row in enumerate(rows, start=2):
-        row["line"] = line
-    return rows
+    return write_shuffled(path, rows, rng)
 
 
 class Oracle:

@@ -43,7 +43,7 @@ from cjm.schema import (
     resolve_files,
     session_column,
 )
-from cjm.sources import DatabaseSource, database_source
+from cjm.sources import DatabaseSource, database_source, output_stem
 from cjm.stage_rules import StageRules, stage_rules
 from cjm.timestamps import SAMPLE_SIZE, TimestampFormat, sample_format, zone_name
 from cjm.units import parse_span
@@ -575,7 +575,7 @@ def convert_line(found: list[Source], columns: dict[str, str] | None, timezone: 
         options.append("--dayfirst" if dayfirst else "--monthfirst")
     lines = []
     for source in found:
-        stem = Path(source.name.rstrip("/")).name.split(".")[0] or "log"
+        stem = output_stem([source.name])
         target = f"{stem}.parquet"
         if source.local is not None and Path(target).resolve() == source.local.resolve():
             target = f"{stem}-parsed.parquet"  # never over the log itself

@@ -229,7 +229,7 @@ def test_the_journey_id_is_held_once_when_no_gap_splits_cases(read, write):
 
 
 def test_duckdb_memory_is_capped_by_default_from_the_log_read(read, write):
-    from cjm.engine.duckdb.eventlog import DEFAULT_MEMORY_FLOOR
+    from cjm.engine.duckdb.memory import DEFAULT_MEMORY_FLOOR
     from cjm.units import parse_size
 
     def limit(log) -> int:
@@ -238,22 +238,41 @@ def test_duckdb_memory_is_capped_by_default_from_the_log_read(read, write):
 
     path = write("small.csv", "journey,stage,timestamp\nj,Visit,2024-03-01T10:00:00Z\n")
     assert limit(read(path)) == DEFAULT_MEMORY_FLOOR  # a small log: the floor
-    assert limit(read(path, memory_limit="3GiB")) == 3 << 30  # a given limit is kept
+
+
+def test_a_given_memory_limit_is_shared_with_what_the_process_holds(read, write):
+    from cjm.engine.duckdb import memory
+    from cjm.units import parse_size
+
+    path = write("small.csv", "journey,stage,timestamp\nj,Visit,2024-03-01T10:00:00Z\n")
+    before = memory.resident_bytes()
+    log = read(path, memory_limit="3GiB")
+    cap = parse_size(log.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    after = memory.resident_bytes()
+    assert 10 << 20 < after < 1 << 30  # a resident set, in bytes
+    # The budget less what the process held, less the share kept beside DuckDB's buffers
+    # (DuckDB's text of the size is cut to a tenth of a GiB).
+    kept = (3 << 30) - max(before, after)
+    share = 1 - memory.OUTSIDE_SHARE
+    assert share * kept - memory.OUTSIDE_FIXED - (1 << 30) / 10 < cap
+    assert cap <= share * ((3 << 30) - before) - memory.OUTSIDE_FIXED
+    assert read(path, memory_limit="60MB").con.execute(
+        "SELECT current_setting('memory_limit')").fetchall()[0][0] == "47.6 MiB"  # the floor
 
 
 def test_default_memory_limit_grows_with_what_the_log_holds():
     import duckdb
 
-    from cjm.engine.duckdb import eventlog
+    from cjm.engine.duckdb import memory
     from cjm.units import parse_size
 
     con = duckdb.connect()
     con.execute("CREATE TABLE events AS SELECT range AS a, range::VARCHAR || 'xxxxxxxxxxxxxxx' "
                 "AS b FROM range(3_000_000)")
     held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
-    eventlog.default_memory_limit(con, floor=1 << 20)
+    memory.default_memory_limit(con, floor=1 << 20)
     cap = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    assert abs(parse_size(cap) / held - (1 + eventlog.DEFAULT_MEMORY_SHARE)) < 0.01, (cap, held)
+    assert abs(parse_size(cap) / held - (1 + memory.DEFAULT_MEMORY_SHARE)) < 0.01, (cap, held)
 
 
 def test_the_undo_of_an_update_comes_out_of_the_default_memory_limit():
@@ -261,7 +280,7 @@ def test_the_undo_of_an_update_comes_out_of_the_default_memory_limit():
     # read in place are numbered by one): the tables' share is what is left beside it.
     import duckdb
 
-    from cjm.engine.duckdb import eventlog
+    from cjm.engine.duckdb import memory
     from cjm.units import parse_size
 
     con = duckdb.connect()
@@ -273,7 +292,7 @@ def test_the_undo_of_an_update_comes_out_of_the_default_memory_limit():
         "sum(memory_usage_bytes) FILTER (WHERE tag = 'TRANSACTION') FROM duckdb_memory()"
     ).fetchall()[0]
     assert undo > 0.1 * tables
-    eventlog.default_memory_limit(con, floor=1 << 20)
+    memory.default_memory_limit(con, floor=1 << 20)
     cap = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    expected = (1 + eventlog.DEFAULT_MEMORY_SHARE) * tables - undo
+    expected = (1 + memory.DEFAULT_MEMORY_SHARE) * tables - undo
     assert abs(cap / expected - 1) < 0.01, (cap, tables, undo)

@@ -112,6 +112,41 @@ def test_spill_folder_full_names_the_folder_and_the_ways_out(big_log, small_disk
     assert list(small_disk.iterdir()) == []  # its temporary files are gone
 
 
+def _journeys(path: Path, events: int) -> Path:
+    rnd = random.Random(1)
+    rows, journey, count = ["journey,stage,timestamp"], 0, 0
+    while count < events:
+        length, start = rnd.randint(1, 8), 1_704_067_200 + rnd.randint(0, 30_000_000)
+        rows.extend(f"j{journey},{STAGES[min(step, 5)]},{start + step * 60}"
+                    for step in range(length))
+        journey, count = journey + 1, count + length
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_memory_limit_is_the_whole_process_budget(tmp_path):
+    # 2M events take cjm about 560 MB by default. Under a budget of 300 MB, DuckDB's own
+    # limit is what the interpreter and DuckDB's allocations beside its buffers leave: when
+    # DuckDB was given the whole 300 MB, the process peaked at 359 MB.
+    log = _journeys(tmp_path / "two_million.csv", 2_000_000)
+    # A child's peak counts what it held between fork and exec, all of pytest's memory: a
+    # small interpreter starts cjm and reports cjm's peak.
+    launcher = (
+        "import os, subprocess, sys\n"
+        "run = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+        "_, status, usage = os.wait4(run.pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n")
+    done = subprocess.run([sys.executable, "-c", launcher, sys.executable, "-m", "cjm",
+                           "discover", str(log), "--no-map", "-q", "--memory-limit", "300MB",
+                           "--temp-dir", str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, **CLI_ENV, "PYTHONPATH": str(ROOT)}, timeout=300,
+                          check=True)
+    code, peak = map(int, done.stdout.split())
+    assert code == 0, done.stderr
+    peak *= 1 if sys.platform == "darwin" else 1024
+    assert peak <= 300_000_000, f"peak {peak / 1e6:.0f} MB above the 300 MB budget"
+
+
 def test_read_only_temp_dir(big_log, read_only):
     message = _no_bug(_cjm("inspect", str(big_log), "--temp-dir", str(read_only)))
     assert f"--temp-dir {read_only}: cannot create temporary files there: read-only file " \

@@ -6,7 +6,6 @@ an option the user chose (lifecycle, duplicates): rows = events + rejected + fil
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import weakref
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,12 @@ from cjm.accounting import (
 )
 from cjm.config import Config, find_config
 from cjm.engine.duckdb.checks import exact_duplicates, find_ties, quality_warnings, totals
+from cjm.engine.duckdb.memory import (
+    budget_memory_limit,
+    default_memory_limit,
+    plan_buckets,
+    set_resources,
+)
 from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
 from cjm.engine.duckdb.readers.database import load_database
 from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
@@ -50,12 +55,6 @@ from cjm.timestamps import detect_format
 from cjm.units import format_count, format_counted, parse_span
 
 _EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
-MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a small file
-# Without --memory-limit, DuckDB may hold what the log takes once read and this share again
-# (at least DEFAULT_MEMORY_FLOOR, at most its own default of 80% of the RAM): the tables
-# discover() makes then spill their coldest parts instead of piling up (docs/performance.md).
-DEFAULT_MEMORY_SHARE = 0.5
-DEFAULT_MEMORY_FLOOR = 1 << 30
 
 
 @dataclass(kw_only=True)
@@ -403,7 +402,7 @@ def read_log(
     con = duckdb.connect()
     workdir = make_workdir(temp_dir)
     try:
-        set_resources(con, workdir, memory_limit)
+        budget = set_resources(con, workdir, memory_limit)
         try:
             con.execute(f"SET TimeZone = {sql_string(timezone)}")
         except duckdb.Error:
@@ -424,9 +423,12 @@ def read_log(
                          timestamp_format or config.get("timestamp_format"), dayfirst,
                          lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
-        log.buckets = plan_buckets(con, log.events, buckets, bool(memory_limit))
-        if not memory_limit:
+        if budget is None:
+            log.buckets = plan_buckets(con, log.events, buckets, limited=False)
             default_memory_limit(con)
+        else:
+            budget_memory_limit(con, budget, log.events)
+            log.buckets = plan_buckets(con, log.events, buckets, limited=True)
         log.private = key is not None or log.min_journeys > 1
         log.config = config
         log._workdir = workdir
@@ -443,68 +445,6 @@ def read_log(
         if (known := classify(exc)) is not None and known is not exc:
             raise known from None
         raise
-
-
-def set_resources(con, workdir: Path, memory_limit: str | None) -> None:
-    """Cap DuckDB's memory, and its spill files: by default DuckDB lets them fill 90% of
-    the free disk, which one large window query over 100M events did (55 GB)."""
-    import duckdb
-
-    from cjm.resources import remember_spill
-
-    spill = workdir / "spill"
-    remember_spill(workdir.parent)
-    # cjm draws its own progress, on stderr only; in Jupyter without ipywidgets DuckDB refuses
-    # any change of the setting (and draws none itself).
-    with contextlib.suppress(duckdb.Error):
-        con.execute("SET enable_progress_bar = false")
-    free = shutil.disk_usage(workdir).free
-    con.execute(f"SET temp_directory = {sql_string(str(spill))}")
-    con.execute(f"SET max_temp_directory_size = '{max(free // 2, 1 << 20)}B'")
-    if memory_limit:
-        from cjm.units import parse_size
-
-        size = parse_size(str(memory_limit))
-        if size is not None and size < MIN_MEMORY:
-            raise UsageError(f"--memory-limit {memory_limit}: too little to read a log",
-                             "Give 50MB or more; beyond the limit, work spills to disk.")
-        try:
-            con.execute(f"SET memory_limit = {sql_string(str(memory_limit))}")
-        except duckdb.Error:
-            raise UsageError(f"--memory-limit: cannot read {memory_limit!r} as a size",
-                             "Write it as 4GB or 512MB.") from None
-
-
-def default_memory_limit(con, floor: int = DEFAULT_MEMORY_FLOOR) -> None:
-    """Cap DuckDB's memory from what the log read takes (DEFAULT_MEMORY_SHARE)."""
-    from cjm.units import parse_size
-
-    # The undo of the update that numbered a file's lines is held to the end and is not
-    # spilled: it comes out of the share of the tables, so that the peak stays theirs.
-    held, undo = con.execute(
-        "SELECT sum(memory_usage_bytes) FILTER (WHERE tag <> 'TRANSACTION'), "
-        "coalesce(sum(memory_usage_bytes) FILTER (WHERE tag = 'TRANSACTION'), 0) "
-        "FROM duckdb_memory()").fetchall()[0]
-    cap = max(floor, int((1 + DEFAULT_MEMORY_SHARE) * (held or 0)) - undo)
-    current = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    if current is None or cap < current:
-        con.execute(f"SET memory_limit = '{cap}B'")
-
-
-def plan_buckets(con, events: int, buckets: int | None, limited: bool) -> int:
-    """The buckets asked for, or, under a memory limit, as many as keep each within it."""
-    from cjm.engine.duckdb.buckets import buckets_for
-    from cjm.units import parse_size
-
-    if buckets is not None:
-        if buckets < 1:
-            raise UsageError(f"--buckets must be 1 or more, not {buckets}")
-        return buckets
-    if not limited:
-        return 1
-    limit = con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'") \
-        .fetchall()[0][0]
-    return buckets_for(events, parse_size(limit))
 
 
 def _drop_rows(con, loads: Sequence[FileLoad]) -> None:

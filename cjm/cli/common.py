@@ -159,9 +159,9 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         "--strict", help="Fail (exit 1) when any row is rejected or a file ends early (cut "
         "short).", panel=READING)], False),
     "memory_limit": (Annotated[str | None, _opt(
-        "--memory-limit", help="Cap the memory the engine uses (4GB); beyond it, work spills "
-        "to --temp-dir. (default: $CJM_MEMORY_LIMIT, else 1.5x what the log takes once read, "
-        "at least 1 GiB)", panel=READING,
+        "--memory-limit", help="Cap the memory the whole process uses (4GB); beyond it, work "
+        "spills to --temp-dir. (default: $CJM_MEMORY_LIMIT, else the engine holds at most "
+        "1.5x what the log takes once read, at least 1 GiB)", panel=READING,
         metavar="SIZE")], None),
     "temp_dir": (Annotated[str | None, _opt(
         "--temp-dir", help="Folder for temporary and spill files, which may take at most half "

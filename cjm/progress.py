@@ -47,8 +47,10 @@ def step(description: str, total: int | None = None) -> Iterator[Advance]:
             TimeElapsedColumn,
         )
 
-        # stdout is left alone: with --json - it carries the JSON.
-        _live = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        # stdout is left alone: with --json - it carries the JSON. A description names files
+        # and segment values: plain text, never markup or emoji codes.
+        _live = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                         BarColumn(),
                          TaskProgressColumn(), TimeElapsedColumn(), console=_console,
                          transient=True, redirect_stdout=False, redirect_stderr=False)
         _live.start()

@@ -235,6 +235,26 @@ def test_progress_shows_each_step_on_a_terminal():
     assert "Reading shop.csv" in shown and "Aggregating the journeys" in shown
 
 
+def test_progress_shows_names_from_the_data_as_written():
+    """A step named after a file or a segment value ("Slice segment = …") shows the name as
+    written, even one that looks like Rich markup or an emoji code, or would break markup."""
+    import io
+
+    from rich.console import Console
+
+    from cjm import progress
+
+    name = "Slice segment = [/] [red]:thumbs_up:"
+    screen = io.StringIO()
+    progress.enable(Console(file=screen, force_terminal=True, width=100, emoji=False))
+    try:
+        with progress.step(name):
+            pass
+    finally:
+        progress.enable(None)
+    assert name in screen.getvalue()
+
+
 def test_progress_is_silent_off_a_terminal(capsys):
     from rich.console import Console
 

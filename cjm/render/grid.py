@@ -17,6 +17,12 @@ GAP = 2  # the space between two columns
 Cell = str | tuple[str, ...]  # a number cell may be parts, each kept whole on a line
 
 
+def markup(text: str, style: str = "") -> Text:
+    """Rich markup as text, with no emoji codes: a name such as ``:thumbs_up:`` from the data
+    stays as written (Text.from_markup would replace it, whatever the console says)."""
+    return Text.from_markup(text, style=style, emoji=False)
+
+
 class Grid:
     """A table that fits the console without cutting a cell; Rich's own squeezing would cut
     numbers short.
@@ -26,12 +32,15 @@ class Grid:
     columns no narrower than its longest word (up to ``WORD_WIDTH``). When the columns do not
     all fit at a comfortable width, the ``move`` columns are listed under the table, one line
     per row after the row's text cells (``A → B: value``), and the ``drop`` columns are left
-    out. The title goes above, on lines of its own."""
+    out. The title goes above, on lines of its own.
+
+    The title, the headers and the text cells are Rich markup (without emoji codes): escape
+    what comes from the data."""
 
     def __init__(self, title: str | None, headers: tuple[str, ...], numbers: frozenset[int],
                  move: tuple[int, ...] = (), drop: tuple[int, ...] = ()) -> None:
         self.title = title or None
-        self.headers = headers
+        self.headers = [markup(header) for header in headers]
         self.numbers = numbers
         self.spare = [*move, *drop]
         self.drop = frozenset(drop)
@@ -40,14 +49,14 @@ class Grid:
     def add_row(self, *cells: Cell) -> None:
         self.rows.append(tuple(
             (cell if isinstance(cell, tuple) else (cell,)) if i in self.numbers
-            else Text.from_markup(cell) for i, cell in enumerate(cells)))
+            else markup(cell) for i, cell in enumerate(cells)))
 
     def _bounds(self, i: int) -> tuple[int, int, int]:
         """The natural, the comfortable and the least width of column ``i``.
 
         Numbers are comfortable on one line (their header may wrap); text when it holds its
         longest cell in ``COMFORT_LINES`` lines, or is ``COMFORT_WIDTH`` wide."""
-        head = self.headers[i]
+        head = self.headers[i].plain
         head_word = max((cell_len(w) for w in head.split()), default=0)
         if i in self.numbers:
             parts = [row[i] for row in self.rows]
@@ -86,7 +95,7 @@ class Grid:
                          options: ConsoleOptions) -> Iterator[RenderableType]:
         widths = self.widths(options.max_width)
         if self.title:
-            yield Text.from_markup(self.title, style="bold")
+            yield markup(self.title, style="bold")
         grid = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
         for i, w in widths.items():
             grid.add_column(self.headers[i], justify="right" if i in self.numbers else "left",
@@ -97,7 +106,7 @@ class Grid:
         yield grid
         keys = [i for i in widths if i not in self.numbers]
         for i in (i for i in self.spare if i not in widths and i not in self.drop):
-            yield Text(self.headers[i], style="bold")
+            yield Text.assemble(self.headers[i], style="bold")
             yield self._listed(i, keys)
 
     def _listed(self, i: int, keys: list[int]) -> Table:

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.markup import escape as escape_markup
 from rich.text import Text
 
-from cjm.render.grid import Grid
+from cjm.render.grid import Grid, markup
 from cjm.safety import printable
 from cjm.units import format_count as count
 from cjm.units import format_counted as counted
@@ -81,7 +81,7 @@ def reading_header(log, where_rejects: bool = True) -> RenderableType:
     if log.rejected and where_rejects:
         lines.append("rejected rows: why and where in [bold]cjm inspect[/]; each one with "
                      "[bold]--rejects FILE.csv[/]")
-    return Text.from_markup("\n".join(lines))
+    return markup("\n".join(lines))
 
 
 def mapping_line(log) -> Text:
@@ -110,10 +110,10 @@ def mapping_table(log) -> Grid:
 
 def notes_and_warnings(log, extra_notes=()) -> Iterator[RenderableType]:
     for note in (*log.notes, *extra_notes):
-        yield Text.from_markup(f"[cyan]Note:[/] {escape(note)}")
+        yield markup(f"[cyan]Note:[/] {escape(note)}")
     for warning in log.warnings:
         example = f" (e.g. {', '.join(warning.examples[:2])})" if warning.examples else ""
-        yield Text.from_markup(f"[yellow]Warning:[/] {escape(warning.message + example)}")
+        yield markup(f"[yellow]Warning:[/] {escape(warning.message + example)}")
 
 
 def rejects_table(reasons: list[dict[str, Any]]) -> Grid:
@@ -170,7 +170,7 @@ def _goals_line(jm) -> Text:
     if goals.source == "none":
         nearest = ", ".join(f"{escape(name)} {percent(share)} (--goal {escape(quote(name))})"
                             for name, share in goals.candidates)
-        return Text.from_markup(
+        return markup(
             f"[yellow]Goals:[/] none inferred ({goals.rule})"
             + (f"; nearest: {nearest}" if nearest else "")
             + "; pass --goal STAGE or --outcome COLUMN to see dead-ends")
@@ -181,7 +181,7 @@ def _goals_line(jm) -> Text:
     how = {"flag": "", "outcome": "",
            "inferred": " [dim](inferred; set them with --goal STAGE)[/]"}[goals.source]
     rate = f" — reached by {percent(jm.goal_rate)} of journeys" if jm.goal_rate is not None else ""
-    return Text.from_markup(f"[bold]Goals:[/] {what}{rate}{how}")
+    return markup(f"[bold]Goals:[/] {what}{rate}{how}")
 
 
 def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
@@ -227,7 +227,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
     for t in slow:
         grid.add_row(cell(t.source), cell(t.target),
                      format_seconds(t.median_seconds), count(t.count))
-    parts += [Text(), grid if slow else Text.from_markup(
+    parts += [Text(), grid if slow else markup(
         f"[bold]Gaps:[/] no transition is taken at least {often} (--gap-min-count 1 shows the "
         "slowest of all)")]
 
@@ -238,12 +238,12 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
         for h in jm.handoffs[:top]:
             grid.add_row(escape(h.source), escape(h.target), count(h.count),
                          format_seconds(h.median_seconds))
-        parts += [Text(), Text.from_markup(
+        parts += [Text(), markup(
             f"[bold]Hand-offs: {count(jm.handoff_count)} of {counted(total, 'transitions')} change "
             f"{escape(jm.handoff_column)}[/]"), grid]
         where = ", ".join(f"{escape(short(t.source, 20))} → {escape(short(t.target, 20))} "
                           f"({count(t.handoffs)})" for t in jm.handoff_transitions(3))
-        parts.append(Text.from_markup(f"most hand-offs at: {where}"))
+        parts.append(markup(f"most hand-offs at: {where}"))
 
     loops = jm.self_loops
     if loops or jm.rework:
@@ -255,7 +255,7 @@ def discover_view(jm, graph=None, top: int = 10, written=()) -> RenderableType:
             text.append("rework: " + ", ".join(
                 f"{escape(short(r.stage, 24))} ({counted(r.journeys, 'journeys')})"
                 for r in jm.rework[:3]))
-        parts += [Text(), Text.from_markup("; ".join(text))]
+        parts += [Text(), markup("; ".join(text))]
     parts += _map_and_written(graph, written)
     return Group(*parts)
 
@@ -264,8 +264,8 @@ def _map_and_written(graph, written) -> list[Text]:
     """What the drawn map hides (and the flags that show it), then the files written."""
     lines = []
     if graph is not None and graph.hidden_summary():
-        lines.append(Text.from_markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
-    return lines + [Text.from_markup(f"[green]Wrote[/] {escape(str(path))}") for path in written]
+        lines.append(markup(f"[cyan]Map:[/] {escape(graph.hidden_summary())}"))
+    return lines + [markup(f"[green]Wrote[/] {escape(str(path))}") for path in written]
 
 
 def model_view(jm, model, scores, written) -> RenderableType:
@@ -279,7 +279,7 @@ def model_view(jm, model, scores, written) -> RenderableType:
         fitness, precision = scores
         parts.append(Text(f"fitness {fitness:.3f} (token replay), precision {precision:.3f}"))
     for path in written:
-        parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+        parts.append(markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)
 
 
@@ -302,7 +302,7 @@ def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
         scores += f", precision {result.precision:.3f}"
     if result.exact_fitness is not None:
         scores += f", exact fitness {result.exact_fitness:.3f} (alignments)"
-    parts.append(Text.from_markup(
+    parts.append(markup(
         f"[bold]Conformance:[/] {count(result.conforming)} of {count(result.journeys)} "
         f"journeys ({percent(result.conformance_rate)}) follow the design; {scores}"))
     if result.deviations:
@@ -327,16 +327,16 @@ def check_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
         listed = ", ".join(f"{escape(short(s, 24))} ({counted(n, 'events')})"
                            for s, n in result.missing_stages[:top])
         listed += _more(result.missing_stages, top)
-        parts += [Text(), Text.from_markup(f"[yellow]In the log, not in the design:[/] {listed}")]
+        parts += [Text(), markup(f"[yellow]In the log, not in the design:[/] {listed}")]
     if result.unused_stages:
-        parts.append(Text.from_markup("[yellow]In the design, never in the log:[/] "
-                                      + escape(", ".join(result.unused_stages))))
+        parts.append(markup("[yellow]In the design, never in the log:[/] "
+                            + escape(", ".join(result.unused_stages))))
     if result.unused_transitions:
         listed = ", ".join(f"{a} → {b}" for a, b in result.unused_transitions[:top])
-        parts.append(Text.from_markup(f"designed transitions never taken: {escape(listed)}"
-                                      f"{_more(result.unused_transitions, top)}"))
+        parts.append(markup(f"designed transitions never taken: {escape(listed)}"
+                            f"{_more(result.unused_transitions, top)}"))
     for note in result.notes:
-        parts.append(Text.from_markup(f"[cyan]Note:[/] {escape(note)}"))
+        parts.append(markup(f"[cyan]Note:[/] {escape(note)}"))
     parts += _map_and_written(graph, written)
     return Group(*parts)
 
@@ -345,7 +345,7 @@ def funnel_view(result, log) -> RenderableType:
     """The ``cjm funnel`` summary."""
     window = f", within {format_seconds(result.within_seconds)} of the first step" \
         if result.within_seconds else ""
-    head = reading_header(log) if log.label is None else Text.from_markup(
+    head = reading_header(log) if log.label is None else markup(
         f"[bold]{escape(log.label)}[/]: {counted(log.journeys, 'journeys')}")
     parts: list[RenderableType] = [head, Text(
         f"funnel of {counted(len(result.steps), 'steps')}, {result.order} order{window}: "
@@ -385,7 +385,7 @@ def _goals_of(goals) -> str:
 def compare_view(result, top: int = 10, written=(), graph=None) -> RenderableType:
     """The ``cjm compare`` summary."""
     a, b = result.a, result.b
-    parts: list[RenderableType] = [Text.from_markup(
+    parts: list[RenderableType] = [markup(
         f"[bold]A[/] {escape(result.label_a)}: {counted(a.journeys, 'journeys')}, "
         f"{counted(a.events, 'events')}, median {format_seconds(a.duration_median)}\n"
         f"[bold]B[/] {escape(result.label_b)}: {counted(b.journeys, 'journeys')}, "
@@ -417,13 +417,13 @@ def compare_view(result, top: int = 10, written=(), graph=None) -> RenderableTyp
             listed = ", ".join(f"{escape(short(t.key[0], 22))} → {escape(short(t.key[1], 22))} "
                                f"({count(max(t.count_a, t.count_b))})" for t in items[:top])
             listed += _more(items, top)
-            parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
+            parts.append(markup(f"[bold]{title}:[/] {listed}"))
     for title, paths in (("New paths", result.new_paths),
                          ("Vanished paths", result.vanished_paths)):
         if paths:
             listed = "; ".join(f"{escape(path_text(p, 60))} ({count(n)})" for p, n in paths[:5])
             listed += _more(paths, 5, "; ")
-            parts.append(Text.from_markup(f"[bold]{title}:[/] {listed}"))
+            parts.append(markup(f"[bold]{title}:[/] {listed}"))
     moved = [d for d in result.dead_ends if d.p_value is not None][:top]
     if moved:
         grid = table("Dead-end rates (of the journeys reaching the stage)", "stage", "A", "B",
@@ -439,7 +439,7 @@ def compare_view(result, top: int = 10, written=(), graph=None) -> RenderableTyp
 def slices_view(whole, results, by: str) -> RenderableType:
     """The side-by-side table of ``cjm discover --by`` or ``--period``."""
     parts: list[RenderableType] = [reading_header(whole.log), _goals_line(whole)]
-    grid = table(f"By {escape(by)}", by, "journeys", "goal rate", "dead-end rate",
+    grid = table(f"By {escape(by)}", escape(by), "journeys", "goal rate", "dead-end rate",
                  "median duration", "top path", right=(1, 2, 3, 4), move=(5,))
 
     def rate(value: float | None) -> str:
@@ -456,7 +456,7 @@ def slices_view(whole, results, by: str) -> RenderableType:
     parts += [Text(), grid]
     for _, _, written in results:
         for path in written:
-            parts.append(Text.from_markup(f"[green]Wrote[/] {escape(str(path))}"))
+            parts.append(markup(f"[green]Wrote[/] {escape(str(path))}"))
     return Group(*parts)
 
 
@@ -482,13 +482,13 @@ def channels_view(report, log, top: int = 10) -> RenderableType:
             "phone < store"
         listed = ", ".join(f"{escape(a)} → {escape(b)} ({count(n)})"
                            for a, b, n in report.escalations[:top])
-        parts += [Text(), Text.from_markup(
+        parts += [Text(), markup(
             f"[bold]Escalations[/] to a dearer channel ({how}): {listed}; "
             f"{counted(report.escalation_journeys, 'journeys')} "
             f"{'escalates' if report.escalation_journeys == 1 else 'escalate'}")]
     if report.cost_per_journey:
         c = report.cost_per_journey
-        parts += [Text(), Text.from_markup(
+        parts += [Text(), markup(
             f"[bold]Cost to serve:[/] {_money(c['total'])} in all; per journey median "
             f"{_money(c['median'])}, mean {_money(c['mean'])}")]
         grid = table("Costliest paths (in total)", "journeys", "total", "median", "path",
@@ -632,7 +632,7 @@ def steps_difference_view(result, log) -> RenderableType:
         f"({counted(a.journeys, 'journeys')}): the change in the share of the journeys at "
         "each step, in percentage points. Blank: no change; *: fewer than --min-journeys on "
         "a side. Association, not cause."), Text()]
-    parts.append(_step_grid(f"{b.label} - {a.label}, percentage points", a.steps,
+    parts.append(_step_grid(f"{escape(b.label)} - {escape(a.label)}, percentage points", a.steps,
                             result.stages, result.ended, _shift_cell))
     return Group(*parts)
 
@@ -662,14 +662,14 @@ def timing_view(result, log) -> RenderableType:
     if result.still_active_seconds:
         censored += (f", or at the log's end when still active (last event within "
                      f"{format_seconds(result.still_active_seconds)} of it)")
-    parts: list[RenderableType] = [reading_header(log), Text.from_markup(
+    parts: list[RenderableType] = [reading_header(log), markup(
         f"[bold]Time to goal:[/] from a journey's first event to {what}{how}."), Text(
         f"{counted(curve.journeys, 'journeys')}: {count(curve.reached)} reached the goal, "
         f"{count(curve.censored)} not (yet): censored {censored}. Shares are of the journeys "
         "followed that long (Kaplan-Meier): a censored journey counts as one that might still "
         "get there.")]
     rows = [("all", curve), *((g.label.split(" = ", 1)[-1], g.curve) for g in result.groups)]
-    grid = table("Time to goal (95% intervals)", result.split or "group", "journeys",
+    grid = table("Time to goal (95% intervals)", escape(result.split or "group"), "journeys",
                  "reached", "median", "90% reached by", right=(1, 2, 3, 4))
     for label, c in rows:
         grid.add_row(escape(label), count(c.journeys), count(c.reached),

@@ -23,9 +23,13 @@ SCHEMES = {"sqlite": "adbc_driver_sqlite", "duckdb": None,
            "postgresql": "adbc_driver_postgresql", "postgres": "adbc_driver_postgresql"}
 ADBC = "adbc:"
 # A parameter that holds a secret, whatever the driver calls it (password=, token=,
-# privateKey=, client_secret=, …): at the start of a text or after ?, &, ;, a comma, a space.
+# privateKey=, client_secret=, api_key=, …): at the start of a text or after ?, &, ;, a
+# comma, a space. Not one that names a file (libpq's sslkey, the client key's file; passfile,
+# private_key_file, …_path): a file name is no secret, and an error about it must say which.
+_FILE_PARAMETER = r"(?:ssl[_-]?key|[\w.-]*(?:file|path))="
 _SECRET_PARAMETER = re.compile(
-    r"(?<![^?&;,\s(])([\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*=)[^&;\s]*",
+    rf"(?<![^?&;,\s(])(?!{_FILE_PARAMETER})"
+    r"([\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*=)[^&;\s]*",
     re.IGNORECASE)
 HIDDEN = "***"
 
@@ -122,7 +126,10 @@ class DatabaseSource:
     @property
     def path(self) -> str:
         """The file of a SQLite or DuckDB URL, as SQLAlchemy reads it: ``sqlite:///x.db`` is
-        x.db in the working folder, ``sqlite:////data/x.db`` is /data/x.db; ``%23`` is ``#``."""
+        x.db in the working folder, ``sqlite:////data/x.db`` is /data/x.db; ``%23`` is ``#``.
+        No other source has one: an ``adbc:`` URI is its driver's to read."""
+        if self.scheme not in ("sqlite", "duckdb"):
+            raise ValueError(f"{self.name} has no file path: not a sqlite:/// or duckdb:/// URL")
         parts = urlsplit(self.url)
         return unquote(parts.netloc + parts.path if parts.netloc else parts.path[1:])
 
@@ -156,7 +163,9 @@ class DatabaseSource:
     @property
     def name(self) -> str:
         """How messages, outputs and rejects name it: the URL without its password."""
-        return redact(self.url) + (f"?table={self.table}" if self.table else "?query")
+        shown = redact(self.url)
+        joined = "&" if "?" in shown else "?"  # after the URL's own parameters, if any
+        return shown + joined + (f"table={self.table}" if self.table else "query")
 
     def secrets(self) -> list[str]:
         """The secrets in the URL, which no message may hold."""

@@ -430,6 +430,50 @@ def test_an_adbc_password_is_never_shown_or_written(tmp_path, postgres):
     assert "***" in Path("d.json").read_text()
 
 
+def test_the_name_of_a_source_with_parameters_reads_as_one_url(tmp_path):
+    assert DatabaseSource("adbc:snowflake://me@acct/db?token=t0k", "events").name == \
+        "adbc:snowflake://me@acct/db?token=***&table=events"
+    assert DatabaseSource("postgresql://me:pw@h/db?sslmode=require", None, "SELECT 1").name \
+        == "postgresql://me:***@h/db?sslmode=require&query"
+    assert DatabaseSource("postgresql://me@h/db", "events").name == \
+        "postgresql://me@h/db?table=events"
+    url = f"adbc:sqlite:file:{Path(_sqlite(tmp_path)[len('sqlite:///'):])}?mode=ro"
+    result = run_cli("discover", url, "--table", "events", "--no-map", "--json", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["reading"]["files"][0]["path"] == f"{url}&table=events"
+
+
+def test_only_a_sqlite_or_duckdb_url_has_a_file_path():
+    assert DatabaseSource("sqlite:////data/x.db").path == "/data/x.db"
+    assert DatabaseSource("duckdb:///x.duckdb").path == "x.duckdb"
+    for url in ("adbc:sqlite:/data/x.db", "adbc:duckdb:/data/x.duckdb",
+                "postgresql://me@h/db"):
+        with pytest.raises(ValueError, match="no file path"):
+            DatabaseSource(url, "t").path  # noqa: B018
+
+
+def test_redact_hides_every_secret_and_no_file_name():
+    hidden = ("password", "sslpassword", "token", "access_token", "api_key", "apikey",
+              "access_key", "secret_key", "aws_secret_access_key", "private_key",
+              "privateKey", "client_secret", "passcode", "private_key_file_pwd", "key",
+              "credentials", "pwd", "sslkey_password")
+    for name in hidden:
+        assert redact(f"adbc:x://h/db?mode=1&{name}=S3cr3t") == \
+            f"adbc:x://h/db?mode=1&{name}=***", name
+    # Parameters that name a file (the client key's file, the password file): shown.
+    files = ("sslkey=/home/me/.postgresql/client.key", "ssl_key=/etc/ssl/k.pem",
+             "passfile=/home/me/.pgpass", "private_key_file=/keys/rsa_key.p8",
+             "credentials_file=/keys/sa.json", "private_key_path=/keys/k.pem",
+             "sslcert=/c.crt", "sslrootcert=/ca.crt")
+    for parameter in files:
+        url = f"postgresql://me:pw@h/db?{parameter}"
+        assert redact(url) == f"postgresql://me:***@h/db?{parameter}"
+        source = DatabaseSource(url, "t")
+        assert set(source.secrets()) == {"pw"}
+        message = f"could not open {parameter.split('=')[1]}"
+        assert source.hide(message) == message
+
+
 def test_redact_hides_the_secrets_of_any_driver():
     assert redact("adbc:snowflake://me:pw@acct/db?warehouse=wh&token=t0k") == \
         "adbc:snowflake://me:***@acct/db?warehouse=wh&token=***"

@@ -94,15 +94,33 @@ class DatabaseSource:
 
     @property
     def connect_url(self) -> str:
-        """The URI the driver connects with: an ``adbc:DRIVER:URI``'s URI; cjm.toml's password
-        added when the URI names a user (after ``//``) but no password."""
-        uri = (adbc_parts(self.url) or ("", self.url))[1]
-        parts = urlsplit(uri)
-        if not self.password or "//" not in uri or _password_span(uri) or not parts.username:
+        """The URI the driver connects with: an ``adbc:DRIVER:URI``'s URI, with cjm.toml's
+        password added where it applies (``_configured_password``)."""
+        uri = self._uri
+        password = self._configured_password()
+        if password is None:
             return uri
-        user, _, host = parts.netloc.rpartition("@")
-        return uri.replace(f"//{parts.netloc}",
-                           f"//{user}:{quote(self.password, safe='')}@{host}", 1)
+        netloc = urlsplit(uri).netloc
+        user, _, host = netloc.rpartition("@")
+        return uri.replace(f"//{netloc}", f"//{user}:{quote(password, safe='')}@{host}", 1)
+
+    @property
+    def _uri(self) -> str:
+        return (adbc_parts(self.url) or ("", self.url))[1]
+
+    def _configured_password(self) -> str | None:
+        """cjm.toml's ``database_password``, where it applies: the URI names a user after
+        ``//`` and gives no password (in its user part or a ``password=``), and, for
+        PostgreSQL's driver, $PGPASSWORD gives none either (a variable wins over a file, as
+        for every setting of cjm.toml); it then wins over libpq's password file."""
+        uri = self._uri
+        parts = urlsplit(uri)
+        if (not self.password or "//" not in uri or not parts.username or _password_span(uri)
+                or "password" in dict(parse_qsl(parts.query))):
+            return None
+        if self.format == "postgresql" and os.environ.get("PGPASSWORD"):
+            return None
+        return self.password
 
     @property
     def scheme(self) -> str:
@@ -144,18 +162,19 @@ class DatabaseSource:
 
     def credentials(self) -> tuple[str, str | None]:
         """The user and password of a PostgreSQL URL, found as libpq finds them: the URL's
-        (``user=``/``password=`` too; cjm.toml's password when the URL names a user but no
-        password), else $PGUSER / $PGPASSWORD, else the password file ($PGPASSFILE or
-        ~/.pgpass). For a driver that does not read them itself (JDBC)."""
-        parts = urlsplit(self.connect_url)
+        (``user=``/``password=`` too), else $PGUSER / $PGPASSWORD, else cjm.toml's password
+        (``_configured_password``), else the password file ($PGPASSFILE or ~/.pgpass). For a
+        driver that does not read them itself (JDBC)."""
+        parts = urlsplit(self._uri)
         query = dict(parse_qsl(parts.query))
         user = (unquote(parts.username or "") or query.get("user") or os.environ.get("PGUSER")
                 or getpass.getuser())
         given = parts.password if parts.password is not None else query.get("password")
         if given is not None:
             return user, unquote(given) if parts.password is not None else given
-        if os.environ.get("PGPASSWORD"):
-            return user, os.environ["PGPASSWORD"]
+        password = os.environ.get("PGPASSWORD") or self._configured_password()
+        if password:
+            return user, password
         database = unquote(parts.path.lstrip("/")) or user
         return user, _password_file(parts.hostname or "localhost", str(parts.port or 5432),
                                     database, user)

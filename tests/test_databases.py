@@ -245,6 +245,56 @@ def test_credentials_from_the_environment_and_cjm_toml(tmp_path, postgres, monke
     assert run_cli("discover", alias, "--table", "env_rows", "--no-map").exit_code == 0
 
 
+def test_the_password_comes_from_the_url_then_pgpassword_then_cjm_toml_then_pgpass(
+        tmp_path, postgres, monkeypatch):
+    """libpq's order (the URL, $PGPASSWORD, the password file), with cjm.toml's password
+    where cjm's settings go: after the variable, before the user-wide file."""
+    _postgres(postgres, "order_rows", REJECTS)
+    wrong = "Wr0ng-" + PASSWORD
+
+    def code(url: str, pgpassword: str | None = None, toml: str | None = None,
+             pgpass: str | None = None) -> int:
+        if pgpassword is None:
+            monkeypatch.delenv("PGPASSWORD", raising=False)
+        else:
+            monkeypatch.setenv("PGPASSWORD", pgpassword)
+        passfile = tmp_path / ("pgpass" if pgpass else "none")  # none: no password file
+        if pgpass:
+            passfile.write_text(f"127.0.0.1:{postgres.port}:*:cjm_tester:{pgpass}\n")
+            passfile.chmod(0o600)
+        monkeypatch.setenv("PGPASSFILE", str(passfile))
+        Path("cjm.toml").write_text(f'database_password = "{toml}"\n' if toml else "")
+        result = run_cli("discover", url, "--table", "order_rows", "--no-map")
+        assert PASSWORD not in result.output and wrong not in result.output
+        assert result.exit_code == 0 or "password authentication failed" in result.output
+        return result.exit_code
+
+    for prefix in ("", "adbc:"):  # the built-in scheme, and ADBC's PostgreSQL driver by name
+        bare = prefix + postgres.url(password=None)
+        assert code(prefix + postgres.url(), pgpassword=wrong, toml=wrong, pgpass=wrong) == 0
+        assert code(bare, pgpassword=PASSWORD, toml=wrong, pgpass=wrong) == 0
+        assert code(bare, pgpassword=wrong, toml=PASSWORD) == 1
+        assert code(bare, toml=PASSWORD, pgpass=wrong) == 0
+        assert code(bare, toml=wrong, pgpass=PASSWORD) == 1
+        assert code(bare, pgpass=PASSWORD) == 0
+
+
+def test_credentials_follow_the_same_order_for_spark(monkeypatch):
+    """What Spark's JDBC source is handed: $PGPASSWORD before cjm.toml's password."""
+    monkeypatch.setenv("PGPASSWORD", "from-env")
+    source = DatabaseSource("postgresql://me@h:5433/shop", "t", password="toml")
+    assert source.credentials() == ("me", "from-env")
+    assert source.connect_url == "postgresql://me@h:5433/shop"
+    # A driver other than PostgreSQL's reads no $PGPASSWORD: cjm.toml's password goes in.
+    other = DatabaseSource("adbc:snowflake://me@acct/db", "t", password="toml")
+    assert other.connect_url == "snowflake://me:toml@acct/db"
+    monkeypatch.delenv("PGPASSWORD")
+    assert source.connect_url == "postgresql://me:toml@h:5433/shop"
+    given = DatabaseSource("postgresql://me@h/shop?password=url", "t", password="toml")
+    assert given.connect_url == "postgresql://me@h/shop?password=url"
+    assert given.credentials() == ("me", "url")
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--table", "events", "--query", "SELECT 1"], "exactly one"),
     ([], "give --table NAME or --query"),
@@ -515,8 +565,8 @@ def test_a_driver_installed_by_manifest_is_found_by_its_name(tmp_path, monkeypat
 
 
 def test_credentials_are_found_as_libpq_finds_them(tmp_path, monkeypatch):
-    """The user and password Spark's JDBC driver is handed: the URL's (cjm.toml's password
-    added), else $PGPASSWORD, else the first matching line of the password file."""
+    """The user and password Spark's JDBC driver is handed: the URL's, else $PGPASSWORD,
+    else cjm.toml's password, else the first matching line of the password file."""
     for name in ("PGPASSWORD", "PGUSER"):
         monkeypatch.delenv(name, raising=False)
     passfile = tmp_path / "pgpass"

@@ -93,3 +93,12 @@ def test_names_print_as_written(folder, command, width, monkeypatch):
     assert "\\[" not in text, f"{command} at {width} shows an escape:\n{text}"
     missing = [name for name in names if name not in text]
     assert not missing, f"{command} at {width} lacks {missing}:\n{text}"
+
+
+def test_every_markup_string_is_parsed_without_emoji():
+    """Rich markup becomes text in one place, render.grid.markup, which turns emoji codes
+    off: Text.from_markup anywhere else would turn :thumbs_up: from the data into an emoji."""
+    package = Path(__file__).parents[2] / "cjm"
+    calls = {str(path.relative_to(package)): path.read_text(encoding="utf-8").count(
+        "from_markup(") for path in package.rglob("*.py")}
+    assert {path: n for path, n in calls.items() if n} == {"render/grid.py": 1}

@@ -324,21 +324,17 @@ def reporting(debug: bool = False) -> Iterator[None]:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    stderr().print(f"[bold red]Error:[/] {_escape(message)}")
+    from cjm.render.terminal import escape
+
+    stderr().print(f"[bold red]Error:[/] {escape(message)}")
     if hint:
-        stderr().print(_escape(hint), style="dim" if not hint.startswith("Pass") else None)
+        stderr().print(escape(hint), style="dim" if not hint.startswith("Pass") else None)
 
 
 def warn(message: str) -> None:
-    stderr().print(f"[yellow]Warning:[/] {_escape(message)}")
+    from cjm.render.terminal import escape
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    from cjm.safety import printable
-
-    return escape(printable(text))
+    stderr().print(f"[yellow]Warning:[/] {escape(message)}")
 
 
 # emoji=False everywhere: a name from the data or a URL (:smile:, adbc:snowflake:) is printed

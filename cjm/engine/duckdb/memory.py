@@ -23,7 +23,7 @@ MIN_MEMORY = 50_000_000  # below this DuckDB runs out of memory reading even a s
 # Without --memory-limit, DuckDB may hold what the log takes once read and this share again
 # (at least DEFAULT_MEMORY_FLOOR, at most its own default of 80% of the RAM): the tables
 # discover() makes then spill their coldest parts instead of piling up (docs/performance.md).
-DEFAULT_MEMORY_SHARE = 0.5
+DEFAULT_MEMORY_SHARE = 0.3
 DEFAULT_MEMORY_FLOOR = 1 << 30
 # Under a budget, what is kept for DuckDB's allocations beside its buffers (measured: 50 to
 # 100 MiB and 5 to 7 bytes an event, from 2M to 100M events, about 2 of them while the log

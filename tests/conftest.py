@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,7 @@ def local_spark(name: str):
 
     from cjm.engine.spark.session import jdbc_jars, quiet
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # as cjm's local sessions do
     with quiet():
         session = (SparkSession.builder.master("local[2]").appName(name)
                    .config("spark.jars", ",".join(jdbc_jars()))  # the databases' drivers

@@ -312,12 +312,13 @@ def test_usage_errors_say_what_to_do(tmp_path):
         ([str(path), "--table", "events"], "--table: only for a database input"),
         ([_sqlite(tmp_path), str(path), "--table", "events"], "read alone"),
         (["sqlite:///missing.db", "--table", "events"], "no such database file"),
-        ([_duckdb(tmp_path), "--table", "events", "--engine", "spark"],
-         "cjm convert"),
+        (["duckdb:///missing.duckdb", "--table", "events", "--engine", "spark"],
+         "no such database file"),  # before Spark starts
     ]:
         result = run_cli("discover", *args, "--no-map")
         assert result.exit_code == 2 and message in result.output, args
     assert not Path("missing.db").exists()  # SQLite would have created it
+    assert not Path("missing.duckdb").exists()
 
 
 def test_query_reads_only_its_rows_and_only_mapped_columns_travel(tmp_path):
@@ -471,10 +472,9 @@ def test_an_adbc_password_is_never_shown_or_written(tmp_path, postgres):
         ("discover", "adbc:" + postgres.url(password=None) + "?password=" + PASSWORD,
          "--table", "adbc_secret_rows"),
         ("discover", url + "?token=" + PASSWORD, "--table", "adbc_secret_rows"),
-        ("discover", url, "--engine", "spark", "--table", "adbc_secret_rows"),
         ("convert", str(_csv(tmp_path)), "-o", url, "--table", "adbc_secret_rows"),
-    ]
-    assert _codes_showing_no_secret(runs) == [0, 0, 0, 1, 1, 0, 1, 2, 1]
+    ]  # with --engine spark: test_spark_never_shows_logs_or_writes_a_password
+    assert _codes_showing_no_secret(runs) == [0, 0, 0, 1, 1, 0, 1, 1]
     for path in (p for p in tmp_path.iterdir() if p.is_file()):
         assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
     assert "***" in Path("d.json").read_text()
@@ -647,10 +647,18 @@ def test_spark_never_shows_logs_or_writes_a_password(tmp_path, postgres):
         (["discover", bare, *table], {"PGPASSFILE": str(passfile)}, 0),
         (["discover", bare, *table, "--json", "toml.json"], {}, 0),
         (["discover", bare, *table], {}, 1),
+        # Read as Arrow by the executors, the password pickled into the task's function.
+        (["discover", "adbc:" + url, *table, "--rejects", "ar.csv", "--json", "ad.json"], {}, 0),
+        (["inspect", "adbc:" + url, *table], {}, 0),
+        (["discover", "adbc:" + wrong, *table], {}, 1),
+        (["discover", "adbc:" + url, "--query", "SELEKT nonsense"], {}, 1),
+        (["discover", "adbc:" + bare, *table, "--json", "atoml.json"], {}, 0),
     ]
-    work = [str(configured if i == 9 else tmp_path) for i in range(len(runs))]
+    work = [str(configured if i in (9, 15) else tmp_path) for i in range(len(runs))]
     temp = tmp_path / "tmp"  # cjm's Spark log goes here: $TMPDIR/cjm-spark-<uid>.log
     temp.mkdir()
+    events = tmp_path / "events"  # Spark's event log: its plans, jobs and tasks
+    events.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     process = subprocess.run(
         [sys.executable, "-c", _SPARK_RUNS, json.dumps(
@@ -658,7 +666,9 @@ def test_spark_never_shows_logs_or_writes_a_password(tmp_path, postgres):
              for (args, extra, _), cwd in zip(runs, work, strict=True)])],
         capture_output=True, text=True, timeout=900, check=False,
         env={**env, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(temp),
-             "PGPASSFILE": str(tmp_path / "none")})
+             "PGPASSFILE": str(tmp_path / "none"), "PYSPARK_SUBMIT_ARGS":
+             f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir={events.as_uri()} "
+             "--conf spark.eventLog.compress=false pyspark-shell"})
     assert process.returncode == 0, process.stderr[-3000:]
     results = json.loads(process.stdout)
     assert [r["code"] for r in results] == [code for *_, code in runs], \
@@ -666,17 +676,22 @@ def test_spark_never_shows_logs_or_writes_a_password(tmp_path, postgres):
     assert "password authentication failed" in results[3]["output"]
     assert "no_such_table" in results[4]["output"]
     assert "syntax error" in results[5]["output"]
+    assert "password authentication failed" in results[13]["output"]
+    assert "syntax error" in results[14]["output"]
     assert any(r["log"] for r in results)  # the JVM wrote its own log
+    plans = b"".join(p.read_bytes() for p in events.rglob("events_*"))
+    assert b"MapInArrow partial" in plans and b"JDBCRelation" in plans  # the plans are there
     for secret in (PASSWORD, "Wr0ng-"):
         assert secret not in process.stderr
         for args, result in zip(runs, results, strict=True):
             assert secret not in result["output"] and secret not in result["log"], args[:2]
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != passfile
                and p.name != "cjm.toml"]
-    assert {"r.csv", "d.json", "d.svg", "r.md", "toml.json"} <= {p.name for p in written}
-    for path in written:
+    assert {"r.csv", "d.json", "d.svg", "r.md", "toml.json", "ar.csv", "ad.json",
+            "atoml.json"} <= {p.name for p in written}
+    for path in written:  # the outputs and Spark's event log
         assert PASSWORD.encode() not in path.read_bytes(), path
-    assert "***" in Path("d.json").read_text()
+    assert "***" in Path("d.json").read_text() and "***" in Path("ad.json").read_text()
 
 
 def test_default_output_names_hold_no_part_of_the_url():

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from cjm.sources import DatabaseSource
 from tests.conftest import local_spark, run_cli
 from tests.test_databases import (
     COMMANDS,
     REJECTS,
+    ROWS,
     _csv,
     _duckdb,
     _figures,
-    _json,
     _postgres,
     _sqlite,
 )
@@ -122,16 +123,49 @@ def test_only_the_mapped_columns_are_read(spark, tmp_path, postgres):
     assert everything.exit_code == 1 and "division by zero" in everything.output
 
 
-def test_a_duckdb_file_is_converted_first(spark, tmp_path):
-    url = _duckdb(tmp_path)
-    refused = run_cli("discover", url, "--table", "events", "--engine", "spark")
-    assert refused.exit_code == 2
-    line = f"cjm convert {url} --table events -o rows.parquet"
-    assert line in refused.output
-    converted = run_cli(*line.split()[1:])
-    assert converted.exit_code == 0, converted.output
-    expected = _json("discover", url, "--table", "events", "--no-map")
-    assert _json("discover", "rows.parquet", "--no-map", "--engine", "spark") == expected
+def _arrow_sources(folder: Path) -> dict[str, list[str]]:
+    """The sources Spark's executors read as Arrow: a DuckDB file, and an adbc: URL."""
+    return {"duckdb": [_duckdb(folder), "--table", "events"],
+            "adbc": [f"adbc:sqlite:{DatabaseSource(_sqlite(folder)).path}", "--table", "events"]}
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "inspect"])
+def test_spark_reads_a_duckdb_file_and_an_adbc_url_as_duckdb_does(spark, command, tmp_path):
+    name, *options = COMMANDS.get(command, ["inspect"])
+    csv_json = run_cli(name, str(_csv(tmp_path)), *options, "--json", "-")
+    assert csv_json.exit_code == 0, csv_json.output
+    for kind, source in _arrow_sources(tmp_path).items():
+        got = _on_both(name, *source, *options, "--json", "-")
+        assert _figures(got) == _figures(csv_json.stdout), kind
+
+
+def test_an_adbc_postgresql_url_with_its_password(spark, tmp_path, postgres):
+    url = "adbc:" + _postgres(postgres, "sparkadbc")
+    _on_both("discover", url, "--table", "sparkadbc", "--no-map", "--json", "-")
+
+
+def test_real_timestamps_of_a_duckdb_file(spark, tmp_path):
+    url = _duckdb(tmp_path, ROWS.replace("SELECT *", "SELECT * REPLACE "
+                                         "(timestamp::TIMESTAMP AS timestamp)", 1))
+    typed = json.loads(_on_both("discover", url, "--table", "events", "--no-map", "--json",
+                                "-"))
+    assert typed["reading"]["timestamps"] == "native TIMESTAMP"
+
+
+def test_the_executors_errors_are_duckdbs(spark, tmp_path):
+    """A missing table, a bad query and a driver the executors lack: the DuckDB engine's
+    line and exit code (the driver is never loaded where cjm runs, only on the executors)."""
+    sources = _arrow_sources(tmp_path)
+    for url, *_ in sources.values():
+        _on_both("discover", url, "--table", "no_such_table", "--no-map", exit_code=1)
+        _on_both("discover", url, "--query", "SELEKT nonsense", "--no-map", exit_code=1)
+    path = DatabaseSource(sources["duckdb"][0]).path
+    missing = run_cli("discover", f"duckdb:///{path}.gone", "--table", "events", "--engine",
+                      "spark")
+    assert missing.exit_code == 2 and "no such database file" in missing.output
+    lacking = _on_both("discover", f"adbc:warehouse:{path}", "--table", "events",
+                       "--no-map", exit_code=2)
+    assert lacking == ""
 
 
 def test_a_file_name_with_url_characters_is_read(spark, tmp_path):

@@ -1,47 +1,59 @@
-"""A table or query of a database (SQLite, PostgreSQL), read by Spark's JDBC source.
+"""A table or query of a database, read by Spark's executors: SQLite and PostgreSQL by
+Spark's JDBC source, a DuckDB file and any ``adbc:DRIVER:URI`` as Arrow.
 
-The executors read, not the driver: Spark asks the database for the result's columns
-(``WHERE 1=0``), cjm detects the roles from them as from a file's header, and the JDBC scan
-then reads the mapped columns alone (``SELECT "journey_id", … FROM (…)``). The rows are
-numbered as the DuckDB engine numbers them (cjm.engine.duckdb.readers.database): by their
-position when ordered by every column read, NULLs last. The drivers are the JDBC jars on
-Spark's classpath (cjm.engine.spark.session.jdbc_jars). The password goes in the
-``password`` option alone, which Spark redacts in its plans, never in the JDBC URL.
-A DuckDB file is refused: no DuckDB JDBC driver is packaged, so it is converted first.
+The executors read, not the driver: the database is asked for the result's columns, cjm
+detects the roles from them as from a file's header, and the executors then read the
+mapped columns alone (``SELECT "journey_id", … FROM (…)``). The rows are numbered as the
+DuckDB engine numbers them (cjm.engine.duckdb.readers.database): by their position when
+ordered by every column read, NULLs last.
+
+JDBC: the drivers are the jars on Spark's classpath (cjm.engine.spark.session.jdbc_jars);
+Spark's JDBC source asks for the columns (``WHERE 1=0``) and prunes the scan to the mapped
+ones. The password goes in the ``password`` option alone, which Spark redacts in its plans,
+never in the JDBC URL.
+
+Arrow (no DuckDB JDBC driver is packaged): one task on an executor opens the database as
+the DuckDB engine does (cjm.database_rows: the DuckDB file read-only, or the ADBC driver
+with the credentials) and sends back the result's Arrow schema alone; then one task
+(``mapInArrow``) yields the Arrow record batches of the mapped columns. The executors need
+cjm, pyarrow and duckdb or the ADBC driver, and a file at the same path. The source, its
+URL's password with it, is pickled into the task's function: Spark's plans show the
+function's name alone (``MapInArrow partial(…)``), never its bytes. An error on an executor
+comes back as cjm's own (ARROW_ERROR), its secrets hidden there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shlex
+import functools
+import json
+import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from cjm.errors import CjmError, DataError, UsageError
-from cjm.sources import HIDDEN, DatabaseSource, redact, row_order
+from cjm.errors import CjmError, DataError, ResourceError, UsageError
+from cjm.sources import HIDDEN, DatabaseSource, row_order
+from cjm.sql import sql_name
 
 ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a row came from
-# The driver class of each database, and the Debian package that installs its jar.
+# The driver class of each database Spark's JDBC source reads, and the Debian package that
+# installs its jar; the others are read as Arrow.
 DRIVERS = {"sqlite": ("org.sqlite.JDBC", "libxerial-sqlite-jdbc-java"),
            "postgresql": ("org.postgresql.Driver", "libpostgresql-jdbc-java")}
+# How an executor's error reaches the driver: this, then its class, message and hint as JSON.
+ARROW_ERROR = "cjm-error "
+_ERRORS = {kind.__name__: kind for kind in (DataError, ResourceError, UsageError)}
 
 
 def jdbc_options(source: DatabaseSource) -> dict[str, str]:
     """The options of Spark's JDBC source for ``source``: its JDBC URL (never with the
-    password), driver class, user and password; a usage error for a DuckDB file or a
-    SQLite file that does not exist."""
+    password), driver class, user and password; none for a source read as Arrow. A usage
+    error for a SQLite or DuckDB file that does not exist."""
     if source.scheme not in DRIVERS:  # a DuckDB file, or any ADBC driver's adbc: URL
-        what = (["--table", source.table] if source.table is not None
-                else ["--query", source.query or ""])
-        stem = Path(source.path).stem if source.scheme == "duckdb" else source.table
-        line = shlex.join(["cjm", "convert", redact(source.url), *what,
-                           "-o", f"{stem or 'log'}.parquet"])
-        kind = "DuckDB file" if source.scheme == "duckdb" else f"{source.url.split(':')[0]}: URL"
-        raise UsageError(f"{source.name}: Spark reads no {kind} (Spark's JDBC source reads "
-                         "sqlite:/// and postgresql:// URLs)",
-                         f"Convert it first, then give Spark the Parquet file: {line}")
+        if source.scheme == "duckdb":
+            source.existing_file()
+        return {}
     driver = DRIVERS[source.scheme][0]
     if source.scheme == "sqlite":  # read-only (SQLITE_OPEN_READONLY), as DuckDB opens it
         # A file: URI, so that a ? or # in the file's name is not taken for parameters.
@@ -71,17 +83,27 @@ def read_database(spark, source: DatabaseSource, options: dict[str, str],
     from cjm.files import ColumnNames
 
     with guard(source, options):
-        frame = (spark.read.format("jdbc").options(**options)
-                 .option("query", source.relation_sql())
-                 .option("preferTimestampNTZ", "true").load())  # timestamp stays without zone
-        names = frame.columns
+        if options:
+            frame = (spark.read.format("jdbc").options(**options)
+                     .option("query", source.relation_sql())
+                     .option("preferTimestampNTZ", "true").load())  # timestamp without zone
+            names = frame.columns
+        else:
+            names = _arrow_schema(spark, source, None).names
     original = ORIGINAL_LINE in names  # a table cjm convert wrote: the rows' original lines
     kept = [(i, n) for i, n in enumerate(names) if n not in (ORIGINAL_LINE, ORIGINAL_FILE)]
     unique = ColumnNames()
     aliases = {unique(name, position): i for position, (i, name) in enumerate(kept, 1)}
     chosen = keep(list(aliases)) or list(aliases)
+    read = [aliases[alias] for alias in chosen] + ([names.index(ORIGINAL_LINE)] if original
+                                                    else [])
     # Named by position while read, so that any column name (dots, `_line`) is taken as is.
-    positional = frame.toDF(*[f"_c{i}" for i in range(len(names))])
+    if options:  # the JDBC scan reads the columns selected alone
+        positional = frame.toDF(*[f"_c{i}" for i in range(len(names))])
+    else:
+        with guard(source, options):
+            positional = _arrow_rows(spark, source, [names[i] for i in read]).toDF(
+                *[f"_c{i}" for i in read])
     picked = [f"_c{aliases[alias]}" for alias in chosen]
     if original:
         line = F.col(f"_c{names.index(ORIGINAL_LINE)}").cast("long")
@@ -97,6 +119,105 @@ def read_database(spark, source: DatabaseSource, options: dict[str, str],
     return renamed, chosen, row_order(chosen, original)
 
 
+def _arrow_schema(spark, source: DatabaseSource, columns: list[str] | None):
+    """The Arrow schema (in the types Spark reads) of ``columns`` of the result, or of every
+    column (no row is read then), asked of the database by one task on an executor. A driver
+    that infers types from values (SQLite's) sees the rows the read will see first."""
+    import pyarrow as pa
+
+    found = spark.range(1, numPartitions=1).mapInArrow(
+        functools.partial(_schema_batches, source, columns), "schema binary").collect()
+    return pa.ipc.read_schema(pa.py_buffer(found[0][0]))
+
+
+def _arrow_rows(spark, source: DatabaseSource, columns: list[str]) -> Any:
+    """The rows of ``columns``, read by one task on an executor, as Arrow record batches."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    schema = _arrow_schema(spark, source, columns)
+    return spark.range(1, numPartitions=1).mapInArrow(
+        functools.partial(_row_batches, source, schema),
+        from_arrow_schema(schema, prefer_timestamp_ntz=True))
+
+
+def _select(source: DatabaseSource, columns: list[str] | None) -> str:
+    """The SQL of ``columns`` of the result; without columns, of no row of every column."""
+    if columns is None:
+        return f"SELECT * FROM ({source.relation_sql()}) AS cjm_rows LIMIT 0"
+    return f"SELECT {', '.join(sql_name(c) for c in columns)} FROM ({source.relation_sql()}) " \
+           "AS cjm_rows"
+
+
+def _schema_batches(source: DatabaseSource, columns: list[str] | None,
+                    _tasks: Iterator[Any]) -> Iterator[Any]:
+    """On an executor: the Arrow schema of the columns, as Spark reads them, in one cell."""
+    import pyarrow as pa
+
+    from cjm.database_rows import connection
+
+    with _reported(source), connection(source) as run:
+        found = _for_spark(run(_select(source, columns)).schema)
+    yield pa.RecordBatch.from_pydict({"schema": [found.serialize().to_pybytes()]})
+
+
+def _row_batches(source: DatabaseSource, schema, _tasks: Iterator[Any]) -> Iterator[Any]:
+    """On an executor: the record batches of the columns of ``schema``, in its types."""
+    import pyarrow as pa
+
+    from cjm.database_rows import connection
+
+    with _reported(source), connection(source) as run:
+        for batch in run(_select(source, schema.names)):
+            yield pa.RecordBatch.from_arrays(
+                [c.cast(f.type) for c, f in zip(batch.columns, schema, strict=True)],
+                schema=schema)
+
+
+def _for_spark(schema):
+    """``schema`` in the Arrow types Spark reads: timestamps in microseconds, dates as
+    date32, text as string, and as text any type Spark has none for."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    def kind(found):
+        if pa.types.is_timestamp(found):
+            return pa.timestamp("us", found.tz)
+        if pa.types.is_date(found):
+            return pa.date32()
+        if pa.types.is_large_string(found) or pa.types.is_dictionary(found):
+            return pa.string()
+        try:
+            from_arrow_type(found)
+        except Exception:  # pyspark's own TypeError or PySparkTypeError
+            return pa.string()
+        return found
+
+    return pa.schema([pa.field(field.name, kind(field.type)) for field in schema])
+
+
+@contextlib.contextmanager
+def _reported(source: DatabaseSource) -> Iterator[None]:
+    """On an executor: any error as cjm's (secrets hidden), in a line ``guard`` finds."""
+    from cjm.database_rows import failure
+
+    try:
+        yield
+    except ImportError as exc:
+        error: CjmError = _not_on_executors(source, exc.name or str(exc))
+    except Exception as exc:
+        error = failure(source, exc)
+    else:
+        return
+    raise RuntimeError(ARROW_ERROR + json.dumps([type(error).__name__, error.message,
+                                                 error.hint])) from None
+
+
+def _not_on_executors(source: DatabaseSource, module: str) -> UsageError:
+    return UsageError(f"{source.name}: Spark's executors cannot import {module}",
+                      "Install cjm with its drivers (pip install 'cjm[db]') in the Python "
+                      "of Spark's executors (docs/databases.md#spark).")
+
+
 @contextlib.contextmanager
 def guard(source: DatabaseSource, options: dict[str, str]) -> Iterator[None]:
     """The errors of the driver, the database and Spark as one line that names the source,
@@ -107,8 +228,14 @@ def guard(source: DatabaseSource, options: dict[str, str]) -> Iterator[None]:
         raise
     except Exception as exc:
         text = "\n".join(_messages(exc))
-        driver, package = DRIVERS[source.scheme]
-        if f"ClassNotFoundException: {driver}" in text or "No suitable driver" in text:
+        if (found := re.search(re.escape(ARROW_ERROR) + r"(\[.*\])", text)) is not None:
+            kind, message, hint = json.loads(found.group(1))
+            raise _ERRORS.get(kind, CjmError)(message, hint) from None
+        if (missing := re.search(r"No module named '([\w.]+)'", text)) is not None:
+            raise _not_on_executors(source, missing.group(1)) from None
+        driver, package = DRIVERS.get(source.scheme, ("", ""))
+        if driver and (f"ClassNotFoundException: {driver}" in text
+                       or "No suitable driver" in text):
             raise UsageError(f"{source.name}: Spark has no JDBC driver for {source.scheme} "
                              f"({driver})",
                              f"apt-get install {package}, or name its jar in $CJM_SPARK_JARS "

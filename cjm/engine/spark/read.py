@@ -2,12 +2,12 @@
 
 Sources: local files and folders, URIs Spark reads (``hdfs://``, ``s3a://``, ``abfss://``,
 ``file://``, …), table names (``sales.events``: a name that is no existing path, has no
-``/`` and no log extension) and database URLs with --table or --query (read through Spark's
-JDBC source, cjm.engine.spark.database). Formats: Parquet (a file, or a folder of part
-files: one source, its rows numbered in part-file order) and CSV with a header. Column
-roles, rejects and their reasons, lifecycle filtering, duplicates, journey gaps and
-pseudonyms follow cjm.engine.duckdb.eventlog rule for rule, so that a Parquet file gives the
-same reading report with either engine.
+``/`` and no log extension) and database URLs with --table or --query (read by the
+executors: Spark's JDBC source, or Arrow; cjm.engine.spark.database). Formats: Parquet (a
+file, or a folder of part files: one source, its rows numbered in part-file order) and CSV
+with a header. Column roles, rejects and their reasons, lifecycle filtering, duplicates,
+journey gaps and pseudonyms follow cjm.engine.duckdb.eventlog rule for rule, so that a
+Parquet file gives the same reading report with either engine.
 """
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ def _load_database(spark, database: DatabaseSource, options: dict[str, str],
         for c, f in zip(columns, fields, strict=True)]).persist(StorageLevel.MEMORY_AND_DISK)
     with guard(database, options):
         rows = loaded.count()
-    source = Source(database.name, database.name, database.scheme, single_file=False)
+    source = Source(database.name, database.name, database.format, single_file=False)
     return Load(source, loaded, rows, columns, types, {"rows_are": order})
 
 
@@ -312,8 +312,9 @@ def read_spark_log(
     ``spark`` is a SparkSession to work in; without it, ``remote`` (Spark Connect, e.g.
     ``sc://host:15002``), ``master`` or the session already running (see
     cjm.engine.spark.session). ``paths`` are local paths, URIs Spark reads or table names;
-    or one database URL (``sqlite:///``, ``postgresql://``) with ``table`` or ``query``, read
-    by Spark's JDBC source (the drivers' jars on Spark's classpath, see docs/databases.md).
+    or one database URL with ``table`` or ``query``: ``sqlite:///``, ``postgresql://`` read by
+    Spark's JDBC source (the drivers' jars on Spark's classpath), ``duckdb:///`` and
+    ``adbc:DRIVER:URI`` read as Arrow by the executors (see docs/databases.md).
 
     >>> log = read_spark_log("s3a://b/events.parquet", remote="sc://spark:15002")  # doctest: +SKIP
     >>> cjm.discover(log).journeys  # doctest: +SKIP
@@ -323,7 +324,7 @@ def read_spark_log(
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     database = database_source([str(item) for item in items], table, query,
                                config.get("database_password"))
-    # A database is checked (a DuckDB file refused, a SQLite file found) before Spark starts.
+    # A database is checked (a SQLite or DuckDB file found) before Spark starts.
     options = jdbc_options(database) if database else {}
     found = [] if database else sources(items)
     timezone = timezone or config.get("timezone") or "UTC"
@@ -341,7 +342,8 @@ def read_spark_log(
     rules = stage_rules(group, rename, collapse_repeats, config)
     zone_name(timezone)  # refused before Spark starts
     size = (_local_bytes(found) if database is None else
-            database.existing_file().stat().st_size if database.scheme == "sqlite" else None)
+            database.existing_file().stat().st_size if database.scheme in ("sqlite", "duckdb")
+            else None)
     owner = (Session(spark, owned=False) if spark is not None
              else session(remote, master, size))
     try:

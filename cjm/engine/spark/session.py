@@ -101,6 +101,10 @@ def session(remote: str | None = None, master: str | None = None,
             builder = builder.config("spark.jars", ",".join(jdbc_jars()))
         if master:  # else spark-submit's master, or local mode on every core
             builder = builder.master(master)
+        if not master or master.startswith("local"):
+            # Local executors run Python (reading a DuckDB file or an ADBC driver) with
+            # cjm's own interpreter, not whichever python3 comes first on the PATH.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         try:
             with _jvm_output():
                 spark = builder.getOrCreate()

@@ -677,16 +677,23 @@ def connect_server(tmp_path_factory) -> Iterator[dict]:
     port = _free_port()
     logs = tmp_path_factory.mktemp("connect")
     jars = ["--jars", ",".join(jdbc_jars())] if jdbc_jars() else []  # the databases' drivers
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(logs)}
+    # Its executors run Python (DuckDB files, adbc: URLs) with this interpreter and this cjm.
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(logs),
+           "PYSPARK_PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    (logs / "events").mkdir()  # Spark's event log: the plans the server ran
     with (logs / "server.log").open("wb") as log:
         server = subprocess.Popen(
             [str(submit), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
              "--master", "local[2]", *jars,
              "--conf", f"spark.connect.grpc.binding.port={port}",
-             "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2"],
+             "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2",
+             "--conf", "spark.eventLog.enabled=true", "--conf", "spark.eventLog.compress=false",
+             "--conf", f"spark.eventLog.dir={(logs / 'events').as_uri()}"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        yield {"port": port, "server": server, "log": logs / "server.log"}
+        yield {"port": port, "server": server, "log": logs / "server.log",
+               "events": logs / "events"}
     finally:
         server.terminate()
         try:
@@ -733,17 +740,23 @@ def test_spark_connect(spark, connect_server: dict, logs: Path) -> None:
 def test_spark_connect_reads_databases(spark, connect_server: dict, tmp_path: Path,
                                        postgres) -> None:
     """SQLite and PostgreSQL read by the Connect server's executors (the server started with
-    the JDBC jars): DuckDB's bytes, and the password in no output and not in its log."""
+    the JDBC jars), a DuckDB file and adbc: URLs read as Arrow by its Python workers:
+    DuckDB's bytes, and the password in no output, not in its log nor its event log."""
     from cjm.engine.spark.session import jdbc_jars
+    from cjm.sources import DatabaseSource
     from tests.postgres_server import PASSWORD
-    from tests.test_databases import _postgres, _sqlite
+    from tests.test_databases import _duckdb, _postgres, _sqlite
 
     if len(jdbc_jars()) < 2:
         pytest.skip("the JDBC drivers are not installed "
                     "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
     port = _started(connect_server)
     for source in ([_sqlite(tmp_path), "--table", "events"],
-                   [_postgres(postgres, "connectrows"), "--table", "connectrows"]):
+                   [_postgres(postgres, "connectrows"), "--table", "connectrows"],
+                   [_duckdb(tmp_path), "--table", "events"],
+                   [f"adbc:sqlite:{DatabaseSource(_sqlite(tmp_path, name='a.db')).path}", "--table",
+                    "events"],
+                   ["adbc:" + postgres.url(), "--table", "connectrows"]):
         args = ["discover", *source, "--json", "-", "--no-map", "--goal", "Purchase"]
         duck = _cli(*args)
         remote = subprocess.run(
@@ -753,3 +766,6 @@ def test_spark_connect_reads_databases(spark, connect_server: dict, tmp_path: Pa
         assert remote.returncode == 0, remote.stderr[-2000:]
         assert (remote.stdout, remote.stderr) == (duck.stdout, duck.stderr)
     assert PASSWORD not in connect_server["log"].read_text(errors="replace")
+    plans = b"".join(p.read_bytes() for p in connect_server["events"].rglob("events_*"))
+    assert b"MapInArrow" in plans and b"JDBCRelation" in plans
+    assert PASSWORD.encode() not in plans

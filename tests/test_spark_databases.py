@@ -90,8 +90,11 @@ def test_a_query(spark, tmp_path, postgres):
 
 
 def test_rejected_rows_are_named_alike(spark, tmp_path, postgres):
+    adbc = f"adbc:sqlite:{DatabaseSource(_sqlite(tmp_path, REJECTS, 'a.db')).path}"
     for source in ([_sqlite(tmp_path, REJECTS), "--table", "events"],
-                   [_postgres(postgres, "sparkrejects", REJECTS), "--table", "sparkrejects"]):
+                   [_postgres(postgres, "sparkrejects", REJECTS), "--table", "sparkrejects"],
+                   [_duckdb(tmp_path, REJECTS), "--table", "events"],
+                   [adbc, "--table", "events"]):
         written = []
         for engine in ("duckdb", "spark"):
             result = run_cli("discover", *source, "--no-map", "--rejects", f"{engine}.csv",
@@ -174,3 +177,15 @@ def test_a_file_name_with_url_characters_is_read(spark, tmp_path):
     _sqlite(tmp_path, name="shop #1?.db")
     url = f"sqlite:///{quote(str(tmp_path / 'shop #1?.db'))}"
     _on_both("discover", url, "--table", "events", "--no-map", "--json", "-")
+
+
+def test_a_table_cjm_convert_wrote_keeps_its_lines(spark, tmp_path):
+    url = f"duckdb:///{tmp_path / 'converted.duckdb'}"
+    converted = run_cli("convert", str(_csv(tmp_path, REJECTS)), "-o", url, "--table", "rows")
+    assert converted.exit_code == 0, converted.output
+    for engine in ("duckdb", "spark"):
+        result = run_cli("discover", url, "--table", "rows", "--no-map", "--rejects",
+                         f"{engine}.csv", "--engine", engine)
+        assert result.exit_code == 0, result.output
+        assert "lines of the original file (cjm_line)" in result.output
+    assert Path("duckdb.csv").read_bytes() == Path("spark.csv").read_bytes()

@@ -166,9 +166,31 @@ def test_the_executors_errors_are_duckdbs(spark, tmp_path):
     missing = run_cli("discover", f"duckdb:///{path}.gone", "--table", "events", "--engine",
                       "spark")
     assert missing.exit_code == 2 and "no such database file" in missing.output
-    lacking = _on_both("discover", f"adbc:warehouse:{path}", "--table", "events",
-                       "--no-map", exit_code=2)
-    assert lacking == ""
+    _on_both("discover", f"adbc:warehouse:{path}", "--table", "events", "--no-map",
+             exit_code=2)
+    lacking = run_cli("discover", f"adbc:warehouse:{path}", "--table", "events", "--engine",
+                      "spark")
+    assert "the ADBC driver warehouse is not installed" in lacking.output
+
+
+def test_executors_that_cannot_import_a_module_say_what_to_install(tmp_path):
+    """Executors whose Python lacks pyarrow (a bare virtual environment): one line, exit 2."""
+    import os
+    import subprocess
+    import sys
+    import venv
+
+    from tests.conftest import CLI_ENV
+
+    venv.create(tmp_path / "bare", with_pip=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cjm", "discover", _duckdb(tmp_path), "--table", "events",
+         "--no-map", "--engine", "spark"], capture_output=True, text=True, timeout=600,
+        check=False, env={**os.environ, **CLI_ENV,
+                          "PYSPARK_PYTHON": str(tmp_path / "bare" / "bin" / "python")})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.splitlines()[0].endswith("Spark's executors cannot import pyarrow")
+    assert len(result.stderr.splitlines()) == 2 and "cjm[db]" in result.stderr
 
 
 def test_a_file_name_with_url_characters_is_read(spark, tmp_path):

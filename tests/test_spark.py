@@ -680,7 +680,8 @@ def connect_server(tmp_path_factory) -> Iterator[dict]:
     # Its executors run Python (DuckDB files, adbc: URLs) with this interpreter and this cjm.
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(logs),
            "PYSPARK_PYTHON": sys.executable,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get(
+               "PYTHONPATH")])])}
     (logs / "events").mkdir()  # Spark's event log: the plans the server ran
     with (logs / "server.log").open("wb") as log:
         server = subprocess.Popen(

@@ -86,6 +86,7 @@ class LogInfo(LogTotals):
     journey_gap_seconds: float | None = None
     label: str | None = None  # what a subset is: "segment = vip", "2024-Q3"
     buckets: int = 1  # discover() orders the journeys in this many groups (a log > memory)
+    memory_limit: int | None = None  # bytes the whole process may hold (--memory-limit)
     min_journeys: int = 1  # --min-journeys: what fewer journeys share is left out of outputs
     private: bool = False  # pseudonyms or --min-journeys: rejected rows' content is withheld
     session_column: str | None = None  # a column naming visits, when journeys are not by it

@@ -197,23 +197,30 @@ def test_pseudonymize_takes_its_key_from_the_environment(monkeypatch):
         cjm.read_log(EXAMPLE, pseudonymize=True)
 
 
-def _memory(log) -> str:
-    return log.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+def _memory(log) -> int:
+    from cjm.units import parse_size
+
+    return parse_size(log.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
 
 
 def test_memory_and_temp_folder_come_from_the_environment_then_the_config(
         tmp_path, monkeypatch):
+    monkeypatch.delenv("CJM_MEMORY_LIMIT", raising=False)
+    with cjm.read_log(EXAMPLE) as log:  # no budget: the engine's default cap
+        assert log.memory_limit is None
     (tmp_path / "cjm.toml").write_text('memory_limit = "300MB"\ntemp_dir = "from-config"\n')
     (tmp_path / "from-config").mkdir()
     (tmp_path / "from-env").mkdir()
     with cjm.read_log(EXAMPLE) as log:  # the config file
-        assert _memory(log).startswith("286") and log._workdir.parent.name == "from-config"
+        assert log.memory_limit == 300_000_000 and log._workdir.parent.name == "from-config"
+        assert _memory(log) < 300_000_000  # the budget is the whole process's
     monkeypatch.setenv("CJM_MEMORY_LIMIT", "200MB")
     monkeypatch.setenv("CJM_TEMP_DIR", str(tmp_path / "from-env"))
     with cjm.read_log(EXAMPLE) as log:  # the environment wins over the config
-        assert _memory(log).startswith("190") and log._workdir.parent.name == "from-env"
+        assert log.memory_limit == 200_000_000 and log._workdir.parent.name == "from-env"
     with cjm.read_log(EXAMPLE, memory_limit="400MB", temp_dir=tmp_path) as log:  # arguments win
-        assert _memory(log).startswith("381") and log._workdir.parent == tmp_path
+        assert log.memory_limit == 400_000_000 and log._workdir.parent == tmp_path
+        assert _memory(log) < 400_000_000
 
 
 def test_discover_settings_of_the_config_are_used_by_the_library(tmp_path):

@@ -433,6 +433,7 @@ def read_log(
         else:
             budget_memory_limit(con, budget, log.events)
             log.buckets = plan_buckets(con, log.events, buckets, limited=True)
+            log.memory_limit = budget.size
         log.private = key is not None or log.min_journeys > 1
         log.config = config
         log._workdir = workdir

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from cjm.errors import UsageError
 from cjm.sql import sql_string
@@ -49,11 +50,22 @@ def resident_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def set_resources(con, workdir: Path, memory_limit: str | None) -> int | None:
+class Budget(NamedTuple):
+    """What the whole process may hold (``--memory-limit``), and held when the log was
+    opened, in bytes."""
+
+    size: int
+    held: int
+
+    @property
+    def left(self) -> int:
+        return self.size - self.held
+
+
+def set_resources(con, workdir: Path, memory_limit: str | None) -> Budget | None:
     """Cap DuckDB's memory, and its spill files: by default DuckDB lets them fill 90% of
     the free disk, which one large window query over 100M events did (55 GB). Returns
-    what DuckDB may hold beside its buffers' share of ``memory_limit`` (for
-    budget_memory_limit), or None without a limit."""
+    the budget of ``memory_limit``, or None without a limit."""
     import duckdb
 
     from cjm.resources import remember_spill
@@ -82,15 +94,16 @@ def set_resources(con, workdir: Path, memory_limit: str | None) -> int | None:
     if size < MIN_MEMORY:
         raise UsageError(f"--memory-limit {memory_limit}: too little to read a log",
                          "Give 50MB or more; beyond the limit, work spills to disk.")
-    budget = size - resident_bytes()
-    _cap(con, _reading_share(budget))
+    budget = Budget(size, resident_bytes())
+    _cap(con, _reading_share(budget.left))
     return budget
 
 
-def budget_memory_limit(con, budget: int, events: int) -> None:
+def budget_memory_limit(con, budget: Budget, events: int) -> None:
     """Lower DuckDB's cap, now that the events are counted, by what it allocates beside its
-    buffers for that many events (``budget``: what set_resources returned)."""
-    _cap(con, min(_reading_share(budget), budget - OUTSIDE_FIXED - OUTSIDE_PER_EVENT * events))
+    buffers for that many events."""
+    _cap(con, min(_reading_share(budget.left),
+                  budget.left - OUTSIDE_FIXED - OUTSIDE_PER_EVENT * events))
 
 
 def _reading_share(budget: int) -> int:

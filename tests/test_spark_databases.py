@@ -173,8 +173,10 @@ def test_the_executors_errors_are_duckdbs(spark, tmp_path):
     assert "the ADBC driver warehouse is not installed" in lacking.output
 
 
-def test_executors_that_cannot_import_a_module_say_what_to_install(tmp_path):
-    """Executors whose Python lacks pyarrow (a bare virtual environment): one line, exit 2."""
+@pytest.mark.parametrize("with_cjm", [True, False])
+def test_executors_that_cannot_import_a_module_say_what_to_install(tmp_path, with_cjm):
+    """Executors whose Python lacks pyarrow, or cjm itself (a bare virtual environment): one
+    line, exit 2."""
     import os
     import subprocess
     import sys
@@ -183,13 +185,17 @@ def test_executors_that_cannot_import_a_module_say_what_to_install(tmp_path):
     from tests.conftest import CLI_ENV
 
     venv.create(tmp_path / "bare", with_pip=False)
+    # With cjm: its source on the bare Python's path (an installed cjm without its
+    # dependencies), pyarrow not; without: neither.
+    root = str(Path(__file__).parents[1]) if with_cjm else ""
     result = subprocess.run(
         [sys.executable, "-m", "cjm", "discover", _duckdb(tmp_path), "--table", "events",
          "--no-map", "--engine", "spark"], capture_output=True, text=True, timeout=600,
-        check=False, env={**os.environ, **CLI_ENV,
+        check=False, env={**os.environ, **CLI_ENV, "PYTHONPATH": root,
                           "PYSPARK_PYTHON": str(tmp_path / "bare" / "bin" / "python")})
     assert result.returncode == 2, result.stderr[-2000:]
-    assert result.stderr.splitlines()[0].endswith("Spark's executors cannot import pyarrow")
+    missing = "pyarrow" if with_cjm else "cjm"
+    assert result.stderr.splitlines()[0].endswith(f"Spark's executors cannot import {missing}")
     assert len(result.stderr.splitlines()) == 2 and "cjm[db]" in result.stderr
 
 

@@ -428,12 +428,11 @@ def read_log(
                          lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
         log.min_journeys = check_min_journeys(min_journeys)
         if budget is None:
-            log.buckets = plan_buckets(con, log.events, buckets, limited=False)
             default_memory_limit(con)
         else:
             budget_memory_limit(con, budget, log.events)
-            log.buckets = plan_buckets(con, log.events, buckets, limited=True)
             log.memory_limit = budget.size
+        log.buckets = plan_buckets(con, log.events, buckets, limited=budget is not None)
         log.private = key is not None or log.min_journeys > 1
         log.config = config
         log._workdir = workdir

@@ -147,6 +147,26 @@ def test_a_memory_limit_is_the_whole_process_budget(tmp_path):
     assert peak <= 300_000_000, f"peak {peak / 1e6:.0f} MB above the 300 MB budget"
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_the_events_are_held_compressed_whatever_the_format(tmp_path, suffix):
+    # An in-memory database compresses at a checkpoint only. Before cjm made one, only a CSV
+    # large enough to trigger one itself was compressed: 300,000 events held 48 to 71 bytes
+    # each, and under a small --memory-limit every bucket read them back from disk.
+    import duckdb
+
+    from cjm import read_log
+
+    log = _journeys(tmp_path / "log.csv", 300_000)
+    if suffix != ".csv":
+        duckdb.sql(f"COPY (SELECT * FROM read_csv('{log}', all_varchar=true)) "
+                   f"TO '{log.with_suffix(suffix)}'")
+    with read_log(log.with_suffix(suffix)) as events:
+        held = events.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+                                  ).fetchall()[0][0]
+        assert events.events >= 300_000
+        assert held / events.events < 20, f"{held / events.events:.0f} bytes an event"
+
+
 def test_read_only_temp_dir(big_log, read_only):
     message = _no_bug(_cjm("inspect", str(big_log), "--temp-dir", str(read_only)))
     assert f"--temp-dir {read_only}: cannot create temporary files there: read-only file " \

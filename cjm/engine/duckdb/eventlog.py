@@ -400,8 +400,8 @@ def read_log(
     )
 
     con = duckdb.connect()
-    # The events in a compressed in-memory database: a tenth of the memory (10M events: a
-    # peak of 1.4 GB instead of 1.8), and no undo held for the update that numbers the lines.
+    # The events in a compressed in-memory database (compressed at the checkpoint in
+    # _build): a tenth of the memory, and no undo held for the update that numbers the lines.
     con.execute("ATTACH ':memory:' AS cjm (COMPRESS)")
     con.execute("USE cjm")
     workdir = make_workdir(temp_dir)
@@ -596,6 +596,10 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     con.execute("DROP VIEW staged; DROP TABLE repeats")
     if not keep_rows:
         _drop_rows(con, loads)
+    # An in-memory database compresses at a checkpoint only: the events then take a tenth of
+    # the memory, so that under a small memory limit every bucket reads them from memory,
+    # not from the spill (10M events under 600MB: 33 s instead of 132 s).
+    con.execute("CHECKPOINT cjm")
     notes = [n for load in loads for n in load.notes] + rule_notes
     if lifecycle_note:
         notes.append(lifecycle_note)

@@ -81,7 +81,7 @@ def _figures(text: str) -> dict:
     data = json.loads(text)
     for entry in data["reading"]["files"] if "reading" in data else data["files"]:
         for key in list(entry):
-            if key not in ("rows", "events", "rejected", "filtered"):
+            if key not in ("rows", "events", "rejected", "filtered", "left_in_database"):
                 entry.pop(key)
     return data
 
@@ -203,10 +203,14 @@ def _codes_showing_no_secret(runs: list[tuple[str, ...]]) -> list[int]:
 
 def test_a_password_is_never_shown_or_written(tmp_path, postgres):
     url = _postgres(postgres, "secret_rows", REJECTS)
+    typed = _postgres(postgres, "secret_typed", REJECTS.replace("'yesterday'", "NULL"),
+                      TYPED.format("secret_typed"))
     wrong = postgres.url(password="Wr0ng-" + PASSWORD)
     runs = [
         ("discover", url, "--table", "secret_rows", "--rejects", "r.csv", "--json", "d.json",
          "-o", "d.svg"),
+        ("discover", typed, "--table", "secret_typed", "--since", "2024-01-02", "--json",
+         "w.json"),
         ("report", url, "--table", "secret_rows", "-o", "r.md"),
         ("inspect", url, "--table", "secret_rows"),
         ("explore", url, "--table", "secret_rows", "-o", "e.html"),
@@ -216,9 +220,10 @@ def test_a_password_is_never_shown_or_written(tmp_path, postgres):
         ("discover", url + "?password=" + PASSWORD, "--table", "secret_rows"),
         ("discover", url),
     ]
-    assert _codes_showing_no_secret(runs) == [0, 0, 0, 0, 1, 1, 1, 0, 2]
+    assert _codes_showing_no_secret(runs) == [0, 0, 0, 0, 0, 1, 1, 1, 0, 2]
     written = [p for p in tmp_path.iterdir() if p.is_file()]
-    assert {"r.csv", "d.json", "d.svg", "r.md", "e.html"} <= {p.name for p in written}
+    assert {"r.csv", "d.json", "d.svg", "r.md", "e.html", "w.json"} <= {p.name for p in written}
+    assert "left_in_database" in Path("w.json").read_text()
     for path in written:
         if path.suffix != ".db":
             assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
@@ -714,8 +719,12 @@ WINDOW_ROWS = (
     f"ORDER BY {', '.join(c + ' NULLS LAST' for c in ROLE_ORDER.split(', '))}")
 WINDOWS = [["--since", "2024-02-01", "--until", "2024-04-01"],
            ["--since", "2024-03-15T12:00:00+02:00", "--still-active", "30d"],
-           ["--until", "2024-01-20"]]
+           ["--until", "2024-01-20"],
+           ["--since", "2024-02-01", "--until", "2024-04-01", "--window", "events"],
+           ["--since", "2024-03-01", "--journey-gap", "1d", "--still-active", "30d"]]
 TYPED = 'ALTER TABLE {0} ALTER COLUMN "timestamp" TYPE timestamptz USING "timestamp"::timestamptz'
+# Where --since/--until go to the database: a real timestamp column.
+PUSHED = ("duckdb typed", "postgresql typed")
 
 
 def _window_sources(folder: Path, server, name: str) -> dict[str, list[str]]:
@@ -732,22 +741,46 @@ def _window_sources(folder: Path, server, name: str) -> dict[str, list[str]]:
         "postgresql typed": [_postgres(server, f"{name}typed", typed,
                                        TYPED.format(f"{name}typed")), "--table",
                              f"{name}typed"],
+        "duckdb typed": [_duckdb(folder / "typed", f"SELECT * REPLACE (CAST(timestamp AS "
+                                 f"TIMESTAMPTZ) AS timestamp) FROM ({typed})"),
+                         "--table", "events"],
     }
+
+
+def _same_but_reading(got: dict, expected: dict) -> dict:
+    """``got``'s reading accounting, after checking that all else is ``expected``'s and
+    that the accounting adds up, the rows left in the database among them."""
+    reading, whole = got.pop("reading"), dict(expected)
+    assert got == {k: v for k, v in whole.items() if k != "reading"}
+    [entry] = reading["files"]
+    assert entry["rows"] == whole["reading"]["rows"]
+    assert entry["events"] + entry["rejected"] + entry["filtered"] == entry["rows"]
+    assert 0 < entry["left_in_database"] <= entry["filtered"]
+    assert reading["events"] == whole["reading"]["events"]  # the window's
+    assert any(n.startswith("--since/--until: ") and "left in the database" in n
+               for n in reading["notes"])
+    return reading
 
 
 def _expected(kind: str) -> str:
     return "typed csv" if "typed" in kind else "csv"
 
 
-@pytest.mark.parametrize("window", WINDOWS, ids=["since-until", "since-still-active", "until"])
+@pytest.mark.parametrize("window", WINDOWS, ids=["since-until", "since-still-active", "until",
+                                             "events", "journey-gap"])
 def test_since_until_give_the_csv_journeys_from_every_database(window, tmp_path, postgres):
+    """The same journeys, figures and bytes as the CSV's; where the window is sent to the
+    database (a real timestamp column), the reading accounting counts what it left there."""
     (tmp_path / "typed").mkdir()
     sources = _window_sources(tmp_path, postgres, "window")
     got = {kind: _json("discover", *source, "--no-map", *window)
            for kind, source in sources.items()}
     for kind in sources:
         got[kind]["reading"].pop("timestamps")  # "native TIMESTAMP …" where typed
-        assert got[kind] == got[_expected(kind)], kind
+        if kind in PUSHED:
+            _same_but_reading(got[kind], got[_expected(kind)])
+        else:
+            assert got[kind] == got[_expected(kind)], kind
     whole = _json("discover", *sources["csv"], "--no-map")
     assert got["csv"]["reading"]["rejected"] == whole["reading"]["rejected"] == 5
     assert got["csv"]["journeys"] < whole["journeys"]
@@ -790,3 +823,71 @@ def test_inspect_and_a_windowed_report_are_the_csvs(tmp_path, postgres):
         assert inspected[kind] == inspected[_expected(kind)], kind
         assert reports[kind] == reports[_expected(kind)], kind
     assert inspected["csv"]["rejected"] == 5 and "2024-02-01 to 2024-04-01" in reports["csv"]
+
+
+@pytest.mark.parametrize("kind", ["TIMESTAMP", "DATE"])
+def test_a_naive_timestamp_or_date_is_compared_in_the_log_time_zone(kind, tmp_path):
+    """A column without a zone is sent the window's bounds as wall times in --timezone (a
+    date as its midnight), as cjm reads it: the CSV of the same values, a day that changes
+    the clocks at the edge."""
+    typed = WINDOW_ROWS.format(unparsable="")
+    select = (f"SELECT * REPLACE (CAST(CAST(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS "
+              f"{kind}) AS timestamp) FROM ({typed}) "
+              f"ORDER BY {', '.join(c + ' NULLS LAST' for c in ROLE_ORDER.split(', '))}")
+    (tmp_path / "db").mkdir()
+    window = ["--no-map", "--timezone", "Europe/Amsterdam", "--since",
+              "2024-03-31T01:30:00+00:00", "--until", "2024-04-20T00:00:00+02:00"]
+    expected = _json("discover", str(_csv(tmp_path, select)), *window)
+    got = _json("discover", _duckdb(tmp_path / "db", select), "--table", "events", *window)
+    for data in (got, expected):
+        data["reading"].pop("timestamps")
+    _same_but_reading(got, expected)
+
+
+def test_fewer_rows_travel_and_every_one_is_counted(tmp_path, postgres):
+    """The rows the reader got are those of the journey ids with a row in the window; the
+    others stay in the database, counted; a text timestamp column sends every row."""
+    from datetime import UTC, datetime
+
+    from cjm import read_log
+
+    (tmp_path / "typed").mkdir()
+    sources = _window_sources(tmp_path, postgres, "travel")
+    since, until = datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+    for kind in ("duckdb typed", "postgresql typed", "duckdb", "sqlite"):
+        url, _, table = sources[kind]
+        with read_log(url, table=table, since=since, until=until, keep_rows=True) as log:
+            [entry] = log.files
+            travelled = log.con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+            cases = log.con.execute("SELECT count(DISTINCT journey_id) FROM raw WHERE "
+                                    "journey_id IS NOT NULL").fetchall()[0][0]
+        with read_log(url, table=table, keep_rows=True) as whole:
+            every = whole.con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+        assert entry.rows == every, kind
+        if kind in PUSHED:
+            assert travelled < every / 2 and cases < 400, kind
+            assert entry.details["left_in_database"] == every - travelled
+            assert entry.filtered == entry.rows - entry.events - entry.rejected
+        else:  # the timestamps are text, parsed by cjm: every row travels
+            assert travelled == every and "left_in_database" not in entry.details, kind
+
+
+EMPTY = ("SELECT * FROM (VALUES ('a', 'Start', TIMESTAMPTZ '2024-01-01 10:00:00+00'), "
+         "('a', 'End', TIMESTAMPTZ '2024-03-01 10:00:00+00'), "
+         "('b', 'Start', TIMESTAMPTZ '2024-05-01 10:00:00+00')) t(journey, stage, timestamp)")
+
+
+@pytest.mark.parametrize("window", [["--since", "2024-02-01", "--until", "2024-04-01"],
+                                    ["--since", "2030-01-01"]])
+def test_a_window_without_journeys_names_the_whole_log_span(window, tmp_path, postgres):
+    """No journey starts in the window (rows of one are in it, or none at all): the CSV's
+    message, with the span of the whole table, also of the rows left in the database."""
+    csv_file = _csv(tmp_path, EMPTY)
+    (tmp_path / "db").mkdir()
+    expected = run_cli("discover", str(csv_file), "--no-map", *window)
+    assert expected.exit_code == 2
+    assert "(the log runs from 2024-01-01 to 2024-05-01)" in expected.stderr
+    for source in ([_duckdb(tmp_path / "db", EMPTY), "--table", "events"],
+                   [_postgres(postgres, "empty_window", EMPTY), "--table", "empty_window"]):
+        got = run_cli("discover", *source, "--no-map", *window)
+        assert (got.exit_code, got.stderr) == (2, expected.stderr), source

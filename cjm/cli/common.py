@@ -74,18 +74,24 @@ class LogArgs:
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in ("paths", "debug")}
 
-    def read(self, config=None, engine: str | None = None, keep_rows: bool = False):
+    def read(self, config=None, engine: str | None = None, keep_rows: bool = False,
+             window: tuple[Any, Any] = (None, None)):
         """Read the log as these options say; write the rejects file when asked.
 
         ``engine`` is the command's --engine; commands without one run on DuckDB only, and
-        refuse $CJM_ENGINE=spark."""
+        refuse $CJM_ENGINE=spark. ``window``: read_log's since and until."""
         from cjm.config import read_arguments
         from cjm.engine.duckdb.eventlog import read_log
         from cjm.engine.spark.options import check_supported
 
         check_supported(self.command, engine)
         return read_log(self.paths, **read_arguments(self.settings()), config=config,
-                        keep_rows=keep_rows)
+                        keep_rows=keep_rows, since=window[0], until=window[1])
+
+    def window(self, since: Any, until: Any) -> tuple[Any, Any]:
+        """The --since/--until a read may send to a database: none under --strict, which
+        fails on a rejected row anywhere in the log (rows left there are not looked at)."""
+        return (None, None) if self.strict else (since, until)
 
 
 def _opt(*names: str, help: str, panel: str = COLUMNS, **extra: Any) -> Any:

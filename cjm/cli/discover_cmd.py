@@ -92,7 +92,8 @@ def discover_command(
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
     simplify = map_arguments(stages, paths, min_count, max_edges)
     results: list = []
-    with open_log(args, engine, spark_remote, spark_master, config) as whole:
+    with open_log(args, engine, spark_remote, spark_master, config,
+                  args.window(*bounds)) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
         jm = discover(
             log, goals=goal or None,

@@ -3,7 +3,7 @@
 Declared without importing PySpark, so that ``--help`` stays fast.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,20 +25,22 @@ SparkMaster = Annotated[str | None, typer.Option(
     rich_help_panel=ENGINE_PANEL, metavar="URL", show_default=False)]
 
 
-def read_with_spark(args: LogArgs, config, remote: str | None, master: str | None):
+def read_with_spark(args: LogArgs, config, remote: str | None, master: str | None,
+                    window: tuple[Any, Any] = (None, None)):
     """Read the log as ``args`` say, with Spark; DuckDB's memory options are refused."""
     from cjm.engine.spark.read import read_spark_settings
 
     return read_spark_settings(args.paths, args.settings(), config=config, remote=remote,
-                               master=master)
+                               master=master, since=window[0], until=window[1])
 
 
 def open_log(args: LogArgs, engine: str | None, remote: str | None, master: str | None,
-             config=None):
-    """The log, read by the engine chosen (--engine, else $CJM_ENGINE, else duckdb)."""
+             config=None, window: tuple[Any, Any] = (None, None)):
+    """The log, read by the engine chosen (--engine, else $CJM_ENGINE, else duckdb);
+    ``window``: the --since/--until that between() then selects (LogArgs.window)."""
     from cjm.config import chosen_engine, find_config
 
     config = config if config is not None else find_config()
     if chosen_engine(engine) == "spark":
-        return read_with_spark(args, config, remote, master)
-    return args.read(config, engine="duckdb")
+        return read_with_spark(args, config, remote, master, window)
+    return args.read(config, engine="duckdb", window=window)

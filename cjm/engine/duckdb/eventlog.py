@@ -10,6 +10,7 @@ import shutil
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
+from cjm.pushdown import WindowRead, whole_span
 from cjm.quality import QualityWarning, lifecycle_rule
 from cjm.resources import classify
 from cjm.safety import protect
@@ -338,6 +340,8 @@ def read_log(
     keep_rows: bool = False,
     table: str | None = None,
     query: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> EventLog:
     """Read one or more logs (CSV, TSV, JSON, JSON Lines, Parquet, XES; gzip too) as one,
     or the rows of a database: a URL (sqlite:///, duckdb:///, postgresql://, adbc:DRIVER:URI)
@@ -362,7 +366,9 @@ def read_log(
     ``buckets`` makes discover() order the journeys in that many groups, so that a log larger
     than memory fits; by default as many as the memory limit needs (1 without a limit).
     ``keep_rows`` keeps the rows as read (the view ``raw``), which
-    cjm.engine.duckdb.convert writes out.
+    cjm.engine.duckdb.convert writes out. ``since``/``until``: the window that
+    cjm.segments.between() will select; a database then sends only the rows of the journey
+    ids with a row in it, when it can (see cjm.pushdown); the rest count as filtered.
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
@@ -418,7 +424,8 @@ def read_log(
         keep = None if keep_rows or len(files) > 1 else mapped_columns(given)
         if database:
             with step("Reading " + database.name):
-                loads.append(load_database(con, database, 0, keep))
+                loads.append(load_database(con, database, 0, keep, WindowRead(
+                    since, until, timezone, given, lifecycle, rules.collapse_repeats)))
         for i, path in enumerate(files):
             with step(f"Reading {path.name}"):
                 loads.append(load_file(con, path, i, options, workdir, keep))
@@ -426,6 +433,9 @@ def read_log(
             log = _build(con, loads, given, timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
                          lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
+        if database:  # the span of the whole table, also of the rows left in it
+            log.first_timestamp, log.last_timestamp = whole_span(
+                log.first_timestamp, log.last_timestamp, loads[0].left)
         log.min_journeys = check_min_journeys(min_journeys)
         if budget is None:
             default_memory_limit(con)
@@ -698,9 +708,10 @@ def _file_reports(con, loads: Sequence[FileLoad], parsed: dict[int, int]) -> lis
     reports = []
     for i, load in enumerate(loads):
         events, rejected = counts.get(i, (0, 0))
+        left = load.left.rows if load.left else 0  # set aside by --since/--until
         reports.append(FileReport(
-            path=str(load.path), format=load.format, rows=load.rows, events=int(events),
-            rejected=int(rejected), filtered=load.rows - int(events) - int(rejected),
+            path=str(load.path), format=load.format, rows=load.rows + left, events=int(events),
+            rejected=int(rejected), filtered=load.rows + left - int(events) - int(rejected),
             details=load.details,
         ))
     return reports

@@ -756,7 +756,8 @@ DUCKDB_ONLY = {"memory_limit": "--memory-limit", "temp_dir": "--temp-dir",
 
 
 def read_spark_settings(paths: Any, settings: dict[str, Any], *, config: Any = None,
-                        remote: str | None = None, master: str | None = None) -> Any:
+                        remote: str | None = None, master: str | None = None,
+                        since: Any = None, until: Any = None) -> Any:
     """Read the log with Spark as the reading options ``settings`` say (READING_OPTIONS,
     as the flags name them); DuckDB's memory options are refused."""
     from cjm.config import read_arguments
@@ -769,4 +770,4 @@ def read_spark_settings(paths: Any, settings: dict[str, Any], *, config: Any = N
                          "Run with --engine duckdb for them; see docs/scale.md for Spark's "
                          "memory settings.")
     return read_spark_log(paths, remote=remote, master=master, **read_arguments(settings),
-                          config=config)
+                          config=config, since=since, until=until)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cjm.pushdown import LeftInDatabase
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,4 @@ class FileLoad:
     notes: list[str] = field(default_factory=list)
     scan: str | None = None
     finish: Callable[[Any, int], str | None] | None = None
+    left: LeftInDatabase | None = None  # rows --since/--until left in a database

@@ -19,6 +19,7 @@ from cjm.engine.duckdb.readers.base import FileLoad
 from cjm.engine.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
 from cjm.errors import DataError
 from cjm.files import MAX_COLUMNS, ColumnNames
+from cjm.pushdown import LeftInDatabase, WindowRead, arrow_kind
 from cjm.sources import DatabaseSource, row_order, table_parts
 from cjm.sql import sql_name
 
@@ -26,11 +27,14 @@ _KEEP_TYPES = ("TIMESTAMP", "DATE")
 
 
 def load_database(con, source: DatabaseSource, index: int,
-                  keep: Callable[[list[str]], list[str] | None] | None = None) -> FileLoad:
-    """The rows of ``source`` as the relation of a FileLoad; ``keep`` as for files."""
+                  keep: Callable[[list[str]], list[str] | None] | None = None,
+                  window: WindowRead | None = None) -> FileLoad:
+    """The rows of ``source`` as the relation of a FileLoad; ``keep`` as for files; with a
+    ``window`` that can be sent (cjm.pushdown), only the rows it can need."""
     sql = source.relation_sql()
     with connection(source) as run:
-        names = run(f"SELECT * FROM ({sql}) AS cjm_rows LIMIT 0").schema.names
+        schema = run(f"SELECT * FROM ({sql}) AS cjm_rows LIMIT 0").schema
+        names = schema.names
         if len(names) > MAX_COLUMNS:
             raise DataError(f"{source.name}: {len(names):,} columns; cjm reads at most "
                             f"{MAX_COLUMNS:,}", "Select the columns the journeys need.")
@@ -43,13 +47,44 @@ def load_database(con, source: DatabaseSource, index: int,
         picked = [f"{sql_name(name)} AS {sql_name(alias)}" for alias, name in chosen.items()]
         if original:
             picked.append(sql_name(ORIGINAL_LINE))
-        reader = run(f"SELECT {', '.join(picked)} FROM ({sql}) AS cjm_rows")
-        relation = f"file_{index}"
-        _store(con, source, reader, f"raw_{index}", list(chosen), original)
+        plan = window.plan(aliases, {f.name: arrow_kind(f.type) for f in schema}) \
+            if window is not None else None
+        left = None
+        if plan is not None:
+            _store(con, source, run(plan.rows_sql(sql, ", ".join(picked))), f"raw_{index}",
+                   list(chosen), original)
+            if _count(con, f"raw_{index}"):
+                left = _left(con, source, run(plan.rest_sql(sql)))
+            else:  # no row in the window: the whole table gives between()'s message
+                con.execute(f"DROP TABLE raw_{index}")
+        if left is None:
+            reader = run(f"SELECT {', '.join(picked)} FROM ({sql}) AS cjm_rows")
+            _store(con, source, reader, f"raw_{index}", list(chosen), original)
+    relation = f"file_{index}"
     con.execute(f"CREATE VIEW {relation} AS SELECT * FROM raw_{index}")
-    rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
-    return FileLoad(source.name, source.format, relation, rows, list(chosen), [],
-                    {"rows_are": row_order(list(chosen), original)})
+    rows = _count(con, relation)
+    details = {"rows_are": row_order(list(chosen), original)}
+    if left is not None:
+        details["left_in_database"] = left.rows
+    return FileLoad(source.name, source.format, relation, rows, list(chosen), [], details,
+                    notes=[left.note(rows)] if left else [], left=left)
+
+
+def _count(con, relation: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+
+
+def _left(con, source: DatabaseSource, reader) -> LeftInDatabase:
+    """The rows left in the database and their events' span, as instants read as the
+    events' are (a naive timestamp or a date in the session's time zone, --timezone)."""
+    con.register("cjm_left", reader)
+    try:
+        rows, first, last = guarded(source, lambda: con.execute(
+            "SELECT rows_left, epoch_us(try_cast(first_ts AS TIMESTAMPTZ)), "
+            "epoch_us(try_cast(last_ts AS TIMESTAMPTZ)) FROM cjm_left").fetchall()[0])
+    finally:
+        con.unregister("cjm_left")
+    return LeftInDatabase.of(rows, first, last)
 
 
 def _store(con, source: DatabaseSource, reader, relation: str, columns: list[str],

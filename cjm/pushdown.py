@@ -52,7 +52,7 @@ class WindowRead:
             return None
         try:
             mapping = resolve_mapping(list(aliases), self.given, "")
-            zone = _zone(self.timezone)
+            _zone(self.timezone)
         except (CjmError, KeyError, ValueError):  # the mapping's error comes after the read
             return None
         if "lifecycle" in mapping and self.lifecycle == "complete":
@@ -62,7 +62,7 @@ class WindowRead:
         kind = kinds.get(ts)
         if kind is None:
             return None
-        return Pushdown(case, stage, ts, kind, zone, self.since, self.until)
+        return Pushdown(case, stage, ts, kind, self.timezone, self.since, self.until)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Pushdown:
     stage: str
     timestamp: str
     kind: str
-    zone: Any  # a naive timestamp or a date is an instant in this zone (--timezone)
+    timezone: str  # a naive timestamp or a date is an instant in this zone (--timezone)
     since: datetime | None
     until: datetime | None
 
@@ -110,8 +110,9 @@ class Pushdown:
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         if self.kind == "timestamptz":
             return f"CAST({sql_string(moment.isoformat(sep=' '))} AS TIMESTAMP WITH TIME ZONE)"
-        wall = moment.astimezone(self.zone).replace(tzinfo=None)
-        if self.zone is not UTC:
+        zone = _zone(self.timezone)
+        wall = moment.astimezone(zone).replace(tzinfo=None)
+        if zone is not UTC:
             wall += timedelta(days=widen)
         if self.kind == "timestamp":
             return f"TIMESTAMP {sql_string(wall.isoformat(sep=' '))}"

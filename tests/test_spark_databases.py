@@ -217,3 +217,29 @@ def test_a_table_cjm_convert_wrote_keeps_its_lines(spark, tmp_path):
         assert result.exit_code == 0, result.output
         assert "lines of the original file (cjm_line)" in result.output
     assert Path("duckdb.csv").read_bytes() == Path("spark.csv").read_bytes()
+
+
+def test_since_until_are_sent_to_the_database_as_duckdb_sends_them(spark, tmp_path, postgres):
+    """--since/--until as a WHERE on a real timestamp column, through JDBC (with and without
+    a zone) and as Arrow (a DuckDB file): the bytes of the DuckDB engine, the rows left in
+    the database counted alike; a window without journeys gives the same message."""
+    from tests.test_databases import EMPTY, TYPED, WINDOW_ROWS
+
+    typed = WINDOW_ROWS.format(unparsable="")
+    naive = ('ALTER TABLE sparknaive ALTER COLUMN "timestamp" TYPE timestamp USING '
+             "\"timestamp\"::timestamptz AT TIME ZONE 'UTC'")
+    sources = [
+        [_postgres(postgres, "sparkzoned", typed, TYPED.format("sparkzoned")), "--table",
+         "sparkzoned"],
+        [_postgres(postgres, "sparknaive", typed, naive), "--table", "sparknaive"],
+        [_duckdb(tmp_path, f"SELECT * REPLACE (CAST(timestamp AS TIMESTAMPTZ) AS timestamp) "
+                 f"FROM ({typed})"), "--table", "events"],
+    ]
+    window = ["--since", "2024-02-01", "--until", "2024-04-01", "--timezone",
+              "Europe/Amsterdam", "--journey-gap", "1d", "--still-active", "30d"]
+    for source in sources:
+        got = json.loads(_on_both("discover", *source, "--no-map", *window, "--json", "-"))
+        assert got["reading"]["files"][0]["left_in_database"] > 0, source
+    (tmp_path / "empty").mkdir()
+    _on_both("discover", _duckdb(tmp_path / "empty", EMPTY), "--table", "events", "--no-map",
+             "--since", "2024-02-01", "--until", "2024-04-01", exit_code=2)

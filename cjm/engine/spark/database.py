@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from cjm.errors import CjmError, DataError, ResourceError, UsageError
+from cjm.pushdown import LeftInDatabase, Pushdown, WindowRead, arrow_kind
 from cjm.sources import HIDDEN, DatabaseSource, row_order
 from cjm.sql import sql_name
 
@@ -44,6 +45,8 @@ DRIVERS = {"sqlite": ("org.sqlite.JDBC", "libxerial-sqlite-jdbc-java"),
 # How an executor's error reaches the driver: this, then its class, message and hint as JSON.
 ARROW_ERROR = "cjm-error "
 _ERRORS = {kind.__name__: kind for kind in (DataError, ResourceError, UsageError)}
+# cjm.pushdown's kind of each Spark type of a real timestamp column.
+_KINDS = {"timestamp": "timestamptz", "timestamp_ntz": "timestamp", "date": "date"}
 
 
 def jdbc_options(source: DatabaseSource) -> dict[str, str]:
@@ -74,35 +77,43 @@ def jdbc_options(source: DatabaseSource) -> dict[str, str]:
 
 
 def read_database(spark, source: DatabaseSource, options: dict[str, str],
-                  keep: Callable[[list[str]], list[str] | None]) -> tuple[Any, list[str], str]:
+                  keep: Callable[[list[str]], list[str] | None],
+                  window: WindowRead | None = None
+                  ) -> tuple[Any, list[str], str, Pushdown | None]:
     """The rows of ``source`` as a DataFrame of ``_line`` and the columns that ``keep``
-    picks (all when it cannot tell), in the database's own types; those columns; and how
-    the rows are numbered (the reading report's ``rows_are``)."""
+    picks (all when it cannot tell), in the database's own types; those columns; how
+    the rows are numbered (the reading report's ``rows_are``); and the ``window`` as it
+    was sent to the database (cjm.pushdown), if it could be."""
     from pyspark.sql import functions as F
 
     from cjm.files import ColumnNames
 
     with guard(source, options):
         if options:
-            frame = (spark.read.format("jdbc").options(**options)
-                     .option("query", source.relation_sql())
-                     .option("preferTimestampNTZ", "true").load())  # timestamp without zone
+            frame = _jdbc(spark, options, source.relation_sql())
             names = frame.columns
+            kinds = {f.name: _KINDS.get(f.dataType.typeName()) for f in frame.schema.fields}
         else:
-            names = _arrow_schema(spark, source, None).names
+            schema = _arrow_schema(spark, source, _select(source, None))
+            names, kinds = schema.names, {f.name: arrow_kind(f.type) for f in schema}
     original = ORIGINAL_LINE in names  # a table cjm convert wrote: the rows' original lines
     kept = [(i, n) for i, n in enumerate(names) if n not in (ORIGINAL_LINE, ORIGINAL_FILE)]
     unique = ColumnNames()
     aliases = {unique(name, position): i for position, (i, name) in enumerate(kept, 1)}
+    plan = window.plan({a: names[i] for a, i in aliases.items()}, kinds) if window else None
     chosen = keep(list(aliases)) or list(aliases)
     read = [aliases[alias] for alias in chosen] + ([names.index(ORIGINAL_LINE)] if original
                                                     else [])
     # Named by position while read, so that any column name (dots, `_line`) is taken as is.
     if options:  # the JDBC scan reads the columns selected alone
+        if plan is not None:  # every column still, in their order: the scan prunes them
+            with guard(source, options):
+                frame = _jdbc(spark, options, plan.rows_sql(source.relation_sql(), "*"))
         positional = frame.toDF(*[f"_c{i}" for i in range(len(names))])
     else:
         with guard(source, options):
-            positional = _arrow_rows(spark, source, [names[i] for i in read]).toDF(
+            positional = _arrow_rows(spark, source, _select(source, [names[i] for i in read],
+                                                            plan)).toDF(
                 *[f"_c{i}" for i in read])
     picked = [f"_c{aliases[alias]}" for alias in chosen]
     if original:
@@ -116,58 +127,84 @@ def read_database(spark, source: DatabaseSource, options: dict[str, str],
                     .select((F.monotonically_increasing_id() + 1).alias("_line"), *picked))
     renamed = numbered.select("_line", *[F.col(c).alias(a) for c, a in zip(picked, chosen,
                                                                              strict=True)])
-    return renamed, chosen, row_order(chosen, original)
+    return renamed, chosen, row_order(chosen, original), plan
 
 
-def _arrow_schema(spark, source: DatabaseSource, columns: list[str] | None):
-    """The Arrow schema (in the types Spark reads) of ``columns`` of the result, or of every
-    column (no row is read then), asked of the database by one task on an executor. A driver
-    that infers types from values (SQLite's) sees the rows the read will see first."""
+def left_in_database(spark, source: DatabaseSource, options: dict[str, str],
+                     plan: Pushdown) -> LeftInDatabase:
+    """The rows ``plan`` left in the database and their events' span, asked of it by the
+    executors, the timestamps read as the events' are (cjm.engine.spark.timestamps)."""
+    from cjm.engine.spark.timestamps import with_native
+
+    sql = plan.rest_sql(source.relation_sql())
+    with guard(source, options):
+        frame = _jdbc(spark, options, sql) if options else _arrow_rows(spark, source, sql)
+        for name in ("first_ts", "last_ts"):
+            frame = with_native(frame, name, frame.schema[name].dataType.typeName(),
+                                f"{name}_us", plan.timezone)
+        row = frame.select("rows_left", "first_ts_us", "last_ts_us").collect()[0]
+    return LeftInDatabase.of(*row)
+
+
+def _jdbc(spark, options: dict[str, str], sql: str):
+    """The rows of ``sql``, read by Spark's JDBC source (a timestamp without zone as such)."""
+    return (spark.read.format("jdbc").options(**options).option("query", sql)
+            .option("preferTimestampNTZ", "true").load())
+
+
+def _arrow_schema(spark, source: DatabaseSource, sql: str):
+    """The Arrow schema (in the types Spark reads) of the result of ``sql``, asked of the
+    database by one task on an executor. A driver that infers types from values (SQLite's)
+    sees the rows the read will see first."""
     import pyarrow as pa
 
     found = spark.range(1, numPartitions=1).mapInArrow(
-        functools.partial(_schema_batches, source, columns), "schema binary").collect()
+        functools.partial(_schema_batches, source, sql), "schema binary").collect()
     return pa.ipc.read_schema(pa.py_buffer(found[0][0]))
 
 
-def _arrow_rows(spark, source: DatabaseSource, columns: list[str]) -> Any:
-    """The rows of ``columns``, read by one task on an executor, as Arrow record batches."""
+def _arrow_rows(spark, source: DatabaseSource, sql: str) -> Any:
+    """The rows of ``sql``, read by one task on an executor, as Arrow record batches."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    schema = _arrow_schema(spark, source, columns)
+    schema = _arrow_schema(spark, source, sql)
     return spark.range(1, numPartitions=1).mapInArrow(
-        functools.partial(_row_batches, source, schema),
+        functools.partial(_row_batches, source, schema, sql),
         from_arrow_schema(schema, prefer_timestamp_ntz=True))
 
 
-def _select(source: DatabaseSource, columns: list[str] | None) -> str:
-    """The SQL of ``columns`` of the result; without columns, of no row of every column."""
+def _select(source: DatabaseSource, columns: list[str] | None,
+            plan: Pushdown | None = None) -> str:
+    """The SQL of ``columns`` of the result (only the rows ``plan`` sends); without
+    columns, of no row of every column."""
     if columns is None:
         return f"SELECT * FROM ({source.relation_sql()}) AS cjm_rows LIMIT 0"
-    return f"SELECT {', '.join(sql_name(c) for c in columns)} FROM ({source.relation_sql()}) " \
-           "AS cjm_rows"
+    picked = ", ".join(sql_name(c) for c in columns)
+    if plan is not None:
+        return plan.rows_sql(source.relation_sql(), picked)
+    return f"SELECT {picked} FROM ({source.relation_sql()}) AS cjm_rows"
 
 
-def _schema_batches(source: DatabaseSource, columns: list[str] | None,
-                    _tasks: Iterator[Any]) -> Iterator[Any]:
-    """On an executor: the Arrow schema of the columns, as Spark reads them, in one cell."""
+def _schema_batches(source: DatabaseSource, sql: str, _tasks: Iterator[Any]) -> Iterator[Any]:
+    """On an executor: the Arrow schema of the result, as Spark reads it, in one cell."""
     import pyarrow as pa
 
     from cjm.database_rows import connection
 
     with _reported(source), connection(source) as run:
-        found = _for_spark(run(_select(source, columns)).schema)
+        found = _for_spark(run(sql).schema)
     yield pa.RecordBatch.from_pydict({"schema": [found.serialize().to_pybytes()]})
 
 
-def _row_batches(source: DatabaseSource, schema, _tasks: Iterator[Any]) -> Iterator[Any]:
-    """On an executor: the record batches of the columns of ``schema``, in its types."""
+def _row_batches(source: DatabaseSource, schema, sql: str,
+                 _tasks: Iterator[Any]) -> Iterator[Any]:
+    """On an executor: the record batches of the result, in the types of ``schema``."""
     import pyarrow as pa
 
     from cjm.database_rows import connection
 
     with _reported(source), connection(source) as run:
-        for batch in run(_select(source, schema.names)):
+        for batch in run(sql):
             yield pa.RecordBatch.from_arrays(
                 [c.cast(f.type) for c, f in zip(batch.columns, schema, strict=True)],
                 schema=schema)

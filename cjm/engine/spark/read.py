@@ -29,6 +29,7 @@ from cjm.engine.spark.database import (
     ORIGINAL_LINE,
     guard,
     jdbc_options,
+    left_in_database,
     read_database,
 )
 from cjm.engine.spark.log import SparkEventLog
@@ -36,6 +37,7 @@ from cjm.engine.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
+from cjm.pushdown import LeftInDatabase, WindowRead, whole_span
 from cjm.quality import DUPLICATE_KEY, QualityWarning, lifecycle_rule, warnings_from
 from cjm.schema import (
     OPTIONAL_ROLES,
@@ -94,6 +96,7 @@ class Load:
     types: dict[str, str]  # column -> simple Spark type name
     details: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    left: LeftInDatabase | None = None  # rows --since/--until left in a database
 
 
 def _extension(name: str) -> str:
@@ -253,13 +256,15 @@ def _load(spark, source: Source, delimiter: str | None, encoding: str | None) ->
 
 
 def _load_database(spark, database: DatabaseSource, options: dict[str, str],
-                   given: dict[str, tuple[str, str]]) -> Load:
+                   given: dict[str, tuple[str, str]], window: WindowRead | None) -> Load:
     """The rows of a database, read once (kept, so that later passes do not ask the
-    database again) and numbered as the DuckDB engine numbers them."""
+    database again) and numbered as the DuckDB engine numbers them; with a ``window`` that
+    can be sent (cjm.pushdown), only the rows it can need."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    frame, columns, order = read_database(spark, database, options, mapped_columns(given))
+    frame, columns, order, plan = read_database(spark, database, options,
+                                                mapped_columns(given), window)
     types: dict[str, str] = {}
     fields = frame.schema.fields[1:]
     loaded = frame.select("_line", *[
@@ -267,8 +272,15 @@ def _load_database(spark, database: DatabaseSource, options: dict[str, str],
         for c, f in zip(columns, fields, strict=True)]).persist(StorageLevel.MEMORY_AND_DISK)
     with guard(database, options):
         rows = loaded.count()
+    if plan is not None and not rows:  # no row in the window: the whole table gives
+        loaded.unpersist()             # between()'s message
+        return _load_database(spark, database, options, given, None)
     source = Source(database.name, database.name, database.format, single_file=False)
-    return Load(source, loaded, rows, columns, types, {"rows_are": order})
+    if plan is None:
+        return Load(source, loaded, rows, columns, types, {"rows_are": order})
+    left = left_in_database(spark, database, options, plan)
+    return Load(source, loaded, rows, columns, types,
+                {"rows_are": order, "left_in_database": left.rows}, [left.note(rows)], left)
 
 
 def _sniffed_delimiter(source: Source) -> str:
@@ -306,6 +318,8 @@ def read_spark_log(
     pseudonymize: bool = False,
     salt: str | None = None,
     min_journeys: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> SparkEventLog:
     """Read logs with Spark: cjm.read_log's options and results, aggregated in Spark.
 
@@ -315,6 +329,8 @@ def read_spark_log(
     or one database URL with ``table`` or ``query``: ``sqlite:///``, ``postgresql://`` read by
     Spark's JDBC source (the drivers' jars on Spark's classpath), ``duckdb:///`` and
     ``adbc:DRIVER:URI`` read as Arrow by the executors (see docs/databases.md).
+    ``since``/``until``: the window cjm.segments.between() will select, sent to a database
+    as read_log sends it.
 
     >>> log = read_spark_log("s3a://b/events.parquet", remote="sc://spark:15002")  # doctest: +SKIP
     >>> cjm.discover(log).journeys  # doctest: +SKIP
@@ -348,9 +364,12 @@ def read_spark_log(
              else session(remote, master, size))
     try:
         with quiet(), failures():
-            log = _read(owner.spark, found, (database, options),
+            given = given_roles(columns, config)
+            window = WindowRead(since, until, timezone, given, lifecycle,
+                                rules.collapse_repeats)
+            log = _read(owner.spark, found, (database, options, window),
                         delimiter or config.get("delimiter"),
-                        encoding or config.get("encoding"), given_roles(columns, config),
+                        encoding or config.get("encoding"), given,
                         timezone, timestamp_format or config.get("timestamp_format"),
                         dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key,
                         convert_line(found, columns, timezone, dayfirst, timestamp_format,
@@ -380,12 +399,13 @@ def _local_bytes(found: list[Source]) -> int | None:
     return total
 
 
-def _read(spark, found: list[Source], database: tuple[DatabaseSource | None, dict[str, str]],
+def _read(spark, found: list[Source],
+          database: tuple[DatabaseSource | None, dict[str, str], WindowRead],
           delimiter, encoding, given, *build) -> SparkEventLog:
     loads = []
     if database[0] is not None:
         with step("Reading " + database[0].name):
-            loads.append(_load_database(spark, *database, given))
+            loads.append(_load_database(spark, database[0], database[1], given, database[2]))
     for source in found:
         with step(f"Reading {Path(source.name).name or source.name}"):
             loads.append(_load(spark, source, delimiter, encoding))
@@ -393,6 +413,9 @@ def _read(spark, found: list[Source], database: tuple[DatabaseSource | None, dic
         log = _build(spark, loads, given, *build)
     if database[0] is not None:  # its rows are in the cached staged rows now
         loads[0].frame.unpersist()
+        # The span of the whole table, also of the rows --since/--until left in it.
+        log.first_timestamp, log.last_timestamp = whole_span(
+            log.first_timestamp, log.last_timestamp, loads[0].left)
     return log
 
 
@@ -531,10 +554,11 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     reports = []
     for i, load in enumerate(loads):
         n_events, n_rejected = per_file.get((i, "event"), 0), per_file.get((i, "reject"), 0)
+        rows = load.rows + (load.left.rows if load.left else 0)  # --since/--until's too
         reports.append(FileReport(
             path=load.source.name, format=load.source.format,
-            rows=load.rows, events=n_events, rejected=n_rejected,
-            filtered=load.rows - n_events - n_rejected, details=load.details))
+            rows=rows, events=n_events, rejected=n_rejected,
+            filtered=rows - n_events - n_rejected, details=load.details))
     notes = [n for load in loads for n in load.notes] + rule_notes
     if lifecycle_note:
         notes.append(lifecycle_note)

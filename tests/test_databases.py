@@ -891,3 +891,28 @@ def test_a_window_without_journeys_names_the_whole_log_span(window, tmp_path, po
                    [_postgres(postgres, "empty_window", EMPTY), "--table", "empty_window"]):
         got = run_cli("discover", *source, "--no-map", *window)
         assert (got.exit_code, got.stderr) == (2, expected.stderr), source
+
+
+def test_periods_of_a_window_sent_to_the_database_are_the_csvs(tmp_path):
+    """--period slices the window's journeys: the one window is sent, every slice is the
+    CSV's."""
+    (tmp_path / "typed").mkdir()
+    typed = WINDOW_ROWS.format(unparsable="")
+    window = ["--no-map", "--since", "2024-02-01", "--until", "2024-05-01", "--period",
+              "month", "--still-active", "30d"]
+
+    def parts(*source: str) -> list[dict]:
+        result = run_cli("discover", *source, *window, "--json", "-")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        return [_figures(json.dumps(part)) for part in [data["all"], *data["slices"]]]
+
+    expected = parts(str(_csv(tmp_path, typed)))
+    got = parts(_duckdb(tmp_path / "typed", f"SELECT * REPLACE (CAST(timestamp AS "
+                                            f"TIMESTAMPTZ) AS timestamp) FROM ({typed})"),
+                "--table", "events")
+    assert len(got) == len(expected) == 4
+    for part, whole in zip(got, expected, strict=True):
+        for data in (part, whole):
+            data["reading"].pop("timestamps")
+        _same_but_reading(part, whole)

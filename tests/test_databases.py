@@ -916,3 +916,25 @@ def test_periods_of_a_window_sent_to_the_database_are_the_csvs(tmp_path):
         for data in (part, whole):
             data["reading"].pop("timestamps")
         _same_but_reading(part, whole)
+
+
+def test_options_that_need_every_row_read_every_row(tmp_path):
+    """--collapse-repeats, a lifecycle column --lifecycle complete filters, and --strict
+    decide from every row which rows are events (or fail): the window is not sent."""
+    from datetime import UTC, datetime
+
+    from cjm import read_log
+
+    typed = WINDOW_ROWS.format(unparsable="")
+    url = _duckdb(tmp_path, f"SELECT * REPLACE (CAST(timestamp AS TIMESTAMPTZ) AS timestamp), "
+                  f"'complete' AS lifecycle FROM ({typed})")
+    since = datetime(2024, 3, 1, tzinfo=UTC)
+    with read_log(url, table="events", since=since, lifecycle="all") as log:
+        assert log.files[0].details["left_in_database"] > 0
+    for options in ({"collapse_repeats": True}, {}):  # {}: the lifecycle column kept
+        with read_log(url, table="events", since=since, **options) as log:
+            assert "left_in_database" not in log.files[0].details, options
+    strict = run_cli("discover", url, "--table", "events", "--since", "2024-03-01",
+                     "--lifecycle", "all", "--strict", "--no-map", "--json", "-")
+    assert strict.exit_code == 1 and "rejected" in strict.output
+    assert "left_in_database" not in strict.stdout

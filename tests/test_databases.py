@@ -826,10 +826,10 @@ def test_inspect_and_a_windowed_report_are_the_csvs(tmp_path, postgres):
 
 
 @pytest.mark.parametrize("kind", ["TIMESTAMP", "DATE"])
-def test_a_naive_timestamp_or_date_is_compared_in_the_log_time_zone(kind, tmp_path):
+def test_a_naive_timestamp_or_date_is_compared_in_the_log_time_zone(kind, tmp_path, postgres):
     """A column without a zone is sent the window's bounds as wall times in --timezone (a
     date as its midnight), as cjm reads it: the CSV of the same values, a day that changes
-    the clocks at the edge."""
+    the clocks at the edge; in a DuckDB file and in PostgreSQL."""
     typed = WINDOW_ROWS.format(unparsable="")
     select = (f"SELECT * REPLACE (CAST(CAST(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS "
               f"{kind}) AS timestamp) FROM ({typed}) "
@@ -838,10 +838,12 @@ def test_a_naive_timestamp_or_date_is_compared_in_the_log_time_zone(kind, tmp_pa
     window = ["--no-map", "--timezone", "Europe/Amsterdam", "--since",
               "2024-03-31T01:30:00+00:00", "--until", "2024-04-20T00:00:00+02:00"]
     expected = _json("discover", str(_csv(tmp_path, select)), *window)
-    got = _json("discover", _duckdb(tmp_path / "db", select), "--table", "events", *window)
-    for data in (got, expected):
-        data["reading"].pop("timestamps")
-    _same_but_reading(got, expected)
+    expected["reading"].pop("timestamps")
+    for source in ([_duckdb(tmp_path / "db", select), "--table", "events"],
+                   [_postgres(postgres, f"naive{kind}", select), "--table", f"naive{kind}"]):
+        got = _json("discover", *source, *window)
+        assert got["reading"].pop("timestamps") == f"native {kind}"
+        _same_but_reading(got, expected)
 
 
 def test_fewer_rows_travel_and_every_one_is_counted(tmp_path, postgres):

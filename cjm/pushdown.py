@@ -96,27 +96,33 @@ class Pushdown:
                 f"WHERE {case} IS NULL OR {case} NOT IN ({self._cases(relation)})")
 
     def _cases(self, relation: str) -> str:
-        ts = sql_name(self.timestamp)
-        bounds = ([f"{ts} >= {self._literal(self.since, -1)}"] if self.since else []) + \
-                 ([f"{ts} < {self._literal(self.until, 1)}"] if self.until else [])
-        return f"SELECT {sql_name(self.case)} FROM ({relation}) AS cjm_w WHERE " \
-               f"{sql_name(self.case)} IS NOT NULL AND {' AND '.join(bounds)}"
+        ts, case = sql_name(self.timestamp), sql_name(self.case)
+        # A bound beyond the years 1 to 9999 (in the column's frame) bounds nothing.
+        since = self._literal(self.since, -1) if self.since else None
+        until = self._literal(self.until, 1) if self.until else None
+        where = [f"{case} IS NOT NULL", *([f"{ts} >= {since}"] if since else []),
+                 *([f"{ts} < {until}"] if until else [])]
+        return f"SELECT {case} FROM ({relation}) AS cjm_w WHERE {' AND '.join(where)}"
 
-    def _literal(self, moment: datetime, widen: int = 0) -> str:
+    def _literal(self, moment: datetime, widen: int = 0) -> str | None:
         """``moment`` as a literal of the column's type: an instant for a time zone-aware
         column; else the wall time in --timezone, as cjm reads the column, ``widen`` days
         further out in a zone other than UTC (its clock changes cannot lose a row); a date
-        the first on or after that time (a date is its midnight)."""
+        the first on or after that time (a date is its midnight). None beyond the years
+        1 to 9999."""
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         if self.kind == "timestamptz":
             return f"CAST({sql_string(moment.isoformat(sep=' '))} AS TIMESTAMP WITH TIME ZONE)"
-        zone = _zone(self.timezone)
-        wall = moment.astimezone(zone).replace(tzinfo=None)
-        if zone is not UTC:
-            wall += timedelta(days=widen)
+        try:
+            zone = _zone(self.timezone)
+            wall = moment.astimezone(zone).replace(tzinfo=None)
+            if zone is not UTC:
+                wall += timedelta(days=widen)
+            day = wall.date() + timedelta(days=int(wall.time() != datetime.min.time()))
+        except OverflowError:
+            return None
         if self.kind == "timestamp":
             return f"TIMESTAMP {sql_string(wall.isoformat(sep=' '))}"
-        day = wall.date() + timedelta(days=int(wall.time() != datetime.min.time()))
         return f"DATE {sql_string(day.isoformat())}"
 
 

@@ -940,3 +940,19 @@ def test_options_that_need_every_row_read_every_row(tmp_path):
                      "--lifecycle", "all", "--strict", "--no-map", "--json", "-")
     assert strict.exit_code == 1 and "rejected" in strict.output
     assert "left_in_database" not in strict.stdout
+
+
+def test_a_bound_beyond_the_years_of_a_wall_clock_bounds_nothing(tmp_path):
+    """--since 0001-01-01 in a zone behind UTC is no wall time of year 1: that bound is left
+    out (every row of a journey id is sent), rather than failing."""
+    from datetime import UTC, datetime
+
+    from cjm import read_log
+
+    url = _duckdb(tmp_path, f"SELECT * REPLACE (CAST(CAST(timestamp AS TIMESTAMPTZ) AT TIME "
+                  f"ZONE 'UTC' AS TIMESTAMP) AS timestamp) FROM "
+                  f"({WINDOW_ROWS.format(unparsable='')})")
+    with read_log(url, table="events", timezone="America/New_York",
+                  since=datetime(1, 1, 1, tzinfo=UTC),
+                  until=datetime(9999, 12, 31, 23, tzinfo=UTC)) as log:
+        assert log.files[0].details["left_in_database"] == 1  # the row without a journey id

@@ -158,6 +158,11 @@ def whole_span(first: datetime | None, last: datetime | None,
     return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
 
 
+def left_rows(loads: Any) -> int:
+    """The rows the window left in a database, of the loads of a read (either engine's)."""
+    return sum(load.left.rows for load in loads if load.left is not None)
+
+
 def arrow_kind(kind: Any) -> str | None:
     """The KINDS entry of an Arrow type: a real timestamp or date, else None."""
     import pyarrow as pa

@@ -236,10 +236,12 @@ def test_since_until_are_sent_to_the_database_as_duckdb_sends_them(spark, tmp_pa
                  f"FROM ({typed})"), "--table", "events"],
     ]
     window = ["--since", "2024-02-01", "--until", "2024-04-01", "--timezone",
-              "Europe/Amsterdam", "--journey-gap", "1d", "--still-active", "30d"]
+              "Europe/Amsterdam", "--journey-gap", "1d", "--still-active", "30d",
+              "--drop-duplicates"]
     for source in sources:
         got = json.loads(_on_both("discover", *source, "--no-map", *window, "--json", "-"))
         assert got["reading"]["files"][0]["left_in_database"] > 0, source
+        assert not any("--drop-duplicates" in n for n in got["reading"]["notes"]), source
     (tmp_path / "empty").mkdir()
     _on_both("discover", _duckdb(tmp_path / "empty", EMPTY), "--table", "events", "--no-map",
              "--since", "2024-02-01", "--until", "2024-04-01", exit_code=2)

@@ -39,7 +39,7 @@ from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
-from cjm.pushdown import WindowRead, whole_span
+from cjm.pushdown import WindowRead, left_rows, whole_span
 from cjm.quality import QualityWarning, lifecycle_rule
 from cjm.resources import classify
 from cjm.safety import protect
@@ -618,7 +618,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
             f"timestamps without an offset were read as {timezone}"
             + (" (pass --timezone to change)" if timezone == "UTC" else "")
         )
-    if drop_duplicates and sum(r.filtered for r in reports):
+    if drop_duplicates and sum(r.filtered for r in reports) > left_rows(loads):
         notes.append("exact duplicate events dropped (--drop-duplicates)")
     figures = totals(con)
     return EventLog(

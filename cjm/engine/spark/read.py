@@ -37,7 +37,7 @@ from cjm.engine.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
-from cjm.pushdown import LeftInDatabase, WindowRead, whole_span
+from cjm.pushdown import LeftInDatabase, WindowRead, left_rows, whole_span
 from cjm.quality import DUPLICATE_KEY, QualityWarning, lifecycle_rule, warnings_from
 from cjm.schema import (
     OPTIONAL_ROLES,
@@ -567,7 +567,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
             f"timestamps without an offset were read as {timezone}"
             + (" (pass --timezone to change)" if timezone == "UTC" else "")
         )
-    if drop_duplicates and sum(r.filtered for r in reports):
+    if drop_duplicates and sum(r.filtered for r in reports) > left_rows(loads):
         notes.append("exact duplicate events dropped (--drop-duplicates)")
     totals = events.agg(F.count("*"), F.count_distinct("journey"), F.count_distinct("stage"),
                         F.min("ts"), F.max("ts")).collect()[0]

@@ -1,7 +1,8 @@
 """What every engine reports of a log it read: files, rows, events, rejects, roles.
 
 Every row read is either an event, a reject (with its file, line and reason) or set aside by
-an option the user chose (lifecycle, duplicates): rows = events + rejected + filtered, per file.
+an option the user chose (lifecycle, duplicates, or --since/--until, which leave rows in a
+database: cjm.pushdown): rows = events + rejected + filtered, per file.
 """
 
 from __future__ import annotations

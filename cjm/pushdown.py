@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cjm.engine.semantics import EARLIEST_EVENT, LATEST_EVENT, instant
 from cjm.errors import CjmError
 from cjm.schema import resolve_mapping
 from cjm.sql import sql_name, sql_string
 from cjm.units import format_count, format_counted
 
 KINDS = ("timestamptz", "timestamp", "date")  # a real timestamp column's type, as sent
-# cjm's own range of event timestamps (years 1 to 9999, a day's margin for time zones).
-_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
-_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -89,8 +87,8 @@ class Pushdown:
         case, ts = sql_name(self.case), sql_name(self.timestamp)
         event = " AND ".join([*(f"nullif(trim(CAST({sql_name(c)} AS VARCHAR)), '') IS NOT NULL"
                                 for c in (self.case, self.stage)),
-                              f"{ts} >= {self._literal(_EARLIEST)}",
-                              f"{ts} < {self._literal(_LATEST + timedelta(microseconds=1))}"])
+                              f"{ts} >= {self._literal(EARLIEST_EVENT)}",
+                              f"{ts} < {self._literal(LATEST_EVENT + timedelta(microseconds=1))}"])
         return (f"SELECT count(*) AS rows_left, min(CASE WHEN {event} THEN {ts} END) AS first_ts, "
                 f"max(CASE WHEN {event} THEN {ts} END) AS last_ts FROM ({relation}) AS cjm_rows "
                 f"WHERE {case} IS NULL OR {case} NOT IN ({self._cases(relation)})")
@@ -138,8 +136,6 @@ class LeftInDatabase:
     @classmethod
     def of(cls, rows: int, first: int | None, last: int | None) -> LeftInDatabase:
         """From the instants in microseconds since 1970, as the engines compute them."""
-        from cjm.engine.spark.timestamps import instant
-
         return cls(int(rows), instant(first), instant(last))
 
     def note(self, read: int) -> str:

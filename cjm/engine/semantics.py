@@ -9,11 +9,33 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 
 from cjm.engine.rows import OutcomeSums
 from cjm.errors import DataError
+
+# The timestamps an event may have: Python (and so every output) knows the years 1 to 9999
+# only; a day's margin keeps any time zone inside them.
+EARLIEST_EVENT = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_EVENT = datetime(9999, 12, 30, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def instant(micros: int | None) -> datetime | None:
+    """The UTC datetime of microseconds since 1970."""
+    if micros is None:
+        return None
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+def micros_of(moment: datetime) -> int:
+    """Microseconds since 1970 of an aware (or UTC) datetime: instant's inverse."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
 
 # Outcome values that mark success, and those that mark its absence (trimmed, lower case).
 TRUTHY = ("true", "1", "yes", "y", "t", "success", "succeeded", "converted", "won",

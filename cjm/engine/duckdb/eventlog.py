@@ -35,6 +35,7 @@ from cjm.engine.duckdb.readers import FileLoad, ReadOptions, load_file
 from cjm.engine.duckdb.readers.database import load_database
 from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
+from cjm.engine.semantics import EARLIEST_EVENT, LATEST_EVENT
 from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
 from cjm.privacy import check_min_journeys, pseudonym_key
@@ -56,7 +57,8 @@ from cjm.stage_rules import StageRules, stage_rules
 from cjm.timestamps import detect_format
 from cjm.units import format_count, format_counted, parse_span
 
-_EARLIEST, _LATEST = "TIMESTAMPTZ '0001-01-02 00:00:00+00'", "TIMESTAMPTZ '9999-12-30 00:00:00+00'"
+_EARLIEST, _LATEST = (f"TIMESTAMPTZ {sql_string(t.isoformat(sep=' '))}"
+                      for t in (EARLIEST_EVENT, LATEST_EVENT))
 
 
 @dataclass(kw_only=True)
@@ -520,8 +522,6 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         f"THEN {sql_string('empty timestamp (column ' + ts_column + ')')} "
         f"WHEN ts IS NULL THEN 'unparsable timestamp (' || {sql_string(ts_format.description)} "
         f"|| ' expected)' "
-        # Python (and so every output) knows the years 1 to 9999 only; a day's margin keeps
-        # any time zone inside them.
         f"WHEN ts NOT BETWEEN {_EARLIEST} AND {_LATEST} "
         "THEN 'timestamp out of range (years 1 to 9999)' END"
     )

@@ -16,7 +16,7 @@ from typing import Any
 from cjm.accounting import WITHHELD, LogInfo, write_rejects
 from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
-from cjm.engine.spark.timestamps import instant, micros_of
+from cjm.engine.semantics import instant, micros_of
 
 
 @dataclass(kw_only=True)

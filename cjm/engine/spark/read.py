@@ -23,6 +23,7 @@ from typing import Any
 
 from cjm.accounting import LIFECYCLE_MODES, FileReport, given_roles, nothing_left
 from cjm.config import Config, find_config
+from cjm.engine.semantics import EARLIEST_EVENT, LATEST_EVENT, instant, micros_of
 from cjm.engine.spark import timestamps as sts
 from cjm.engine.spark.database import (
     ORIGINAL_FILE,
@@ -59,11 +60,7 @@ _COMPRESSION = (".gz", ".bz2", ".zst", ".snappy", ".lz4", ".deflate")
 _DUCKDB_TYPES = {"timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP",
                  "date": "DATE"}
 _MICROS = 1_000_000
-# DuckDB's range check: years 1 to 9999, with a day's margin (cjm.engine.duckdb.eventlog).
-_EARLIEST = (datetime(1, 1, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
-    // timedelta(microseconds=1)
-_LATEST = (datetime(9999, 12, 30, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
-    // timedelta(microseconds=1)
+_EARLIEST, _LATEST = micros_of(EARLIEST_EVENT), micros_of(LATEST_EVENT)
 _Y1990 = (datetime(1990, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
     // timedelta(microseconds=1)
 _ISO = re.compile(sts.ISO_PATTERN)
@@ -577,7 +574,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
         mapping=mapping, timestamp_format=ts_format, timezone=timezone, notes=notes,
         warnings=quality_warnings(events, [r.path for r in reports], *duplicates),
         events=totals[0], journeys=totals[1], stages=totals[2],
-        first_timestamp=sts.instant(totals[3]), last_timestamp=sts.instant(totals[4]),
+        first_timestamp=instant(totals[3]), last_timestamp=instant(totals[4]),
         journey_gap_seconds=gap_seconds,
         session_column=session_column(list(dict.fromkeys(
             c for load in loads for c in load.columns)), mapping),

@@ -13,7 +13,6 @@ formats (day/month orders, ``--timestamp-format``) are DuckDB's only.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Groups: 1 year, 2 separator, 3 month, 4 day, 5 hour, 6 minute, 7 second, 8 fraction, 9 offset.
@@ -158,15 +157,3 @@ def epoch_seconds(micros) -> Any:
     return millis.cast("double") / 1000.0 + (micros - millis * 1000).cast("double") / 1e6
 
 
-def instant(micros: int | None) -> datetime | None:
-    """The UTC datetime of microseconds since 1970."""
-    if micros is None:
-        return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
-
-
-def micros_of(moment: datetime) -> int:
-    """Microseconds since 1970 of an aware (or UTC) datetime: instant's inverse."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

@@ -53,6 +53,11 @@ class LogTotals:
         return sum(f.rows for f in self.files)
 
     @property
+    def events_read(self) -> int:
+        """The events the files gave: a log's own ``events`` may be a selection of them."""
+        return sum(f.events for f in self.files)
+
+    @property
     def rejected(self) -> int:
         return sum(f.rejected for f in self.files)
 

@@ -183,3 +183,23 @@ def test_csv_accounting_with_injected_bad_rows(files):
     lambda sizes: st.tuples(*[jsonl_files(f"part{i}.jsonl") for i in range(len(sizes))])))
 def test_jsonl_accounting_with_injected_bad_rows(files):
     _check(list(files))
+
+
+def test_the_reading_accounting_adds_up_when_a_window_selects_journeys(tmp_path):
+    # --since selects journeys after the read; the reading line and the JSON's reading
+    # section count the rows read, so the events there are the read's, not the window's.
+    from conftest import run_cli
+
+    log = tmp_path / "log.csv"
+    log.write_text("case,stage,timestamp\na,x,2024-01-01T10:00:00Z\na,y,2024-01-01T11:00:00Z\n"
+                   "b,x,2024-03-01T10:00:00Z\nb,y,2024-03-01T11:00:00Z\n"
+                   "c,x,not-a-date\n")
+    out = tmp_path / "out.json"
+    shown = run_cli("discover", str(log), "--since", "2024-02-01", "--no-map",
+                    "--json", str(out))
+    assert shown.exit_code == 0, shown.output
+    assert "rows read 5 = events 4 + rejected 1 + filtered 0" in shown.stdout
+    data = json.loads(out.read_text())
+    reading = data["reading"]
+    assert reading["rows"] == reading["events"] + reading["rejected"] + reading["filtered"]
+    assert (reading["events"], data["events"]) == (4, 2)

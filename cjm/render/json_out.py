@@ -41,7 +41,7 @@ def _r(value: float | None) -> float | None:
 def reading(log) -> dict[str, Any]:
     return {
         "files": [f.to_dict() for f in log.files],
-        "rows": log.rows, "events": log.events, "rejected": log.rejected,
+        "rows": log.rows, "events": log.events_read, "rejected": log.rejected,
         "filtered": log.filtered,
         "mapping": log.mapping.to_dict(),
         "timestamps": log.timestamp_format.description,

@@ -76,7 +76,7 @@ def reading_header(log, where_rejects: bool = True) -> RenderableType:
     lines.append(f"{counted(log.journeys, 'journeys')}, {counted(log.events, 'events')}, "
                  f"{counted(log.stages, 'stages')}{span}")
     if len(log.files) > 1 or log.rejected or log.filtered:
-        lines.append(f"rows read {count(log.rows)} = events {count(log.events)} + rejected "
+        lines.append(f"rows read {count(log.rows)} = events {count(log.events_read)} + rejected "
                      f"{count(log.rejected)} + filtered {count(log.filtered)}")
     if log.rejected and where_rejects:
         lines.append("rejected rows: why and where in [bold]cjm inspect[/]; each one with "

@@ -89,18 +89,22 @@ class Pushdown:
                                 for c in (self.case, self.stage)),
                               f"{ts} >= {self._literal(EARLIEST_EVENT)}",
                               f"{ts} < {self._literal(LATEST_EVENT + timedelta(microseconds=1))}"])
+        # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join, where NOT IN
+        # compares each row with every id once the ids outgrow its work_mem.
         return (f"SELECT count(*) AS rows_left, min(CASE WHEN {event} THEN {ts} END) AS first_ts, "
                 f"max(CASE WHEN {event} THEN {ts} END) AS last_ts FROM ({relation}) AS cjm_rows "
-                f"WHERE {case} IS NULL OR {case} NOT IN ({self._cases(relation)})")
+                f"WHERE NOT EXISTS ({self._cases(relation, '1')} "
+                f"AND cjm_w.{case} = cjm_rows.{case})")
 
-    def _cases(self, relation: str) -> str:
+    def _cases(self, relation: str, what: str | None = None) -> str:
+        """The journey ids (or ``what``) of the rows in the window, from ``cjm_w``."""
         ts, case = sql_name(self.timestamp), sql_name(self.case)
         # A bound beyond the years 1 to 9999 (in the column's frame) bounds nothing.
         since = self._literal(self.since, -1) if self.since else None
         until = self._literal(self.until, 1) if self.until else None
         where = [f"{case} IS NOT NULL", *([f"{ts} >= {since}"] if since else []),
                  *([f"{ts} < {until}"] if until else [])]
-        return f"SELECT {case} FROM ({relation}) AS cjm_w WHERE {' AND '.join(where)}"
+        return f"SELECT {what or case} FROM ({relation}) AS cjm_w WHERE {' AND '.join(where)}"
 
     def _literal(self, moment: datetime, widen: int = 0) -> str | None:
         """``moment`` as a literal of the column's type: an instant for a time zone-aware

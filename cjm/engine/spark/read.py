@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,7 @@ _DUCKDB_TYPES = {"timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIME
                  "date": "DATE"}
 _MICROS = 1_000_000
 _EARLIEST, _LATEST = micros_of(EARLIEST_EVENT), micros_of(LATEST_EVENT)
-_Y1990 = (datetime(1990, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) \
-    // timedelta(microseconds=1)
+_Y1990 = micros_of(datetime(1990, 1, 1, tzinfo=UTC))
 _ISO = re.compile(sts.ISO_PATTERN)
 # A year, a month and a day as DuckDB's ISO 8601 reading takes them, in any separators.
 _DATE_LIKE = re.compile(r"^[+-]?\d+[-/. ]\s*\d{1,2}[-/. ]\s*\d{1,2}(?!\d)")

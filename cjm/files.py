@@ -276,12 +276,18 @@ class ColumnNames:
         return name
 
 
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` is a glob: it has a wildcard and no file has that very name (a file
+    named shop[1].csv is that file)."""
+    return any(ch in text for ch in "*?[") and not Path(text).is_file()
+
+
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Files named or matched by globs, in the order given (glob matches sorted)."""
     files: list[Path] = []
     for item in paths:
         text = str(item)
-        if any(ch in text for ch in "*?["):
+        if is_pattern(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
                 raise UsageError(f"{text}: no file matches this pattern")

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cjm.errors import UsageError
+from cjm.files import expand_paths, is_pattern
 
 # The schemes read, and the driver each needs (None: DuckDB reads its own files); any other
 # ADBC driver is named in an adbc:DRIVER:URI.
@@ -308,8 +309,7 @@ def output_stem(paths: list[str]) -> str:
     if "://" in first:  # a URI Spark reads: its last part that is no pattern
         name = next((part for part in reversed(first.rstrip("/").split("/"))
                      if not any(ch in part for ch in "*?[")), "")
-    elif any(ch in first for ch in "*?["):
-        from cjm.files import expand_paths
+    elif is_pattern(first):
 
         name = expand_paths([first])[0].name
     else:  # a file, a folder of parts, a table: named alike, whether it exists or not

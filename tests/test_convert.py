@@ -92,3 +92,17 @@ def test_parsed_timestamps_give_the_figures_of_the_original(write, tmp_path):
     for source in (str(log), "log.parquet"):
         assert run_cli("inspect", source, *zone, "--rejects", "rejects.csv").exit_code == 0
         assert [r[1] for r in csv_rows(tmp_path / "rejects.csv")[1:]] == ["3"]
+
+
+def test_a_file_named_like_a_pattern_converts_as_that_file(tmp_path):
+    """shop[1].csv is one file, not a glob, even with shop1.csv beside it; a real glob is
+    still refused."""
+    named = tmp_path / "shop[1].csv"
+    named.write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "shop1.csv").write_text("journey_id,stage,timestamp\nz,S,2024-01-01T00:00:00Z\n")
+    result = run_cli("convert", str(named), "-o", "p[1].parquet")
+    assert result.exit_code == 0, result.output
+    assert "Wrote p[1].parquet: 13,595 rows" in result.output
+    assert _figures([str(EXAMPLE)]) == _figures(["p[1].parquet"])
+    assert "takes one file" in run_cli("convert", str(tmp_path / "shop[0-9].csv"), "-o",
+                                       "glob.parquet").output

@@ -295,6 +295,41 @@ def test_missing_inputs_are_usage_errors(read, pattern, message):
     assert caught.value.exit_code == 2
 
 
+def _named_like_a_pattern(write, kind: str, name: str, rows: list[str]) -> Path:
+    import duckdb
+
+    text = "case_id,activity,timestamp\n" + "".join(row + "\n" for row in rows)
+    if kind == "csv":
+        return write(f"{name}.csv", text)
+    if kind == "csv.gz":
+        return write(f"{name}.csv.gz", gzip.compress(text.encode()))
+    plain = write(f"{name}.txt", text)
+    path = plain.with_name(f"{name}.parquet")
+    duckdb.execute(f"COPY (FROM read_csv('{plain}', all_varchar=true)) TO '{path}'")
+    plain.unlink()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv.gz", "parquet"])
+def test_a_file_named_like_a_pattern_is_that_file(read, write, kind):
+    """shop[1].csv is that file, though shop1.csv lies beside it: DuckDB, which takes the
+    names it reads as globs (and would read shop1.csv), is given it under a plain name."""
+    named = _named_like_a_pattern(write, kind, "shop[1]", [
+        "a,Visit,2024-01-05T10:00:00Z", "a,Buy,2024-01-05T11:00:00Z",
+        "b,Visit,2024-01-06T10:00:00Z", "b,,2024-01-06T11:00:00Z"])
+    other = _named_like_a_pattern(write, kind, "shop1", ["z,Visit,2024-01-01T00:00:00Z"])
+    log = read(named)
+    assert (log.journeys, log.events, log.rejected) == (2, 3, 1)
+    assert [f.path for f in log.files] == [str(named)]
+    header = 0 if kind == "parquet" else 1  # a Parquet row is numbered, a CSV line counted
+    assert events(log, "journey", "stage", "_line")[:2] == [("a", "Visit", 1 + header),
+                                                          ("a", "Buy", 2 + header)]
+    assert [(r["file"], r["line"]) for r in log.rejects()] == [(str(named), 4 + header)]
+    # The same name as a glob, where no file has it: it matches shop1 alone.
+    other_only = read(str(named).replace("[1]", "[0-9]"))
+    assert [f.path for f in other_only.files] == [str(other)] and other_only.events == 1
+
+
 @pytest.mark.parametrize("name", ["bom.json", "bom.jsonl"])
 def test_json_with_a_byte_order_mark(read, write, name):
     record = '{"case_id": "00000042", "activity": "Visit", "timestamp": "2024-03-01T10:00:00Z"}'

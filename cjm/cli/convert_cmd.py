@@ -8,6 +8,7 @@ import typer
 import cjm.cli.options as options
 from cjm.cli.common import OUTPUT, LogArgs, log_command, stderr, stdout
 from cjm.errors import UsageError
+from cjm.files import is_pattern
 
 
 @log_command
@@ -47,7 +48,7 @@ def convert_command(
         # The file holds the rows as read: ids and rare rows alike. Privacy applies to results.
         raise UsageError("cjm convert copies the rows as they are; --pseudonymize and "
                          "--min-journeys apply to the commands that read the Parquet file")
-    if len(args.paths) != 1 or any(ch in args.paths[0] for ch in "*?["):
+    if len(args.paths) != 1 or is_pattern(args.paths[0]):
         raise UsageError("cjm convert takes one file",
                          "Convert each file to its own Parquet file; read them together "
                          "later (cjm discover 'logs/*.parquet').")

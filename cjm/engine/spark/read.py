@@ -118,7 +118,7 @@ def _format_of(name: str, fmt: str | None = None) -> str:
 def sources(items: Iterable[str | Path]) -> list[Source]:
     """What to read, in the order given (a glob's matches sorted)."""
     from cjm.files import detect_format as sniff_format
-    from cjm.files import expand_paths, read_sample
+    from cjm.files import expand_paths, is_pattern, read_sample
     from cjm.safety import protect
 
     found: list[Source] = []
@@ -137,7 +137,7 @@ def sources(items: Iterable[str | Path]) -> list[Source]:
             found.append(Source(str(path), path.resolve().as_uri(), fmt, single_file=False,
                                 local=path))
             continue
-        if not path.exists() and not any(ch in text for ch in "*?[") and _TABLE.match(text) \
+        if not path.exists() and not is_pattern(text) and _TABLE.match(text) \
                 and _extension(text) not in (*_PARQUET, *_CSV, *_OTHER, *_COMPRESSION):
             found.append(Source(text, text, "table", single_file=False))
             continue

@@ -22,7 +22,7 @@ def load_file(con, path: Path, index: int, options: ReadOptions, workdir: Path,
     if fmt == "csv":
         return load_csv(con, path, index, options, workdir, keep)
     if fmt == "parquet":
-        return load_parquet(con, path, index)
+        return load_parquet(con, path, index, workdir)
     if fmt == "jsonl":
         return load_jsonl(con, path, index, workdir)
     if fmt == "json":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,3 +55,20 @@ class FileLoad:
     scan: str | None = None
     finish: Callable[[Any, int], str | None] | None = None
     left: LeftInDatabase | None = None  # rows --since/--until left in a database
+
+
+_PATTERN = frozenset("*?[]{}")  # what DuckDB's readers take as a glob in a file's name
+
+
+def literal_path(path: Path, workdir: Path, index: int) -> Path:
+    """``path`` as DuckDB reads exactly it: DuckDB globs the names it is given, so a file
+    named ``shop[1].csv`` would be read as ``shop1.csv``; such a file is given as a link of
+    a plain name in ``workdir`` (a copy where links cannot be made)."""
+    if not _PATTERN & set(str(path)):
+        return path
+    link = workdir / f"input_{index}"  # the readers tell formats by content, not by name
+    try:
+        link.symlink_to(path.resolve())
+    except OSError:
+        shutil.copyfile(path, link)
+    return link

@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from cjm.engine.duckdb.readers.base import FileLoad, ReadOptions, Reject
+from cjm.engine.duckdb.readers.base import FileLoad, ReadOptions, Reject, literal_path
 from cjm.errors import DataError
 from cjm.files import (
     CUT_SHORT,
@@ -60,7 +60,9 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
             f"{where}: this looks like a binary file, not CSV (it holds NUL bytes)",
             "Give a CSV, TSV, JSON, JSON Lines, Parquet or XES file.",
         )
-    source, truncated = path, False
+    # The file as DuckDB is to read it: itself, or a UTF-8 copy.
+    readable = literal_path(path, workdir, index)
+    source, truncated = readable, False
     if encoding not in _NATIVE:
         source, truncated = _transcode(path, encoding, workdir / f"transcoded_{index}.csv")
     cut = _drop_cut_line(source, path) if truncated else None
@@ -82,14 +84,14 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
     if encoding_source.startswith("not UTF-8"):
         notes.append(f"{path.name}: {encoding_source}")
     kept = keep(dialect.header) if keep else None
-    if kept is not None and source == path and not is_gzip(path):
-        load = _in_place(con, path, index, dialect, encoding, kept, where)
+    if kept is not None and source == readable and not is_gzip(path):
+        load = _in_place(con, path, readable, index, dialect, encoding, kept, where)
         if load is not None:
             load.details, load.notes = details, notes
             return load
     table = f"raw_{index}"
     try:
-        _parse(con, table, index, source, dialect, encoding if source == path else "utf-8",
+        _parse(con, table, index, source, dialect, encoding if source == readable else "utf-8",
                where, kept)
     except _GzipFailed as failed:
         # DuckDB stops at a cut; the part before it is read from a plain copy.
@@ -103,7 +105,7 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
     good = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     rejects = _rejects(con, index, encoding)
     # A transcoded file is UTF-8, whatever the input was.
-    line_expr, join = _line_numbers(con, source, encoding if source == path else "utf-8",
+    line_expr, join = _line_numbers(con, source, encoding if source == readable else "utf-8",
                                     index, good, rejects, dialect, where)
     if cut is not None:
         rejects.append(cut)
@@ -120,11 +122,12 @@ def load_csv(con, path: Path, index: int, options: ReadOptions, workdir: Path,
                     notes)
 
 
-def _in_place(con, path: Path, index: int, dialect, encoding: str, kept: list[str],
-              where: str) -> FileLoad | None:
-    """``path`` to be read in the pass that makes the events, in the columns ``kept``; None
-    when it has no row to peek at (the careful path then says why)."""
-    peek = _read_csv(path, dialect, encoding, index, rejects=False)
+def _in_place(con, path: Path, readable: Path, index: int, dialect, encoding: str,
+              kept: list[str], where: str) -> FileLoad | None:
+    """``path`` (which DuckDB reads as ``readable``) to be read in the pass that makes the
+    events, in the columns ``kept``; None when it has no row to peek at (the careful path
+    then says why)."""
+    peek = _read_csv(readable, dialect, encoding, index, rejects=False)
     try:
         if not con.execute(f"SELECT 1 FROM {peek} LIMIT 1").fetchall():
             return None
@@ -134,7 +137,7 @@ def _in_place(con, path: Path, index: int, dialect, encoding: str, kept: list[st
     columns = ", ".join(sql_name(name) for name in kept)
     con.execute(f"CREATE VIEW {relation} AS SELECT NULL::BIGINT AS _line, {columns} "
                 f"FROM {peek}")
-    scan = f"SELECT {_projection(kept)} FROM {_read_csv(path, dialect, encoding, index)}"
+    scan = f"SELECT {_projection(kept)} FROM {_read_csv(readable, dialect, encoding, index)}"
     load = FileLoad(path, "csv", relation, 0, dialect.header, scan=scan)
 
     def finish(con, good: int) -> str | None:

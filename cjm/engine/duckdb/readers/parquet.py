@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cjm.engine.duckdb.readers.base import FileLoad
+from cjm.engine.duckdb.readers.base import FileLoad, literal_path
 from cjm.errors import DataError
 from cjm.files import MAX_COLUMNS, ColumnNames
 from cjm.resources import classify
@@ -15,8 +15,9 @@ _ROW_NUMBER = "file_row_number"  # the column DuckDB adds for file_row_number=tr
 ORIGINAL_LINE, ORIGINAL_FILE = "cjm_line", "cjm_file"  # cjm convert's: where a row came from
 
 
-def load_parquet(con, path: Path, index: int) -> FileLoad:
-    plain = f"read_parquet({sql_string(str(path))})"
+def load_parquet(con, path: Path, index: int, workdir: Path) -> FileLoad:
+    readable = sql_string(str(literal_path(path, workdir, index)))
+    plain = f"read_parquet({readable})"
     try:
         schema = con.execute(f"DESCRIBE SELECT * FROM {plain}").fetchall()
         rows = con.execute(f"SELECT count(*) FROM {plain}").fetchall()[0][0]
@@ -40,7 +41,7 @@ def load_parquet(con, path: Path, index: int) -> FileLoad:
         _scan(con, f"CREATE TABLE {source} AS SELECT * FROM {plain}", path)
         line = "rowid + 1"
     else:
-        source = f"read_parquet({sql_string(str(path))}, file_row_number=true)"
+        source = f"read_parquet({readable}, file_row_number=true)"
         line = f"{_ROW_NUMBER} + 1"
     details = {"rows_are": "row numbers"}
     if any(name == ORIGINAL_LINE for name, *_ in schema):  # written by cjm convert

@@ -262,11 +262,13 @@ LEAN_TEXT = [
 ]
 
 
-def profile_phases(log: str, phases: list) -> None:
+def profile_phases(log: str, phases: list, settings: list[str]) -> None:
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    for setting in settings:  # e.g. the memory cap cjm sets after reading
+        con.execute(f"SET {setting}")
     src = "'" + log.replace("'", "''") + "'"
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     print(f"DuckDB {duckdb.__version__}, {threads} threads, on {log}\n")
@@ -293,12 +295,12 @@ def main(argv: list[str] | None = None) -> None:
                         "leaner plan's, or the leaner plan's with text stages")
     parser.add_argument("--cprofile", type=Path, help="also write a cProfile of the command")
     parser.add_argument("--set", action="append", default=[], metavar="SETTING",
-                        help="a DuckDB setting for cjm's connection, e.g. "
+                        help="a DuckDB setting for cjm's connection (or the phases'), e.g. "
                         "\"memory_limit = '1.5GB'\" (repeatable; an experiment, not what cjm does)")
     args = parser.parse_args(argv)
     if args.phases:
         plans = {"cjm": PHASES, "lean": LEAN, "lean-text": LEAN_TEXT}
-        profile_phases(args.log, plans[args.phases])
+        profile_phases(args.log, plans[args.phases], args.set)
     else:
         profile_discover(args.log, ["--case", args.case] if args.case else [], args.cprofile,
                          args.set)

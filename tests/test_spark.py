@@ -607,6 +607,28 @@ def test_csv_file(spark, logs: Path, generated: Path) -> None:
         {k: v for k, v in duck.items() if k != "reading"}
 
 
+@pytest.mark.parametrize("name", ["shop [1].csv", "shop [1].parquet"])
+def test_a_file_name_with_spaces_and_brackets(spark, logs: Path, generated: Path,
+                                              name: str) -> None:
+    """Spark reads the very file: Hadoop takes a path as a glob and not %-escaped, so
+    ``shop [1].csv`` was not found (and a glob could have matched another file)."""
+    source = logs / ("shop.csv" if name.endswith(".csv") else "shop.parquet")
+    named = logs / name
+    shutil.copyfile(source, named)
+    decoy = logs / "decoy.csv"  # what the name as a glob matches
+    decoy.write_text("journey_id,stage,timestamp\nz,Visit Site,2024-01-01T00:00:00Z\n")
+    shutil.copyfile(decoy if name.endswith(".csv") else to_parquet(decoy, logs / "d.parquet"),
+                    logs / name.replace("[1]", "1"))
+    expected = json.loads(_cli("discover", str(source), "--engine", "spark", "--json", "-")
+                          .stdout)
+    result = _cli("discover", str(named), "--engine", "spark", "--json", "-")
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.stdout)
+    assert ours["reading"]["files"][0]["path"] == str(named)
+    assert {k: v for k, v in ours.items() if k != "reading"} == \
+        {k: v for k, v in expected.items() if k != "reading"}
+
+
 # Columns named like the Spark reader's own: its row numbering, timestamp parts and the
 # DuckDB table that checks the first timestamps (_i).
 CLASHING = {"journey_id": "_ts", "stage": "_ts_text", "timestamp": "_i", "channel": "_iso",

@@ -134,7 +134,7 @@ def sources(items: Iterable[str | Path]) -> list[Source]:
                            and not p.name.startswith(("_", ".")))
             fmt = "csv" if parts and all(_extension(p.name) in _CSV for p in parts) else \
                 "parquet"
-            found.append(Source(str(path), path.resolve().as_uri(), fmt, single_file=False,
+            found.append(Source(str(path), _local_uri(path), fmt, single_file=False,
                                 local=path))
             continue
         if not path.exists() and not is_pattern(text) and _TABLE.match(text) \
@@ -144,10 +144,21 @@ def sources(items: Iterable[str | Path]) -> list[Source]:
         for file in expand_paths([text]):
             fmt = _format_of(str(file), sniff_format(file, read_sample(file, 4096)))
             protect(file)
-            found.append(Source(str(file), file.resolve().as_uri(), fmt, local=file))
+            found.append(Source(str(file), _local_uri(file), fmt, local=file))
     if not found:
         raise UsageError("no input files given")
     return found
+
+
+_GLOB = re.compile(r"([\\*?\[\]{}])")
+
+
+def _local_uri(path: Path) -> str:
+    """The URI Spark reads a local file or folder by: Hadoop takes the text as written (no
+    %-escapes: ``my%20log.csv`` is not ``my log.csv``) and as a glob, so its pattern
+    characters are escaped (``shop\\[1\\].csv`` is ``shop[1].csv``, not ``shop1.csv``)."""
+    absolute = path.resolve().as_posix()
+    return "file://" + ("" if absolute.startswith("/") else "/") + _GLOB.sub(r"\\\1", absolute)
 
 
 _TIMES = ("timestamp", "timestamp_ntz", "date")

@@ -158,6 +158,13 @@ def whole_span(first: datetime | None, last: datetime | None,
     return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
 
 
+def refused_in_window(log: Any) -> bool:
+    """Whether a database kept rows back for a window and every row it sent was refused:
+    the read is then made again, whole, so that between() says what it says after a full
+    read (no journey in the window, and the log's span), not that nothing was read."""
+    return not log.events and any(f.details.get("left_in_database") for f in log.files)
+
+
 def left_rows(loads: Any) -> int:
     """The rows the window left in a database, of the loads of a read (either engine's)."""
     return sum(load.left.rows for load in loads if load.left is not None)

@@ -900,6 +900,29 @@ def test_a_window_without_journeys_names_the_whole_log_span(window, tmp_path, po
         assert (got.exit_code, got.stderr) == (2, expected.stderr), source
 
 
+# Journey c's one row, the only one in June, has no stage: all the window sends is refused.
+REFUSED = EMPTY.replace(") t(journey", ", ('c', NULL, TIMESTAMPTZ '2024-06-10 10:00:00+00')"
+                        ") t(journey")
+
+
+@pytest.mark.parametrize("window", [["--since", "2024-06-01"],
+                                    ["--since", "2024-06-01", "--window", "events"]])
+def test_a_window_whose_rows_are_all_refused_is_the_csvs(window, tmp_path, postgres):
+    """Every row the database sends for the window is refused: the table is read whole, so
+    that the message is the CSV's (no journey in the window, the log's span), not 'no events
+    to work with'."""
+    csv_file = _csv(tmp_path, REFUSED)
+    (tmp_path / "db").mkdir()
+    expected = run_cli("discover", str(csv_file), "--no-map", *window)
+    assert expected.exit_code == 2
+    assert "(the log runs from 2024-01-01 to 2024-05-01)" in expected.stderr
+    for source in ([_duckdb(tmp_path / "db", REFUSED), "--table", "events"],
+                   [_postgres(postgres, "refused_window", REFUSED), "--table",
+                    "refused_window"]):
+        got = run_cli("discover", *source, "--no-map", *window)
+        assert (got.exit_code, got.stderr) == (2, expected.stderr), source
+
+
 def test_periods_of_a_window_sent_to_the_database_are_the_csvs(tmp_path):
     """--period slices the window's journeys: the one window is sent, every slice is the
     CSV's."""

@@ -223,7 +223,7 @@ def test_since_until_are_sent_to_the_database_as_duckdb_sends_them(spark, tmp_pa
     """--since/--until as a WHERE on a real timestamp column, through JDBC (with and without
     a zone) and as Arrow (a DuckDB file): the bytes of the DuckDB engine, the rows left in
     the database counted alike; a window without journeys gives the same message."""
-    from tests.test_databases import EMPTY, TYPED, WINDOW_ROWS
+    from tests.test_databases import EMPTY, REFUSED, TYPED, WINDOW_ROWS
 
     typed = WINDOW_ROWS.format(unparsable="")
     naive = ('ALTER TABLE sparknaive ALTER COLUMN "timestamp" TYPE timestamp USING '
@@ -245,3 +245,6 @@ def test_since_until_are_sent_to_the_database_as_duckdb_sends_them(spark, tmp_pa
     (tmp_path / "empty").mkdir()
     _on_both("discover", _duckdb(tmp_path / "empty", EMPTY), "--table", "events", "--no-map",
              "--since", "2024-02-01", "--until", "2024-04-01", exit_code=2)
+    (tmp_path / "refused").mkdir()  # every row sent is refused: the table is read whole
+    _on_both("discover", _duckdb(tmp_path / "refused", REFUSED), "--table", "events",
+             "--no-map", "--since", "2024-06-01", exit_code=2)

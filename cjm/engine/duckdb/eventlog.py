@@ -40,7 +40,7 @@ from cjm.errors import CjmError, DataError, UsageError
 from cjm.files import expand_paths
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
-from cjm.pushdown import WindowRead, left_rows, whole_span
+from cjm.pushdown import WindowRead, left_rows, refused_in_window, whole_span
 from cjm.quality import QualityWarning, lifecycle_rule
 from cjm.resources import classify
 from cjm.safety import protect
@@ -375,6 +375,7 @@ def read_log(
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
     """
+    arguments = dict(locals())  # for a read made again without the window
     import duckdb
 
     from cjm.engine.duckdb.readers.delimited import make_workdir
@@ -435,6 +436,10 @@ def read_log(
             log = _build(con, loads, given, timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
                          lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
+        if refused_in_window(log):
+            con.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+            return read_log(**{**arguments, "since": None, "until": None})
         if database:  # the span of the whole table, also of the rows left in it
             log.first_timestamp, log.last_timestamp = whole_span(
                 log.first_timestamp, log.last_timestamp, loads[0].left)

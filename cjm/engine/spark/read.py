@@ -38,7 +38,7 @@ from cjm.engine.spark.session import Session, failures, quiet, session
 from cjm.errors import DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
-from cjm.pushdown import LeftInDatabase, WindowRead, left_rows, whole_span
+from cjm.pushdown import LeftInDatabase, WindowRead, left_rows, refused_in_window, whole_span
 from cjm.quality import DUPLICATE_KEY, QualityWarning, lifecycle_rule, warnings_from
 from cjm.schema import (
     OPTIONAL_ROLES,
@@ -372,15 +372,22 @@ def read_spark_log(
     try:
         with quiet(), failures():
             given = given_roles(columns, config)
-            window = WindowRead(since, until, timezone, given, lifecycle,
-                                rules.collapse_repeats)
-            log = _read(owner.spark, found, (database, options, window),
-                        delimiter or config.get("delimiter"),
-                        encoding or config.get("encoding"), given,
-                        timezone, timestamp_format or config.get("timestamp_format"),
-                        dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key,
-                        convert_line(found, columns, timezone, dayfirst, timestamp_format,
-                                     delimiter, encoding))
+
+            def read(start: datetime | None, end: datetime | None) -> SparkEventLog:
+                window = WindowRead(start, end, timezone, given, lifecycle,
+                                    rules.collapse_repeats)
+                return _read(owner.spark, found, (database, options, window),
+                             delimiter or config.get("delimiter"),
+                             encoding or config.get("encoding"), given,
+                             timezone, timestamp_format or config.get("timestamp_format"),
+                             dayfirst, lifecycle, gap_seconds, drop_duplicates, rules, key,
+                             convert_line(found, columns, timezone, dayfirst,
+                                          timestamp_format, delimiter, encoding))
+
+            log = read(since, until)
+            if refused_in_window(log):  # read whole, as read_log does
+                log.close()
+                log = read(None, None)
             log._session = owner
             log.min_journeys = check_min_journeys(min_journeys)
             log.private = key is not None or log.min_journeys > 1

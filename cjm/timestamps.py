@@ -18,7 +18,9 @@ from cjm.units import format_count, format_counted
 
 SAMPLE_SIZE = 20_000
 _EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
-_OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
+# An offset ends a time of day (10:11, 10:11:12.5, T101112): the -06 of 2024-07-06 is a day.
+_OFFSET = re.compile(r"(\d:\d\d(:\d\d)?(\.\d+)?|T\d{4}(\d\d)?(\.\d+)?)\s*"
+                     r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
 _DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{2}|\d{4})(\D|$)"
 _TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S", "T%H:%M",
                " %I:%M %p", " %I:%M:%S %p")  # 12-hour clocks with AM/PM too
@@ -81,12 +83,22 @@ def zone_name(timezone: str) -> str:
     return found
 
 
-def _strptime(formats: list[str]) -> str:
-    # Formats with %z give TIMESTAMPTZ already; naive results take the session time zone.
+def _strptime(formats: list[str], utc: bool = False) -> str:
+    # Formats with %z give TIMESTAMPTZ already; naive results take the session time zone,
+    # or, with ``utc``, UTC.
     # A brace from the user's format is spelled chr(123), so that no {c} but ours is left.
     listing = "[" + ", ".join(sql_string(f).replace("{", "' || chr(123) || '")
                               for f in formats) + "]"
-    return "try_strptime({c}, " + listing + ")::TIMESTAMPTZ"
+    return "try_strptime({c}, " + listing + (") AT TIME ZONE 'UTC'" if utc else
+                                             ")::TIMESTAMPTZ")
+
+
+def _one_format(fmt: str, source: str = "detected") -> TimestampFormat:
+    """``fmt`` as a TimestampFormat: its %z offsets, or a literal Z at its end read as UTC
+    (20240706T101112Z is 10:11 UTC, whatever --timezone says); else naive."""
+    utc = fmt.endswith("Z") and not fmt.endswith("%Z") and "%z" not in fmt
+    return TimestampFormat(f"format {fmt}", _strptime([fmt], utc), "%z" not in fmt and not utc,
+                           source)
 
 
 def _day_month_formats(separator: str, year_digits: int, dayfirst: bool) -> list[str]:
@@ -120,8 +132,7 @@ def detect_format(
         except Exception as exc:  # duckdb rejects an unknown directive when it plans
             reason = str(exc).strip().splitlines()[0]
             raise UsageError(f"--timestamp-format: {given_format!r}: {reason}", hint) from None
-        return TimestampFormat(f"format {given_format}", _strptime([given_format]),
-                               "%z" not in given_format, "flag")
+        return _one_format(given_format, "flag")
     values = [
         row[0]
         for row in con.execute(
@@ -141,7 +152,7 @@ def detect_format(
             con, relation, quoted, where))
     best = max(_OTHER_FORMATS, key=lambda f: _parsed(con, values, _strptime([f])))
     if _parsed(con, values, _strptime([best])) >= 0.5 * len(values):
-        return TimestampFormat(f"format {best}", _strptime([best]), "%z" not in best)
+        return _one_format(best)
     raise _unrecognised(values, column, where)
 
 
@@ -169,7 +180,7 @@ def sample_format(values: list[str], iso_hits: int, *, dayfirst: bool | None, co
         return sum(_strptime_reads(v, fmt) for v in values)
     best = max(_OTHER_FORMATS, key=parsed)
     if parsed(best) >= 0.5 * len(values):
-        return TimestampFormat(f"format {best}", _strptime([best]), "%z" not in best)
+        return _one_format(best)
     raise _unrecognised(values, column, where)
 
 

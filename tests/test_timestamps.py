@@ -75,6 +75,27 @@ def test_timezone_shifts_naive_timestamps_and_says_so(stamps):
     assert log.first_timestamp.utcoffset() == dt.timedelta(0)
 
 
+@pytest.mark.parametrize(("values", "naive", "first"), [
+    (["2024-07-06", "2024-07-08"], True, at(2024, 7, 5, 22)),  # -06 is a day, not an offset
+    (["2024-07-06T10:11Z", "2024-07-06 10:11:12.5 +02:00"], False, at(2024, 7, 6, 10, 11)),
+    (["2024-07-06T10:11:12-0330", "2024-07-06T10:11:12+02"], False, at(2024, 7, 6, 13, 41, 12)),
+    (["20240706T101112Z"], False, at(2024, 7, 6, 10, 11, 12)),  # its Z is UTC too
+    (["2024-07-06 10:11:12 UTC", "2024-07-06 10:11:12 gmt"], False, at(2024, 7, 6, 10, 11, 12)),
+])
+def test_only_values_without_an_offset_take_the_time_zone(stamps, values, naive, first):
+    log, instants = stamps(values, timezone="Europe/Amsterdam")
+    note = "timestamps without an offset were read as Europe/Amsterdam"
+    assert (note in log.notes) is naive
+    assert instants[0] == first
+
+
+def test_a_given_format_ending_in_z_reads_utc(stamps):
+    log, instants = stamps(["2024-07-06 10:11:12Z"], timezone="Europe/Amsterdam",
+                           timestamp_format="%Y-%m-%d %H:%M:%SZ")
+    assert instants == [at(2024, 7, 6, 10, 11, 12)]
+    assert not any("without an offset" in n for n in log.notes)
+
+
 def test_unknown_timezone_is_a_usage_error(stamps):
     with pytest.raises(cjm.UsageError, match="--timezone: unknown time zone 'Mars/Olympus'"):
         stamps(["2024-03-05"], timezone="Mars/Olympus")

@@ -884,41 +884,28 @@ EMPTY = ("SELECT * FROM (VALUES ('a', 'Start', TIMESTAMPTZ '2024-01-01 10:00:00+
          "('b', 'Start', TIMESTAMPTZ '2024-05-01 10:00:00+00')) t(journey, stage, timestamp)")
 
 
-@pytest.mark.parametrize("window", [["--since", "2024-02-01", "--until", "2024-04-01"],
-                                    ["--since", "2030-01-01"]])
-def test_a_window_without_journeys_names_the_whole_log_span(window, tmp_path, postgres):
-    """No journey starts in the window (rows of one are in it, or none at all): the CSV's
-    message, with the span of the whole table, also of the rows left in the database."""
-    csv_file = _csv(tmp_path, EMPTY)
-    (tmp_path / "db").mkdir()
-    expected = run_cli("discover", str(csv_file), "--no-map", *window)
-    assert expected.exit_code == 2
-    assert "(the log runs from 2024-01-01 to 2024-05-01)" in expected.stderr
-    for source in ([_duckdb(tmp_path / "db", EMPTY), "--table", "events"],
-                   [_postgres(postgres, "empty_window", EMPTY), "--table", "empty_window"]):
-        got = run_cli("discover", *source, "--no-map", *window)
-        assert (got.exit_code, got.stderr) == (2, expected.stderr), source
-
-
 # Journey c's one row, the only one in June, has no stage: all the window sends is refused.
 REFUSED = EMPTY.replace(") t(journey", ", ('c', NULL, TIMESTAMPTZ '2024-06-10 10:00:00+00')"
                         ") t(journey")
 
 
-@pytest.mark.parametrize("window", [["--since", "2024-06-01"],
-                                    ["--since", "2024-06-01", "--window", "events"]])
-def test_a_window_whose_rows_are_all_refused_is_the_csvs(window, tmp_path, postgres):
-    """Every row the database sends for the window is refused: the table is read whole, so
-    that the message is the CSV's (no journey in the window, the log's span), not 'no events
-    to work with'."""
-    csv_file = _csv(tmp_path, REFUSED)
+@pytest.mark.parametrize(("rows", "window"), [
+    (EMPTY, ["--since", "2024-02-01", "--until", "2024-04-01"]),
+    (EMPTY, ["--since", "2030-01-01"]),
+    (REFUSED, ["--since", "2024-06-01"]),
+    (REFUSED, ["--since", "2024-06-01", "--window", "events"]),
+], ids=["rows-in-window", "no-row-in-window", "all-refused", "all-refused-events"])
+def test_a_window_without_journeys_names_the_whole_log_span(rows, window, tmp_path, postgres):
+    """No journey starts in the window (rows of one are in it, none at all, or only rows
+    that are refused, when the table is read whole): the CSV's message, with the span of
+    the whole table, also of the rows left in the database; not 'no events to work with'."""
+    csv_file = _csv(tmp_path, rows)
     (tmp_path / "db").mkdir()
     expected = run_cli("discover", str(csv_file), "--no-map", *window)
     assert expected.exit_code == 2
     assert "(the log runs from 2024-01-01 to 2024-05-01)" in expected.stderr
-    for source in ([_duckdb(tmp_path / "db", REFUSED), "--table", "events"],
-                   [_postgres(postgres, "refused_window", REFUSED), "--table",
-                    "refused_window"]):
+    for source in ([_duckdb(tmp_path / "db", rows), "--table", "events"],
+                   [_postgres(postgres, "empty_window", rows), "--table", "empty_window"]):
         got = run_cli("discover", *source, "--no-map", *window)
         assert (got.exit_code, got.stderr) == (2, expected.stderr), source
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from cjm.engine.protocol import FirstValue, Log, StartPeriod, Window
 from cjm.errors import UsageError
+from cjm.units import format_days
 
 if TYPE_CHECKING:
     from cjm.journeys import JourneyMap
@@ -94,8 +95,9 @@ def between(log: Log, since: datetime | None, until: datetime | None,
     chosen = log.subset(Window(since, until, clip_events), label)
     if not chosen.journeys:  # nothing to map: say so rather than fail on empty figures
         what = "event falls" if clip_events else "journey starts"
-        span = (f" (the log runs from {log.first_timestamp:%Y-%m-%d} to "
-                f"{log.last_timestamp:%Y-%m-%d})" if log.first_timestamp else "")
+        span = (" (the log runs from "
+                f"{format_days(log.first_timestamp, log.last_timestamp, log.timezone, ' to ')})"
+                if log.first_timestamp else "")
         when = " and ".join(([f"on or after {since:%Y-%m-%d}"] if since else [])
                             + ([f"before {until:%Y-%m-%d}"] if until else []))
         raise UsageError(f"--since/--until: no {what} {when}{span}",

@@ -66,6 +66,13 @@ def iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def format_days(first, last, timezone: str, joiner: str = " → ") -> str:
+    """The days of ``first`` and ``last`` (UTC instants), the days cjm counts in; said to be
+    UTC's when the log was read in another time zone, whose calendar they may not match."""
+    days = f"{first:%Y-%m-%d}{joiner}{last:%Y-%m-%d}"
+    return days if timezone.upper() == "UTC" else days + " UTC"
+
+
 def parse_rate(text: str | float, flag: str) -> float:
     """A share from ``30%`` or ``0.3``, in [0, 1]."""
     raw = str(text).strip()

@@ -14,7 +14,7 @@ from cjm.render.grid import Grid, markup
 from cjm.safety import printable
 from cjm.units import format_count as count
 from cjm.units import format_counted as counted
-from cjm.units import format_seconds
+from cjm.units import format_days, format_seconds
 
 NAME_WIDTH = 34
 CELL_WIDTH = 60  # a name in a table longer than this loses its middle; the rest wraps
@@ -71,7 +71,7 @@ def reading_header(log, where_rejects: bool = True) -> RenderableType:
     span = ""
     if log.first_timestamp and log.last_timestamp:
         seconds = (log.last_timestamp - log.first_timestamp).total_seconds()
-        span = (f", {log.first_timestamp:%Y-%m-%d} → {log.last_timestamp:%Y-%m-%d} "
+        span = (f", {format_days(log.first_timestamp, log.last_timestamp, log.timezone)} "
                 f"({format_seconds(seconds)})")
     lines.append(f"{counted(log.journeys, 'journeys')}, {counted(log.events, 'events')}, "
                  f"{counted(log.stages, 'stages')}{span}")

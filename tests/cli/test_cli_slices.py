@@ -96,6 +96,23 @@ def test_slice_usage_errors(log_file, args, message):
     assert message in result.output
 
 
+@pytest.mark.parametrize(("zone", "days"), [
+    ([], "2024-07-06 → 2024-07-07 (1d)"),
+    # Half past midnight in Amsterdam is the day before in UTC, the days cjm counts in.
+    (["--timezone", "Europe/Amsterdam"], "2024-07-05 → 2024-07-06 UTC (1d)"),
+])
+def test_the_log_s_days_say_when_they_are_utc_s(tmp_path, monkeypatch, zone, days):
+    monkeypatch.chdir(tmp_path)
+    Path("z.csv").write_text("journey_id,stage,timestamp\nA,Visit,2024-07-06 00:30\n"
+                             "A,Buy,2024-07-07 00:30\n", encoding="utf-8")
+    result = run("z.csv", "--no-map", *zone)
+    assert result.exit_code == 0, result.output
+    assert f"1 journey, 2 events, 2 stages, {days}" in result.output
+    result = run("z.csv", "--no-map", "--since", "2025-01-01", *zone)
+    assert result.exit_code == 2, result.output
+    assert f"(the log runs from {days[:-5].replace(' → ', ' to ')})" in result.output
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     ("vip / gold", "vip_gold"), ("../../etc/passwd", "etc_passwd"), ("CON", "_CON"),
     ("nul", "_nul"), ("", "value"), ("...", "value"), ("a" * 200, "a" * 80),

@@ -160,7 +160,10 @@ def bpic2012_all(shared_data: Path) -> Iterator[cjm.EventLog]:
 
 
 def local_spark(name: str):
-    """A local Spark session for tests, tuned for small logs (starting one costs 15-30 s)."""
+    """A local Spark session for tests, tuned for small logs (starting one costs 15-30 s);
+    the test skips, saying why, on a machine without Java."""
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime: PySpark 4 needs Java 17 or later")
     from pyspark.sql import SparkSession
 
     from cjm.engine.spark.session import jdbc_jars, quiet

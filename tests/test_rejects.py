@@ -41,6 +41,26 @@ def test_every_row_level_reason_with_its_line(read, write):
     assert rejects[6]["content"] == "c1,Visit"
 
 
+def test_an_id_or_stage_that_only_starts_blank_is_kept(read, write):
+    # Rows whose id and stage start with a letter skip the reject tests; these do not, and
+    # must be judged by the tests themselves: spaces alone are nothing, anything else counts.
+    path = write("edges.csv", HEADER + (
+        " c1,Visit,2024-03-01T10:00:00Z\n"         # 2: kept, its id starts with a space
+        "\tc2, Visit,2024-03-01T10:00:00Z\n"       # 3: kept: a tab is not a space
+        "c3,   ,2024-03-01T10:00:00Z\n"            # 4: spaces only: missing stage
+        "   ,Visit,2024-03-01T10:00:00Z\n"         # 5: spaces only: missing journey id
+        "c5,\t,2024-03-01T10:00:00Z\n"             # 6: kept: a stage named by a tab
+    ))
+    log = read(path)
+    assert reject_lines(log) == [
+        (4, "missing stage (column activity)"),
+        (5, "missing journey id (column case_id)"),
+    ]
+    assert log.events == 3
+    assert sorted(log.con.execute("SELECT journey, stage FROM events").fetchall()) == [
+        ("\tc2", " Visit"), (" c1", "Visit"), ("c5", "\t")]
+
+
 def test_unterminated_quote(read, write):
     path = write("quote.csv", HEADER + GOOD + GOOD + 'c2,"Visit,2024-03-01T10:00:00Z\n')
     log = read(path)

@@ -518,8 +518,13 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     text = {role: f"CAST({col(role)} AS VARCHAR)" for role in mapping.choices}
     ts_sql = ts_format.expression(f"trim({text['timestamp']})")
     optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+    # A row whose timestamp is in range and whose id and stage start with neither a space
+    # nor nothing is kept without the five tests below (trim() strips spaces only): they
+    # cost a fifth of the pass (0.8 s at 10M events), and they name a reject's reason.
     reason = (
-        "CASE WHEN nullif(trim(case_id), '') IS NULL "
+        f"CASE WHEN ts BETWEEN {_EARLIEST} AND {_LATEST} AND ascii(case_id) NOT IN (0, 32) "
+        "AND ascii(stage) NOT IN (0, 32) THEN NULL "
+        "WHEN nullif(trim(case_id), '') IS NULL "
         f"THEN {sql_string('missing journey id (column ' + mapping.column('case') + ')')} "
         "WHEN nullif(trim(stage), '') IS NULL "
         f"THEN {sql_string('missing stage (column ' + mapping.column('stage') + ')')} "

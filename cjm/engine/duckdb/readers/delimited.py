@@ -157,6 +157,12 @@ class _GzipFailed(Exception):
     """DuckDB could not decompress the file: damaged, or cut short."""
 
 
+# DuckDB reads a CSV in buffers, which must be larger than its longest line: at twice that
+# rather than DuckDB's 32 MiB, a peek at the first row reads 16 MiB, not 32 (0.04 s at 1M
+# events), and the parse on 2 cores is 5 to 8% faster.
+_MAX_LINE = 8 << 20
+
+
 def _read_csv(source: Path, dialect, encoding: str, index: int, rejects: bool = True) -> str:
     """The read_csv() call for ``source``: every column as text; the rows it cannot split go
     to the table rejects_<index>, or, without ``rejects``, are skipped."""
@@ -167,7 +173,8 @@ def _read_csv(source: Path, dialect, encoding: str, index: int, rejects: bool = 
            f"rejects_scan='rejects_scan_{index}'" if rejects else "ignore_errors=true")
     return (f"read_csv({sql_string(str(source))}, delim={sql_string(dialect.delimiter)}, "
             f"quote='\"', escape='\"', header=true, auto_detect=false, columns={columns}, "
-            f"{bad}, encoding={sql_string(encoding)}, max_line_size=8388608, "
+            f"{bad}, encoding={sql_string(encoding)}, max_line_size={_MAX_LINE}, "
+            f"buffer_size={2 * _MAX_LINE}, "
             f"compression={sql_string('gzip' if is_gzip(source) else 'none')})")
 
 

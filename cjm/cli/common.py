@@ -167,7 +167,7 @@ _SHARED: dict[str, tuple[Any, Any]] = {
     "memory_limit": (Annotated[str | None, _opt(
         "--memory-limit", help="Cap the memory the whole process uses (4GB); beyond it, work "
         "spills to --temp-dir. (default: $CJM_MEMORY_LIMIT, else the engine holds at most "
-        "1.3x what the log takes once read, at least 1 GiB)", panel=READING,
+        "1.3x what the log takes once read, at least 1.5 GiB)", panel=READING,
         metavar="SIZE")], None),
     "temp_dir": (Annotated[str | None, _opt(
         "--temp-dir", help="Folder for temporary and spill files, which may take at most half "

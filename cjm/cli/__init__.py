@@ -1,5 +1,7 @@
 """The ``cjm`` command: a thin layer over the library; heavy modules load inside commands."""
 
+import sys
+
 import typer
 
 from cjm import __version__
@@ -19,15 +21,16 @@ from cjm.cli.report_cmd import report_command
 from cjm.cli.steps_cmd import steps_command
 from cjm.cli.timing_cmd import timing_command
 
-app = typer.Typer(
-    name="cjm",
-    help="Process mining of customer journeys: the journey map actually travelled, its paths, "
-    "dead-ends and gaps.\n\nExample: cjm discover examples/shop.csv",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+COMMANDS = (  # name, function, panel of `cjm --help`
+    ("inspect", inspect_command, "Read"), ("convert", convert_command, "Read"),
+    ("discover", discover_command, "Analyse"), ("funnel", funnel_command, "Analyse"),
+    ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
+    ("moments", moments_command, "Analyse"), ("steps", steps_command, "Analyse"),
+    ("attribution", attribution_command, "Analyse"), ("timing", timing_command, "Analyse"),
+    ("personas", personas_command, "Analyse"),
+    ("model", model_command, "Design"),
+    ("check", check_command, "Design"), ("report", report_command, "Report"),
+    ("explore", explore_command, "Report"))
 
 
 def _version(value: bool) -> None:
@@ -36,7 +39,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
@@ -44,25 +46,36 @@ def _root(
     """Process mining of customer journeys."""
 
 
-for _name, _command, _panel in (
-        ("inspect", inspect_command, "Read"), ("convert", convert_command, "Read"),
-        ("discover", discover_command, "Analyse"), ("funnel", funnel_command, "Analyse"),
-        ("compare", compare_command, "Analyse"), ("channels", channels_command, "Analyse"),
-        ("moments", moments_command, "Analyse"), ("steps", steps_command, "Analyse"),
-        ("attribution", attribution_command, "Analyse"), ("timing", timing_command, "Analyse"),
-        ("personas", personas_command, "Analyse"),
-        ("model", model_command, "Design"),
-        ("check", check_command, "Design"), ("report", report_command, "Report"),
-        ("explore", explore_command, "Report")):
-    # The listing in `cjm --help` would keep the docstring's line breaks; its first
-    # paragraph as one line lets the terminal wrap it.
-    _summary = " ".join((_command.__doc__ or "").split("\n\n")[0].split())
-    app.command(_name, rich_help_panel=_panel, short_help=_summary)(_command)
+def make_app(only: str | None = None) -> typer.Typer:
+    """The ``cjm`` app; with ``only``, that one command alone."""
+    made = typer.Typer(
+        name="cjm",
+        help="Process mining of customer journeys: the journey map actually travelled, its "
+        "paths, dead-ends and gaps.\n\nExample: cjm discover examples/shop.csv",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    made.callback()(_root)
+    for name, command, panel in COMMANDS:
+        if only in (None, name):
+            # The listing in `cjm --help` would keep the docstring's line breaks; its first
+            # paragraph as one line lets the terminal wrap it.
+            summary = " ".join((command.__doc__ or "").split("\n\n")[0].split())
+            made.command(name, rich_help_panel=panel, short_help=summary)(command)
+    return made
+
+
+app = make_app()
 
 
 def main() -> None:
+    # Typer builds the options of every command it holds at each run (0.05 s for all
+    # fifteen): a run of one command is given that command alone.
+    named = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        app()
+        make_app(named if named in {name for name, *_ in COMMANDS} else None)()
     except KeyboardInterrupt:  # Ctrl-C before a command's own handling started
         typer.echo("Error: interrupted", err=True)
         raise SystemExit(130) from None

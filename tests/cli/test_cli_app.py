@@ -12,7 +12,7 @@ import typer.main
 from conftest import CLI_ENV
 from typer.testing import CliRunner
 
-from cjm.cli import app
+from cjm.cli import COMMANDS as NAMED, app, make_app
 
 HEAVY = ("pandas", "pm4py", "duckdb", "graphviz", "pyarrow", "adbc_driver_manager")
 
@@ -49,6 +49,29 @@ def test_python_m_cjm_help():
     assert done.returncode == 0, done.stderr
     assert "inspect" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", [name for name, *_ in NAMED])
+def test_a_command_run_alone_is_the_whole_app_s_command(name):
+    # main() hands Typer the command named on the line alone, for a faster start: its help,
+    # options and usage must be those it has in the whole app.
+    env = {**CLI_ENV, "COLUMNS": "100"}
+    whole = CliRunner().invoke(app, [name, "--help"], env=env)
+    alone = CliRunner().invoke(make_app(name), [name, "--help"], env=env)
+    assert whole.exit_code == alone.exit_code == 0
+    assert alone.stdout == whole.stdout
+    assert list(typer.main.get_command(make_app(name)).commands) == [name]
+
+
+def test_main_runs_the_command_named_and_still_knows_every_other():
+    ran = _python("", "-m", "cjm", "inspect", "--help")
+    assert ran.returncode == 0, ran.stderr
+    assert "Usage: python -m cjm inspect" in ran.stdout
+    mistyped = _python("", "-m", "cjm", "discovr", "x.csv")
+    assert mistyped.returncode == 2
+    assert "No such command 'discovr'" in mistyped.stderr
+    assert "discover" in mistyped.stderr  # the suggestion, from the whole app
+    assert "Traceback" not in mistyped.stderr
 
 
 def _commands(group, prefix=()):

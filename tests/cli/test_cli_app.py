@@ -12,7 +12,8 @@ import typer.main
 from conftest import CLI_ENV
 from typer.testing import CliRunner
 
-from cjm.cli import COMMANDS as NAMED, app, make_app
+from cjm.cli import COMMANDS as NAMED
+from cjm.cli import app, make_app
 
 HEAVY = ("pandas", "pm4py", "duckdb", "graphviz", "pyarrow", "adbc_driver_manager")
 

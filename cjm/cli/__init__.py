@@ -1,8 +1,10 @@
 """The ``cjm`` command: a thin layer over the library; heavy modules load inside commands."""
 
+import shutil
 import sys
 
 import typer
+import typer.core
 
 from cjm import __version__
 from cjm.cli.attribution_cmd import attribution_command
@@ -46,6 +48,25 @@ def _root(
     """Process mining of customer journeys."""
 
 
+# Below this width Rich's option tables cut option names (`--memory-lim…`); measured on
+# every command, nothing is cut from 72 columns up.
+RICH_HELP_COLUMNS = 72
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help is click's plain text on a narrow terminal, which wraps what
+    Rich's tables would cut."""
+
+    def format_help(self, ctx, formatter) -> None:
+        if shutil.get_terminal_size().columns >= RICH_HELP_COLUMNS:
+            return super().format_help(ctx, formatter)
+        mode, self.rich_markup_mode = self.rich_markup_mode, None
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self.rich_markup_mode = mode
+
+
 def make_app(only: str | None = None) -> typer.Typer:
     """The ``cjm`` app; with ``only``, that one command alone."""
     made = typer.Typer(
@@ -63,7 +84,8 @@ def make_app(only: str | None = None) -> typer.Typer:
             # The listing in `cjm --help` would keep the docstring's line breaks; its first
             # paragraph as one line lets the terminal wrap it.
             summary = " ".join((command.__doc__ or "").split("\n\n")[0].split())
-            made.command(name, rich_help_panel=panel, short_help=summary)(command)
+            made.command(name, cls=_Command, rich_help_panel=panel,
+                         short_help=summary)(command)
     return made
 
 

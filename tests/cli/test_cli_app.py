@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,20 @@ def test_top_level_help_has_an_example():
     result = CliRunner().invoke(app, ["--help"], env=CLI_ENV)
     assert result.exit_code == 0
     assert "Example:" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [60, 71, 72, 80])
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_help_names_every_option_in_full_at_any_width(path, command, columns):
+    # Rich's option tables cut names on a narrow terminal (`--memory-lim…` at 60 columns):
+    # there the help is click's plain text, which wraps them instead.
+    result = CliRunner().invoke(app, [*path, "--help"], env={**CLI_ENV, "COLUMNS": str(columns)})
+    assert result.exit_code == 0
+    assert not re.findall(r"--?[\w-]+…", result.stdout), result.stdout
+    for param in command.params:
+        for option in param.opts + param.secondary_opts:
+            assert option in result.stdout, (option, result.stdout)
+    assert max(map(len, result.stdout.splitlines())) <= max(columns, 80)
 
 
 def test_every_option_of_every_command_is_documented():

@@ -146,6 +146,29 @@ def test_a_csv_read_in_parallel_keeps_every_rows_line(read, tmp_path):
         "SELECT count(*) FROM events WHERE _line <> segment::BIGINT").fetchall() == [(0,)]
 
 
+def test_a_line_near_the_8_mb_limit_across_a_read_buffer_is_kept(read, tmp_path):
+    # DuckDB reads a CSV in 16 MiB buffers, twice the longest line allowed: a 7.9 MB line
+    # that starts 14 MB in runs into the next buffer, and it and every row after it keep
+    # their line (each row carries its own line as segment).
+    path, line = tmp_path / "long.csv", 2
+    with path.open("w") as out:
+        out.write("journey,stage,timestamp,segment\n")
+        while out.tell() < 14_000_000:
+            out.write(f"j{line % 5000},Visit,2024-01-01 00:00:00,{line}\n")
+            line += 1
+        long_line = line
+        out.write(f"j1,{'x' * 7_900_000},2024-01-01 00:00:00,{line}\n")
+        for _ in range(200_000):
+            line += 1
+            out.write(f"j{line % 5000},Visit,2024-01-01 00:00:00,{line}\n")
+    log = read(path, columns={"segment": "segment"})
+    assert log.events == line - 1 and not log.rejects()
+    assert log.con.execute(
+        "SELECT count(*) FROM events WHERE _line <> segment::BIGINT").fetchall() == [(0,)]
+    assert log.con.execute(
+        f"SELECT length(stage) FROM events WHERE _line = {long_line}").fetchall() == [(7_900_000,)]
+
+
 def test_json_array_of_records(read):
     log = read(DATA / "records.json")
     assert log.files[0].format == "json"

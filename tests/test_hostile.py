@@ -38,7 +38,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def _make_module():
     spec = importlib.util.spec_from_file_location("hostile_make", HOSTILE / "make.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Its bytecode would go to a __pycache__ in the corpus, which holds what make.py writes.
+    written, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = written
     return module
 
 

@@ -143,12 +143,12 @@ def detect_format(
     epoch = _epoch_format(values, column, where)
     if epoch is not None:
         return epoch
-    naive = any(not _OFFSET.search(v) for v in values)
-    if _parsed(con, values, _ISO_SQL) >= 0.5 * len(values):
-        return TimestampFormat("ISO 8601", _ISO_SQL, naive)
+    iso_read = _reads(con, values, _ISO_SQL)
+    if sum(iso_read) >= 0.5 * len(values):
+        return TimestampFormat("ISO 8601", _ISO_SQL, _naive(values, iso_read))
     first = _day_month(values)
     if first is not None:
-        return _day_month_format(first, naive, dayfirst, lambda: _day_order(
+        return _day_month_format(first, dayfirst, lambda: _day_order(
             con, relation, quoted, where))
     best = max(_OTHER_FORMATS, key=lambda f: _parsed(con, values, _strptime([f])))
     if _parsed(con, values, _strptime([best])) >= 0.5 * len(values):
@@ -156,25 +156,24 @@ def detect_format(
     raise _unrecognised(values, column, where)
 
 
-def sample_format(values: list[str], iso_hits: int, *, dayfirst: bool | None, column: str,
-                  where: str) -> TimestampFormat:
+def sample_format(values: list[str], iso_read: list[bool], *, dayfirst: bool | None,
+                  column: str, where: str) -> TimestampFormat:
     """detect_format's decision without DuckDB, for an engine that reads ISO 8601 itself:
     ``values`` are the column's first non-empty values (trimmed, at most SAMPLE_SIZE) and
-    ``iso_hits`` how many of them it reads as ISO 8601. The day order is decided from these
-    values; the other formats are counted with Python's strptime, to be named."""
+    ``iso_read`` says of each whether it reads it as ISO 8601. The day order is decided from
+    these values; the other formats are counted with Python's strptime, to be named."""
     epoch = _epoch_format(values, column, where)
     if epoch is not None:
         return epoch
-    naive = any(not _OFFSET.search(v) for v in values)
-    if iso_hits >= 0.5 * len(values):
-        return TimestampFormat("ISO 8601", _ISO_SQL, naive)
+    if sum(iso_read) >= 0.5 * len(values):
+        return TimestampFormat("ISO 8601", _ISO_SQL, _naive(values, iso_read))
     first = _day_month(values)
     if first is not None:
         def order() -> bool:
             days = [m for m in (re.match(_DAY_MONTH, v) for v in values) if m]
             return _day_order_of(sum(int(m.group(1)) > 12 for m in days),
                                  sum(int(m.group(3)) > 12 for m in days), where)
-        return _day_month_format(first, naive, dayfirst, order)
+        return _day_month_format(first, dayfirst, order)
 
     def parsed(fmt: str) -> int:
         return sum(_strptime_reads(v, fmt) for v in values)
@@ -211,12 +210,18 @@ def _day_month(values: list[str]) -> re.Match | None:
     return found[0] if len(found) >= 0.5 * len(values) else None
 
 
-def _day_month_format(first: re.Match, naive: bool, dayfirst: bool | None,
-                      day_order) -> TimestampFormat:
+def _naive(values: list[str], read: list[bool]) -> bool:
+    """Whether a value read carries no offset. One that cannot be read is a reject, not a
+    naive timestamp: "tomorrow" among values ending in Z says nothing of the time zone."""
+    return any(r and not _OFFSET.search(v) for v, r in zip(values, read, strict=True))
+
+
+def _day_month_format(first: re.Match, dayfirst: bool | None, day_order) -> TimestampFormat:
     order = dayfirst if dayfirst is not None else day_order()
     formats = _day_month_formats(first.group(2), len(first.group(4)), order)
     label = "day/month/year" if order else "month/day/year"
-    return TimestampFormat(label, _strptime(formats), naive,
+    # Its formats take no offset: each value read is read in the session time zone.
+    return TimestampFormat(label, _strptime(formats), True,
                            "flag" if dayfirst is not None else "detected")
 
 
@@ -232,6 +237,14 @@ def _parsed(con, values: list[str], sql: str) -> int:
     # A list parameter, not a registered table: registering imports pandas (0.3 s a run).
     return con.execute(
         f"SELECT count({sql.replace('{c}', 'v')}) FROM (SELECT unnest(?::VARCHAR[]) AS v)",
+        [values],
+    ).fetchall()[0][0]
+
+
+def _reads(con, values: list[str], sql: str) -> list[bool]:
+    """Of each value, in order, whether ``sql`` reads it."""
+    return con.execute(
+        f"SELECT list_transform(?::VARCHAR[], lambda v: ({sql.replace('{c}', 'v')}) IS NOT NULL)",
         [values],
     ).fetchall()[0][0]
 

@@ -80,6 +80,9 @@ def test_timezone_shifts_naive_timestamps_and_says_so(stamps):
     (["2024-07-06T10:11Z", "2024-07-06 10:11:12.5 +02:00"], False, at(2024, 7, 6, 10, 11)),
     (["2024-07-06T10:11:12-0330", "2024-07-06T10:11:12+02"], False, at(2024, 7, 6, 13, 41, 12)),
     (["20240706T101112Z"], False, at(2024, 7, 6, 10, 11, 12)),  # its Z is UTC too
+    # A word that is no timestamp is a reject: it says nothing of the time zone.
+    (["2024-07-06T10:11Z", "tomorrow", "2024-07-06T10:12Z"], False, at(2024, 7, 6, 10, 11)),
+    (["2024-07-06T10:11Z", "tomorrow", "2024-07-06 12:12"], True, at(2024, 7, 6, 10, 11)),
     (["2024-07-06 10:11:12 UTC", "2024-07-06 10:11:12 gmt"], False, at(2024, 7, 6, 10, 11, 12)),
 ])
 def test_only_values_without_an_offset_take_the_time_zone(stamps, values, naive, first):

@@ -113,6 +113,40 @@ def test_order_does_not_depend_on_row_order_apart_from_ties(read, write):
         ("c", "Visit"), ("c", "Search"), ("c", "Buy"), ("d", "Visit"), ("d", "Chat")]
 
 
+def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
+    """A journey's path is its stages in the order of its events, on a log large enough that
+    DuckDB gathers each journey's rows on several threads (the path is built from two lists
+    of one aggregate, which must come in one same order), and the stage figures read off the
+    paths are those of the events."""
+    import duckdb
+
+    from cjm.engine.duckdb.engine import DuckDBEngine
+
+    con = duckdb.connect()
+    con.execute("SET threads = 4")
+    # 1M events in 50,000 journeys, their rows scattered and their times random.
+    con.execute(
+        "CREATE TABLE events AS SELECT 'j' || (hash(i) % 50000) AS journey, "
+        "'s' || (hash(i * 7) % 23) AS stage, TIMESTAMPTZ '2024-01-01' + "
+        "to_seconds((hash(i * 13) % 1000000)::BIGINT) AS ts, 0 AS _file, i + 2 AS _line "
+        "FROM range(1000000) t(i)")
+    engine = DuckDBEngine(con)
+    engine.prepare(None, None)
+    by_sort = ("SELECT journey, list(stage::VARCHAR ORDER BY ts, _file, _line) AS path "
+               "FROM events GROUP BY journey")
+    assert con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE j.path::VARCHAR[] IS DISTINCT FROM e.path) "
+        f"FROM jrn j FULL JOIN ({by_sort}) e USING (journey)").fetchall() == [(50000, 0)]
+    visits = con.execute(
+        "SELECT stage, sum(c)::BIGINT, count(*), count(*) FILTER (WHERE first), "
+        "count(*) FILTER (WHERE last), count(*) FILTER (WHERE c > 1), sum(c - 1)::BIGINT "
+        "FROM (SELECT journey, stage, count(*) AS c, bool_or(pos = 1) AS first, "
+        "bool_or(next_stage IS NULL) AS last FROM seq GROUP BY journey, stage) "
+        "GROUP BY stage").fetchall()
+    assert sorted((str(s), *rest) for s, *rest in engine._visit_figures()) == \
+        sorted((str(s), *rest) for s, *rest in visits)
+
+
 def test_quality_duplicates_kept_by_default(read, write):
     path = write("dup.csv", "case_id,activity,timestamp,channel\n"
                             "c,a,2024-03-01T10:00:00Z,web\n"

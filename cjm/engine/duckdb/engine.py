@@ -131,14 +131,19 @@ def open_sql(log_end: float | None, still_active_seconds: float | None, latest: 
     return f"epoch(last_ts) >= {open_from(log_end, still_active_seconds)!r}"
 
 
-def visit_sql(seq: str) -> str:
-    """SQL, per stage of ``seq``: events, journeys, starts, ends, journeys coming back and
-    extra visits, from the visits (a journey's events at a stage) grouped once."""
-    return ("SELECT stage, sum(c)::BIGINT, count(*), sum(starts)::BIGINT, sum(ends)::BIGINT, "
-            "count(*) FILTER (WHERE c > 1), sum(c - 1)::BIGINT FROM (SELECT stage, "
-            "count(*) AS c, count(*) FILTER (WHERE pos = 1) AS starts, count(*) FILTER "
-            f"(WHERE next_stage IS NULL) AS ends FROM {seq} GROUP BY journey, stage) "
-            "GROUP BY stage")
+def visit_sql(jrn: str) -> str:
+    """SQL, per stage of the journeys of ``jrn``: events, journeys, starts, ends, journeys
+    coming back and extra visits. Counted on the distinct paths, each weighed by its
+    journeys: a path holds every visit of its journeys, and paths are far fewer than events
+    (87,206 for 10M events: 0.15 s where grouping the events by journey and stage took 1 s)."""
+    return ("SELECT stage, sum(j * c)::BIGINT, sum(j)::BIGINT, "
+            "coalesce(sum(j) FILTER (WHERE is_start), 0)::BIGINT, "
+            "coalesce(sum(j) FILTER (WHERE is_end), 0)::BIGINT, "
+            "coalesce(sum(j) FILTER (WHERE c > 1), 0)::BIGINT, sum(j * (c - 1))::BIGINT "
+            "FROM (SELECT j, stage, count(*) AS c, bool_or(i = 1) AS is_start, "
+            "bool_or(i = len(path)) AS is_end FROM (SELECT path, j, unnest(path) AS stage, "
+            "generate_subscripts(path, 1) AS i FROM (SELECT path, count(*) AS j "
+            f"FROM {jrn} GROUP BY path)) GROUP BY path, j, stage) GROUP BY stage")
 
 
 class Ordering:
@@ -183,9 +188,12 @@ class Ordering:
             "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
         )
         self.con.execute(
-            # Sorting each journey's short list is a fifth cheaper than list(... ORDER BY).
-            f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS SELECT journey, list_transform("
-            "list_sort(list({'p': pos, 's': stage})), lambda x: x.s) AS path, "
+            # The stages put in the order of their positions: twice as fast as sorting a list
+            # of (position, stage) pairs, three times list(stage ORDER BY pos). The two lists
+            # of one aggregate gather a journey's rows in one same order (a test holds this
+            # against list(stage ORDER BY pos)).
+            f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS SELECT journey, "
+            "list_select(list(stage), list_grade_up(list(pos))) AS path, "
             "count(*) AS n, epoch(max(ts)) - epoch(min(ts)) AS duration, max(ts) AS last_ts, "
             "arg_max(stage, pos) AS last_stage, bool_or(success) AS success "
             f"FROM {self.seq} GROUP BY journey"
@@ -221,7 +229,7 @@ class DuckDBEngine(Ordering):
     def _visit_figures(self) -> list[tuple]:
         """visit_sql()'s rows, for stages() and rework() alike: no table of the visits."""
         if self._visits is None:
-            self._visits = _rows(self.con, visit_sql(self.seq))
+            self._visits = _rows(self.con, visit_sql(self.jrn))
         return self._visits
 
     def stages(self) -> list[Stage]:

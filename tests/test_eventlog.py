@@ -116,8 +116,8 @@ def test_order_does_not_depend_on_row_order_apart_from_ties(read, write):
 def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
     """A journey's path is its stages in the order of its events, on a log large enough that
     DuckDB gathers each journey's rows on several threads (the path is built from two lists
-    of one aggregate, which must come in one same order), and the stage figures read off the
-    paths are those of the events."""
+    of one aggregate, which must come in one same order), and the stage figures and the
+    transitions' journeys read off the paths are those of the events."""
     import duckdb
 
     from cjm.engine.duckdb.engine import DuckDBEngine
@@ -145,6 +145,11 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
         "GROUP BY stage").fetchall()
     assert sorted((str(s), *rest) for s, *rest in engine._visit_figures()) == \
         sorted((str(s), *rest) for s, *rest in visits)
+    moves = con.execute("SELECT stage::VARCHAR, next_stage::VARCHAR, count(*), "
+                        "count(DISTINCT journey) FROM seq WHERE next_stage IS NOT NULL "
+                        "GROUP BY ALL").fetchall()
+    assert sorted((m.source, m.target, m.count, m.journeys) for m in engine.transitions()) \
+        == sorted(moves)
 
 
 def test_quality_duplicates_kept_by_default(read, write):

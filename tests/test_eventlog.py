@@ -120,7 +120,7 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
     transitions' journeys read off the paths are those of the events."""
     import duckdb
 
-    from cjm.engine.duckdb.engine import DuckDBEngine
+    from cjm.engine.duckdb.engine import DuckDBEngine, journeys_sql
 
     con = duckdb.connect()
     con.execute("SET threads = 4")
@@ -137,6 +137,13 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
     assert con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE j.path::VARCHAR[] IS DISTINCT FROM e.path) "
         f"FROM jrn j FULL JOIN ({by_sort}) e USING (journey)").fetchall() == [(50000, 0)]
+    # The window writes each journey's rows together and mostly in order: the paths made
+    # again from its rows in random order put every journey's rows on several threads.
+    con.execute("CREATE TABLE shuffled AS SELECT * FROM seq ORDER BY hash(journey, pos, 7)")
+    assert con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE j.path::VARCHAR[] IS DISTINCT FROM e.path) "
+        f"FROM ({journeys_sql('shuffled')}) j FULL JOIN ({by_sort}) e USING (journey)"
+    ).fetchall() == [(50000, 0)]
     visits = con.execute(
         "SELECT stage, sum(c)::BIGINT, count(*), count(*) FILTER (WHERE first), "
         "count(*) FILTER (WHERE last), count(*) FILTER (WHERE c > 1), sum(c - 1)::BIGINT "

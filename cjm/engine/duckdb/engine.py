@@ -1,7 +1,8 @@
 """The DuckDB engine's aggregates (cjm.engine.protocol.Engine), in SQL.
 
 It orders each journey once (timestamp, then file, then line) into the table ``seq``; every
-figure is then an aggregate over ``seq`` or over ``jrn`` (one row a journey).
+figure is then an aggregate over ``seq``, over ``jrn`` (one row a journey) or over ``pth``
+(one row a distinct path, with its journeys).
 """
 
 from __future__ import annotations
@@ -132,18 +133,43 @@ def open_sql(log_end: float | None, still_active_seconds: float | None, latest: 
 
 
 def visit_sql(paths: str) -> str:
-    """SQL, per stage, from ``paths`` (each distinct path with its journeys ``j``): events,
-    journeys, starts, ends, journeys coming back and extra visits. A path holds every visit
-    of its journeys, and paths are far fewer than events (87,206 for 10M events: 0.15 s
-    where grouping the events by journey and stage took 1 s)."""
+    """SQL, per stage, from ``paths`` (each distinct path with its number ``id`` and its
+    journeys ``j``): events, journeys, starts, ends, journeys coming back and extra visits.
+    A path holds every visit of its journeys, and paths are far fewer than events (87,206
+    for 10M events: 0.15 s where grouping the events by journey and stage took 1 s). The
+    visits are grouped by the path's number, not the path: a key as long as the path would
+    make a long journey cost the square of its length."""
     return ("SELECT stage, sum(j * c)::BIGINT, sum(j)::BIGINT, "
             "coalesce(sum(j) FILTER (WHERE is_start), 0)::BIGINT, "
             "coalesce(sum(j) FILTER (WHERE is_end), 0)::BIGINT, "
             "coalesce(sum(j) FILTER (WHERE c > 1), 0)::BIGINT, sum(j * (c - 1))::BIGINT "
             "FROM (SELECT j, stage, count(*) AS c, bool_or(i = 1) AS is_start, "
-            "bool_or(i = len(path)) AS is_end FROM (SELECT path, j, unnest(path) AS stage, "
-            f"generate_subscripts(path, 1) AS i FROM {paths}) GROUP BY path, j, stage) "
-            "GROUP BY stage")
+            "bool_or(i = n) AS is_end FROM (SELECT id, j, len(path) AS n, "
+            f"unnest(path) AS stage, generate_subscripts(path, 1) AS i FROM {paths}) "
+            "GROUP BY id, j, stage) GROUP BY stage")
+
+
+def path_table_sql(jrn: str) -> str:
+    """SQL: the distinct paths of ``jrn``, each with a number ``id``, its journeys ``j`` and
+    their median duration ``m``."""
+    return ("SELECT row_number() OVER () AS id, path, j, m FROM (SELECT path, count(*) AS j, "
+            f"median(duration) AS m FROM {jrn} GROUP BY path)")
+
+
+def journeys_sql(seq: str) -> str:
+    """SQL: a row a journey of ``seq`` (the table ``jrn``): its path, events, duration, last
+    event's time and stage, and success.
+
+    The stages are put in the order of their positions: twice as fast as sorting a list of
+    (position, stage) pairs, three times list(stage ORDER BY pos). The two lists of one
+    aggregate gather a journey's rows in one same order (DuckDB updates and combines the
+    states of all the aggregates of a grouping together; a test holds this on rows in random
+    order). The last stage is read off the path: arg_max(stage, pos) took 0.2 s of 1.4 s at
+    10M events."""
+    return ("SELECT journey, path, n, duration, last_ts, path[-1] AS last_stage, success "
+            "FROM (SELECT journey, list_select(list(stage), list_grade_up(list(pos))) AS path, "
+            "count(*) AS n, epoch(max(ts)) - epoch(min(ts)) AS duration, max(ts) AS last_ts, "
+            f"bool_or(success) AS success FROM {seq} GROUP BY journey)")
 
 
 class Ordering:
@@ -189,18 +215,7 @@ class Ordering:
             "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
         )
         self.con.execute(
-            # The stages put in the order of their positions: twice as fast as sorting a list
-            # of (position, stage) pairs, three times list(stage ORDER BY pos). The two lists
-            # of one aggregate gather a journey's rows in one same order (a test holds this
-            # against list(stage ORDER BY pos)). The last stage is read off the path: a
-            # 0.2 s of 1.4 s at 10M events, where arg_max(stage, pos) was.
-            f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS SELECT journey, path, n, duration, "
-            "last_ts, path[-1] AS last_stage, success FROM (SELECT journey, "
-            "list_select(list(stage), list_grade_up(list(pos))) AS path, "
-            "count(*) AS n, epoch(max(ts)) - epoch(min(ts)) AS duration, max(ts) AS last_ts, "
-            f"bool_or(success) AS success FROM {self.seq} GROUP BY journey)"
-        )
-
+            f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS {journeys_sql(self.seq)}")
 
     def _names(self, name: str, column: str, condition: str) -> str:
         """An ENUM type of the values of ``column`` in the events that meet ``condition``,
@@ -226,7 +241,8 @@ class DuckDBEngine(Ordering):
     _paths_made = False  # whether the table of paths of the tables _order() made exists
 
     def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {self._paths}")
+        # The table of paths is made again when next read (CREATE OR REPLACE), not dropped:
+        # the log names its subsets by how many tables there are.
         self._visits, self._paths_made = None, False
         super()._order(handoff, outcome, condition)
 
@@ -235,12 +251,11 @@ class DuckDBEngine(Ordering):
         return "pth" + self.suffix
 
     def _path_table(self) -> str:
-        """The table of the distinct paths: each with its journeys ``j`` and their median
-        duration ``m``; the stages, the transitions' journeys and the paths read it."""
+        """The table of path_table_sql(), made on first use; the stages, the transitions'
+        journeys and the paths read it."""
         if not self._paths_made:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self._paths} AS SELECT path, "
-                             f"count(*) AS j, median(duration) AS m FROM {self.jrn} "
-                             "GROUP BY path")
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self._paths} AS "
+                             + path_table_sql(self.jrn))
             self._paths_made = True
         return self._paths
 
@@ -254,8 +269,9 @@ class DuckDBEngine(Ordering):
         return stage_rows(row[:5] for row in self._visit_figures())
 
     def transitions(self) -> list[TransitionCount]:
-        # A transition's journeys are counted on the paths, each pair once a path: counting
-        # distinct journey ids over the events took three times as long as the rest.
+        # A transition's journeys are counted on the paths, each pair once a path (by the
+        # path's number, as in visit_sql()): counting distinct journey ids over the events
+        # took three times as long as the rest.
         return move_rows(_rows(self.con,
             "SELECT stage, next_stage, n, journeys, med, mean, p90, h FROM ("
             "SELECT stage, next_stage, count(*) AS n, median(wait) AS med, avg(wait) AS mean, "
@@ -263,9 +279,10 @@ class DuckDBEngine(Ordering):
             "count(*) FILTER (WHERE hand IS DISTINCT FROM next_hand AND hand IS NOT NULL "
             f"AND next_hand IS NOT NULL) AS h FROM {self.seq} WHERE next_stage IS NOT NULL "
             "GROUP BY stage, next_stage) JOIN (SELECT stage, next_stage, sum(j)::BIGINT AS "
-            "journeys FROM (SELECT DISTINCT path, j, path[i] AS stage, path[i + 1] AS "
-            "next_stage FROM (SELECT path, j, unnest(range(1, len(path))) AS i "
-            f"FROM {self._path_table()})) GROUP BY stage, next_stage) "
+            "journeys FROM (SELECT DISTINCT id, j, "
+            "unnest(list_slice(path, 1, len(path) - 1)) AS stage, "
+            "unnest(list_slice(path, 2, len(path))) AS next_stage "
+            f"FROM {self._path_table()}) GROUP BY stage, next_stage) "
             "USING (stage, next_stage)"))
 
     def paths(self) -> list[PathCount]:

@@ -19,8 +19,8 @@ from cjm.units import format_count, format_counted
 SAMPLE_SIZE = 20_000
 _EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
 # An offset ends a time of day (10:11, 10:11:12.5, T101112): the -06 of 2024-07-06 is a day.
-_OFFSET = re.compile(r"(\d:\d\d(:\d\d)?(\.\d+)?|T\d{4}(\d\d)?(\.\d+)?)\s*"
-                     r"(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
+_OFFSET = re.compile(r"(\d:\d\d(:\d\d)?(\.\d*)?|T\d{4}(\d\d)?(\.\d*)?)\s*"
+                     r"(Z|UTC|GMT|[+-]\d\d(:?\d\d(:?\d\d)?)?)$", re.IGNORECASE)
 _DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{2}|\d{4})(\D|$)"
 _TIME_PARTS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S", "T%H:%M",
                " %I:%M %p", " %I:%M:%S %p")  # 12-hour clocks with AM/PM too
@@ -42,9 +42,10 @@ _EPOCH_UNITS = (  # (largest magnitude, unit, SQL turning the number into a TIME
 _EPOCH_SQL = "CASE " + " ".join(
     f"WHEN abs(try_cast({{c}} AS DOUBLE)) < {limit:.0e} THEN {sql}"
     for limit, _, sql in _EPOCH_UNITS) + " END"
-# DuckDB also casts the words 'epoch', 'infinity' and '-infinity' to timestamps; a log means
-# none of them.
-_ISO_SQL = "CASE WHEN ascii({c}) BETWEEN 43 AND 57 THEN try_cast({c} AS TIMESTAMPTZ) END"  # +-0-9
+# DuckDB also casts the words 'epoch', 'infinity', '-infinity' and '-epoch' to timestamps; a
+# log means none of them: a timestamp starts with a digit, or with a sign before one.
+_ISO_SQL = ("CASE WHEN ascii({c}) BETWEEN 48 AND 57 OR ascii({c}) IN (43, 45) "  # 0-9, + -
+            "AND ascii(substr({c}, 2)) BETWEEN 48 AND 57 THEN try_cast({c} AS TIMESTAMPTZ) END")
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,8 @@ def detect_format(
     epoch = _epoch_format(values, column, where)
     if epoch is not None:
         return epoch
-    iso_read = _reads(con, values, _ISO_SQL)
-    if sum(iso_read) >= 0.5 * len(values):
-        return TimestampFormat("ISO 8601", _ISO_SQL, _naive(values, iso_read))
+    if _parsed(con, values, _ISO_SQL) >= 0.5 * len(values):
+        return TimestampFormat("ISO 8601", _ISO_SQL, _naive(values))
     first = _day_month(values)
     if first is not None:
         return _day_month_format(first, dayfirst, lambda: _day_order(
@@ -156,17 +156,17 @@ def detect_format(
     raise _unrecognised(values, column, where)
 
 
-def sample_format(values: list[str], iso_read: list[bool], *, dayfirst: bool | None,
-                  column: str, where: str) -> TimestampFormat:
+def sample_format(values: list[str], iso_hits: int, *, dayfirst: bool | None, column: str,
+                  where: str) -> TimestampFormat:
     """detect_format's decision without DuckDB, for an engine that reads ISO 8601 itself:
     ``values`` are the column's first non-empty values (trimmed, at most SAMPLE_SIZE) and
-    ``iso_read`` says of each whether it reads it as ISO 8601. The day order is decided from
-    these values; the other formats are counted with Python's strptime, to be named."""
+    ``iso_hits`` how many of them it reads as ISO 8601. The day order is decided from these
+    values; the other formats are counted with Python's strptime, to be named."""
     epoch = _epoch_format(values, column, where)
     if epoch is not None:
         return epoch
-    if sum(iso_read) >= 0.5 * len(values):
-        return TimestampFormat("ISO 8601", _ISO_SQL, _naive(values, iso_read))
+    if iso_hits >= 0.5 * len(values):
+        return TimestampFormat("ISO 8601", _ISO_SQL, _naive(values))
     first = _day_month(values)
     if first is not None:
         def order() -> bool:
@@ -210,10 +210,12 @@ def _day_month(values: list[str]) -> re.Match | None:
     return found[0] if len(found) >= 0.5 * len(values) else None
 
 
-def _naive(values: list[str], read: list[bool]) -> bool:
-    """Whether a value read carries no offset. One that cannot be read is a reject, not a
-    naive timestamp: "tomorrow" among values ending in Z says nothing of the time zone."""
-    return any(r and not _OFFSET.search(v) for v, r in zip(values, read, strict=True))
+def _naive(values: list[str]) -> bool:
+    """Whether a value that looks like a timestamp (it starts with a digit) carries no
+    offset. A word is a reject, not a naive timestamp: "tomorrow" among values ending in Z
+    says nothing of the time zone. Decided on the text alone, not on what an engine's
+    parser takes, so that every engine decides alike."""
+    return any(v[:1].isdigit() and not _OFFSET.search(v) for v in values)
 
 
 def _day_month_format(first: re.Match, dayfirst: bool | None, day_order) -> TimestampFormat:
@@ -240,13 +242,6 @@ def _parsed(con, values: list[str], sql: str) -> int:
         [values],
     ).fetchall()[0][0]
 
-
-def _reads(con, values: list[str], sql: str) -> list[bool]:
-    """Of each value, in order, whether ``sql`` reads it."""
-    return con.execute(
-        f"SELECT list_transform(?::VARCHAR[], lambda v: ({sql.replace('{c}', 'v')}) IS NOT NULL)",
-        [values],
-    ).fetchall()[0][0]
 
 
 def _day_order(con, relation: str, quoted: str, where: str) -> bool:

@@ -80,8 +80,12 @@ def test_timezone_shifts_naive_timestamps_and_says_so(stamps):
     (["2024-07-06T10:11Z", "2024-07-06 10:11:12.5 +02:00"], False, at(2024, 7, 6, 10, 11)),
     (["2024-07-06T10:11:12-0330", "2024-07-06T10:11:12+02"], False, at(2024, 7, 6, 13, 41, 12)),
     (["20240706T101112Z"], False, at(2024, 7, 6, 10, 11, 12)),  # its Z is UTC too
+    # Offsets with seconds, and a fraction with no digits, are offsets too.
+    (["2024-07-06T10:11:12+01:30:15", "2024-07-06T10:11:12.Z", "2024-07-06 10:11:12.+02:00"],
+     False, at(2024, 7, 6, 8, 40, 57)),
     # A word that is no timestamp is a reject: it says nothing of the time zone.
-    (["2024-07-06T10:11Z", "tomorrow", "2024-07-06T10:12Z"], False, at(2024, 7, 6, 10, 11)),
+    (["2024-07-06T10:11Z", "tomorrow", "-epoch", "2024-07-06T10:12Z"], False,
+     at(2024, 7, 6, 10, 11)),
     (["2024-07-06T10:11Z", "tomorrow", "2024-07-06 12:12"], True, at(2024, 7, 6, 10, 11)),
     (["2024-07-06 10:11:12 UTC", "2024-07-06 10:11:12 gmt"], False, at(2024, 7, 6, 10, 11, 12)),
 ])
@@ -186,6 +190,15 @@ def test_unrecognisable_timestamps_ask_for_a_format(stamps):
     with pytest.raises(cjm.DataError, match="cannot recognise the timestamps") as caught:
         stamps(["soon", "later"])
     assert "--timestamp-format" in str(caught.value)
+
+
+def test_words_duckdb_casts_to_timestamps_are_rejects(stamps):
+    # DuckDB casts these words to instants (1970, or infinity); in a log they are no time.
+    words = ["epoch", "-epoch", "infinity", "-infinity", "+infinity"]
+    log, instants = stamps([f"2024-03-05T1{h}:00:00Z" for h in range(6)] + words)
+    assert instants == [at(2024, 3, 5, 10 + h) for h in range(6)]
+    assert [(r["line"], r["reason"]) for r in log.rejects()] == [
+        (line, "unparsable timestamp (ISO 8601 expected)") for line in range(8, 13)]
 
 
 def test_slash_separated_iso_like_timestamps(stamps):

@@ -706,12 +706,12 @@ def _text_timestamps(raw, column: str, timezone: str, given_format: str | None,
     first = (iso.where(F.col("_ts_text").isNotNull() & (F.col("_ts_text") != ""))
              .orderBy("_file", "_line").limit(SAMPLE_SIZE).select("_ts_text", "_ts").collect())
     values = [r["_ts_text"] for r in first]
-    read = [r["_ts"] is not None for r in first]
+    read = sum(r["_ts"] is not None for r in first)
     # Dates in forms Spark's pattern does not take (a year of two digits, a zone's name after
     # the time, …): DuckDB may read them, so Spark cannot be sure to read them alike.
     doubtful = [r["_ts_text"] for r in first if r["_ts"] is None
                 and _DATE_LIKE.match(r["_ts_text"]) and not _ISO.match(r["_ts_text"])]
-    if doubtful and sum(read) + len(doubtful) >= 0.5 * len(values):
+    if doubtful and read + len(doubtful) >= 0.5 * len(values):
         raise DataError(
             f"{where}: Spark and DuckDB may read the timestamp {doubtful[0]!r} (column "
             f"{column!r}) differently", f"{SPARK_FORMATS_HINT} (YYYY-MM-DD "

@@ -243,7 +243,6 @@ def _parsed(con, values: list[str], sql: str) -> int:
     ).fetchall()[0][0]
 
 
-
 def _day_order(con, relation: str, quoted: str, where: str) -> bool:
     """True for day first: decided by the rows whose first or second number exceeds 12."""
     first_big, second_big = con.execute(

@@ -116,7 +116,7 @@ class BucketedEngine(Ordering):
                 self._order(handoff, outcome, f"{mine} AND {condition}" if condition else mine)
                 s, j = self.seq, self.jrn
                 for sql in (
-                    f"INSERT INTO {a}stage {visit_sql(f'({path_table_sql(j)})')}",
+                    f"INSERT INTO {a}stage {visit_sql(f'({path_table_sql(j, median=False)})')}",
                     f"INSERT INTO {a}trans SELECT stage, next_stage, count(*), "
                     f"count(DISTINCT journey), count(*) FILTER (WHERE {handoff_sql}) FROM {s} "
                     "WHERE next_stage IS NOT NULL GROUP BY stage, next_stage",

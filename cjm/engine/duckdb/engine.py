@@ -149,11 +149,12 @@ def visit_sql(paths: str) -> str:
             "GROUP BY id, j, stage) GROUP BY stage")
 
 
-def path_table_sql(jrn: str) -> str:
-    """SQL: the distinct paths of ``jrn``, each with a number ``id``, its journeys ``j`` and
-    their median duration ``m``."""
-    return ("SELECT row_number() OVER () AS id, path, j, m FROM (SELECT path, count(*) AS j, "
-            f"median(duration) AS m FROM {jrn} GROUP BY path)")
+def path_table_sql(jrn: str, median: bool = True) -> str:
+    """SQL: the distinct paths of ``jrn``, each with a number ``id``, its journeys ``j`` and,
+    with ``median``, their median duration ``m`` (which holds every journey's duration)."""
+    m = ", median(duration) AS m" if median else ""
+    return (f"SELECT row_number() OVER () AS id, * FROM (SELECT path, count(*) AS j{m} "
+            f"FROM {jrn} GROUP BY path)")
 
 
 def journeys_sql(seq: str) -> str:

@@ -395,3 +395,14 @@ def test_reading_xes_or_json_lines_does_not_import_pandas(write, fmt):
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_the_lines_counted_beside_the_parse(write, tmp_path):
+    """The line count runs in a thread while DuckDB parses; its result, or its error, comes
+    back where it is read."""
+    from cjm.engine.duckdb.readers.delimited import _LineCount
+
+    assert _LineCount(write("a.csv", "h\n1\n2")).result() == 3
+    assert _LineCount(write("b.csv", "h\n1\n2\n")).result() == 3
+    with pytest.raises(FileNotFoundError):
+        _LineCount(tmp_path / "missing.csv").result()

@@ -203,6 +203,53 @@ def test_quality_ties_and_single_event_journeys(read, write):
                                 "journey (1 journey); they keep file order")
 
 
+TIES = ("case_id,activity,timestamp,channel\n"
+        "c,a,2024-03-01T10:00:00Z,web\nc,b,2024-03-01T10:00:00Z,web\n"
+        "c,a,2024-03-01T10:00:00Z,web\nc,c,2024-03-01T11:00:00Z,web\n"  # a repeat of line 2
+        "d,a,2024-03-01T10:00:00Z,web\nd,a,2024-03-01T10:00:00Z,app\n"  # a tie, no repeat
+        "e,a,2024-03-01T10:00:00Z,web\n"                                  # not tied with c's
+        # 1 µs apart in the year 9000, where epoch seconds as doubles no longer differ:
+        "f,a,9000-12-31T23:59:59.000001Z,web\nf,b,9000-12-31T23:59:59.000002Z,web\n")
+
+
+def test_ties_found_by_the_ordering_are_those_of_the_grouping(read, write, monkeypatch):
+    """The checks wait for the warnings to be asked for; when the journeys were ordered
+    first, the ties come from the ordering, else from grouping the events: the same."""
+    from cjm.engine.duckdb import checks
+
+    pairs = []
+    find_ties = checks.find_ties
+    monkeypatch.setattr(checks, "find_ties", lambda con, printed=False, given=None: (
+        pairs.append(given), find_ties(con, printed, given))[1])
+    path = write("ties.csv", TIES)
+    grouped = read(path).warnings
+    log = read(path)
+    cjm.discover(log)
+    assert pairs == [None, "tied_pairs"]
+    assert log.warnings == grouped
+    counts = {w.code: w.count for w in grouped}
+    assert (counts["ties"], counts["duplicates"]) == (5, 1)
+    assert "_row" not in log.to_pandas().columns
+    assert "_row" not in [c[0] for c in log.con.execute("DESCRIBE events").fetchall()]
+
+
+def test_the_checks_left_for_later_wait_for_no_one(read, write):
+    """A subset, a closed log and a log under a memory limit all give the warnings."""
+    from cjm.engine.protocol import Reaching
+
+    path = write("ties.csv", TIES)
+    expected = read(path).warnings
+    log = read(path)
+    vip = log.subset(Reaching(("c",)), "reaching c")
+    assert vip.journeys == 1
+    assert log.warnings == expected and vip.warnings == expected
+    log = read(path)
+    log.close()
+    assert log.warnings == expected
+    log = read(path, memory_limit="1GB")
+    assert log._pending is None and log.warnings == expected
+
+
 def test_quality_future_and_before_1990(read, write):
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
     path = write("q.csv", "case_id,activity,timestamp\n"

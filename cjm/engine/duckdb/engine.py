@@ -8,7 +8,7 @@ figure is then an aggregate over ``seq``, over ``jrn`` (one row a journey) or ov
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cjm.engine.rows import (
     ChannelCount,
@@ -46,6 +46,9 @@ from cjm.engine.semantics import (
     unsummable,
 )
 from cjm.sql import sql_name, sql_string
+
+if TYPE_CHECKING:
+    from cjm.engine.duckdb.checks import PendingChecks
 
 
 def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -185,6 +188,8 @@ class Ordering:
         self.log_end: float | None = None  # epoch seconds of the whole log's last event
         self.condition = ""  # which events of ``events`` the tables of _order() hold
         self.sources: list[str] = []  # the log's files, by their number in ``_file``
+        # The log's checks still to make (ordering every event of the log finds its ties).
+        self.checks: PendingChecks | None = None
 
     def prepare(self, handoff: str | None, outcome: str | None,
                 stages: Sequence[str] | None = None) -> None:
@@ -214,6 +219,8 @@ class Ordering:
             f"{success} AS success FROM {self.events} {where}) "
             "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
         )
+        if self.checks is not None and not condition:
+            self.checks.take_ties(self.con, self.seq)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS {journeys_sql(self.seq)}")
 

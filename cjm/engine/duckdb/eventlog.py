@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import shutil
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ from cjm.accounting import (
     write_rejects,
 )
 from cjm.config import Config, find_config
-from cjm.engine.duckdb.checks import exact_duplicates, find_ties, quality_warnings, totals
+from cjm.engine.duckdb.checks import (
+    PendingChecks,
+    exact_duplicates,
+    find_ties,
+    quality_warnings,
+    totals,
+)
 from cjm.engine.duckdb.memory import (
     budget_memory_limit,
     default_memory_limit,
@@ -76,6 +83,25 @@ class EventLog(LogInfo):
     # share: one ordering of the log serves every persona, not one each.
     _journey_paths: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict,
                                                                    repr=False)
+    _pending: PendingChecks | None = field(default=None, repr=False)  # checks not yet made
+    _subsets: Iterator[int] = field(default_factory=count, repr=False)  # names their views
+
+    @property  # LogInfo's field, completed on first use
+    def warnings(self) -> list[QualityWarning]:
+        """The quality warnings; the duplicate and tie checks they need run on first use,
+        after the journeys were ordered when they were (PendingChecks)."""
+        self._check()
+        return self._warnings
+
+    @warnings.setter
+    def warnings(self, value: list[QualityWarning]) -> None:
+        self._warnings = value
+
+    def _check(self) -> None:
+        """Make the checks read_log() left pending; then the events lose their print."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._warnings = [*self._warnings, *pending.check(self.con)]
 
     @property
     def suffix(self) -> str:
@@ -124,7 +150,8 @@ class EventLog(LogInfo):
         """The journeys (or, for a clipped Window, the events) ``selection`` picks, as a
         log; it shares this log's engine and reading accounting, and closing it does
         nothing."""
-        name = f"events_{len(self.con.execute('SHOW TABLES').fetchall())}"
+        self._check()  # a view binds the columns of the events, which the check changes
+        name = f"events_{next(self._subsets)}"
         if isinstance(selection, Paths):
             # The paths go in a table of their own: a persona may have many thousands.
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_paths AS SELECT "
@@ -171,6 +198,7 @@ class EventLog(LogInfo):
             from cjm.engine.duckdb.engine import DuckDBEngine
 
             engine = DuckDBEngine(self.con, self.suffix + suffix, self.table)
+            engine.checks = self._pending  # its first ordering of every event finds the ties
         # "Still active" means close to the end of the whole log, also in a segment or period.
         root = self._root()
         engine.log_end = root.last_timestamp.timestamp() if root.last_timestamp else None
@@ -208,6 +236,7 @@ class EventLog(LogInfo):
 
     def to_pandas(self):
         """The events as a pandas DataFrame, in journey order."""
+        self._check()
         return self.con.execute(
             f"SELECT * FROM {self.table} ORDER BY journey, ts, _file, _line").df()
 
@@ -215,9 +244,12 @@ class EventLog(LogInfo):
         """Close the engine and remove its temporary files (a subset leaves them be)."""
         if self._parent is not None:
             return
-        self.con.close()
-        if self._workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+        try:
+            self._check()  # its warnings stay readable once it is closed
+        finally:
+            self.con.close()
+            if self._workdir:
+                shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> EventLog:
         return self
@@ -450,6 +482,8 @@ def read_log(
             budget_memory_limit(con, budget, log.events)
             log.memory_limit = budget.size
         log.buckets = plan_buckets(con, log.events, buckets, limited=budget is not None)
+        if log.buckets > 1 or budget is not None:
+            log._check()  # the prints would hold memory that the buckets need
         log.private = key is not None or log.min_journeys > 1
         log.config = config
         log._workdir = workdir
@@ -600,20 +634,26 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
                 + (" OR NOT keep" if keep != "true" else ""))
     for column in ("keep", "reason", "ts_text") if keep != "true" else ("reason", "ts_text"):
         con.execute(f"ALTER TABLE events DROP COLUMN {column}")
-    find_ties(con, printed)
-    duplicates = exact_duplicates(con, printed)
-    if printed:
-        con.execute("ALTER TABLE events DROP COLUMN _row")
-    if drop_duplicates:
-        # A repeat sits at the same time as the event it repeats: dropping it after the
-        # journeys were split by --journey-gap changes no split.
-        con.execute("DELETE FROM events USING repeats WHERE events._file = repeats._file "
-                    "AND events._line = repeats._line")
-        duplicates = (0, [])
+    # With the rows' prints at hand, and nothing to change the events before the result,
+    # the duplicates and ties are checked when the warnings are asked for (PendingChecks).
+    pending = printed and not drop_duplicates and not rules
+    duplicates: tuple[int, list] = (0, [])
+    if not pending:
+        find_ties(con, printed)
+        duplicates = exact_duplicates(con, printed)
+        if printed:
+            con.execute("ALTER TABLE events DROP COLUMN _row")
+        if drop_duplicates:
+            # A repeat sits at the same time as the event it repeats: dropping it after the
+            # journeys were split by --journey-gap changes no split.
+            con.execute("DELETE FROM events USING repeats WHERE events._file = repeats._file "
+                        "AND events._line = repeats._line")
+            duplicates = (0, [])
+        con.execute("DROP TABLE repeats")
     rule_notes = _apply_stage_rules(con, rules) if rules else []
     reports = _file_reports(con, loads, parsed)
     # The events and rejects hold all that is needed now.
-    con.execute("DROP VIEW staged; DROP TABLE repeats")
+    con.execute("DROP VIEW staged")
     if not keep_rows:
         _drop_rows(con, loads)
     # An in-memory database compresses at a checkpoint only: the events then take a tenth of
@@ -631,11 +671,12 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     if drop_duplicates and sum(r.filtered for r in reports) > left_rows(loads):
         notes.append("exact duplicate events dropped (--drop-duplicates)")
     figures = totals(con)
+    files = [r.path for r in reports]
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
-        notes=notes, warnings=[*truncation_warnings(reports),
-                               *quality_warnings(con, [r.path for r in reports], figures,
-                                                 *duplicates)],
+        notes=notes, warnings=[*truncation_warnings(reports), *(
+            [] if pending else quality_warnings(con, files, figures, *duplicates))],
+        _pending=PendingChecks(files, figures) if pending else None,
         events=figures.events, journeys=figures.journeys, stages=figures.stages,
         first_timestamp=figures.first, last_timestamp=figures.last,
         journey_gap_seconds=gap_seconds,

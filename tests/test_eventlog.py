@@ -212,25 +212,55 @@ TIES = ("case_id,activity,timestamp,channel\n"
         "f,a,9000-12-31T23:59:59.000001Z,web\nf,b,9000-12-31T23:59:59.000002Z,web\n")
 
 
-def test_ties_found_by_the_ordering_are_those_of_the_grouping(read, write, monkeypatch):
-    """The checks wait for the warnings to be asked for; when the journeys were ordered
-    first, the ties come from the ordering, else from grouping the events: the same."""
+@pytest.fixture
+def tie_sources(monkeypatch) -> list[str | None]:
+    """The table of tied pairs each tie check was given (None: it grouped the events)."""
     from cjm.engine.duckdb import checks
 
-    pairs = []
+    given: list[str | None] = []
     find_ties = checks.find_ties
-    monkeypatch.setattr(checks, "find_ties", lambda con, printed=False, given=None: (
-        pairs.append(given), find_ties(con, printed, given))[1])
+
+    def spy(con, printed=False, pairs=None):
+        given.append(pairs)
+        return find_ties(con, printed, pairs)
+
+    monkeypatch.setattr(checks, "find_ties", spy)
+    return given
+
+
+def test_ties_found_by_the_ordering_are_those_of_the_grouping(read, write, tie_sources):
+    """The checks wait for the first ordering of every event, or for the warnings; the ties
+    come from the ordering, or from grouping the events: the same."""
     path = write("ties.csv", TIES)
     grouped = read(path).warnings
     log = read(path)
     cjm.discover(log)
-    assert pairs == [None, "tied_pairs"]
+    assert tie_sources == [None, "tied_pairs"]
     assert log.warnings == grouped
     counts = {w.code: w.count for w in grouped}
     assert (counts["ties"], counts["duplicates"]) == (5, 1)
     assert "_row" not in log.to_pandas().columns
     assert "_row" not in [c[0] for c in log.con.execute("DESCRIBE events").fetchall()]
+    assert not log.con.execute("SELECT * FROM duckdb_tables() WHERE table_name IN "
+                               "('tied_pairs', 'tied', 'prints', 'repeats')").fetchall()
+
+
+def test_an_ordering_of_some_stages_does_not_find_the_ties(read, write, tie_sources):
+    path = write("ties.csv", TIES)
+    log = read(path)
+    log.engine().prepare(None, None, stages=["b"])
+    assert tie_sources == []
+    assert warning_counts(log)["ties"] == 5
+    assert tie_sources == [None]
+
+
+def test_duplicates_are_counted_before_repeats_are_collapsed(read, write):
+    path = write("dup.csv", "case_id,activity,timestamp\n"
+                            "c,a,2024-03-01T10:00:00Z\nc,a,2024-03-01T10:00:00Z\n"
+                            "c,b,2024-03-01T11:00:00Z\n")
+    log = read(path, collapse_repeats=True)
+    assert log.events == 2
+    assert warning_counts(log)["duplicates"] == 1
 
 
 def test_the_checks_left_for_later_wait_for_no_one(read, write):
@@ -248,6 +278,29 @@ def test_the_checks_left_for_later_wait_for_no_one(read, write):
     assert log.warnings == expected
     log = read(path, memory_limit="1GB")
     assert log._pending is None and log.warnings == expected
+    log = read(path)
+    log.con.close()
+    log.close()  # its user closed the connection first: nothing to check, no error
+
+
+def test_a_check_that_fails_can_be_made_again(read, write):
+    """A check stopped half-way (here by a table in its way) loses no warning, leaves none
+    of its tables, and lets the error of a with block through."""
+    import duckdb
+
+    path = write("ties.csv", TIES)
+    expected = read(path).warnings
+    log = read(path)
+    log.con.execute("CREATE TEMP TABLE prints (x INTEGER)")
+    with pytest.raises(duckdb.CatalogException):
+        _ = log.warnings
+    assert not log.con.execute("SELECT * FROM duckdb_tables() WHERE table_name IN "
+                               "('tied_pairs', 'tied', 'repeats')").fetchall()
+    log.con.execute("DROP TABLE prints")
+    assert log.warnings == expected
+    with pytest.raises(ValueError, match="the block's own"), cjm.read_log(path) as log:
+        log.con.execute("CREATE TEMP TABLE prints (x INTEGER)")
+        raise ValueError("the block's own")
 
 
 def test_quality_future_and_before_1990(read, write):

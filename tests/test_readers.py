@@ -397,12 +397,35 @@ def test_reading_xes_or_json_lines_does_not_import_pandas(write, fmt):
     assert done.stdout.strip() == "False"
 
 
+def _counted(path):
+    from cjm.engine.duckdb.readers.delimited import _LineCount
+
+    count = _LineCount(path)
+    count.start()
+    return count.result()
+
+
 def test_the_lines_counted_beside_the_parse(write, tmp_path):
     """The line count runs in a thread while DuckDB parses; its result, or its error, comes
     back where it is read."""
-    from cjm.engine.duckdb.readers.delimited import _LineCount
-
-    assert _LineCount(write("a.csv", "h\n1\n2")).result() == 3
-    assert _LineCount(write("b.csv", "h\n1\n2\n")).result() == 3
+    assert _counted(write("a.csv", "h\n1\n2")) == 3
+    assert _counted(write("b.csv", "h\n1\n2\n")) == 3
     with pytest.raises(FileNotFoundError):
-        _LineCount(tmp_path / "missing.csv").result()
+        _counted(tmp_path / "missing.csv")
+
+
+def test_a_file_read_in_place_has_its_lines_counted_in_a_thread(write, read, monkeypatch):
+    import threading
+
+    from cjm.engine.duckdb.readers import delimited
+
+    counted_in = []
+    count_lines = delimited._count_lines
+
+    def spy(path):
+        counted_in.append(threading.current_thread() is threading.main_thread())
+        return count_lines(path)
+
+    monkeypatch.setattr(delimited, "_count_lines", spy)
+    log = read(write("a.csv", "case_id,stage,timestamp\nc,a,2024-03-01T10:00:00Z\n"))
+    assert log.events == 1 and counted_in == [False]

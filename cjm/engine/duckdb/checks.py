@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from cjm.quality import DUPLICATE_KEY, EARLIEST, QualityWarning, warnings_from
+from cjm.sql import sql_name
 
 
 def find_ties(con, printed: bool = False, pairs: str | None = None) -> None:
@@ -106,34 +108,46 @@ def quality_warnings(con, files: list[str], figures: Totals, duplicates: int = 0
 
 
 class PendingChecks:
-    """The exact-duplicate and tie checks of a read, left until its warnings are asked for,
-    so that the window that orders the journeys can find the ties on its way: grouping 10M
-    events by journey and timestamp takes 0.8 s, and the window has their order at hand.
-
-    The events keep their print (``_row``) until then; check() drops it.
+    """The exact-duplicate and tie checks of a read, left for later, so that the window that
+    orders the journeys finds the ties on its way: grouping 10M events by journey and
+    timestamp takes 0.8 s, and the window has their order at hand. They are made once, on
+    the events as they are then: at the first ordering of every event, or when the
+    warnings are asked for before it. The events keep their print (``_row``) until then.
     """
-
-    PAIRS = "tied_pairs"
 
     def __init__(self, files: list[str], figures: Totals) -> None:
         self.files = files
         self.figures = figures
-        self.pairs: str | None = None  # the table of tied pairs, once an ordering found them
+        self.warnings: list[QualityWarning] | None = None  # once checked
 
-    def take_ties(self, con, seq: str) -> None:
-        """Keep the tied pairs of ``seq``, the window over every event (ordered by journey,
-        then time): an event at the time of the next one of its journey waits 0 s."""
-        if self.pairs is None:
-            con.execute(f"CREATE TEMP TABLE {self.PAIRS} AS SELECT DISTINCT journey, ts "
-                        f"FROM {seq} WHERE wait = 0")
-            self.pairs = self.PAIRS
-
-    def check(self, con) -> list[QualityWarning]:
-        """The warnings of quality_warnings(), the duplicates and ties checked now."""
-        find_ties(con, True, self.pairs)
-        duplicates = exact_duplicates(con, True)
-        con.execute("ALTER TABLE events DROP COLUMN _row")
+    def check(self, con, seq: str | None = None) -> list[QualityWarning]:
+        """The warnings of quality_warnings(), checked now unless they were; ``seq``: the
+        window over every event, ordered by journey and time, where an event at the time
+        of the next one of its journey waits 0 s. A check that fails leaves no table
+        behind and can be made again."""
+        if self.warnings is not None:
+            return self.warnings
+        before = _temporary_tables(con)
+        try:
+            if seq is not None:
+                con.execute(f"CREATE TEMP TABLE tied_pairs AS SELECT DISTINCT journey, ts "
+                            f"FROM {seq} WHERE wait = 0")
+            find_ties(con, True, "tied_pairs" if seq is not None else None)
+            duplicates = exact_duplicates(con, True)
+            warnings = quality_warnings(con, self.files, self.figures, *duplicates)
+            con.execute("ALTER TABLE events DROP COLUMN _row")
+        except BaseException:
+            with suppress(Exception):  # the error that stopped the check is the one to see
+                for table in _temporary_tables(con) - before:
+                    con.execute(f"DROP TABLE {sql_name(table)}")
+            raise
         con.execute("DROP TABLE repeats")
-        if self.pairs is not None:
-            con.execute(f"DROP TABLE {self.pairs}")
-        return quality_warnings(con, self.files, self.figures, *duplicates)
+        if seq is not None:
+            con.execute("DROP TABLE tied_pairs")
+        self.warnings = warnings
+        return warnings
+
+
+def _temporary_tables(con) -> set[str]:
+    return {row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}

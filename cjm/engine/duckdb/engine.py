@@ -188,7 +188,7 @@ class Ordering:
         self.log_end: float | None = None  # epoch seconds of the whole log's last event
         self.condition = ""  # which events of ``events`` the tables of _order() hold
         self.sources: list[str] = []  # the log's files, by their number in ``_file``
-        # The log's checks still to make (ordering every event of the log finds its ties).
+        # The log's checks still to make: ordering every event of the log finds its ties.
         self.checks: PendingChecks | None = None
 
     def prepare(self, handoff: str | None, outcome: str | None,
@@ -220,7 +220,8 @@ class Ordering:
             "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
         )
         if self.checks is not None and not condition:
-            self.checks.take_ties(self.con, self.seq)
+            self.checks.check(self.con, self.seq)
+            self.checks = None
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS {journeys_sql(self.seq)}")
 
@@ -248,8 +249,7 @@ class DuckDBEngine(Ordering):
     _paths_made = False  # whether the table of paths of the tables _order() made exists
 
     def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
-        # The table of paths is made again when next read (CREATE OR REPLACE), not dropped:
-        # the log names its subsets by how many tables there are.
+        # The table of paths is made again (CREATE OR REPLACE) when next read.
         self._visits, self._paths_made = None, False
         super()._order(handoff, outcome, condition)
 

@@ -98,10 +98,11 @@ class EventLog(LogInfo):
         self._warnings = value
 
     def _check(self) -> None:
-        """Make the checks read_log() left pending; then the events lose their print."""
+        """Take in the checks read_log() left pending (made now, unless an ordering of
+        every event made them); then the events have lost their print."""
         if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._warnings = [*self._warnings, *pending.check(self.con)]
+            self._warnings = [*self._warnings, *self._pending.check(self.con)]
+            self._pending = None
 
     @property
     def suffix(self) -> str:
@@ -150,7 +151,7 @@ class EventLog(LogInfo):
         """The journeys (or, for a clipped Window, the events) ``selection`` picks, as a
         log; it shares this log's engine and reading accounting, and closing it does
         nothing."""
-        self._check()  # a view binds the columns of the events, which the check changes
+        self._check()  # the subset's warnings are the log's
         name = f"events_{next(self._subsets)}"
         if isinstance(selection, Paths):
             # The paths go in a table of their own: a persona may have many thousands.
@@ -242,10 +243,20 @@ class EventLog(LogInfo):
 
     def close(self) -> None:
         """Close the engine and remove its temporary files (a subset leaves them be)."""
+        self._close(check=True)
+
+    def _close(self, check: bool) -> None:
+        """close(); with ``check``, the checks still pending are made first, so that the
+        warnings stay readable once the log is closed."""
         if self._parent is not None:
             return
+        import duckdb
+
         try:
-            self._check()  # its warnings stay readable once it is closed
+            if check:
+                self._check()
+        except duckdb.ConnectionException:
+            pass  # its user closed the connection: nothing can be checked
         finally:
             self.con.close()
             if self._workdir:
@@ -254,8 +265,9 @@ class EventLog(LogInfo):
     def __enter__(self) -> EventLog:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        # After an error in the block, that error is the one to see: no check runs.
+        self._close(check=kind is None)
 
 
 def pseudonym_sql(column: str, key: str) -> str:

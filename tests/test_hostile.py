@@ -130,6 +130,14 @@ def _gzip_cut_after_the_sample(path: Path) -> None:
     path.write_bytes(data[: len(data) * 3 // 4])
 
 
+def _mixed_line_endings_after_the_first_rows(path: Path) -> None:
+    """CRLF, then LF after 5,000 rows: the first row parses, the sample of timestamps not."""
+    path.write_bytes(("case_id,activity,timestamp\r\n"
+                      + "".join(f"c{i},Visit,2024-03-01T10:00:00Z\r\n" for i in range(5000))
+                      + "".join(f"d{i},Buy,2024-03-02T10:00:00Z\n" for i in range(5000))
+                      ).encode())
+
+
 def _parquet(table_of: Callable[[object], object]) -> Callable[[Path], None]:
     def make(path: Path) -> None:
         pa = pytest.importorskip("pyarrow")
@@ -176,6 +184,9 @@ CASES = [
     Case("duplicate_columns.csv", 0, None),
     Case("cr_only.csv", 0, None),
     Case("mixed_line_endings.csv", 1, "a carriage return inside a line, or line endings mixed"),
+    Case("mixed_line_endings_later.csv", 1,
+         "a carriage return inside a line, or line endings mixed",
+         _mixed_line_endings_after_the_first_rows),
     Case("unicode_line_separators.csv", 1, "Columns: case_id, activity\\u2028x, timestamp"),
     Case("utf16_garbage.csv", 1, "cannot decode as utf-16"),
     Case("formula_injection.csv", 0, "malformed line: expected number of columns"),

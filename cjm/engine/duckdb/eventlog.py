@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import count
@@ -43,7 +44,7 @@ from cjm.engine.duckdb.readers.database import load_database
 from cjm.engine.protocol import FirstValue, Paths, Reaching, Selection, StartPeriod
 from cjm.engine.rows import JourneySizes, StageTotal
 from cjm.engine.semantics import EARLIEST_EVENT, LATEST_EVENT
-from cjm.errors import CjmError, DataError, UsageError
+from cjm.errors import DataError, UsageError
 from cjm.files import expand_paths
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
@@ -555,8 +556,9 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     con.execute(f"CREATE VIEW raw AS {_relation_union(loads)}")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
     ts_column = mapping.column("timestamp")
-    ts_format = detect_format(con, "raw", ts_column, types[ts_column],
-                              given_format=timestamp_format, dayfirst=dayfirst, where=where)
+    with _file_errors(loads, where):
+        ts_format = detect_format(con, "raw", ts_column, types[ts_column],
+                                  given_format=timestamp_format, dayfirst=dayfirst, where=where)
 
     def col(role: str) -> str:
         return sql_name(mapping.column(role))
@@ -581,7 +583,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         f"WHEN ts NOT BETWEEN {_EARLIEST} AND {_LATEST} "
         "THEN 'timestamp out of range (years 1 to 9999)' END"
     )
-    lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
+    with _file_errors(loads, where):
+        lifecycle_note, keep = _lifecycle_filter(con, mapping, lifecycle)
     case = pseudonym_sql(text["case"], pseudonym_key) if pseudonym_key else text["case"]
     # The rows as read, typed, with the reason each one is refused (or the lifecycle that is
     # not kept): one pass over the file's rows makes the events table, from which those rows
@@ -615,19 +618,13 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     # Unsorted: every query that needs an order sorts within journeys itself.
     rest = (f"stage, ts, _file, _line{extra}{', keep' if keep != 'true' else ''}, reason, "
             f"CASE WHEN reason IS NOT NULL THEN ts_text END AS ts_text FROM {rows}")
-    try:
+    with _file_errors(loads, where):
         if gap_seconds:
             con.execute(f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, {rest}")
         else:
             _create_events(con, f"SELECT case_id AS journey, {rest}")
             if scanned:  # the provisional lines: the row's number + 2
                 con.execute("UPDATE events SET _line = rowid + 2")
-    except Exception as exc:  # duckdb's own errors, raised by a file read in this pass
-        if scanned and not isinstance(exc, CjmError):
-            from cjm.engine.duckdb.readers.delimited import parse_error
-
-            raise parse_error(exc, loads[0].path, where) from None
-        raise
     con.execute("SET TimeZone = 'UTC'")  # naive timestamps were read in the log's time zone
     parsed = dict(con.execute("SELECT _file, count(*) FROM events GROUP BY _file").fetchall())
     for i, load in enumerate(loads):
@@ -695,6 +692,23 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         session_column=session_column(list(dict.fromkeys(c for load in loads
                                                          for c in load.columns)), mapping),
     )
+
+
+@contextmanager
+def _file_errors(loads: Sequence[FileLoad], where: str) -> Iterator[None]:
+    """DuckDB's errors from reading the log's file in place (each query of ``raw`` reads
+    it again, and a row past the first may break the CSV rules), as parse_error() words
+    them for the user."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        if any(load.scan for load in loads):
+            from cjm.engine.duckdb.readers.delimited import parse_error
+
+            raise parse_error(exc, loads[0].path, where) from None
+        raise
 
 
 def _create_events(con, select: str) -> None:

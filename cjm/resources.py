@@ -87,6 +87,11 @@ def _file_error(code: int, path: str | Path | None, writing: Path | None) -> Res
     return ResourceError(f"{where}: {reason}", hint)
 
 
+_REFUSED_WAYS_OUT = ("Pass a --memory-limit below the memory this process may use (ulimit -v, "
+                     "a container's limit), so that work spills to --temp-dir instead; or "
+                     "--buckets K.")
+
+
 def _duckdb_error(exc: BaseException, writing: Path | None) -> ResourceError | None:
     text = str(exc)
     if offload := _OFFLOAD.search(text):
@@ -104,9 +109,10 @@ def _duckdb_error(exc: BaseException, writing: Path | None) -> ResourceError | N
     if refused := _REFUSED.search(text):
         return ResourceError(
             f"the engine ran out of memory: the system refused {int(refused.group(1)):,} "
-            "bytes more, below the engine's own limit",
-            "Pass a --memory-limit below the memory this process may use (ulimit -v, a "
-            "container's limit), so that work spills to --temp-dir instead; or --buckets K.")
+            "bytes more, below the engine's own limit", _REFUSED_WAYS_OUT)
+    if type(exc).__name__ == "OutOfMemoryException":  # "Allocation failure": no size said
+        return ResourceError("the engine ran out of memory: the system refused it memory, "
+                             "below the engine's own limit", _REFUSED_WAYS_OUT)
     lowered = text.lower()
     for reason, code in _DUCKDB_REASONS.items():
         if reason in lowered:

@@ -294,3 +294,17 @@ def test_the_library_raises_a_resource_error_and_classifies_later_ones(big_log, 
     else:
         pytest.fail("DuckDB built a 100 MB string under a 20MB limit")
     assert classify(ValueError("no")) is None
+
+
+def test_memory_refused_without_a_size_is_the_system_refusing():
+    """DuckDB's "Allocation failure" (the system refused memory, as when the engine starts
+    under a low ulimit -v) says no size: still the system's refusal, not a bug."""
+    import duckdb
+
+    from cjm.resources import classify
+
+    known = classify(duckdb.OutOfMemoryException("Out of Memory Error: Allocation failure"))
+    assert known is not None
+    assert known.message == ("the engine ran out of memory: the system refused it memory, "
+                             "below the engine's own limit")
+    assert "--memory-limit" in known.hint

@@ -453,7 +453,12 @@ def read_log(
         encoding=encoding or config.get("encoding"),
     )
 
-    con = duckdb.connect()
+    try:
+        con = duckdb.connect()
+    except duckdb.Error as exc:  # the system may refuse the engine its first memory
+        if (known := classify(exc)) is not None and known is not exc:
+            raise known from None
+        raise
     # The events in a compressed in-memory database (compressed at the checkpoint in
     # _build): a tenth of the memory, and no undo held for the update that numbers the lines.
     con.execute("ATTACH ':memory:' AS cjm (COMPRESS)")

@@ -456,7 +456,7 @@ def read_log(
     try:
         con = duckdb.connect()
     except duckdb.Error as exc:  # the system may refuse the engine its first memory
-        if (known := classify(exc)) is not None and known is not exc:
+        if (known := classify(exc)) is not None:
             raise known from None
         raise
     # The events in a compressed in-memory database (compressed at the checkpoint in

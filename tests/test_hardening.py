@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -144,6 +145,35 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path, signum, code, wor
     assert err.strip().endswith(f"Error: {word}")
     assert "Traceback" not in out + err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_python_drops_in_a_callback_still_stops_the_command(capsys, signum):
+    """The handler raises wherever Python is: in a weakref callback Python prints the
+    interrupt as ignored and goes on, so cjm sends it again (it once finished the command
+    and exited 0 after SIGTERM)."""
+    import typer
+
+    from cjm.cli.common import reporting
+
+    class Held:
+        pass
+
+    def callback(_ref: object) -> None:
+        signal.raise_signal(signum)  # handled here, inside the callback
+
+    finished = False
+    with pytest.raises(typer.Exit) as stopped, reporting():
+        held = Held()
+        ref = weakref.ref(held, callback)
+        del held
+        for _ in range(10_000):  # the command goes on: ten seconds, unless stopped
+            time.sleep(0.001)
+        finished = True
+    assert ref() is None and not finished
+    assert stopped.value.exit_code == 128 + signum
+    err = capsys.readouterr().err
+    assert "Exception ignored" not in err and "Traceback" not in err
 
 
 def test_tens_of_thousands_of_stages_draw_the_most_frequent_with_a_warning(write, tmp_path):

@@ -1,5 +1,6 @@
 """What every command shares: the reading options (declared once), error reporting, consoles."""
 
+import _thread
 import contextlib
 import functools
 import inspect
@@ -7,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar
@@ -296,16 +298,37 @@ def reporting(debug: bool = False) -> Iterator[None]:
     interrupted = _INTERRUPTED
     interrupted.clear()
     _UNWRITTEN.clear()
+    closing = False  # once set, a signal is only noted: the command's outcome is known
+    delivery = threading.Lock()
 
     def on_interrupt(signum: int, frame: object) -> None:
         interrupted.append(signum)
-        raise KeyboardInterrupt  # unwinds, so temporary files and partial outputs go
+        if not closing:
+            raise KeyboardInterrupt  # unwinds, so temporary files and partial outputs go
+
+    def deliver_again(signum: int) -> None:
+        time.sleep(0.01)  # until the callback (and the hook below) has returned
+        with delivery:
+            if not closing:
+                _thread.interrupt_main(signum)
+
+    def on_unraisable(unraisable: Any) -> None:
+        # The handler ran inside a weakref callback or a __del__, where Python prints the
+        # interrupt and drops it: it is sent again from a thread, to land once that callback
+        # has returned (sent from here, it would be raised here and dropped again).
+        if interrupted and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            threading.Thread(target=deliver_again, args=(interrupted[0],), daemon=True).start()
+        else:
+            previous_hook(unraisable)
 
     main = threading.current_thread() is threading.main_thread()
     handled = (signal.SIGINT, signal.SIGTERM)
     previous = [signal.signal(s, on_interrupt) for s in handled] if main else []
+    previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
         yield
+        if interrupted:  # sent again, it came too late to stop the command: still said
+            raise KeyboardInterrupt
         if _UNWRITTEN:  # each was named when it failed
             raise typer.Exit(1)
     except (typer.Exit, typer.Abort):
@@ -325,6 +348,10 @@ def reporting(debug: bool = False) -> Iterator[None]:
               "This is a bug in cjm; run again with --debug and report the traceback.")
         raise typer.Exit(1) from None
     finally:
+        closing = True
+        with delivery:  # a signal sent again by now reaches on_interrupt, which notes it
+            pass
+        sys.unraisablehook = previous_hook
         for number, handler in zip(handled, previous, strict=False):
             signal.signal(number, handler)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from shlex import quote
 
 from cjm.accounting import LogInfo
+from cjm.bulk import no_cycle_collection
 from cjm.engine.protocol import Log
 from cjm.engine.rows import Handoff, Rework, Stage
 from cjm.engine.semantics import FALSY, TRUTHY
@@ -242,7 +243,7 @@ def discover(
                          "not yes/no values, so it does not mark success")
         use_outcome = _boolean(values)
     hand = _handoff_role(log, handoff_column)
-    with step("Aggregating the journeys"):
+    with step("Aggregating the journeys"), no_cycle_collection():
         engine.prepare(hand, outcome if use_outcome else None)
 
         stages = sorted(engine.stages(), key=lambda s: (-s.events, s.name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +214,31 @@ def test_discover_keeps_the_ordered_journeys_alone_and_hand_offs_as_an_enum(tmp_
                    for c in ("stage", "next_stage", "hand", "next_hand")), kinds
         assert {(h.source, h.target, h.count) for h in jm.handoffs} == {
             ("web", "app", 1), ("web", "store", 1)}
+
+
+def test_the_rows_are_built_without_the_cycle_collector(read, monkeypatch):
+    """discover() pauses Python's cycle collector while it fetches and builds the rows of
+    the aggregates (each of its passes walks every object alive), and turns it on again."""
+    import gc
+
+    from cjm.bulk import no_cycle_collection
+    from cjm.engine.duckdb.engine import DuckDBEngine
+
+    collecting = []
+    paths = DuckDBEngine.paths
+
+    def spy(self):
+        collecting.append(gc.isenabled())
+        return paths(self)
+
+    monkeypatch.setattr(DuckDBEngine, "paths", spy)
+    log = read(Path(__file__).parents[1] / "examples" / "shop.csv")
+    cjm.discover(log)
+    assert collecting == [False] and gc.isenabled()
+    gc.disable()
+    try:  # a collector its caller had paused stays paused
+        with no_cycle_collection():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -245,6 +245,39 @@ def test_ties_found_by_the_ordering_are_those_of_the_grouping(read, write, tie_s
                                "('tied_pairs', 'tied', 'prints', 'repeats')").fetchall()
 
 
+@pytest.fixture
+def journey_count_sources(monkeypatch) -> list[str | None]:
+    """The table of journeys each count of journeys was read off (None: it grouped)."""
+    from cjm.engine.duckdb import checks
+
+    given: list[str | None] = []
+    count = checks._journey_counts
+
+    def spy(con, jrn=None):
+        given.append(jrn)
+        return count(con, jrn)
+
+    monkeypatch.setattr(checks, "_journey_counts", spy)
+    return given
+
+
+def test_journeys_counted_off_the_ordering_are_those_of_the_grouping(
+        read, write, journey_count_sources):
+    """With the checks pending, the journeys (and those of a single event) are counted off
+    the first ordering of every event, or by grouping when asked for before it."""
+    path = write("ties.csv", TIES)
+    grouped = read(path)
+    expected = (grouped.journeys, warning_counts(grouped)["single_event"])
+    assert journey_count_sources == [None]
+    log = read(path)
+    journey_map = cjm.discover(log)
+    assert journey_count_sources == [None, "jrn"]
+    assert (log.journeys, warning_counts(log)["single_event"]) == expected == (4, 1)
+    assert journey_map.log.journeys == journey_map.journeys == 4
+    eager = read(path, memory_limit="1GB")  # a budget makes the checks as the log is read
+    assert (eager.journeys, warning_counts(eager)["single_event"]) == expected
+
+
 def test_an_ordering_of_some_stages_does_not_find_the_ties(read, write, tie_sources):
     path = write("ties.csv", TIES)
     log = read(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cjm.quality import DUPLICATE_KEY, EARLIEST, QualityWarning, warnings_from
@@ -66,25 +66,33 @@ class Totals:
     """The log's figures, and those of its quality warnings that every event counts for."""
 
     events: int
-    journeys: int
+    journeys: int | None  # None: not counted yet (PendingChecks)
     stages: int
     first: Any
     last: Any
-    single: int  # journeys of one event
+    single: int | None  # journeys of one event
     future: int  # events after now
     early: int  # events before EARLIEST
 
 
-def totals(con) -> Totals:
-    """The Totals of the table ``events``: one pass over the events, one over the journeys."""
+def totals(con, journeys: bool = True) -> Totals:
+    """The Totals of the table ``events``: one pass over the events, one over the journeys
+    (without ``journeys``, their figures are None: counted later, by PendingChecks)."""
     events, stages, first, last, future, early = con.execute(
         "SELECT count(*), count(DISTINCT stage), min(ts), max(ts), "
         f"count(*) FILTER (WHERE ts > now()), count(*) FILTER (WHERE ts < TIMESTAMPTZ "
         f"'{EARLIEST}') FROM events").fetchall()[0]
+    counted = _journey_counts(con) if journeys else (None, None)
+    return Totals(events, counted[0], stages, first, last, counted[1], future, early)
+
+
+def _journey_counts(con, jrn: str | None = None) -> tuple[int, int]:
+    """The journeys of ``events``, and those of a single event: off ``jrn`` (a row a journey
+    of every event, with its events ``n``: 0.01 s at 10M events) or by grouping (0.3 s)."""
+    counts = jrn or "(SELECT count(*) n FROM events GROUP BY journey)"
     journeys, single = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE n = 1) FROM "
-        "(SELECT count(*) n FROM events GROUP BY journey)").fetchall()[0]
-    return Totals(events, journeys, stages, first, last, single, future, early)
+        f"SELECT count(*), count(*) FILTER (WHERE n = 1) FROM {counts}").fetchall()[0]
+    return journeys, single
 
 
 def quality_warnings(con, files: list[str], figures: Totals, duplicates: int = 0,
@@ -117,16 +125,26 @@ class PendingChecks:
 
     def __init__(self, files: list[str], figures: Totals) -> None:
         self.files = files
-        self.figures = figures
+        self.figures = figures  # the journeys counted on first use (count_journeys)
         self.warnings: list[QualityWarning] | None = None  # once checked
 
-    def check(self, con, seq: str | None = None) -> list[QualityWarning]:
+    def count_journeys(self, con, jrn: str | None = None) -> Totals:
+        """The figures, the journeys counted now unless they were: off ``jrn``, the table
+        of every event's journeys (``n``: its events), else by grouping the events."""
+        if self.figures.journeys is None:
+            journeys, single = _journey_counts(con, jrn)
+            self.figures = replace(self.figures, journeys=journeys, single=single)
+        return self.figures
+
+    def check(self, con, seq: str | None = None, jrn: str | None = None
+              ) -> list[QualityWarning]:
         """The warnings of quality_warnings(), checked now unless they were; ``seq``: the
         window over every event, ordered by journey and time, where an event at the time
-        of the next one of its journey waits 0 s. A check that fails leaves no table
-        behind and can be made again."""
+        of the next one of its journey waits 0 s; ``jrn``: its journeys. A check that
+        fails leaves no table behind and can be made again."""
         if self.warnings is not None:
             return self.warnings
+        self.count_journeys(con, jrn)
         before = _temporary_tables(con)
         try:
             if seq is not None:

@@ -219,11 +219,11 @@ class Ordering:
             f"{success} AS success FROM {self.events} {where}) "
             "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
         )
-        if self.checks is not None and not condition:
-            self.checks.check(self.con, self.seq)
-            self.checks = None
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS {journeys_sql(self.seq)}")
+        if self.checks is not None and not condition:
+            self.checks.check(self.con, self.seq, self.jrn)
+            self.checks = None
 
     def _names(self, name: str, column: str, condition: str) -> str:
         """An ENUM type of the values of ``column`` in the events that meet ``condition``,

@@ -98,11 +98,22 @@ class EventLog(LogInfo):
     def warnings(self, value: list[QualityWarning]) -> None:
         self._warnings = value
 
+    @property  # LogInfo's field, counted on first use when the checks are pending
+    def journeys(self) -> int:
+        if self._pending is not None:
+            return self._pending.count_journeys(self.con).journeys
+        return self._journeys
+
+    @journeys.setter
+    def journeys(self, value: int | None) -> None:
+        self._journeys = value
+
     def _check(self) -> None:
         """Take in the checks read_log() left pending (made now, unless an ordering of
         every event made them); then the events have lost their print."""
         if self._pending is not None:
             self._warnings = [*self._warnings, *self._pending.check(self.con)]
+            self._journeys = self._pending.figures.journeys
             self._pending = None
 
     @property
@@ -684,7 +695,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         )
     if drop_duplicates and sum(r.filtered for r in reports) > left_rows(loads):
         notes.append("exact duplicate events dropped (--drop-duplicates)")
-    figures = totals(con)
+    figures = totals(con, journeys=not pending)  # pending: counted off the ordering
     files = [r.path for r in reports]
     return EventLog(
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,

@@ -475,3 +475,25 @@ def test_the_undo_of_an_update_comes_out_of_the_default_memory_limit():
     cap = parse_size(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
     expected = (1 + memory.DEFAULT_MEMORY_SHARE) * tables - undo
     assert abs(cap / expected - 1) < 0.01, (cap, tables, undo)
+
+
+def test_paths_read_as_text_keep_every_stage_code():
+    """paths() reads each path as one character a stage: the characters DuckDB makes are
+    those Python maps back, one for each of 70,000 codes, none a control character or a
+    surrogate (which no text can hold)."""
+    import duckdb
+
+    from cjm.engine.duckdb.engine import _CODE_CHAR_SQL, _code_char
+
+    con = duckdb.connect()
+    codes = [0, 1, 95, 55_263, 55_264, 55_265, 69_999]
+    con.execute("CREATE TYPE many AS ENUM (SELECT 's' || range FROM range(70000))")
+    rows = con.execute(
+        f"SELECT array_to_string(list_transform(path, lambda s: {_CODE_CHAR_SQL}), '') FROM "
+        "(SELECT list(('s' || c)::many ORDER BY i) AS path FROM "
+        "(SELECT unnest(?::INTEGER[]) AS c, unnest(range(?)) AS i))",
+        [codes, len(codes)]).fetchall()
+    assert rows == [("".join(_code_char(c) for c in codes),)]
+    assert len({_code_char(c) for c in range(70_000)}) == 70_000
+    assert min(_code_char(c) for c in range(70_000)) == " "
+    assert not any(0xD800 <= ord(_code_char(c)) <= 0xDFFF for c in range(70_000))

@@ -310,7 +310,7 @@ class DuckDBEngine(Ordering):
     def paths(self) -> list[PathCount]:
         # Each path comes as text, a character a stage (_code_char of its code in the ENUM):
         # DuckDB turns a list into Python values one at a time, 0.4 s for the 985,634 stages
-        # of the paths of 10M events, where their text takes 0.02 s and reading it 0.1 s.
+        # of the paths of 10M events, where their text is made, fetched and read in 0.17 s.
         names = [row[0] for row in _rows(self.con, "SELECT unnest(enum_range(NULL::"
                                                    f"{self._stage_type}))")]
         stage_of = {_code_char(code): name for code, name in enumerate(names)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,5 +81,8 @@ def lifecycle_rule(values: dict, column: str) -> tuple[str | None, bool]:
             f"lifecycle {kinds} set aside (pass --lifecycle all to keep every event)"), True
 
 
-# Rows with the same journey id, stage, time and fingerprint of every column as read (_row).
-DUPLICATE_KEY = "case_id, stage, ts, _row"
+def duplicate_key(held: Sequence[str] = ()) -> list[str]:
+    """The columns two events share when they repeat one row as read: the journey id, stage
+    and time, the optional roles ``held`` whose text the events hold, and the row's print
+    (``_row``), which stands in for the rest of the row's text."""
+    return ["case_id", "stage", "ts", *held, "_row"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cjm.errors import CjmError, DataError, UsageError, did_you_mean
 from cjm.safety import printable
@@ -213,15 +214,34 @@ def session_column(columns: list[str], mapping: Mapping) -> str | None:
     return None
 
 
+def held_roles(mapping: Mapping) -> list[str]:
+    """The optional roles of ``mapping`` whose text every event holds, as read: all but the
+    lifecycle, which only sets events aside."""
+    return [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+
+
+class Kept(NamedTuple):
+    """What to hold of a file's columns: ``columns``, those the roles take, in the order of
+    the roles; ``printed``, those whose text the events do not hold (no role takes them, or
+    the timestamp or the lifecycle does), for which a row's print stands in when exact
+    duplicates are looked for. A pseudonymised journey id stands for its text: a keyed
+    SHA-256, so two ids share one by a chance as small as two rows sharing a print."""
+
+    columns: list[str]
+    printed: list[str]
+
+
 def mapped_columns(given: dict[str, tuple[str, str]]
-                   ) -> Callable[[list[str]], list[str] | None]:
-    """A function that gives the columns the roles take among a file's (or a database
-    result's) columns, in the order of the roles; None when it cannot be told yet, and the
-    mapping's error comes once the rows are read."""
-    def keep(header: list[str]) -> list[str] | None:
+                   ) -> Callable[[list[str]], Kept | None]:
+    """A function that gives the Kept of a file's (or a database result's) columns; None
+    when it cannot be told yet, and the mapping's error comes once the rows are read."""
+    def keep(header: list[str]) -> Kept | None:
         try:
             mapping = resolve_mapping(header, given, "")
         except CjmError:
             return None
-        return list(dict.fromkeys(choice.column for choice in mapping.choices.values()))
+        held = {mapping.column(role) for role in ("case", "stage", *held_roles(mapping))} \
+            - {mapping.column("timestamp"), mapping.column("lifecycle")}
+        return Kept(list(dict.fromkeys(choice.column for choice in mapping.choices.values())),
+                    [column for column in header if column not in held])
     return keep

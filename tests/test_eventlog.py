@@ -220,9 +220,9 @@ def tie_sources(monkeypatch) -> list[str | None]:
     given: list[str | None] = []
     find_ties = checks.find_ties
 
-    def spy(con, printed=False, pairs=None):
+    def spy(con, printed=False, pairs=None, held=()):
         given.append(pairs)
-        return find_ties(con, printed, pairs)
+        return find_ties(con, printed, pairs, held)
 
     monkeypatch.setattr(checks, "find_ties", spy)
     return given

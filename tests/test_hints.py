@@ -174,6 +174,41 @@ def test_drop_duplicates_never_drops_a_row_that_differs(write, read):
         flat(run_cli("discover", "--help").output.replace("│", " "))
 
 
+# Pairs that share journey, stage and time, each differing in one column the events hold
+# (the channel) or in text they do not hold (the timestamp's, the lifecycle's), and one pair
+# alike in every column: the print of a row covers only the text the events do not hold.
+HELD = ("case_id,stage,timestamp,channel,lifecycle,note\n"
+        "a,view,2024-03-01T10:00:00Z,web,complete,\n"
+        "a,view,2024-03-01T10:00:00Z,app,complete,\n"       # another channel
+        "b,view,2024-03-01T10:00:00Z,web,complete,\n"
+        "b,view, 2024-03-01T10:00:00Z,web,complete,\n"      # the same time, written otherwise
+        "c,view,2024-03-01T10:00:00Z,web,complete,\n"
+        "c,view,2024-03-01T10:00:00Z,web,Complete,\n"       # the same lifecycle, written otherwise
+        "d,view,2024-03-01T10:00:00Z,web,complete,x\n"
+        "d,view,2024-03-01T10:00:00Z,web,complete,x\n")     # identical in every column
+
+
+def test_the_print_covers_the_text_the_events_do_not_hold(write, read):
+    from cjm.accounting import given_roles
+    from cjm.config import Config
+    from cjm.schema import Kept, mapped_columns
+
+    header = HELD.split("\n", 1)[0].split(",")
+    assert mapped_columns(given_roles(None, Config()))(header) == Kept(
+        ["case_id", "stage", "timestamp", "channel", "lifecycle"],
+        ["timestamp", "lifecycle", "note"])
+    path = write("held.csv", HELD)
+    log = read(path)
+    cjm.discover(log)  # the checks made from the ordering (PendingChecks)
+    warning = {w.code: w for w in log.warnings}["duplicates"]
+    assert (warning.count, warning.examples) == (1, (f"{path}:8",))
+    assert {w.code: w for w in read(path).warnings}["duplicates"].count == 1  # by grouping
+    dropped = read(path, drop_duplicates=True)  # the checks made as the log is read
+    assert (dropped.events, dropped.filtered) == (7, 1)
+    assert [line for (line,) in dropped.con.execute(
+        "SELECT _line FROM events ORDER BY _line").fetchall()] == [2, 3, 4, 5, 6, 7, 8]
+
+
 def _histories(path, session: bool = False):
     """40 customers, each with 3 to 5 visits a week apart; a visit is 2 to 4 stages, minutes
     apart. The id is the customer's: a journey is a whole history."""

@@ -7,13 +7,15 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cjm.quality import DUPLICATE_KEY, EARLIEST, QualityWarning, warnings_from
+from cjm.quality import EARLIEST, QualityWarning, duplicate_key, warnings_from
 from cjm.sql import sql_name
 
 
-def find_ties(con, printed: bool = False, pairs: str | None = None) -> None:
+def find_ties(con, printed: bool = False, pairs: str | None = None,
+              held: Sequence[str] = ()) -> None:
     """The table ``tied``: the events that share journey and timestamp with another (their
-    _file, _line, journey, case_id, stage, ts, and ``_row`` when ``printed``), the only rows
+    _file, _line, journey, case_id, stage, ts, the columns ``held`` of duplicate_key(), and
+    ``_row`` when ``printed``), the only rows
     that ties and exact duplicates are made of: a repeat shares its case, and so its journey,
     and its timestamp.
 
@@ -21,7 +23,8 @@ def find_ties(con, printed: bool = False, pairs: str | None = None) -> None:
     maybe others): then the events of those pairs. Else the events are grouped by a hash of
     the two, which holds a tenth of the memory of the texts: a hash shared by chance only
     brings more rows to the exact checks after."""
-    columns = f"_file, _line, journey, case_id, stage, ts{', _row' if printed else ''}"
+    columns = ", ".join(["_file", "_line", "journey", "case_id", "stage", "ts", *held,
+                         *(["_row"] if printed else [])])
     if pairs is not None:
         con.execute(f"CREATE TEMP TABLE tied AS SELECT {columns} FROM events "
                     f"SEMI JOIN {pairs} USING (journey, ts)")
@@ -31,11 +34,11 @@ def find_ties(con, printed: bool = False, pairs: str | None = None) -> None:
                 f"(SELECT {key} FROM events GROUP BY ALL HAVING count(*) > 1)")
 
 
-def exact_duplicates(con, printed: bool = False) -> tuple[int, list]:
+def exact_duplicates(con, printed: bool = False, held: Sequence[str] = ()) -> tuple[int, list]:
     """Events identical in every column, as read, to an earlier row, among the table
-    ``tied`` of find_ties() (``printed``: it has the column ``_row``, each row's print, made
-    when the file was parsed into fewer columns; else the view ``raw`` of the rows as read
-    must exist).
+    ``tied`` of find_ties() with the same ``held`` (``printed``: it has the column ``_row``,
+    each row's print, made when the file was parsed into fewer columns; else the view
+    ``raw`` of the rows as read must exist).
 
     Leaves the (_file, _line) of the repeats in the table ``repeats``; returns their count
     and the (file, line) of the first rows repeated.
@@ -45,18 +48,19 @@ def exact_duplicates(con, printed: bool = False) -> tuple[int, list]:
         return 0, []
     # Only rows that share journey, stage and time can be duplicates: only those are compared
     # whole (by the print made as the file was parsed, or by reading their rows again).
+    key = ", ".join(duplicate_key(held))
     con.execute(
-        "CREATE TEMP TABLE prints AS SELECT _file, _line, case_id, stage, ts, _row FROM "
+        f"CREATE TEMP TABLE prints AS SELECT _file, _line, {key} FROM "
         + ("tied" if printed else
            "tied JOIN (SELECT _file, _line, hash(*COLUMNS(* EXCLUDE (_file, _line))) AS _row "
            "FROM raw SEMI JOIN tied USING (_file, _line)) USING (_file, _line)"))
     con.execute(f"INSERT INTO repeats SELECT _file, _line FROM prints QUALIFY row_number() OVER "
-                f"(PARTITION BY {DUPLICATE_KEY} ORDER BY _file, _line) > 1")
+                f"(PARTITION BY {key} ORDER BY _file, _line) > 1")
     duplicates, first = con.execute(
         "SELECT coalesce(sum(n - 1), 0), list([f, l] ORDER BY f, l)[1:3] FROM ("
         "SELECT count(*) n, arg_min(_file, _file * 1e12 + _line) f, "
         "arg_min(_line, _file * 1e12 + _line) l FROM prints "
-        f"GROUP BY {DUPLICATE_KEY} HAVING count(*) > 1)").fetchall()[0]
+        f"GROUP BY {key} HAVING count(*) > 1)").fetchall()[0]
     con.execute("DROP TABLE prints")
     return int(duplicates), first or []
 
@@ -123,9 +127,10 @@ class PendingChecks:
     warnings are asked for before it. The events keep their print (``_row``) until then.
     """
 
-    def __init__(self, files: list[str], figures: Totals) -> None:
+    def __init__(self, files: list[str], figures: Totals, held: Sequence[str] = ()) -> None:
         self.files = files
         self.figures = figures  # the journeys counted on first use (count_journeys)
+        self.held = held  # the columns of duplicate_key() besides the print
         self.warnings: list[QualityWarning] | None = None  # once checked
 
     def count_journeys(self, con, jrn: str | None = None) -> Totals:
@@ -150,8 +155,8 @@ class PendingChecks:
             if seq is not None:
                 con.execute(f"CREATE TEMP TABLE tied_pairs AS SELECT DISTINCT journey, ts "
                             f"FROM {seq} WHERE wait = 0")
-            find_ties(con, True, "tied_pairs" if seq is not None else None)
-            duplicates = exact_duplicates(con, True)
+            find_ties(con, True, "tied_pairs" if seq is not None else None, self.held)
+            duplicates = exact_duplicates(con, True, self.held)
             warnings = quality_warnings(con, self.files, self.figures, *duplicates)
             con.execute("ALTER TABLE events DROP COLUMN _row")
         except BaseException:

@@ -53,8 +53,8 @@ from cjm.quality import QualityWarning, lifecycle_rule
 from cjm.resources import classify
 from cjm.safety import protect
 from cjm.schema import (
-    OPTIONAL_ROLES,
     Mapping,
+    held_roles,
     mapped_columns,
     resolve_files,
     session_column,
@@ -581,7 +581,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
 
     text = {role: f"CAST({col(role)} AS VARCHAR)" for role in mapping.choices}
     ts_sql = ts_format.expression(f"trim({text['timestamp']})")
-    optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+    optional = held_roles(mapping)
     # A row whose timestamp is in range and whose id and stage start with neither a space
     # nor nothing is kept without the five tests below (trim() strips spaces only): they
     # cost a fifth of the pass (0.8 s at 10M events), and they name a reject's reason.
@@ -664,8 +664,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     pending = printed and not drop_duplicates and not rules
     duplicates: tuple[int, list] = (0, [])
     if not pending:
-        find_ties(con, printed)
-        duplicates = exact_duplicates(con, printed)
+        find_ties(con, printed, held=optional)
+        duplicates = exact_duplicates(con, printed, optional)
         if printed:
             con.execute("ALTER TABLE events DROP COLUMN _row")
         if drop_duplicates:
@@ -701,7 +701,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         con=con, files=reports, mapping=mapping, timestamp_format=ts_format, timezone=timezone,
         notes=notes, warnings=[*truncation_warnings(reports), *(
             [] if pending else quality_warnings(con, files, figures, *duplicates))],
-        _pending=PendingChecks(files, figures) if pending else None,
+        _pending=PendingChecks(files, figures, optional) if pending else None,
         events=figures.events, journeys=figures.journeys, stages=figures.stages,
         first_timestamp=figures.first, last_timestamp=figures.last,
         journey_gap_seconds=gap_seconds,

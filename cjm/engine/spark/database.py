@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from cjm.errors import CjmError, DataError, ResourceError, UsageError
 from cjm.pushdown import LeftInDatabase, Pushdown, WindowRead, arrow_kind
+from cjm.schema import Kept
 from cjm.sources import HIDDEN, DatabaseSource, row_order
 from cjm.sql import sql_name
 
@@ -77,7 +78,7 @@ def jdbc_options(source: DatabaseSource) -> dict[str, str]:
 
 
 def read_database(spark, source: DatabaseSource, options: dict[str, str],
-                  keep: Callable[[list[str]], list[str] | None],
+                  keep: Callable[[list[str]], Kept | None],
                   window: WindowRead | None = None
                   ) -> tuple[Any, list[str], str, Pushdown | None]:
     """The rows of ``source`` as a DataFrame of ``_line`` and the columns that ``keep``
@@ -101,7 +102,7 @@ def read_database(spark, source: DatabaseSource, options: dict[str, str],
     unique = ColumnNames()
     aliases = {unique(name, position): i for position, (i, name) in enumerate(kept, 1)}
     plan = window.plan({a: names[i] for a, i in aliases.items()}, kinds) if window else None
-    chosen = keep(list(aliases)) or list(aliases)
+    chosen = wanted.columns if (wanted := keep(list(aliases))) else list(aliases)
     read = [aliases[alias] for alias in chosen] + ([names.index(ORIGINAL_LINE)] if original
                                                     else [])
     # Named by position while read, so that any column name (dots, `_line`) is taken as is.

@@ -39,9 +39,9 @@ from cjm.errors import DataError, UsageError
 from cjm.privacy import check_min_journeys, pseudonym_key
 from cjm.progress import step
 from cjm.pushdown import LeftInDatabase, WindowRead, left_rows, refused_in_window, whole_span
-from cjm.quality import DUPLICATE_KEY, QualityWarning, lifecycle_rule, warnings_from
+from cjm.quality import QualityWarning, duplicate_key, lifecycle_rule, warnings_from
 from cjm.schema import (
-    OPTIONAL_ROLES,
+    held_roles,
     mapped_columns,
     resolve_files,
     session_column,
@@ -509,7 +509,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     else:
         ts_format, raw = _text_timestamps(raw, ts_column, timezone, timestamp_format, dayfirst,
                                           where, convert)
-    optional = [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+    optional = held_roles(mapping)
     lifecycle_note, keep = _lifecycle_filter(raw, mapping, lifecycle)
     case = _pseudonym(text("case"), pseudonym_key) if pseudonym_key else text("case")
     staged = raw.select(
@@ -541,7 +541,7 @@ def _build(spark, loads: list[Load], given, timezone: str, timestamp_format: str
     kept = staged.where(F.col("reason").isNull() & F.col("keep"))
     duplicates = (0, []) if drop_duplicates else _duplicate_events(kept)
     if drop_duplicates:
-        same = Window.partitionBy(*DUPLICATE_KEY.split(", ")).orderBy("_file", "_line")
+        same = Window.partitionBy(*duplicate_key()).orderBy("_file", "_line")
         kept = kept.withColumn("_first", F.row_number().over(same)).where(F.col("_first") == 1)
     journey = F.col("case_id")
     if gap_seconds:
@@ -747,7 +747,7 @@ def _duplicate_events(kept) -> tuple[int, list[tuple[int, int]]]:
     """cjm.quality.duplicate_events, counted in Spark."""
     from pyspark.sql import functions as F
 
-    same = kept.groupBy(*DUPLICATE_KEY.split(", ")).agg(
+    same = kept.groupBy(*duplicate_key()).agg(
         F.count("*").alias("n"), F.min(F.struct("_file", "_line")).alias("first")
     ).where(F.col("n") > 1)
     found, first = same.agg(F.sum(F.col("n") - 1),

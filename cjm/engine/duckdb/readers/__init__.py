@@ -10,12 +10,13 @@ from cjm.engine.duckdb.readers.delimited import load_csv
 from cjm.engine.duckdb.readers.parquet import load_parquet
 from cjm.engine.duckdb.readers.records import load_json, load_jsonl, load_xes
 from cjm.files import detect_format, read_sample
+from cjm.schema import Kept
 
 __all__ = ["FileLoad", "ReadOptions", "Reject", "load_file"]
 
 
 def load_file(con, path: Path, index: int, options: ReadOptions, workdir: Path,
-              keep: Callable[[list[str]], list[str] | None] | None = None) -> FileLoad:
+              keep: Callable[[list[str]], Kept | None] | None = None) -> FileLoad:
     """Load ``path`` as the relation of a FileLoad. ``keep`` names, from a file's columns,
     the ones to hold (None: all); a CSV file is then parsed into those alone."""
     fmt = detect_format(path, read_sample(path, 4096))

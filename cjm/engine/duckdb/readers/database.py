@@ -20,6 +20,7 @@ from cjm.engine.duckdb.readers.parquet import ORIGINAL_FILE, ORIGINAL_LINE
 from cjm.errors import DataError
 from cjm.files import MAX_COLUMNS, ColumnNames
 from cjm.pushdown import LeftInDatabase, WindowRead, arrow_kind
+from cjm.schema import Kept
 from cjm.sources import DatabaseSource, row_order, table_parts
 from cjm.sql import sql_name
 
@@ -27,7 +28,7 @@ _KEEP_TYPES = ("TIMESTAMP", "DATE")
 
 
 def load_database(con, source: DatabaseSource, index: int,
-                  keep: Callable[[list[str]], list[str] | None] | None = None,
+                  keep: Callable[[list[str]], Kept | None] | None = None,
                   window: WindowRead | None = None) -> FileLoad:
     """The rows of ``source`` as the relation of a FileLoad; ``keep`` as for files; with a
     ``window`` that can be sent (cjm.pushdown), only the rows it can need."""
@@ -43,7 +44,7 @@ def load_database(con, source: DatabaseSource, index: int,
         unique = ColumnNames()
         aliases = {unique(name, position): name for position, name in enumerate(names, 1)}
         wanted = keep(list(aliases)) if keep is not None else None
-        chosen = {alias: aliases[alias] for alias in (wanted or aliases)}
+        chosen = {alias: aliases[alias] for alias in (wanted.columns if wanted else aliases)}
         picked = [f"{sql_name(name)} AS {sql_name(alias)}" for alias, name in chosen.items()]
         if original:
             picked.append(sql_name(ORIGINAL_LINE))

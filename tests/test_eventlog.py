@@ -102,6 +102,17 @@ def test_events_ordered_by_time_ties_in_file_order(read, write):
         "Z", "B", "A", "Y", "C"]
 
 
+def test_ties_across_files_keep_the_order_of_the_files(read, write):
+    """Within a file, tied events keep the order of their lines; across files, the order of
+    the files, whatever the lines (only a log of one file is ordered without _file)."""
+    first = write("a.csv", "case_id,activity,timestamp\nq,Other,2024-03-01T09:00:00Z\n"
+                           "q,Late,2024-03-01T12:00:00Z\nc,First,2024-03-01T10:00:00Z\n")
+    second = write("b.csv", "case_id,activity,timestamp\nc,Second,2024-03-01T10:00:00Z\n")
+    for files, path in ([first, second], ("First", "Second")), ([second, first],
+                                                                 ("Second", "First")):
+        assert {p.stages for p in cjm.discover(read(files)).paths} == {path, ("Other", "Late")}
+
+
 def test_order_does_not_depend_on_row_order_apart_from_ties(read, write):
     rows = ["c,Visit,2024-03-01T10:00:00Z", "c,Search,2024-03-01T10:05:00Z",
             "d,Visit,2024-03-01T09:00:00Z", "c,Buy,2024-03-01T10:09:00Z",
@@ -152,11 +163,13 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
         "GROUP BY stage").fetchall()
     assert sorted((str(s), *rest) for s, *rest in engine._visit_figures()) == \
         sorted((str(s), *rest) for s, *rest in visits)
+    # The waits' median and 90th percentile, taken in one aggregate, are median()'s and
+    # quantile_cont()'s, to the last bit.
     moves = con.execute("SELECT stage::VARCHAR, next_stage::VARCHAR, count(*), "
-                        "count(DISTINCT journey) FROM seq WHERE next_stage IS NOT NULL "
-                        "GROUP BY ALL").fetchall()
-    assert sorted((m.source, m.target, m.count, m.journeys) for m in engine.transitions()) \
-        == sorted(moves)
+                        "count(DISTINCT journey), median(wait), quantile_cont(wait, 0.9) "
+                        "FROM seq WHERE next_stage IS NOT NULL GROUP BY ALL").fetchall()
+    assert sorted((m.source, m.target, m.count, m.journeys, m.median_seconds, m.p90_seconds)
+                  for m in engine.transitions()) == sorted(moves)
 
 
 def test_quality_duplicates_kept_by_default(read, write):

@@ -224,6 +224,8 @@ class Ordering:
         success = truthy_sql(outcome) if outcome else "false"
         self._stage_type = self._names("stage", "stage", condition)
         stage = f"stage::{self._stage_type}"
+        # Events of one file all have the _file 0: sorting by it too took 4% of the window.
+        order = "ts, _line" if len(self.sources) == 1 else "ts, _file, _line"
         # Cast before the window, not in it: lead() of a cast casts every value again
         # (0.9 s of 3.3 s at 10M events).
         self.con.execute(
@@ -232,7 +234,7 @@ class Ordering:
             "epoch(lead(ts) OVER w) - epoch(ts) AS wait, lead(hand) OVER w AS next_hand "
             f"FROM (SELECT journey, {stage} AS stage, ts, _file, _line, {hand} AS hand, "
             f"{success} AS success FROM {self.events} {where}) "
-            "WINDOW w AS (PARTITION BY journey ORDER BY ts, _file, _line)"
+            f"WINDOW w AS (PARTITION BY journey ORDER BY {order})"
         )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.jrn} AS {journeys_sql(self.seq)}")
@@ -293,11 +295,13 @@ class DuckDBEngine(Ordering):
     def transitions(self) -> list[TransitionCount]:
         # A transition's journeys are counted on the paths, each pair once a path (by the
         # path's number, as in visit_sql()): counting distinct journey ids over the events
-        # took three times as long as the rest.
+        # took three times as long as the rest. The median and the 90th percentile come from
+        # one aggregate, which sorts each transition's waits once: 0.1 s of 0.3 s at 10M
+        # events, the same figures as median() (DuckDB's 0.5 quantile, interpolated alike).
         return move_rows(_rows(self.con,
-            "SELECT stage, next_stage, n, journeys, med, mean, p90, h FROM ("
-            "SELECT stage, next_stage, count(*) AS n, median(wait) AS med, avg(wait) AS mean, "
-            "quantile_cont(wait, 0.9) AS p90, "
+            "SELECT stage, next_stage, n, journeys, q[1], mean, q[2], h FROM ("
+            "SELECT stage, next_stage, count(*) AS n, quantile_cont(wait, [0.5, 0.9]) AS q, "
+            "avg(wait) AS mean, "
             "count(*) FILTER (WHERE hand IS DISTINCT FROM next_hand AND hand IS NOT NULL "
             f"AND next_hand IS NOT NULL) AS h FROM {self.seq} WHERE next_stage IS NOT NULL "
             "GROUP BY stage, next_stage) JOIN (SELECT stage, next_stage, sum(j)::BIGINT AS "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from conftest import events, warning_counts
@@ -165,6 +166,20 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
         sorted((str(s), *rest) for s, *rest in visits)
     # The waits' median and 90th percentile, taken in one aggregate, are median()'s and
     # quantile_cont()'s, to the last bit.
+    # Every reader of the paths as text gets the lists of jrn.
+    lists = dict(con.execute("SELECT journey, path::VARCHAR[] FROM jrn").fetchall())
+    assert {j: list(p) for j, p in engine.journey_paths()} == lists
+    examples = engine.path_examples(2)
+    assert set(examples) == {tuple(p) for p in lists.values()}
+    assert all(list(path) == lists[j] and 1 <= len(ids) <= 2
+               for path, ids in examples.items() for j in ids)
+    goal = "s1"
+    status = {j: "goal" if goal in p else "dead_end" for j, p in lists.items()}
+    for before_goal in (False, True):
+        expected = Counter((tuple(p[:p.index(goal)] if before_goal and goal in p else p),
+                            status[j]) for j, p in lists.items())
+        assert {(e.stages, e.status): e.journeys for e in engine.path_endings(
+            [goal], False, None, before_goal)} == expected
     moves = con.execute("SELECT stage::VARCHAR, next_stage::VARCHAR, count(*), "
                         "count(DISTINCT journey), median(wait), quantile_cont(wait, 0.9) "
                         "FROM seq WHERE next_stage IS NOT NULL GROUP BY ALL").fetchall()
@@ -496,13 +511,13 @@ def test_paths_read_as_text_keep_every_stage_code():
     surrogate (which no text can hold)."""
     import duckdb
 
-    from cjm.engine.duckdb.engine import _CODE_CHAR_SQL, _code_char
+    from cjm.engine.duckdb.engine import _code_char, path_text_sql
 
     con = duckdb.connect()
     codes = [0, 1, 95, 55_263, 55_264, 55_265, 69_999]
     con.execute("CREATE TYPE many AS ENUM (SELECT 's' || range FROM range(70000))")
     rows = con.execute(
-        f"SELECT array_to_string(list_transform(path, lambda s: {_CODE_CHAR_SQL}), '') FROM "
+        f"SELECT {path_text_sql('path')} FROM "
         "(SELECT list(('s' || c)::many ORDER BY i) AS path FROM "
         "(SELECT unnest(?::INTEGER[]) AS c, unnest(range(?)) AS i))",
         [codes, len(codes)]).fetchall()

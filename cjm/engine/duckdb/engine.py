@@ -7,7 +7,7 @@ figure is then an aggregate over ``seq``, over ``jrn`` (one row a journey) or ov
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cjm.engine.rows import (
@@ -173,6 +173,14 @@ _CODE_CHAR_SQL = (f"chr(enum_code(s)::INTEGER + 32 + 2048 * (enum_code(s) >= {_S
                   "::INTEGER)")
 
 
+def path_text_sql(path: str) -> str:
+    """SQL: the text of ``path`` (a list of stages of an ENUM), a character a stage
+    (_code_char of its code): DuckDB turns a list into Python values one at a time, 0.4 s
+    for the 985,634 stages of the paths of 10M events, where their text is made, fetched
+    and read in 0.17 s."""
+    return f"array_to_string(list_transform({path}, lambda s: {_CODE_CHAR_SQL}), '')"
+
+
 def journeys_sql(seq: str) -> str:
     """SQL: a row a journey of ``seq`` (the table ``jrn``): its path, events, duration, last
     event's time and stage, and success.
@@ -311,17 +319,18 @@ class DuckDBEngine(Ordering):
             f"FROM {self._path_table()}) GROUP BY stage, next_stage) "
             "USING (stage, next_stage)"))
 
-    def paths(self) -> list[PathCount]:
-        # Each path comes as text, a character a stage (_code_char of its code in the ENUM):
-        # DuckDB turns a list into Python values one at a time, 0.4 s for the 985,634 stages
-        # of the paths of 10M events, where their text is made, fetched and read in 0.17 s.
+    def _path_reader(self) -> Callable[[str], tuple[str, ...]]:
+        """A function from the text of a path (path_text_sql()) to its stages."""
         names = [row[0] for row in _rows(self.con, "SELECT unnest(enum_range(NULL::"
                                                    f"{self._stage_type}))")]
         stage_of = {_code_char(code): name for code, name in enumerate(names)}
-        return [PathCount(tuple([stage_of[c] for c in path]), int(j), float(m))
-                for path, j, m in _rows(self.con,
-                    f"SELECT array_to_string(list_transform(path, lambda s: {_CODE_CHAR_SQL}), "
-                    f"''), j, m FROM {self._path_table()} ORDER BY j DESC, path")]
+        return lambda text: tuple([stage_of[c] for c in text])
+
+    def paths(self) -> list[PathCount]:
+        stages = self._path_reader()
+        return [PathCount(stages(path), int(j), float(m)) for path, j, m in _rows(self.con,
+                f"SELECT {path_text_sql('path')}, j, m FROM {self._path_table()} "
+                "ORDER BY j DESC, path")]
 
     def journey_figures(self) -> JourneyFigures:
         return figure_row(_rows(self.con,
@@ -358,18 +367,20 @@ class DuckDBEngine(Ordering):
                      still_active_seconds: float | None,
                      before_goal: bool = False) -> list[PathEnding]:
         status = self._status(goals, use_outcome, still_active_seconds)
+        stages = self._path_reader()
         if not before_goal:
-            return [PathEnding(tuple(p), s, int(n)) for p, s, n in _rows(self.con,
-                f"SELECT path, {status} AS status, count(*) FROM {self.jrn} GROUP BY ALL")]
+            return [PathEnding(stages(p), s, int(n)) for p, s, n in _rows(self.con,
+                f"SELECT {path_text_sql('path')}, status, n FROM (SELECT path, {status} AS "
+                f"status, count(*) AS n FROM {self.jrn} GROUP BY ALL)")]
         listing = ", ".join(sql_string(g) for g in goals) or "NULL"
-        return [PathEnding(tuple(p), s, int(n)) for p, s, n in _rows(self.con,
+        return [PathEnding(stages(p), s, int(n)) for p, s, n in _rows(self.con,
             f"WITH c AS (SELECT journey, min(pos) FILTER (WHERE stage::VARCHAR IN ({listing})) "
             f"AS cut FROM {self.seq} GROUP BY journey), "
-            "b AS (SELECT s.journey, coalesce(list(s.stage::VARCHAR ORDER BY s.pos) FILTER "
-            "(WHERE c.cut IS NULL OR s.pos < c.cut), []::VARCHAR[]) AS before "
+            "b AS (SELECT s.journey, list(s.stage ORDER BY s.pos) FILTER "
+            "(WHERE c.cut IS NULL OR s.pos < c.cut) AS before "
             f"FROM {self.seq} s JOIN c USING (journey) GROUP BY s.journey) "
-            f"SELECT before, {status} AS status, count(*) FROM {self.jrn} JOIN b "
-            "USING (journey) GROUP BY ALL")]
+            f"SELECT coalesce({path_text_sql('before')}, ''), {status} AS status, count(*) "
+            f"FROM {self.jrn} JOIN b USING (journey) GROUP BY ALL")]
 
     def handoff_matrix(self) -> list[Handoff]:
         return handoff_rows(_rows(self.con,
@@ -378,19 +389,21 @@ class DuckDBEngine(Ordering):
             "IS NOT NULL AND hand <> next_hand GROUP BY hand, next_hand"))
 
     def path_examples(self, n: int = 3) -> dict[tuple[str, ...], list[str]]:
-        return {tuple(path): ids for path, ids in _rows(self.con,
-            f"SELECT path, list(journey ORDER BY journey)[1:{int(n)}] FROM {self.jrn} "
-            "GROUP BY path")}
+        stages = self._path_reader()
+        return {stages(path): ids for path, ids in _rows(self.con,
+            f"SELECT {path_text_sql('path')}, ids FROM (SELECT path, "
+            f"list(journey ORDER BY journey)[1:{int(n)}] AS ids FROM {self.jrn} GROUP BY path)")}
 
     def journey_paths(self, journeys: Sequence[str] | None = None
                       ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        stages = self._path_reader()
         where = "" if journeys is None else "WHERE journey IN (SELECT unnest(?)) "
-        result = self.con.execute(f"SELECT journey, path FROM {self.jrn} {where}"
-                                  "ORDER BY journey", [] if journeys is None else
+        result = self.con.execute(f"SELECT journey, {path_text_sql('path')} FROM {self.jrn} "
+                                  f"{where}ORDER BY journey", [] if journeys is None else
                                   [list(journeys)])
         while batch := result.fetchmany(10_000):
             for journey, path in batch:
-                yield journey, tuple(path)
+                yield journey, stages(path)
 
     def slow_transitions(self, limits: Mapping[tuple[str, str], float]) -> list[SlowWait]:
         if not limits:

@@ -376,7 +376,9 @@ def warn(message: str) -> None:
 def stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    # On a terminal a message wraps between words at its width (the terminal would break a
+    # word); elsewhere, in a log or a pipe, it stays one line, whole for grep.
+    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty(), emoji=False)
 
 
 def stdout():

@@ -140,3 +140,49 @@ def test_top_level_help_lists_each_command_as_flowing_text():
     assert result.exit_code == 0
     row = next(line for line in result.stdout.splitlines() if "(columns as text)" in line)
     assert "(columns as text), in file order, with its original line" in row
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is a Unix device")
+@pytest.mark.parametrize("columns", [60, 80])
+def test_warnings_wrap_between_words_on_a_narrow_terminal(columns):
+    """On a terminal, a warning longer than its width wraps at a space (the terminal itself
+    would break a word); piped, it stays one line."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop.csv"
+    command = [sys.executable, "-m", "cjm", "discover", str(example), "--no-map", "-q"]
+    env = {**os.environ, **CLI_ENV}
+    env.pop("COLUMNS", None)
+    main, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    try:
+        run = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=secondary, env=env,
+                             timeout=120, check=False)
+        os.close(secondary)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(main)
+    assert run.returncode == 0
+    # What the terminal shows of each line: what follows the last carriage return or erase
+    # (the progress display draws itself over and over, then erases itself), uncoloured.
+    lines = [re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", re.split(r"\r|\x1b\[2K", line)[-1])
+             for line in shown.decode().replace("\r\n", "\n").split("\n")]
+    lines = [line.rstrip() for line in lines if line.strip()]
+    ties = ("Warning: 40 events share their timestamp with another event of the same journey "
+            "(20 journeys); they keep file order")
+    assert max(map(len, lines)) <= columns, lines
+    assert " ".join(lines).count(ties) == 1, lines
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
+                           check=False)
+    assert ties in piped.stderr.splitlines()

@@ -17,8 +17,9 @@ __all__ = ["FileLoad", "ReadOptions", "Reject", "load_file"]
 
 def load_file(con, path: Path, index: int, options: ReadOptions, workdir: Path,
               keep: Callable[[list[str]], Kept | None] | None = None) -> FileLoad:
-    """Load ``path`` as the relation of a FileLoad. ``keep`` names, from a file's columns,
-    the ones to hold (None: all); a CSV file is then parsed into those alone."""
+    """Load ``path`` as the relation of a FileLoad. ``keep`` gives, from a file's columns,
+    the ones to hold and those the row's print covers (cjm.schema.Kept; None: all); a CSV
+    file is then parsed into those alone, and the print."""
     fmt = detect_format(path, read_sample(path, 4096))
     if fmt == "csv":
         return load_csv(con, path, index, options, workdir, keep)

@@ -146,6 +146,28 @@ def test_a_csv_read_in_parallel_keeps_every_rows_line(read, tmp_path):
         "SELECT count(*) FROM events WHERE _line <> segment::BIGINT").fetchall() == [(0,)]
 
 
+@pytest.mark.parametrize("removed", ["rejected", "filtered"])
+def test_lines_stay_the_files_when_rows_go_from_the_middle(read, tmp_path, removed):
+    # A file read in place numbers its lines by row id while no row goes. Here 650,000 rows
+    # of the middle go (rejected for their empty stage, or not complete), and DuckDB compacts
+    # the table at its checkpoint, giving the rows after them other ids: the lines must be
+    # the file's all the same (each row carries its own line as segment).
+    path = tmp_path / "middle.csv"
+    with path.open("w") as out:
+        out.write("journey,stage,timestamp,lifecycle,segment\n")
+        for line in range(2, 1_000_002):
+            gone = 50_000 <= line < 700_000
+            stage = "" if gone and removed == "rejected" else "Visit"
+            state = "start" if gone and removed == "filtered" else "complete"
+            out.write(f"j{line % 5000},{stage},2024-01-01 00:00:00,{state},{line}\n")
+    log = read(path, columns={"segment": "segment", "lifecycle": "lifecycle"})
+    assert log.events == 350_000
+    assert log.con.execute(
+        "SELECT count(*) FROM events WHERE _line <> segment::BIGINT").fetchall() == [(0,)]
+    if removed == "rejected":
+        assert [r["line"] for r in log.rejects(limit=2)] == [50_000, 50_001]
+
+
 def test_a_line_near_the_8_mb_limit_across_a_read_buffer_is_kept(read, tmp_path):
     # DuckDB reads a CSV in 16 MiB buffers, twice the longest line allowed: a 7.9 MB line
     # that starts 14 MB in runs into the next buffer, and it and every row after it keep

@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
+from cjm.engine.duckdb import lines
 from cjm.quality import EARLIEST, QualityWarning, duplicate_key, warnings_from
 from cjm.sql import sql_name
 
@@ -158,7 +159,7 @@ class PendingChecks:
             find_ties(con, True, "tied_pairs" if seq is not None else None, self.held)
             duplicates = exact_duplicates(con, True, self.held)
             warnings = quality_warnings(con, self.files, self.figures, *duplicates)
-            con.execute("ALTER TABLE events DROP COLUMN _row")
+            lines.drop_column(con, "_row")
         except BaseException:
             with suppress(Exception):  # the error that stopped the check is the one to see
                 for table in _temporary_tables(con) - before:

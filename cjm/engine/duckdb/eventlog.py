@@ -26,6 +26,7 @@ from cjm.accounting import (
     write_rejects,
 )
 from cjm.config import Config, find_config
+from cjm.engine.duckdb import lines
 from cjm.engine.duckdb.checks import (
     PendingChecks,
     exact_duplicates,
@@ -471,7 +472,8 @@ def read_log(
             raise known from None
         raise
     # The events in a compressed in-memory database (compressed at the checkpoint in
-    # _build): a tenth of the memory, and no undo held for the update that numbers the lines.
+    # _build): a tenth of the memory, and no undo held for an update of every row (the
+    # lines, when they are written: cjm.engine.duckdb.lines).
     con.execute("ATTACH ':memory:' AS cjm (COMPRESS)")
     con.execute("USE cjm")
     workdir = make_workdir(temp_dir)
@@ -639,14 +641,23 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
             con.execute(f"CREATE TABLE events AS SELECT {journey} AS journey, case_id, {rest}")
         else:
             _create_events(con, f"SELECT case_id AS journey, {rest}")
-            if scanned:  # the provisional lines: the row's number + 2
-                con.execute("UPDATE events SET _line = rowid + 2")
     con.execute("SET TimeZone = 'UTC'")  # naive timestamps were read in the log's time zone
     parsed = dict(con.execute("SELECT _file, count(*) FROM events GROUP BY _file").fetchall())
-    for i, load in enumerate(loads):
-        if load.finish is not None and (lines := load.finish(con, parsed.get(i, 0))):
-            con.execute(f"UPDATE events SET _line = f.line FROM ({lines}) f "
-                        f"WHERE events._file = {i} AND events._line = f.provisional")
+    fixes = [(i, fixed) for i, load in enumerate(loads)
+             if load.finish is not None and (fixed := load.finish(con, parsed.get(i, 0)))]
+    removed = "reason IS NOT NULL" + (" OR NOT keep" if keep != "true" else "")
+    # With the rows' prints at hand, and nothing to change the events before the result,
+    # the duplicates and ties are checked when the warnings are asked for (PendingChecks).
+    pending = printed and not drop_duplicates and not rules
+    # A file read in place: each row's line is its row id + 2 (cjm.engine.duckdb.lines).
+    row_id_lines = scanned and not gap_seconds
+    if row_id_lines and (fixes or not pending or con.execute(
+            f"SELECT count(*) FROM events WHERE {removed}").fetchall()[0][0]):
+        lines.write(con)
+        row_id_lines = False
+    for i, fixed in fixes:
+        con.execute(f"UPDATE events SET _line = f.line FROM ({fixed}) f "
+                    f"WHERE events._file = {i} AND events._line = f.provisional")
     con.execute("CREATE TABLE rejects (_file INTEGER, _line BIGINT, reason VARCHAR, "
                 "content VARCHAR)")
     _insert_reader_rejects(con, loads)
@@ -655,13 +666,9 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
         "concat_ws(', ', 'journey id=' || coalesce(case_id, ''), 'stage=' || coalesce(stage, ''),"
         " 'timestamp=' || coalesce(ts_text, '')) FROM events WHERE reason IS NOT NULL"
     )
-    con.execute("DELETE FROM events WHERE reason IS NOT NULL"
-                + (" OR NOT keep" if keep != "true" else ""))
+    con.execute(f"DELETE FROM events WHERE {removed}")
     for column in ("keep", "reason", "ts_text") if keep != "true" else ("reason", "ts_text"):
         con.execute(f"ALTER TABLE events DROP COLUMN {column}")
-    # With the rows' prints at hand, and nothing to change the events before the result,
-    # the duplicates and ties are checked when the warnings are asked for (PendingChecks).
-    pending = printed and not drop_duplicates and not rules
     duplicates: tuple[int, list] = (0, [])
     if not pending:
         find_ties(con, printed, held=optional)
@@ -681,6 +688,8 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
     con.execute("DROP VIEW staged")
     if not keep_rows:
         _drop_rows(con, loads)
+    if row_id_lines:
+        lines.by_row_id(con)
     # An in-memory database compresses at a checkpoint only: the events then take a tenth of
     # the memory, so that under a small memory limit every bucket reads them from memory,
     # not from the spill (10M events under 600MB: 33 s instead of 132 s).

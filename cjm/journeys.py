@@ -12,6 +12,7 @@ from shlex import quote
 
 from cjm.accounting import LogInfo
 from cjm.bulk import no_cycle_collection
+from cjm.config import Config
 from cjm.engine.protocol import Log
 from cjm.engine.rows import Handoff, Rework, Stage
 from cjm.engine.semantics import FALSY, TRUTHY
@@ -169,6 +170,13 @@ def _goals(stages: list[Stage], journeys: int, goals: Sequence[str], outcome: st
     nearest = sorted(ending, key=lambda s: (-s.ends / s.journeys, s.name))[:GOAL_CANDIDATES]
     return Goals((), "none", share=goal_share,
                  candidates=tuple((s.name, s.ends / s.journeys) for s in nearest))
+
+
+def discover_reads(config: Config, handoff_column: str | None = None) -> list[str]:
+    """The optional roles discover() reads of a log read with ``config`` (its hand-off's,
+    given or the config's, and the outcome): a ``hold`` for read_log, so that the events
+    hold no other (cjm discover: 3% of the time at 10M events)."""
+    return ["outcome", config.setting("handoff_column", handoff_column) or "channel"]
 
 
 def discover(

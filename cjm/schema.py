@@ -7,7 +7,7 @@ Roles are taken, in order of precedence, from flags, from a config file (``cjm.t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -214,10 +214,12 @@ def session_column(columns: list[str], mapping: Mapping) -> str | None:
     return None
 
 
-def held_roles(mapping: Mapping) -> list[str]:
+def held_roles(mapping: Mapping, hold: Collection[str] | None = None) -> list[str]:
     """The optional roles of ``mapping`` whose text every event holds, as read: all but the
-    lifecycle, which only sets events aside."""
-    return [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"]
+    lifecycle, which only sets events aside; with ``hold``, only those it names (by role or
+    by column)."""
+    return [r for r in OPTIONAL_ROLES if r in mapping and r != "lifecycle"
+            and (hold is None or r in hold or mapping.column(r) in hold)]
 
 
 class Kept(NamedTuple):
@@ -231,17 +233,21 @@ class Kept(NamedTuple):
     printed: list[str]
 
 
-def mapped_columns(given: dict[str, tuple[str, str]]
+def mapped_columns(given: dict[str, tuple[str, str]], hold: Collection[str] | None = None
                    ) -> Callable[[list[str]], Kept | None]:
-    """A function that gives the Kept of a file's (or a database result's) columns; None
-    when it cannot be told yet, and the mapping's error comes once the rows are read."""
+    """A function that gives the Kept of a file's (or a database result's) columns, with
+    the optional roles of held_roles(``hold``); None when it cannot be told yet, and the
+    mapping's error comes once the rows are read."""
     def keep(header: list[str]) -> Kept | None:
         try:
             mapping = resolve_mapping(header, given, "")
         except CjmError:
             return None
-        held = {mapping.column(role) for role in ("case", "stage", *held_roles(mapping))} \
+        optional = held_roles(mapping, hold)
+        held = {mapping.column(role) for role in ("case", "stage", *optional)} \
             - {mapping.column("timestamp"), mapping.column("lifecycle")}
-        return Kept(list(dict.fromkeys(choice.column for choice in mapping.choices.values())),
+        roles = {"case", "stage", "timestamp", "lifecycle", *optional}
+        return Kept(list(dict.fromkeys(choice.column for role, choice in
+                                       mapping.choices.items() if role in roles)),
                     [column for column in header if column not in held])
     return keep

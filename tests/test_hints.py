@@ -209,6 +209,47 @@ def test_the_print_covers_the_text_the_events_do_not_hold(write, read):
         "SELECT _line FROM events ORDER BY _line").fetchall()] == [2, 3, 4, 5, 6, 7, 8]
 
 
+@pytest.mark.parametrize("hold", [["outcome"], ["outcome", "channel"]])
+def test_roles_not_held_are_still_mapped_and_still_tell_duplicates_apart(write, read, hold):
+    # read_log(hold=...) reads only the roles named into the events (cjm discover holds the
+    # ones it reads): the others stay mapped, and their text is in the row's print, so a row
+    # differing only in the channel or only in the segment is still no duplicate.
+    from cjm.accounting import given_roles
+    from cjm.config import Config
+    from cjm.errors import UsageError
+    from cjm.render.json_out import journey_json
+    from cjm.schema import Kept, mapped_columns
+
+    text = ("case_id,stage,timestamp,channel,segment,converted\n"
+            "a,view,2024-03-01T10:00:00Z,web,new,no\n"
+            "a,view,2024-03-01T10:00:00Z,app,new,no\n"          # another channel
+            "a,buy,2024-03-01T11:00:00Z,chat,new,yes\n"
+            "b,view,2024-03-01T10:00:00Z,web,new,no\n"
+            "b,view,2024-03-01T10:00:00Z,web,returning,no\n"    # another segment
+            "c,view,2024-03-01T10:00:00Z,web,new,no\n"
+            "c,view,2024-03-01T10:00:00Z,web,new,no\n")         # identical in every column
+    header = text.split("\n", 1)[0].split(",")
+    channel = "channel" in hold
+    assert mapped_columns(given_roles(None, Config()), hold)(header) == Kept(
+        ["case_id", "stage", "timestamp", *(["channel"] if channel else []), "converted"],
+        ["timestamp", *([] if channel else ["channel"]), "segment"])
+    path = write("roles.csv", text)
+    held, whole = read(path, hold=hold), read(path)
+    assert held.mapping.to_dict() == whole.mapping.to_dict()
+    columns = [name for (name, *_) in held.con.execute("DESCRIBE events").fetchall()]
+    assert "segment" not in columns and ("channel" in columns) == channel
+    assert [(w.code, w.count, w.examples) for w in held.warnings] == \
+        [(w.code, w.count, w.examples) for w in whole.warnings]
+    assert {w.code: w for w in held.warnings}["duplicates"].examples == (f"{path}:7",)
+    with pytest.raises(UsageError, match="holding no segment values"):
+        held.first_values("segment")
+    if channel:  # what discover reads, held: the same map
+        assert journey_json(cjm.discover(held)) == journey_json(cjm.discover(whole))
+    else:
+        with pytest.raises(UsageError, match="holding no channel values"):
+            cjm.discover(held)
+
+
 def _histories(path, session: bool = False):
     """40 customers, each with 3 to 5 visits a week apart; a visit is 2 to 4 stages, minutes
     apart. The id is the customer's: a journey is a whole history."""

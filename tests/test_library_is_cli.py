@@ -52,10 +52,10 @@ def _discover(log):
     return cjm.journey_json(jm, cjm.build_map(jm, log=log))
 
 
-def _discover_by(log):
-    jm = cjm.discover(log)
+def _discover_by(log, by: str = "segment", **options):
+    jm = cjm.discover(log, **options)
     return slices_json(jm, [(part.label, discover_part(part, jm), None)
-                            for part in by_segment(log, "segment")])
+                            for part in by_segment(log, by)])
 
 
 def _funnel(log):
@@ -119,6 +119,10 @@ COMMANDS = {
     "inspect": (["inspect"], lambda log: cjm.describe(log).to_dict()),
     "discover": (["discover"], _discover),
     "discover --by": (["discover", "--by", "segment"], _discover_by),
+    # discover reads into the events only the roles it uses (read_log's hold): here others.
+    "discover --handoff-column": (["discover", "--handoff-column", "device", "--by", "device"],
+                                  lambda log: _discover_by(log, "device",
+                                                           handoff_column="device")),
     "funnel": (["funnel", "--steps", ",".join(STEPS), "--within", "7d"], _funnel),
     "funnel --by": (["funnel", "--steps", ",".join(STEPS), "--by", "segment",
                      "--top-values", "2"], _funnel_by),

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar
 
@@ -77,18 +77,19 @@ class LogArgs:
                 if f.name not in ("paths", "debug")}
 
     def read(self, config=None, engine: str | None = None, keep_rows: bool = False,
-             window: tuple[Any, Any] = (None, None)):
+             window: tuple[Any, Any] = (None, None), hold: Collection[str] | None = None):
         """Read the log as these options say; write the rejects file when asked.
 
         ``engine`` is the command's --engine; commands without one run on DuckDB only, and
-        refuse $CJM_ENGINE=spark. ``window``: read_log's since and until."""
+        refuse $CJM_ENGINE=spark. ``window``: read_log's since and until; ``hold``: its
+        hold, the roles the command reads (None: all)."""
         from cjm.config import read_arguments
         from cjm.engine.duckdb.eventlog import read_log
         from cjm.engine.spark.options import check_supported
 
         check_supported(self.command, engine)
         return read_log(self.paths, **read_arguments(self.settings()), config=config,
-                        keep_rows=keep_rows, since=window[0], until=window[1])
+                        keep_rows=keep_rows, since=window[0], until=window[1], hold=hold)
 
     def window(self, since: Any, until: Any) -> tuple[Any, Any]:
         """The --since/--until a read may send to a database: none under --strict, which

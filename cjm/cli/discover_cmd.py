@@ -65,7 +65,7 @@ def discover_command(
     from cjm.cli.engine import open_log
     from cjm.config import find_config
     from cjm.gates import check_each, gate_notes
-    from cjm.journeys import discover
+    from cjm.journeys import discover, discover_reads
     from cjm.mapgraph import build_map
     from cjm.options import map_arguments, validate_view
     from cjm.render.json_out import journey_json
@@ -92,8 +92,9 @@ def discover_command(
     bounds = (parse_date(since, "--since"), parse_date(until, "--until"))
     simplify = map_arguments(stages, paths, min_count, max_edges)
     results: list = []
+    hold = [*discover_reads(config, handoff_column), *([by] if by else [])]
     with open_log(args, engine, spark_remote, spark_master, config,
-                  args.window(*bounds)) as whole:
+                  args.window(*bounds), hold) as whole:
         log = between(whole, *bounds, clip_events=window == "events")
         jm = discover(
             log, goals=goal or None,

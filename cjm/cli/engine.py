@@ -3,6 +3,7 @@
 Declared without importing PySpark, so that ``--help`` stays fast.
 """
 
+from collections.abc import Collection
 from typing import Annotated, Any
 
 import typer
@@ -35,12 +36,14 @@ def read_with_spark(args: LogArgs, config, remote: str | None, master: str | Non
 
 
 def open_log(args: LogArgs, engine: str | None, remote: str | None, master: str | None,
-             config=None, window: tuple[Any, Any] = (None, None)):
+             config=None, window: tuple[Any, Any] = (None, None),
+             hold: Collection[str] | None = None):
     """The log, read by the engine chosen (--engine, else $CJM_ENGINE, else duckdb);
-    ``window``: the --since/--until that between() then selects (LogArgs.window)."""
+    ``window``: the --since/--until that between() then selects (LogArgs.window); ``hold``:
+    the roles the command reads, for DuckDB to hold no other (LogArgs.read)."""
     from cjm.config import chosen_engine, find_config
 
     config = config if config is not None else find_config()
     if chosen_engine(engine) == "spark":
         return read_with_spark(args, config, remote, master, window)
-    return args.read(config, engine="duckdb", window=window)
+    return args.read(config, engine="duckdb", window=window, hold=hold)

@@ -45,6 +45,7 @@ from cjm.engine.semantics import (
     open_from,
     unsummable,
 )
+from cjm.errors import UsageError
 from cjm.sql import sql_name, sql_string
 
 if TYPE_CHECKING:
@@ -53,6 +54,17 @@ if TYPE_CHECKING:
 
 def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     return con.execute(sql, list(params)).fetchall()
+
+
+def refuse_unheld(con, events: str, *roles: str | None) -> None:
+    """UsageError for a mapped role among ``roles`` whose values ``events`` do not hold: the
+    log was read with a ``hold`` that left it out (cjm.engine.duckdb.eventlog.read_log)."""
+    columns = {row[0] for row in con.execute(f"DESCRIBE {events}").fetchall()}
+    missing = [role for role in roles if role is not None and role not in columns]
+    if missing:
+        raise UsageError(f"this log was read holding no {' or '.join(missing)} values "
+                         "(read_log's hold leaves them out)",
+                         "Read it again with them in hold, or without hold.")
 
 
 def stage_filter(stages: Sequence[str] | None) -> str:
@@ -220,6 +232,7 @@ class Ordering:
     def _order(self, handoff: str | None, outcome: str | None, condition: str) -> None:
         """The tables ``seq`` and ``jrn`` for the events that meet ``condition`` (SQL)."""
         self.condition = condition
+        refuse_unheld(self.con, self.events, handoff, outcome)
         where = f"WHERE {condition}" if condition else ""
         # Stages as an ENUM (in name order, so that sorting is unchanged): paths become lists
         # of small integers, which sort and group several times faster than text.
@@ -261,6 +274,7 @@ class Ordering:
         return kind
 
     def outcome_values(self, role: str, limit: int = 50) -> list[str]:
+        refuse_unheld(self.con, self.events, role)
         return [row[0] for row in _rows(self.con,
             "SELECT DISTINCT lower(trim(raw)) v FROM (SELECT DISTINCT "
             f"CAST({sql_name(role)} AS VARCHAR) AS raw FROM {self.events}) "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,6 +34,7 @@ from cjm.engine.duckdb.checks import (
     quality_warnings,
     totals,
 )
+from cjm.engine.duckdb.engine import refuse_unheld
 from cjm.engine.duckdb.memory import (
     budget_memory_limit,
     default_memory_limit,
@@ -149,6 +150,7 @@ class EventLog(LogInfo):
 
     def first_values(self, role: str) -> list[tuple[str | None, int]]:
         """(value, journeys) of a role at each journey's first event, most journeys first."""
+        refuse_unheld(self.con, self.table, role)
         return [(v, int(n)) for v, n in self.con.execute(
             f"SELECT v, count(*) n FROM (SELECT {_first(role)} v FROM "
             f"{self.table} GROUP BY journey) GROUP BY v ORDER BY n DESC, v NULLS LAST"
@@ -177,6 +179,8 @@ class EventLog(LogInfo):
                              f"WHERE path IN (SELECT path FROM {name}_paths)")
             journeys_sql, events_sql = f"SELECT journey FROM {name}_journeys", None
         else:
+            if isinstance(selection, FirstValue):
+                refuse_unheld(self.con, self.table, selection.role)
             journeys_sql, events_sql = _selection_sql(selection, self.table)
         clip = f" AND ({events_sql})" if events_sql else ""
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {self.table} "
@@ -397,6 +401,7 @@ def read_log(
     temp_dir: str | Path | None = None,
     buckets: int | None = None,
     keep_rows: bool = False,
+    hold: Collection[str] | None = None,
     table: str | None = None,
     query: str | None = None,
     since: datetime | None = None,
@@ -425,9 +430,14 @@ def read_log(
     ``buckets`` makes discover() order the journeys in that many groups, so that a log larger
     than memory fits; by default as many as the memory limit needs (1 without a limit).
     ``keep_rows`` keeps the rows as read (the view ``raw``), which
-    cjm.engine.duckdb.convert writes out. ``since``/``until``: the window that
-    cjm.segments.between() will select; a database then sends only the rows of the journey
-    ids with a row in it, when it can (see cjm.pushdown); the rest count as filtered.
+    cjm.engine.duckdb.convert writes out. ``hold`` names the optional roles (or their
+    columns) whose values the events are to hold, for a caller that reads no other (cjm
+    discover holds its hand-off's, the outcome and --by's): the others stay mapped and still
+    count in the exact-duplicate check, are not read into the events, and asking for one
+    raises UsageError. None (the default) holds every mapped role. ``since``/``until``: the
+    window that cjm.segments.between() will select; a database then sends only the rows of
+    the journey ids with a row in it, when it can (see cjm.pushdown); the rest count as
+    filtered.
 
     >>> log = read_log("examples/shop.csv")            # doctest: +SKIP
     >>> log.journeys, log.events, log.rejected          # doctest: +SKIP
@@ -487,7 +497,7 @@ def read_log(
         loads = []
         given = given_roles(columns, config)
         # One file is parsed into the columns its roles take: the others are never held.
-        keep = None if keep_rows or len(files) > 1 else mapped_columns(given)
+        keep = None if keep_rows or len(files) > 1 else mapped_columns(given, hold)
         if database:
             with step("Reading " + database.name):
                 loads.append(load_database(con, database, 0, keep, WindowRead(
@@ -498,7 +508,8 @@ def read_log(
         with step("Checking the events"):
             log = _build(con, loads, given, timezone,
                          timestamp_format or config.get("timestamp_format"), dayfirst,
-                         lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows)
+                         lifecycle, gap_seconds, drop_duplicates, rules, key, keep_rows,
+                         hold)
         if refused_in_window(log):
             con.close()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -565,7 +576,8 @@ def _apply_stage_rules(con, rules: StageRules) -> list[str]:
 
 
 def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, gap_seconds,
-           drop_duplicates, rules, pseudonym_key=None, keep_rows=False) -> EventLog:
+           drop_duplicates, rules, pseudonym_key=None, keep_rows=False,
+           hold=None) -> EventLog:
     names = ", ".join(str(load.path) for load in loads)
     where = names if len(loads) == 1 else f"{len(loads)} files"
     if not any(load.scan or load.rows > len(load.rejects) for load in loads):
@@ -583,7 +595,7 @@ def _build(con, loads, given, timezone, timestamp_format, dayfirst, lifecycle, g
 
     text = {role: f"CAST({col(role)} AS VARCHAR)" for role in mapping.choices}
     ts_sql = ts_format.expression(f"trim({text['timestamp']})")
-    optional = held_roles(mapping)
+    optional = held_roles(mapping, hold)
     # A row whose timestamp is in range and whose id and stage start with neither a space
     # nor nothing is kept without the five tests below (trim() strips spaces only): they
     # cost a fifth of the pass (0.8 s at 10M events), and they name a reject's reason.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from cjm.engine.protocol import FirstValue, Log, StartPeriod, Window
 from cjm.errors import UsageError
-from cjm.units import format_days
+from cjm.units import format_count, format_days
 
 if TYPE_CHECKING:
     from cjm.journeys import JourneyMap
@@ -36,6 +36,13 @@ def segment_values(log: Log, by: str) -> list[tuple[str | None, int]]:
     return log.first_values(_role(log, by))
 
 
+def values_hint(counts: list[tuple[str | None, int]]) -> str:
+    """The values of segment_values() a user may pick, most journeys first (20 at most)."""
+    shown = ", ".join(f"{NONE if v is None else v} ({format_count(n)})" for v, n in counts[:20])
+    more = f", and {format_count(len(counts) - 20)} more" if len(counts) > 20 else ""
+    return f"Values (journeys): {shown}{more}"
+
+
 def by_segment(log: Log, by: str, values: list[str | None] | None = None,
                top: int | None = None, flag: str | None = None) -> list[Log]:
     """One log per value of ``by`` (at each journey's first event).
@@ -51,10 +58,8 @@ def by_segment(log: Log, by: str, values: list[str | None] | None = None,
     if values is not None:
         for value in values:
             if value not in present:
-                shown = ", ".join(NONE if v is None else str(v) for v in present[:20])
                 raise UsageError(f"{flag or '--values'}: {column} has no journeys with "
-                                 f"{value!r}",
-                                 f"Values: {shown}")
+                                 f"{value!r}", values_hint(counts))
         chosen, rest = list(values), []
     else:
         chosen = present[:top] if top else present
@@ -128,7 +133,8 @@ def sides(log: Log, by: str | None, period: str | None,
     (``values``, or else the last two), each named after its filter too."""
     if by:
         if values is None:
-            raise UsageError("--by needs --values A,B: the two values to compare")
+            raise UsageError("--by needs --values A,B: the two values to compare",
+                             values_hint(segment_values(log, by)))
         chosen = by_segment(log, by, values=values)
     else:
         labels = values or period_labels(log, period)[-2:]

@@ -129,6 +129,8 @@ def test_compare_cli_by_segment_and_period(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("args", "message"), [
     (["s.csv"], "give two logs"),
     (["s.csv", "--by", "segment"], "--by needs --values"),
+    # ... and names the values there are to pick, with their journeys.
+    (["s.csv", "--by", "segment"], "Values (journeys): x (30), y (10)"),
     (["s.csv", "--by", "segment", "--values", "a"], "exactly two values"),
     (["s.csv", "--period", "year"], "covers one year only"),
     (["s.csv", "--period", "month", "--values", "2023-01,2024-01"], "no journey starts in"),
@@ -142,7 +144,7 @@ def test_compare_cli_by_segment_and_period(tmp_path, monkeypatch):
 def test_compare_usage_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     write_journeys(tmp_path / "s.csv", {f"j{i}": ["V", "W"] for i in range(40)},
-                   {f"j{i}": {"segment": "x"} for i in range(40)})
+                   {f"j{i}": {"segment": "x" if i < 30 else "y"} for i in range(40)})
     result = CliRunner().invoke(app, ["compare", *args, "--no-map"], env=ENV)
     assert result.exit_code == 2, result.output
     assert message in result.output

@@ -23,6 +23,7 @@ from cjm.engine.duckdb.engine import (
     rework_rows,
     stage_filter,
     stage_rows,
+    top_paths_sql,
     visit_sql,
 )
 from cjm.engine.rows import (
@@ -193,15 +194,11 @@ class BucketedEngine(Ordering):
         reached = "success" if use_outcome else (
             f"list_has_any(path, [{listing}]::VARCHAR[])" if goals else "false")
         is_open = "open" if still_active_seconds else "false"
-        return ending_rows(self._fetch(
-            f"WITH s AS (SELECT last_stage, path, CASE WHEN {reached} THEN 'goal' "
-            f"WHEN {is_open} THEN 'open' ELSE 'dead_end' END AS status, n FROM {self.acc}end), "
-            "c AS (SELECT last_stage, status, path, sum(n)::BIGINT AS n FROM s "
-            "GROUP BY last_stage, status, path), "
-            "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
-            "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
-            "AS total FROM c) "
-            "SELECT last_stage, status, total::BIGINT, path, n FROM r WHERE rank = 1"))
+        return ending_rows(self._fetch(top_paths_sql(
+            "SELECT last_stage, status, path, sum(n)::BIGINT AS n FROM (SELECT last_stage, "
+            f"path, CASE WHEN {reached} THEN 'goal' WHEN {is_open} THEN 'open' "
+            f"ELSE 'dead_end' END AS status, n FROM {self.acc}end) "
+            "GROUP BY last_stage, status, path")))
 
     def handoff_matrix(self) -> list[Handoff]:
         waits = self._merged("hand", "hand, next_hand")

@@ -165,11 +165,23 @@ def visit_sql(paths: str) -> str:
 
 
 def path_table_sql(jrn: str, median: bool = True) -> str:
-    """SQL: the distinct paths of ``jrn``, each with a number ``id``, its journeys ``j`` and,
-    with ``median``, their median duration ``m`` (which holds every journey's duration)."""
+    """SQL: the distinct paths of ``jrn``, each with a number ``id``, its journeys ``j``,
+    those of them that succeed ``g`` and, with ``median``, their median duration ``m``
+    (which holds every journey's duration)."""
     m = ", median(duration) AS m" if median else ""
-    return (f"SELECT row_number() OVER () AS id, * FROM (SELECT path, count(*) AS j{m} "
-            f"FROM {jrn} GROUP BY path)")
+    return (f"SELECT row_number() OVER () AS id, * FROM (SELECT path, count(*) AS j, "
+            f"count(*) FILTER (WHERE success) AS g{m} FROM {jrn} GROUP BY path)")
+
+
+def top_paths_sql(counts: str) -> str:
+    """SQL: per last stage and status ('goal', 'open', 'dead_end') of the rows of ``counts``
+    (last_stage, status, path, n: its journeys), their journeys and the path most of them
+    took (the first path by its stages among equals): the rows of ending_rows()."""
+    return (f"WITH c AS ({counts}), "
+            "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
+            "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
+            "AS total FROM c) "
+            "SELECT last_stage, status, total::BIGINT, path, n FROM r WHERE rank = 1")
 
 
 # A code of an ENUM as one character: past the control characters, and past the surrogates,
@@ -367,15 +379,21 @@ class DuckDBEngine(Ordering):
 
     def endings(self, goals: Sequence[str], use_outcome: bool,
                 still_active_seconds: float | None) -> list[Ending]:
-        status = self._status(goals, use_outcome, still_active_seconds)
-        return ending_rows(_rows(self.con,
-            f"WITH s AS (SELECT last_stage, path, {status} AS status FROM {self.jrn}), "
-            "c AS (SELECT last_stage, status, path, count(*) AS n FROM s "
-            "GROUP BY last_stage, status, path), "
-            "r AS (SELECT *, row_number() OVER (PARTITION BY last_stage, status "
-            "ORDER BY n DESC, path) AS rank, sum(n) OVER (PARTITION BY last_stage, status) "
-            "AS total FROM c) "
-            "SELECT last_stage, status, total, path, n FROM r WHERE rank = 1"))
+        if still_active_seconds:  # whether a journey is still open is its own
+            status = self._status(goals, use_outcome, still_active_seconds)
+            return ending_rows(_rows(self.con, top_paths_sql(
+                f"SELECT last_stage, status, path, count(*) AS n FROM (SELECT last_stage, "
+                f"path, {status} AS status FROM {self.jrn}) GROUP BY last_stage, status, path")))
+        # Else a journey ends as its path says, with its outcome: counted on the paths, 0.02 s
+        # where grouping the journeys by status and path took 0.2 s at 10M events.
+        listing = ", ".join(sql_string(g) for g in goals)
+        goal = "g" if use_outcome else (
+            f"CASE WHEN list_has_any(path::VARCHAR[], [{listing}]) THEN j ELSE 0 END"
+            if goals else "0")
+        return ending_rows(_rows(self.con, top_paths_sql(
+            f"SELECT path[-1] AS last_stage, status, path, n FROM (SELECT path, 'goal' AS status, "
+            f"{goal} AS n FROM {self._path_table()} UNION ALL SELECT path, 'dead_end', "
+            f"j - {goal} FROM {self._path_table()}) WHERE n > 0")))
 
     def path_endings(self, goals: Sequence[str], use_outcome: bool,
                      still_active_seconds: float | None,

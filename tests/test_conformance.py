@@ -85,10 +85,14 @@ def shop(tmp_path):
         "e": ["Visit", "View"],                      # ended before the goal
         "f": ["Visit", "View"],                      # ended before the goal
     }
-    log = cjm.read_log(write_journeys(tmp_path / "shop.csv", journeys))
-    # Journey b's Cart → Buy waits 20 minutes (the service level is 15).
-    log.con.execute("UPDATE events SET ts = ts + INTERVAL 10 MINUTE "
-                    "WHERE journey = 'b' AND stage = 'Buy'")
+    path = write_journeys(tmp_path / "shop.csv", journeys)
+    # Journey b's Cart → Buy waits 20 minutes (the service level is 15), not 10.
+    rows = path.read_text().splitlines()
+    (slow,) = [i for i, row in enumerate(rows) if row.startswith("b,Buy,")]
+    assert rows[slow].endswith("T09:30:00Z")
+    rows[slow] = rows[slow].replace("T09:30:00Z", "T09:40:00Z")
+    path.write_text("\n".join(rows) + "\n")
+    log = cjm.read_log(path)
     yield log
     log.close()
 

@@ -241,12 +241,12 @@ def test_roles_not_held_are_still_mapped_and_still_tell_duplicates_apart(write, 
     assert [(w.code, w.count, w.examples) for w in held.warnings] == \
         [(w.code, w.count, w.examples) for w in whole.warnings]
     assert {w.code: w for w in held.warnings}["duplicates"].examples == (f"{path}:7",)
-    with pytest.raises(UsageError, match="holding no segment values"):
+    with pytest.raises(UsageError, match="events hold no segment values"):
         held.first_values("segment")
     if channel:  # what discover reads, held: the same map
         assert journey_json(cjm.discover(held)) == journey_json(cjm.discover(whole))
     else:
-        with pytest.raises(UsageError, match="holding no channel values"):
+        with pytest.raises(UsageError, match="events hold no channel values"):
             cjm.discover(held)
 
 

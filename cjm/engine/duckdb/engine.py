@@ -57,14 +57,14 @@ def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
 
 
 def refuse_unheld(con, events: str, *roles: str | None) -> None:
-    """UsageError for a mapped role among ``roles`` whose values ``events`` do not hold: the
-    log was read with a ``hold`` that left it out (cjm.engine.duckdb.eventlog.read_log)."""
+    """UsageError for a role among ``roles`` whose values ``events`` do not hold: one not
+    mapped, or one that read_log's ``hold`` left out (cjm.engine.duckdb.eventlog)."""
     columns = {row[0] for row in con.execute(f"DESCRIBE {events}").fetchall()}
     missing = [role for role in roles if role is not None and role not in columns]
     if missing:
-        raise UsageError(f"this log was read holding no {' or '.join(missing)} values "
-                         "(read_log's hold leaves them out)",
-                         "Read it again with them in hold, or without hold.")
+        raise UsageError(f"this log's events hold no {' or '.join(missing)} values: not "
+                         "mapped, or left out by read_log's hold",
+                         "Read the log again without hold, or with them in it.")
 
 
 def stage_filter(stages: Sequence[str] | None) -> str:

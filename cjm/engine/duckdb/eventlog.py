@@ -73,9 +73,10 @@ _EARLIEST, _LATEST = (f"TIMESTAMPTZ {sql_string(t.isoformat(sep=' '))}"
 
 @dataclass(kw_only=True)
 class EventLog(LogInfo):
-    """Events in the engine (table ``events``), ordered by journey, timestamp and file row.
+    """Events in the engine (``events``), ordered by journey, timestamp and file row.
 
-    ``con`` is the DuckDB connection holding the tables ``events`` and ``rejects``.
+    ``con`` is the DuckDB connection holding ``events`` (a table, or a view of the table
+    ``event_rows``: cjm.engine.duckdb.lines) and the table ``rejects``.
     """
 
     con: Any

@@ -133,6 +133,24 @@ def test_a_report_batch_reads_a_database(tmp_path):
     assert "3,524 events" in Path("db.md").read_text(encoding="utf-8")
 
 
+def test_a_databases_roles_not_held_stay_mapped_and_tell_duplicates_apart(tmp_path, read):
+    # A database sends the mapped columns alone; read_log's hold (cjm discover's) must leave
+    # the mapping whole, and two rows that differ only in a role not held no duplicates.
+    path = tmp_path / "d.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE events (case_id TEXT, stage TEXT, timestamp TEXT, "
+                    "device TEXT)")
+        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", [
+            ("a", "view", "2024-03-01T10:00:00Z", "web"),
+            ("a", "view", "2024-03-01T10:00:00Z", "app"),   # another device
+            ("b", "view", "2024-03-01T10:00:00Z", "web"),
+            ("b", "view", "2024-03-01T10:00:00Z", "web")])  # identical
+    log = read(f"sqlite:///{path}", table="events", hold=["outcome"])
+    assert log.mapping.column("device") == "device"
+    duplicates = {w.code: w for w in log.warnings}["duplicates"]
+    assert (duplicates.count, duplicates.examples) == (1, (f"sqlite:///{path}?table=events:3",))
+
+
 def test_real_timestamps_are_read_as_such_and_give_the_same_journeys(tmp_path, postgres):
     expected = _json("discover", str(_csv(tmp_path)), "--no-map")
     url = _postgres(postgres, "typed", types='ALTER TABLE typed ALTER COLUMN "timestamp" '

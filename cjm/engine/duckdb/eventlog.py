@@ -500,8 +500,11 @@ def read_log(
         # One file is parsed into the columns its roles take: the others are never held.
         keep = None if keep_rows or len(files) > 1 else mapped_columns(given, hold)
         if database:
+            # A database sends the mapped columns alone, with no print of the others: all of
+            # them, whatever the events hold, so that the mapping and the duplicates stay.
+            sent = None if keep_rows else mapped_columns(given)
             with step("Reading " + database.name):
-                loads.append(load_database(con, database, 0, keep, WindowRead(
+                loads.append(load_database(con, database, 0, sent, WindowRead(
                     since, until, timezone, given, lifecycle, rules.collapse_repeats)))
         for i, path in enumerate(files):
             with step(f"Reading {path.name}"):

@@ -98,11 +98,13 @@ def parts(log: Path) -> None:
 
 
 def copies(log: Path, count: int, folder: Path) -> Path:
-    """``log`` with its traces written ``count`` times over: as many more events, same shape."""
+    """``log`` with its traces written ``count`` times over: as many more events, same shape
+    (whole lines are copied, so a log written one element a line stays so)."""
     import gzip
 
     data = gzip.decompress(log.read_bytes()) if log.suffix == ".gz" else log.read_bytes()
-    first, last = data.index(b"<trace"), data.rindex(b"</trace>") + len(b"</trace>")
+    first = data.rfind(b"\n", 0, data.index(b"<trace")) + 1
+    last = data.index(b"\n", data.rindex(b"</trace>")) + 1
     path = folder / f"{count}x-{log.name.removesuffix('.gz')}.gz"
     with gzip.open(path, "wb", compresslevel=1) as out:
         out.write(data[:first])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cjm.engine.duckdb.readers.base import FileLoad, Reject
+from cjm.engine.duckdb.readers.xes_lines import XES_MAX_DEPTH, XES_VALUE_TAGS, load_flat_xes
 from cjm.errors import DataError
 from cjm.files import CUT_SHORT, MAX_COLUMNS, ColumnNames, ended_early, open_binary, read_sample
 from cjm.resources import classify
@@ -120,14 +121,23 @@ class _Loader:
             builder.append_values(list(map(dict.get, self.batch, repeat(key))))
             arrays.append(builder.finish())
         names = ["_line", *map(self.unique, self.batch_names)]
-        part = self.workdir / f"{self.name}_{len(self.parts)}.parquet"
-        pq.write_table(pa.Table.from_arrays(arrays, names=names), part, compression="snappy")
-        self.parts.append(part)
-        new = [key for key in self.batch_names if key not in self.known]
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), self.next_part(),
+                       compression="snappy")
+        self.add_part(list(self.batch_names), len(self.batch))
+        self.batch, self.lines, self.batch_names, self.new = [], [], {}, 0
+
+    def next_part(self) -> Path:
+        """Where the next batch's Parquet file goes."""
+        return self.workdir / f"{self.name}_{len(self.parts)}.parquet"
+
+    def add_part(self, keys: list[str], rows: int) -> None:
+        """Count the file at next_part(), written with ``rows`` records and the columns
+        ``self.unique(key)`` of ``keys`` (in their order of first appearance)."""
+        self.parts.append(self.next_part())
+        new = [key for key in keys if key not in self.known]
         self.columns.extend(self.unique(key) for key in new)
         self.known.update(new)
-        self.rows += len(self.batch)
-        self.batch, self.lines, self.batch_names, self.new = [], [], {}, 0
+        self.rows += rows
 
     def relation(self) -> str:
         """SQL for every record loaded, in line order."""
@@ -294,14 +304,6 @@ def load_json(con, path: Path, index: int, workdir: Path) -> FileLoad:
     return _finish(loader, path, "json", index, truncated)
 
 
-# expat names an element of a namespace "uri}local" (namespace_separator="}").
-_XES_VALUE_TAGS = frozenset(
-    f"{ns}}}{tag}" if ns else tag
-    for ns in ("", "http://www.xes-standard.org/", "http://code.deckfour.org/xes")
-    for tag in ("string", "date", "int", "float", "boolean", "id")
-)
-# libxml2's limit without XML_PARSE_HUGE, which cjm has always applied: deeper is no event log.
-_XES_MAX_DEPTH = 256
 
 
 def _refuse_doctype(path: Path) -> None:
@@ -346,7 +348,9 @@ def _refuse_doctype(path: Path) -> None:
 
 
 def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
-    """XES (IEEE 1849), streamed; trace attributes become ``case:<key>`` columns.
+    """XES (IEEE 1849), streamed; trace attributes become ``case:<key>`` columns. A file
+    written one element a line, as most are, is read by cjm.engine.duckdb.readers.xes_lines;
+    any other by expat, to the same rows.
 
     A document that declares entities is refused, and nothing is ever fetched, so a hostile
     document can neither expand nor reach out.
@@ -358,6 +362,9 @@ def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
     loader = _Loader(con, f"raw_{index}", str(path), workdir)
     try:
         _refuse_doctype(path)
+        if load_flat_xes(con, path, loader):
+            return _finish(loader, path, "xes", index, truncated=False)
+        loader = _Loader(con, f"raw_{index}", str(path), workdir)  # its parts are gone
         with open_binary(path) as raw:
             parser = _XesEvents(loader, str(path))
             try:
@@ -371,6 +378,10 @@ def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
                     raise DataError(
                         f"{path}:{exc.lineno}: not well-formed XES: {expat.ErrorString(exc.code)}",
                         "Check that the file is complete and is XES (XML).") from None
+            except LookupError as exc:  # the XML declaration names an encoding Python lacks
+                raise DataError(f"{path}:1: not well-formed XES: {exc}",
+                                "Save the file as UTF-8 and say so in its first line "
+                                '(<?xml version="1.0" encoding="UTF-8"?>).') from None
             parser.close()
             truncated = ended_early(raw)
     except (OSError, EOFError) as exc:
@@ -411,7 +422,7 @@ class _XesEvents:
 
     def _start_handler(self) -> Callable[[str, list[str]], None]:
         """The start-tag handler: a closure, whose variables are quicker than attributes."""
-        ends, tags, structure = self.ends, _XES_VALUE_TAGS, self._structure
+        ends, tags, structure = self.ends, XES_VALUE_TAGS, self._structure
         starts = 0
         want = -1  # the depth whose value elements are read ...
         into: Record = {}  # ... into this record
@@ -440,9 +451,9 @@ class _XesEvents:
     def _structure(self, name: str, depth: int, want: int, into: Record) -> tuple[int, Record]:
         """An element that is not a value to read: it may end the open event or trace, or
         open one. Takes and returns the depth whose value elements are read, and where to."""
-        if depth > _XES_MAX_DEPTH:
+        if depth > XES_MAX_DEPTH:
             raise DataError(f"{self.where}:{self.parser.CurrentLineNumber}: not well-formed XES: "
-                            f"elements nested more than {_XES_MAX_DEPTH} deep",
+                            f"elements nested more than {XES_MAX_DEPTH} deep",
                             "Check that the file is XES (XML).")
         if depth < want:  # the open event or trace has ended
             want = -1

@@ -248,11 +248,15 @@ class _Lines:
             self._add_frame(self.trailer, chunk)
 
         offsets = np.concatenate(([0], ends)).astype(np.int64)
+        data = pa.py_buffer(chunk)
+        read = (kind == VALUE) & ((ctx == EVENT) | (ctx == TRACE))
         return pa.RecordBatch.from_arrays([
             _array(pa.int64(), lines), _array(pa.uint8(), kind), _array(pa.uint8(), ctx),
             _array(pa.int64(), rec),
-            pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(chunk)),
-        ], names=["n", "kind", "ctx", "rec", "t"])
+            pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), data),
+            *(pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), data])
+              for views in _quoted(chunk, text, starts, read)),
+        ], names=["n", "kind", "ctx", "rec", "t", "key", "value"])
 
     def frame_is_xes(self) -> bool:
         """Whether the header and trailer make a well-formed XES document around the body,
@@ -287,11 +291,50 @@ class _Lines:
                 and probe[2] in XES_VALUE_TAGS)
 
 
+def _quoted(chunk: bytes, text, starts, read) -> tuple:
+    """Arrow string views (16 bytes each: the length, then up to 12 bytes inline, or a
+    prefix of 4, buffer 0 and the offset) of the key and the value of the lines ``read``,
+    empty for the others: the text between a line's first and second quote, and its third
+    and fourth. They point into the chunk, no copy; lines the check finds bad may give
+    anything, within the chunk."""
+    import numpy as np
+
+    quotes = np.flatnonzero(text == 34)
+    if not len(quotes):
+        quotes = np.zeros(1, dtype=np.int64)
+    first = np.searchsorted(quotes, starts[read])
+    at = [quotes[np.minimum(first + i, len(quotes) - 1)].astype(np.uint64) for i in range(4)]
+    # The chunk read 8 bytes at a time from any offset (little-endian): no loop per line.
+    padded = np.frombuffer(chunk + bytes(24), dtype=np.uint8)
+    words = np.ndarray(shape=(len(chunk) + 16,), dtype="<u8", buffer=padded, strides=(1,))
+    views = []
+    for opening, closing in ((at[0], at[1]), (at[2], at[3])):
+        begin = opening + np.uint64(1)
+        length = np.where(closing > begin, closing - begin, np.uint64(0))
+        low = words[begin] & _masks(np.minimum(length, 8))
+        high = words[begin + np.uint64(8)] & _masks(np.clip(length, 8, 12) - np.uint64(8))
+        view = np.zeros((len(starts), 2), dtype=np.uint64)
+        view[read, 0] = length | (low << np.uint64(32))
+        view[read, 1] = np.where(length > 12, begin << np.uint64(32),
+                                 (low >> np.uint64(32)) | (high << np.uint64(32)))
+        views.append(view)
+    return views[0], views[1]
+
+
+def _masks(size):
+    """For each ``size`` (0 to 8), the mask of that many low bytes of a word."""
+    import numpy as np
+
+    shifted = np.left_shift(np.uint64(1), np.minimum(size, 7) * np.uint64(8)) - np.uint64(1)
+    return np.where(size >= 8, np.uint64(0xFFFF_FFFF_FFFF_FFFF), shifted)
+
+
 def _schema():
     import pyarrow as pa
 
     return pa.schema([("n", pa.int64()), ("kind", pa.uint8()), ("ctx", pa.uint8()),
-                      ("rec", pa.int64()), ("t", pa.large_string())])
+                      ("rec", pa.int64()), ("t", pa.large_string()),
+                      ("key", pa.string_view()), ("value", pa.string_view())])
 
 
 def _array(kind, values):
@@ -363,8 +406,7 @@ def _load_group(con, loader, group: _Group) -> bool:
         # lines, the batches on every core.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {values} AS
-            SELECT n, ctx, rec, split_part(t, '"', 2) AS key, split_part(t, '"', 4) AS value,
-                   bad
+            SELECT n, ctx, rec, key, value, bad
             FROM (SELECT *, NOT coalesce(CASE kind {checked} END, false) AS bad
                   FROM {loader.name}_lines)
             WHERE bad OR (kind = {VALUE} AND ctx IN ({EVENT}, {TRACE}))""")

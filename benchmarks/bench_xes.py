@@ -30,7 +30,7 @@ BPIC = ROOT.parent / "shared" / "data" / "bpic2012.xes.gz"
 
 
 READ_LOG = "import cjm; cjm.read_log(LOG)"
-# The reader alone: the file into Parquet batches, without building the events table.
+# The reader alone: the file into Parquet parts, without building the events table.
 LOAD_XES = ("import duckdb, tempfile; from pathlib import Path; "
             "from cjm.engine.duckdb.readers.records import load_xes; "
             "load_xes(duckdb.connect(), Path(LOG), 0, Path(tempfile.mkdtemp()))")
@@ -53,7 +53,7 @@ def run_once(tree: Path, log: Path, code: str = READ_LOG) -> tuple[float, float,
 
 
 def parts(log: Path) -> None:
-    """CPU seconds, in this process, of the layers under cjm's XES reader: the floors."""
+    """CPU and wall seconds, in this process, of the layers under cjm's two XES readers."""
     import gzip
     import tempfile
     from xml.parsers import expat
@@ -62,7 +62,9 @@ def parts(log: Path) -> None:
     import lxml.etree  # noqa: F401  imported here, so that no step below counts its import
     import pyarrow.parquet  # noqa: F401
 
-    from cjm.engine.duckdb.readers.records import _Loader, _XesEvents, load_xes
+    from cjm.engine.duckdb.readers import records
+    from cjm.engine.duckdb.readers.records import _Loader, _XesEvents, load_flat_xes, load_xes
+    from cjm.engine.duckdb.readers.xes_lines import _Lines
 
     data = gzip.decompress(log.read_bytes()) if log.suffix == ".gz" else log.read_bytes()
 
@@ -80,21 +82,33 @@ def parts(log: Path) -> None:
             reader.loader.add = lambda line, record: None  # parse only, load nothing
             reader.feed(data, final=True)
 
-    def whole() -> None:
+    def whole(lines: bool = True) -> None:
         with tempfile.TemporaryDirectory() as work:
-            load_xes(duckdb.connect(), log, 0, Path(work))
+            if not lines:
+                records.load_flat_xes = lambda *args: False
+            try:
+                load_xes(duckdb.connect(), log, 0, Path(work))
+            finally:
+                records.load_flat_xes = load_flat_xes
+
+    def lines_only() -> None:
+        for _ in _Lines(log)._groups():
+            pass
 
     steps = {
         "gunzip": lambda: gzip.decompress(log.read_bytes()),
         "expat, no handler": lambda: expat_only(None),
         "expat, an empty Python handler per start tag": lambda: expat_only(lambda n, a: None),
-        "cjm's XES parser, events not loaded": events_only,
-        "cjm's load_xes (gunzip, parse, Parquet batches)": whole,
+        "cjm's expat reader, events not loaded": events_only,
+        "cjm's expat reader (gunzip, parse, Parquet batches)": lambda: whole(lines=False),
+        "cjm's lines reader, numpy only: batches made, not given to DuckDB": lines_only,
+        "cjm's load_xes: the lines reader (numpy, then DuckDB, Parquet parts)": whole,
     }
     for name, step in steps.items():
-        start = time.process_time()
+        start, wall = time.process_time(), time.perf_counter()
         step()
-        print(f"{time.process_time() - start:5.2f} s CPU  {name}")
+        print(f"{time.process_time() - start:5.2f} s CPU {time.perf_counter() - wall:5.2f} s wall"
+              f"  {name}")
 
 
 def copies(log: Path, count: int, folder: Path) -> Path:

@@ -199,6 +199,16 @@ NOT_FLAT = {
     "text in the body": FLAT.replace("\t\t<event>\n", "\t\thello\n\t\t<event>\n", 1),
     "a control character": FLAT.replace('value="web"', 'value="w\x01b"'),
     "an encoding Python does not know": FLAT.replace('encoding="UTF-8"', 'encoding="UTF-9"'),
+    # Found by review: each was read as lines where expat refuses it.
+    "traces with no log around them": HEAD.split("\n")[0] + "\n" + _trace(
+        "c1", _event("Visit", "2024-03-01T10:00:00Z")) * 2,
+    "UTF8, a name expat does not know": FLAT.replace('encoding="UTF-8"', 'encoding="UTF8"'
+                                                     ).replace("web", "café"),
+    "nested too deep before the traces": FLAT.replace(
+        "\t<trace>\n", "<a>" * 300 + "</a>" * 300 + "\n\t<trace>\n", 1),
+    "nested too deep after the traces": FLAT.replace(TAIL, "<a>" * 300 + "</a>" * 300
+                                                     + "\n" + TAIL),
+    "a multi-byte encoding": FLAT.replace('encoding="UTF-8"', 'encoding="shift_jis"'),
 }
 
 
@@ -206,6 +216,27 @@ NOT_FLAT = {
 def test_other_documents_go_to_expat_with_the_same_outcome(tmp_path, text):
     _, took = _both(_write(tmp_path, text), tmp_path)
     assert not took
+
+
+@pytest.mark.parametrize("odd", ["\t<x></trace>\n", '\t\t<!-- </trace> -->\n'])
+def test_a_line_holding_but_not_being_an_end_of_trace_is_never_a_group_end(
+        tmp_path, monkeypatch, odd):
+    """Groups end only after a line that is a trace's end tag, and a bad line in any group
+    but the last sends the file to expat (found by review: such lines went unchecked)."""
+    monkeypatch.setattr(xes_lines, "_BLOCK", 64)
+    monkeypatch.setattr(xes_lines, "_GROUP", 128)
+    trace = _trace("c", _event("Visit", "2024-03-01T10:00:00Z"))
+    text = HEAD + trace + trace.replace("\t\t<event>\n", odd + "\t\t<event>\n") + trace * 4
+    _, took = _both(_write(tmp_path, text + TAIL), tmp_path)
+    assert not took
+
+
+def test_many_keys_go_to_expat(tmp_path):
+    """The pivot filters once a key: past _MAX_KEYS keys in a group expat is quicker."""
+    values = [f'<string key="k{i}" value="{i}"/>' for i in range(xes_lines._MAX_KEYS + 1)]
+    found, took = _both(_write(tmp_path, HEAD + _trace(
+        "c", _event("Visit", "2024-03-01T10:00:00Z", *values)) + TAIL), tmp_path)
+    assert not took and len(found[0]) == xes_lines._MAX_KEYS + 4
 
 
 def test_an_unknown_encoding_is_a_clear_error(tmp_path):

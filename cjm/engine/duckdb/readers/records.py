@@ -378,7 +378,7 @@ def load_xes(con, path: Path, index: int, workdir: Path) -> FileLoad:
                     raise DataError(
                         f"{path}:{exc.lineno}: not well-formed XES: {expat.ErrorString(exc.code)}",
                         "Check that the file is complete and is XES (XML).") from None
-            except LookupError as exc:  # the XML declaration names an encoding Python lacks
+            except (LookupError, ValueError) as exc:  # an encoding Python, or expat, lacks
                 raise DataError(f"{path}:1: not well-formed XES: {exc}",
                                 "Save the file as UTF-8 and say so in its first line "
                                 '(<?xml version="1.0" encoding="UTF-8"?>).') from None

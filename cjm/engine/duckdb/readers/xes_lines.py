@@ -30,6 +30,7 @@ from cjm.sql import sql_name, sql_string
 
 _BLOCK = 1 << 22  # bytes decompressed at a time, and about the most a batch holds
 _GROUP = 1 << 23  # bytes of whole traces checked, pivoted and written at once: the memory
+_MAX_KEYS = 200  # keys in a group beyond which the pivot (a filter a key) is slower than expat
 _MAX_FRAME = 1 << 25  # more text than this before the first trace or after the last: not flat
 
 # A line's element, told by the bytes after its first '<'.
@@ -69,12 +70,13 @@ class _NotFlat(Exception):
 class _Group:
     """Whole traces' lines as Arrow record batches, their events (pairs of arrays: the
     events' lines, their traces' lines), the last trace's closing line, and whether a value
-    so far may hold a reference (&amp; ...)."""
+    so far may hold a reference (&amp; ...); each but the last ends with a </trace> line."""
 
     batches: list
     events: list[tuple]
     last_line: int
     escaped: bool
+    last: bool  # the last group: it ends with the document, trailer and all
 
 
 class _Lines:
@@ -158,18 +160,17 @@ class _Lines:
                 data = b"".join(pending)
                 cut = len(data)
                 if block:  # up to the end of the last </trace> line
-                    close = data.rfind(b"</trace")
-                    cut = data.find(b"\n", close) + 1 if close >= 0 else 0
+                    cut = _after_last_trace(data)
                     if not cut:
                         if size > _MAX_FRAME + _GROUP:  # a trace this long: the parser's
                             raise _NotFlat
                         pending = [data]
                         continue
-                data.decode("utf-8")  # the parser would refuse bytes that are no UTF-8
+                data[:cut].decode("utf-8")  # the parser would refuse bytes that are no UTF-8
                 batches = [self._chunk(data[at:stop]) for at, stop in _pieces(data, cut)]
                 pending, size = [data[cut:]], len(data) - cut
                 yield _Group([batch for batch in batches if batch is not None], self.events,
-                             self.state_line, self.escaped)
+                             self.state_line, self.escaped, last=not block)
                 self.events = []
                 if not block:
                     break
@@ -270,7 +271,13 @@ class _Lines:
         ends: list[str] = []
         encodings: list[str] = []
         doctype: list[str] = []  # a DTD may give attributes defaults or other normalizing
-        parser.StartElementHandler = lambda name, _: names.append(name)
+        deepest = [0]
+
+        def start(name: str, _attributes) -> None:
+            names.append(name)
+            deepest[0] = max(deepest[0], len(names) - len(ends))
+
+        parser.StartElementHandler = start
         parser.EndElementHandler = ends.append
         parser.XmlDeclHandler = lambda _version, encoding, _alone: encodings.append(
             (encoding or "utf-8").lower())
@@ -281,11 +288,14 @@ class _Lines:
             parser.Parse(_PROBE, False)
             probe = names[mark:]
             parser.Parse(b"".join(self.trailer), True)
-        except (expat.ExpatError, LookupError):  # LookupError: an encoding Python lacks
+        # LookupError: an encoding Python lacks; ValueError: a multi-byte one, which expat lacks
+        except (expat.ExpatError, LookupError, ValueError):
             return False
         frame = names[:mark] + names[mark + len(probe):]
-        return (not doctype and set(encodings) <= {"utf-8", "utf8"}
-                and depth + 3 <= XES_MAX_DEPTH
+        # The body lies within the document's element (depth 1 or more), and nothing in the
+        # document, before, in (the probe) or after the body, is deeper than expat reads.
+        return (not doctype and set(encodings) <= {"utf-8"}
+                and depth >= 1 and deepest[0] <= XES_MAX_DEPTH
                 and not any(name.rpartition("}")[2] in ("trace", "event") for name in frame)
                 and [name.rpartition("}")[2] for name in probe] == ["trace", "event", "string"]
                 and probe[2] in XES_VALUE_TAGS)
@@ -362,6 +372,20 @@ def _first_trace(chunk: bytes) -> int | None:
     return None
 
 
+_TRACE_END_LINE = re.compile(rb"[ \t]*</trace[ \t]*>[ \t]*\r?\n")
+
+
+def _after_last_trace(data: bytes) -> int:
+    """Where the line after the last line that is a trace's end tag begins; 0 if none is."""
+    at = data.rfind(b"</trace")
+    while at >= 0:
+        start = data.rfind(b"\n", 0, at) + 1
+        if found := _TRACE_END_LINE.match(data, start):
+            return found.end()
+        at = data.rfind(b"</trace", 0, at)
+    return 0
+
+
 def _pieces(data: bytes, end: int) -> Iterator[tuple[int, int]]:
     """(start, stop) of pieces of ``data[:end]`` of about _BLOCK bytes, cut after a line."""
     at = 0
@@ -413,7 +437,8 @@ def _load_group(con, loader, group: _Group) -> bool:
     finally:
         con.unregister(f"{loader.name}_lines")
     first_bad = con.execute(f"SELECT min(n) FROM {values} WHERE bad").fetchall()[0][0]
-    if first_bad is not None and first_bad <= group.last_line:
+    # Only the last group holds a trailer (lines after the last trace, which expat checks).
+    if first_bad is not None and (first_bad <= group.last_line or not group.last):
         return False
     if not group.events:
         return True
@@ -446,7 +471,7 @@ def _pivot(con, loader, values: str, events: str, rows: int, escaped: bool) -> b
             WHERE ctx = {TRACE} AND NOT bad GROUP BY ALL)
         ORDER BY record, line""").fetchall()
     named = [key if ctx == EVENT else "case:" + key for ctx, key in keys]
-    if (len(loader.known | set(named)) > MAX_COLUMNS
+    if (len(keys) > _MAX_KEYS or len(loader.known | set(named)) > MAX_COLUMNS
             or any((ctx == EVENT and key.startswith("case:")) or "&" in key
                    for ctx, key in keys)):
         return False  # the expat reader says why, or places the key, or unescapes it

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from cjm.engine.duckdb.readers.base import FileLoad, Reject
-from cjm.engine.duckdb.readers.xes_lines import XES_MAX_DEPTH, XES_VALUE_TAGS, load_flat_xes
+from cjm.engine.duckdb.readers.xes_lines import (
+    XES_MAX_DEPTH,
+    XES_VALUE_TAGS,
+    arrow_array,
+    load_flat_xes,
+)
 from cjm.errors import DataError
 from cjm.files import CUT_SHORT, MAX_COLUMNS, ColumnNames, ended_early, open_binary, read_sample
 from cjm.resources import classify
@@ -114,7 +119,7 @@ class _Loader:
         # Arrays from pyarrow's builders and buffers: pa.array() imports pandas (half a second)
         # only to ask whether a list is a pandas object.
         lines = array("q", self.lines)
-        arrays = [pa.Array.from_buffers(pa.int64(), len(lines), [None, pa.py_buffer(lines)])]
+        arrays = [arrow_array(pa.int64(), lines)]
         for key in self.batch_names:
             builder = pa.lib.StringBuilder()
             # map() with C functions: no Python step per record.

@@ -11,7 +11,7 @@ is one of: a value element (string, date, int, float, boolean or id) with ``key`
 ``value`` and nothing more, ``<trace>``, ``</trace>``, ``<event>``, ``</event>`` or blank, in
 a nesting XES allows; and what comes before and after those lines is well-formed XML with no
 trace or event (expat checks it). For anything else (nested or list values, several elements
-a line, character references, a file cut short, another encoding) it returns None and the
+a line, character references, a file cut short, another encoding) it returns False and the
 expat reader reads the file, so the rows are the same either way: the same columns in the
 same order, the same values, the line of each event's start tag.
 """
@@ -50,6 +50,7 @@ _EXACT = {
     TRACE: r"[ \t]*<trace[ \t]*>", END_TRACE: r"[ \t]*</trace[ \t]*>", BLANK: "",
 }
 _TRACE_LINE = re.compile(rb"[ \t]*<trace[ \t]*>[ \t]*\r?(?:\n|$)")
+_TRACE_END_LINE = re.compile(rb"[ \t]*</trace[ \t]*>[ \t]*\r?\n")
 # expat names an element of a namespace "uri}local" (namespace_separator="}").
 XES_VALUE_TAGS = frozenset(
     f"{ns}}}{tag}" if ns else tag
@@ -80,7 +81,8 @@ class _Group:
 
 
 class _Lines:
-    """The body's lines as Arrow batches (n, kind, ctx, rec, text), and what the nesting says.
+    """The body's lines as Arrow batches (n, kind, ctx, rec, t, key, value), and what the
+    nesting says.
 
     ``ctx`` is the element of the last trace or event line at or before the line, ``rec`` its
     line: a value line under ``<event>`` belongs to the event starting at ``rec``, one under
@@ -252,8 +254,8 @@ class _Lines:
         data = pa.py_buffer(chunk)
         read = (kind == VALUE) & ((ctx == EVENT) | (ctx == TRACE))
         return pa.RecordBatch.from_arrays([
-            _array(pa.int64(), lines), _array(pa.uint8(), kind), _array(pa.uint8(), ctx),
-            _array(pa.int64(), rec),
+            arrow_array(pa.int64(), lines), arrow_array(pa.uint8(), kind),
+            arrow_array(pa.uint8(), ctx), arrow_array(pa.int64(), rec),
             pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), data),
             *(pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), data])
               for views in _quoted(chunk, text, starts, read)),
@@ -347,7 +349,9 @@ def _schema():
                       ("key", pa.string_view()), ("value", pa.string_view())])
 
 
-def _array(kind, values):
+def arrow_array(kind, values):
+    """A pyarrow array of ``kind`` over the buffer of ``values`` (numpy, or array.array):
+    no copy, and no pa.array(), which imports pandas."""
     import pyarrow as pa
 
     return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
@@ -361,29 +365,27 @@ def _unescaped(column: str) -> str:
     return f"CASE WHEN contains({column}, '&') THEN {out} ELSE {column} END"
 
 
-def _first_trace(chunk: bytes) -> int | None:
-    """Where the first line that is a trace's start tag begins in ``chunk``, if one does."""
-    at = chunk.find(b"<trace")
+def _tag_line(data: bytes, tag: bytes, line: re.Pattern, last: bool = False):
+    """The match of ``line`` over the first (or last) line of ``data`` it matches from the
+    line's start, looked for where ``tag`` is; None if no line does."""
+    at = data.rfind(tag) if last else data.find(tag)
     while at >= 0:
-        start = chunk.rfind(b"\n", 0, at) + 1
-        if _TRACE_LINE.match(chunk, start):
-            return start
-        at = chunk.find(b"<trace", at + 1)
+        if found := line.match(data, data.rfind(b"\n", 0, at) + 1):
+            return found
+        at = data.rfind(tag, 0, at) if last else data.find(tag, at + 1)
     return None
 
 
-_TRACE_END_LINE = re.compile(rb"[ \t]*</trace[ \t]*>[ \t]*\r?\n")
+def _first_trace(chunk: bytes) -> int | None:
+    """Where the first line that is a trace's start tag begins in ``chunk``, if one does."""
+    found = _tag_line(chunk, b"<trace", _TRACE_LINE)
+    return found.start() if found else None
 
 
 def _after_last_trace(data: bytes) -> int:
     """Where the line after the last line that is a trace's end tag begins; 0 if none is."""
-    at = data.rfind(b"</trace")
-    while at >= 0:
-        start = data.rfind(b"\n", 0, at) + 1
-        if found := _TRACE_END_LINE.match(data, start):
-            return found.end()
-        at = data.rfind(b"</trace", 0, at)
-    return 0
+    found = _tag_line(data, b"</trace", _TRACE_END_LINE, last=True)
+    return found.end() if found else 0
 
 
 def _pieces(data: bytes, end: int) -> Iterator[tuple[int, int]]:
@@ -440,14 +442,13 @@ def _load_group(con, loader, group: _Group) -> bool:
     # Only the last group holds a trailer (lines after the last trace, which expat checks).
     if first_bad is not None and (first_bad <= group.last_line or not group.last):
         return False
-    if not group.events:
-        return True
-    event_lines = np.concatenate([e for e, _ in group.events])
+    none = [np.zeros(0, dtype=np.int64)]
+    event_lines = np.concatenate([e for e, _ in group.events] or none)
     if not len(event_lines):
         return True
-    trace_lines = np.concatenate([t for _, t in group.events])
-    con.register(events, pa.table([_array(pa.int64(), event_lines),
-                                   _array(pa.int64(), trace_lines)], names=["ev", "tr"]))
+    trace_lines = np.concatenate([t for _, t in group.events] or none)
+    con.register(events, pa.table([arrow_array(pa.int64(), event_lines),
+                                   arrow_array(pa.int64(), trace_lines)], names=["ev", "tr"]))
     try:
         return _pivot(con, loader, values, events, len(event_lines), group.escaped)
     finally:

@@ -217,3 +217,19 @@ def test_epoch_units_mixed_in_one_column(stamps):
 def test_braces_in_a_timestamp_format_are_literal(stamps):
     log, instants = stamps(["2024-03-05{c}"], timestamp_format="%Y-%m-%d{c}")
     assert instants == [at(2024, 3, 5)] and log.rejected == 0
+
+
+def test_the_sample_is_the_first_values_in_file_order(read, write, monkeypatch):
+    """A log read in parts (here JSON Lines, 1,000 records a part) is sampled in its own
+    order: its first 20,000 timestamps carry an offset, the 10,000 after them do not, so
+    the format is decided without the note, and the later ones still take the time zone."""
+    from cjm.engine.duckdb.readers import records
+
+    monkeypatch.setattr(records, "BATCH_ROWS", 1_000)
+    rows = [f'{{"case_id": "c{i}", "activity": "Visit", "timestamp": "2024-07-06T10:11:12'
+            f'{"Z" if i < 20_000 else ""}"}}\n' for i in range(30_000)]
+    log = read(write("log.jsonl", "".join(rows)), timezone="Europe/Amsterdam")
+    assert not any("without an offset" in note for note in log.notes)
+    first, last = log.con.execute(
+        "SELECT min(ts), max(ts) FROM events").fetchall()[0]
+    assert (first, last) == (at(2024, 7, 6, 8, 11, 12), at(2024, 7, 6, 10, 11, 12))

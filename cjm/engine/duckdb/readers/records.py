@@ -145,12 +145,14 @@ class _Loader:
         self.rows += rows
 
     def relation(self) -> str:
-        """SQL for every record loaded, in line order."""
+        """SQL for every record loaded, in line order: each part holds its records in line
+        order, and DuckDB reads a list of files in that order (it preserves insertion
+        order), so no sort is needed (one cost 0.08 s of bpic2012's reading)."""
         if not self.parts:
             self.con.execute(f"CREATE TABLE {self.name} (_line BIGINT)")
             return f"SELECT * FROM {self.name}"
         files = "[" + ", ".join(sql_string(str(p)) for p in self.parts) + "]"
-        return f"SELECT * FROM read_parquet({files}, union_by_name=true) ORDER BY _line"
+        return f"SELECT * FROM read_parquet({files}, union_by_name=true)"
 
 
 CUT_SHORT_RECORD = "cut short: the file ends within this record (truncated)"

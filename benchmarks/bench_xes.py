@@ -101,8 +101,8 @@ def parts(log: Path) -> None:
         "expat, an empty Python handler per start tag": lambda: expat_only(lambda n, a: None),
         "cjm's expat reader, events not loaded": events_only,
         "cjm's expat reader (gunzip, parse, Parquet batches)": lambda: whole(lines=False),
-        "cjm's lines reader, numpy only: batches made, not given to DuckDB": lines_only,
-        "cjm's load_xes: the lines reader (numpy, then DuckDB, Parquet parts)": whole,
+        "cjm's lines reader, its reading thread alone: lines found, values viewed": lines_only,
+        "cjm's load_xes: the lines reader (that thread; checks, pivots, Parquet parts)": whole,
     }
     for name, step in steps.items():
         start, wall = time.process_time(), time.perf_counter()

@@ -137,6 +137,9 @@ FLAT_VARIANTS = {
     "the old namespace": FLAT.replace("http://www.xes-standard.org/",
                                       "http://code.deckfour.org/xes"),
     "spaces in the marks": FLAT.replace("<event>", "<event >").replace("</trace>", "</trace  >"),
+    "no event with a value, the only trace value in a trace with no event": (
+        HEAD + '\t<trace>\n\t\t<string key="a" value="1"/>\n\t</trace>\n'
+        + "\t<trace>\n\t\t<event>\n\t\t</event>\n\t</trace>\n" + TAIL),
 }
 
 
@@ -231,12 +234,16 @@ def test_a_line_holding_but_not_being_an_end_of_trace_is_never_a_group_end(
     assert not took
 
 
-def test_many_keys_go_to_expat(tmp_path):
-    """The pivot filters once a key: past _MAX_KEYS keys in a group expat is quicker."""
-    values = [f'<string key="k{i}" value="{i}"/>' for i in range(xes_lines._MAX_KEYS + 1)]
-    found, took = _both(_write(tmp_path, HEAD + _trace(
-        "c", _event("Visit", "2024-03-01T10:00:00Z", *values)) + TAIL), tmp_path)
-    assert not took and len(found[0]) == xes_lines._MAX_KEYS + 4
+def test_many_keys_are_read_as_lines(tmp_path):
+    """A thousand keys, each event with some of them: every key its column, in the order
+    of first appearance, empty where an event lacks it."""
+    events = [_event("Visit", "2024-03-01T10:00:00Z",
+                     *(f'<string key="k{i}" value="{i}-{e}"/>' for i in range(e, 1000, 7)))
+              for e in range(7)]
+    found, took = _both(_write(tmp_path, HEAD + _trace("c", *events) + TAIL), tmp_path)
+    assert took and len(found[0]) == 1000 + 3
+    row = dict(zip(["_line", *found[0]], found[3][1], strict=True))  # the second event's
+    assert found[0][3:6] == ["k0", "k7", "k14"] and row["k8"] == "8-1" and row["k7"] is None
 
 
 def test_an_unknown_encoding_is_a_clear_error(tmp_path):

@@ -1,10 +1,10 @@
 """XES written one element a line, as OpenXES, ProM and pm4py write it: read by DuckDB.
 
 The expat reader (records.py) calls Python once per start tag, which bounds its speed. This
-one finds the lines in C (numpy), tells each line's element by the bytes after its first
-``<``, follows the nesting of traces and events with running maxima, and leaves to DuckDB, on
-every core, the check that each line is exactly that element, the keys and values, and the
-pivot to one row per event.
+one calls Python once per few megabytes: numpy finds the lines, tells each line's element by
+the bytes after its first ``<``, follows the nesting of traces and events with running
+maxima, and pivots the keys and values to one row per event; one regular expression (RE2,
+through pyarrow) checks that the text is nothing but such lines; DuckDB writes the rows.
 
 It reads a document only when every line from its first ``<trace>`` to its last ``</trace>``
 is one of: a value element (string, date, int, float, boolean or id) with ``key`` then
@@ -30,7 +30,6 @@ from cjm.sql import sql_name, sql_string
 
 _BLOCK = 1 << 22  # bytes decompressed at a time, and about the most a batch holds
 _GROUP = 1 << 23  # bytes of whole traces checked, pivoted and written at once: the memory
-_MAX_KEYS = 200  # keys in a group beyond which the pivot (a filter a key) is slower than expat
 _MAX_FRAME = 1 << 25  # more text than this before the first trace or after the last: not flat
 
 # A line's element, told by the bytes after its first '<'.
@@ -43,12 +42,12 @@ _FOLLOWS = {(_START, TRACE), (TRACE, EVENT), (TRACE, END_TRACE), (EVENT, END_EVE
 # What XML allows in an attribute value, unchanged by the parser: no character reference,
 # no white space but the space (the parser turns tabs into spaces), no control character.
 _TEXT = r'(?:[^"<&\x00-\x1f\x{FFFE}\x{FFFF}]|&(?:lt|gt|amp|quot|apos);)*'
-_END = r'[ \t]*\r?\n?'
-_EXACT = {
-    VALUE: rf'[ \t]*<(?:string|date|int|float|boolean|id) key="{_TEXT}" value="{_TEXT}"[ \t]*/>',
-    EVENT: r"[ \t]*<event[ \t]*>", END_EVENT: r"[ \t]*</event[ \t]*>",
-    TRACE: r"[ \t]*<trace[ \t]*>", END_TRACE: r"[ \t]*</trace[ \t]*>", BLANK: "",
-}
+_ELEMENT = "|".join([
+    rf'<(?:string|date|int|float|boolean|id) key="{_TEXT}" value="{_TEXT}"[ \t]*/>',
+    r"<event[ \t]*>", r"</event[ \t]*>", r"<trace[ \t]*>", r"</trace[ \t]*>"])
+# Text made only of such lines, or blank ones, the last perhaps without its line end. The
+# lines' elements are those their first bytes named, as no two of them start alike.
+_BODY = rf"\A(?:[ \t]*(?:{_ELEMENT})?[ \t]*\r?\n)*(?:[ \t]*(?:{_ELEMENT})?[ \t]*\r?)?\z"
 _TRACE_LINE = re.compile(rb"[ \t]*<trace[ \t]*>[ \t]*\r?(?:\n|$)")
 _TRACE_END_LINE = re.compile(rb"[ \t]*</trace[ \t]*>[ \t]*\r?\n")
 # expat names an element of a namespace "uri}local" (namespace_separator="}").
@@ -68,25 +67,41 @@ class _NotFlat(Exception):
 
 
 @dataclass
-class _Group:
-    """Whole traces' lines as Arrow record batches, their events (pairs of arrays: the
-    events' lines, their traces' lines), the last trace's closing line, and whether a value
-    so far may hold a reference (&amp; ...); each but the last ends with a </trace> line."""
+class _Values:
+    """The values read in a piece of text (those under an event, or under a trace before
+    its first event): whether each is an event's (else its trace's), the number of that
+    event or trace in the document (from 0), and Arrow string views (16 bytes each) of the
+    keys and the values into ``text``."""
 
-    batches: list
+    text: bytes
+    own: object  # numpy arrays
+    number: object
+    keys: object
+    values: object
+
+
+@dataclass
+class _Group:
+    """Whole traces: their text (whole lines, to be checked), their values, their events
+    (pairs of arrays: the events' lines, the numbers of their traces), the numbers of the
+    first event and the first trace, the count of traces, and whether a value so far may
+    hold a reference (&amp; ...)."""
+
+    text: list
+    values: list[_Values]
     events: list[tuple]
-    last_line: int
+    first_event: int
+    first_trace: int
+    traces: int
     escaped: bool
-    last: bool  # the last group: it ends with the document, trailer and all
 
 
 class _Lines:
-    """The body's lines as Arrow batches (n, kind, ctx, rec, t, key, value), and what the
-    nesting says.
+    """The body's values and events, each line checked, and what the nesting says.
 
-    ``ctx`` is the element of the last trace or event line at or before the line, ``rec`` its
-    line: a value line under ``<event>`` belongs to the event starting at ``rec``, one under
-    ``<trace>`` (before the trace's first event) to the trace starting at ``rec``.
+    A line's context is the element of the last trace or event line at or before it: a
+    value line under ``<event>`` belongs to the event starting at that line, one under
+    ``<trace>`` (before the trace's first event) to the trace starting there.
     """
 
     def __init__(self, path: Path) -> None:
@@ -100,8 +115,10 @@ class _Lines:
         self.frame = 0  # bytes in header and trailer
         self.lines = 0  # lines before the current chunk
         self.in_body = False
-        self.state, self.state_line, self.trace_line = _START, 0, 0
-        self.events: list[tuple] = []  # (event lines, their traces' lines) per chunk
+        self.state = _START
+        self.event_count = self.trace_count = 0  # in the chunks so far
+        self.events: list[tuple] = []  # (event lines, their traces' numbers) per chunk
+        self.body: list = []  # the text of the group's lines up to its last trace or event
         first = np.full(256, OTHER, dtype=np.uint8)
         for byte in b"sdifb":  # string, date, int, float, boolean, id
             first[byte] = VALUE
@@ -169,11 +186,13 @@ class _Lines:
                         pending = [data]
                         continue
                 data[:cut].decode("utf-8")  # the parser would refuse bytes that are no UTF-8
-                batches = [self._chunk(data[at:stop]) for at, stop in _pieces(data, cut)]
+                first_event, first_trace = self.event_count, self.trace_count
+                values = [self._chunk(data[at:stop]) for at, stop in _pieces(data, cut)]
                 pending, size = [data[cut:]], len(data) - cut
-                yield _Group([batch for batch in batches if batch is not None], self.events,
-                             self.state_line, self.escaped, last=not block)
-                self.events = []
+                yield _Group(self.body, [v for v in values if v is not None], self.events,
+                             first_event, first_trace, self.trace_count - first_trace,
+                             self.escaped)
+                self.events, self.body = [], []
                 if not block:
                     break
             if ended_early(raw):
@@ -203,7 +222,6 @@ class _Lines:
 
     def _body(self, chunk: bytes):
         import numpy as np
-        import pyarrow as pa
 
         self.escaped |= b"&" in chunk
         text = np.frombuffer(chunk, dtype=np.uint8)
@@ -232,34 +250,28 @@ class _Lines:
             before = np.concatenate(([self.state], marks[:-1]))
             if not self._follows[before, marks].all():
                 raise _NotFlat
-        index = np.arange(count)
-        latest = np.maximum.accumulate(np.where(nesting, index, -1))
-        known = latest >= 0
-        ctx = np.where(known, kind[np.maximum(latest, 0)], self.state).astype(np.uint8)
-        rec = np.where(known, lines[np.maximum(latest, 0)], self.state_line)
-        latest_trace = np.maximum.accumulate(np.where(kind == TRACE, index, -1))
-        traces = np.where(latest_trace >= 0, lines[np.maximum(latest_trace, 0)],
-                          self.trace_line)
-        event = kind == EVENT
+        latest = np.maximum.accumulate(np.where(nesting, np.arange(count), -1))
+        ctx = np.where(latest >= 0, kind[np.maximum(latest, 0)], self.state)
+        # The number of the last event (trace) at or before each line.
+        event, trace = kind == EVENT, kind == TRACE
+        events = self.event_count - 1 + np.cumsum(event)
+        traces = self.trace_count - 1 + np.cumsum(trace)
         self.events.append((lines[event], traces[event]))
+        self.event_count, self.trace_count = int(events[-1]) + 1, int(traces[-1]) + 1
         if len(marks):
-            self.state, self.state_line = int(marks[-1]), int(rec[-1])
-            self.trace_line = int(traces[-1])
+            self.state = int(marks[-1])
+            # The text after the chunks' last trace or event line so far is the body's, not
+            # the trailer's, as is this chunk's up to its last such line.
+            body = int(ends[np.flatnonzero(nesting)[-1]])
+            self.body += [*self.trailer, memoryview(chunk)[:body]]
             self.trailer, self.frame = [], sum(map(len, self.header))
-            self._add_frame(self.trailer, chunk[ends[np.flatnonzero(nesting)[-1]]:])
+            self._add_frame(self.trailer, chunk[body:])
         else:
             self._add_frame(self.trailer, chunk)
-
-        offsets = np.concatenate(([0], ends)).astype(np.int64)
-        data = pa.py_buffer(chunk)
         read = (kind == VALUE) & ((ctx == EVENT) | (ctx == TRACE))
-        return pa.RecordBatch.from_arrays([
-            arrow_array(pa.int64(), lines), arrow_array(pa.uint8(), kind),
-            arrow_array(pa.uint8(), ctx), arrow_array(pa.int64(), rec),
-            pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), data),
-            *(pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), data])
-              for views in _quoted(chunk, text, starts, read)),
-        ], names=["n", "kind", "ctx", "rec", "t", "key", "value"])
+        own = ctx[read] == EVENT
+        return _Values(chunk, own, np.where(own, events[read], traces[read]),
+                       *_quoted(chunk, text, starts[read]))
 
     def frame_is_xes(self) -> bool:
         """Whether the header and trailer make a well-formed XES document around the body,
@@ -303,18 +315,33 @@ class _Lines:
                 and probe[2] in XES_VALUE_TAGS)
 
 
-def _quoted(chunk: bytes, text, starts, read) -> tuple:
+def _body_only(pieces: list) -> bool:
+    """Whether each piece of text (whole lines) is made of body lines only."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for piece in pieces:
+        if not piece:
+            continue
+        text = pa.LargeStringArray.from_buffers(
+            1, pa.py_buffer(np.array([0, len(piece)], dtype=np.int64)), pa.py_buffer(piece))
+        if not pc.match_substring_regex(text, _BODY)[0].as_py():
+            return False
+    return True
+
+
+def _quoted(chunk: bytes, text, starts) -> tuple:
     """Arrow string views (16 bytes each: the length, then up to 12 bytes inline, or a
-    prefix of 4, buffer 0 and the offset) of the key and the value of the lines ``read``,
-    empty for the others: the text between a line's first and second quote, and its third
-    and fourth. They point into the chunk, no copy; lines the check finds bad may give
-    anything, within the chunk."""
+    prefix of 4, buffer 0 and the offset) of the key and the value of the value lines that
+    start at ``starts``: the text between a line's first and second quote, and its third
+    and fourth. They point into the chunk, no copy."""
     import numpy as np
 
     quotes = np.flatnonzero(text == 34)
     if not len(quotes):
         quotes = np.zeros(1, dtype=np.int64)
-    first = np.searchsorted(quotes, starts[read])
+    first = np.searchsorted(quotes, starts)
     at = [quotes[np.minimum(first + i, len(quotes) - 1)].astype(np.uint64) for i in range(4)]
     # The chunk read 8 bytes at a time from any offset (little-endian): no loop per line.
     padded = np.frombuffer(chunk + bytes(24), dtype=np.uint8)
@@ -325,10 +352,10 @@ def _quoted(chunk: bytes, text, starts, read) -> tuple:
         length = np.where(closing > begin, closing - begin, np.uint64(0))
         low = words[begin] & _masks(np.minimum(length, 8))
         high = words[begin + np.uint64(8)] & _masks(np.clip(length, 8, 12) - np.uint64(8))
-        view = np.zeros((len(starts), 2), dtype=np.uint64)
-        view[read, 0] = length | (low << np.uint64(32))
-        view[read, 1] = np.where(length > 12, begin << np.uint64(32),
-                                 (low >> np.uint64(32)) | (high << np.uint64(32)))
+        view = np.empty((len(starts), 2), dtype=np.uint64)
+        view[:, 0] = length | (low << np.uint64(32))
+        view[:, 1] = np.where(length > 12, begin << np.uint64(32),
+                              (low >> np.uint64(32)) | (high << np.uint64(32)))
         views.append(view)
     return views[0], views[1]
 
@@ -339,14 +366,6 @@ def _masks(size):
 
     shifted = np.left_shift(np.uint64(1), np.minimum(size, 7) * np.uint64(8)) - np.uint64(1)
     return np.where(size >= 8, np.uint64(0xFFFF_FFFF_FFFF_FFFF), shifted)
-
-
-def _schema():
-    import pyarrow as pa
-
-    return pa.schema([("n", pa.int64()), ("kind", pa.uint8()), ("ctx", pa.uint8()),
-                      ("rec", pa.int64()), ("t", pa.large_string()),
-                      ("key", pa.string_view()), ("value", pa.string_view())])
 
 
 def arrow_array(kind, values):
@@ -397,100 +416,126 @@ def _pieces(data: bytes, end: int) -> Iterator[tuple[int, int]]:
         at = stop
 
 
+
+
 def load_flat_xes(con, path: Path, loader) -> bool:
-    """Read the XES file into ``loader``'s Parquet parts (records.py's _Loader), as lines by
-    DuckDB; False, with no part kept, when it is not written one element a line (then the
-    expat reader reads it, to the same rows)."""
+    """Read the XES file into ``loader``'s Parquet parts (records.py's _Loader), as lines;
+    False, with no part kept, when it is not written one element a line (then the expat
+    reader reads it, to the same rows)."""
     lines = _Lines(path)
-    try:
-        for group in lines.groups():
-            if not _load_group(con, loader, group):
-                lines.flat = False
-                break
-        if lines.flat and lines.frame_is_xes() and loader.rows:
-            return True
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {loader.name}_values")
+    for group in lines.groups():
+        if not _load_group(con, loader, group):
+            lines.flat = False
+            break
+    if lines.flat and lines.frame_is_xes() and loader.rows:
+        return True
     for part in loader.parts:
         part.unlink(missing_ok=True)
     return False
 
 
 def _load_group(con, loader, group: _Group) -> bool:
-    """Check a group's lines and write its events as one Parquet part; False when a line
-    before the trailer is not what its first bytes said (bad), or a key needs the expat
-    reader."""
+    """Write a group's events as one Parquet part: its trace's values as case:<key>, then its
+    own, in the columns' order of first appearance; a key given twice keeps its last value,
+    as a dict would. False when a line is not what its first bytes said, or a key needs
+    the expat reader. (Checked here, not where the lines are found: the two threads then
+    take about as long.)"""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not _body_only(group.text):
+        return False
+    none = [np.zeros(0, dtype=np.int64)]
+    events = np.concatenate([e for e, _ in group.events] or none)
+    if not len(events):
+        return True
+    trace_of_event = np.concatenate([t for _, t in group.events]) - group.first_trace
+    buffers = [pa.py_buffer(v.text) for v in group.values]
+    own = np.concatenate([v.own for v in group.values] or [np.zeros(0, dtype=bool)])
+    # Each value's row: its event's, or its trace's; a trace with no event has none.
+    row = np.concatenate([v.number for v in group.values] or none)
+    row -= np.where(own, group.first_event, group.first_trace)
+    with_events = np.zeros(group.traces, dtype=bool)
+    with_events[trace_of_event] = True
+    kept = own.copy()
+    kept[~own] = with_events[row[~own]]
+    own, row = own[kept], row[kept]
+    keys = pc.dictionary_encode(_views([v.keys for v in group.values], buffers, kept))
+    names = keys.dictionary.to_pylist()
+    if len(names) > MAX_COLUMNS:
+        return False  # the expat reader says so
+    # A column for each key of events and each of traces, in the order they first appear:
+    # the values' own order, as a trace's values precede its first event. (The codes fit
+    # 16 bits, which numpy sorts stably by radix.)
+    indices = keys.indices  # not to_numpy(), which imports pandas
+    code = np.frombuffer(indices.buffers()[1], dtype=np.int32, count=len(indices),
+                         offset=indices.offset * 4).astype(np.uint16) * np.uint16(2) + own
+    found, first = np.unique(code, return_index=True)
+    order = found[np.argsort(first)].tolist()
+    named = [names[c >> 1] if c & 1 else "case:" + names[c >> 1] for c in order]
+    if (len(loader.known | set(named)) > MAX_COLUMNS
+            or any("&" in name or (c & 1 and name.startswith("case:"))
+                   for c, name in zip(order, named, strict=True))):
+        return False  # the expat reader says why, or places the key, or unescapes it
+    column = np.zeros(max(order, default=-1) + 1, dtype=np.uint16)
+    column[order] = np.arange(len(order), dtype=np.uint16)
+    # Each column's values in the values' order (a stable sort), their rows then ascending.
+    of_value = column[code]
+    by_column = np.argsort(of_value, kind="stable")
+    bounds = np.searchsorted(of_value[by_column], np.arange(len(order) + 1))
+    values = _views([v.values for v in group.values], buffers, kept, flat=True)
+    arrays = [arrow_array(pa.int64(), events)]
+    for i, c in enumerate(order):
+        index = by_column[bounds[i]:bounds[i + 1]]
+        rows = row[index]
+        last = np.concatenate((rows[1:] != rows[:-1], [True]))  # a key twice: the last
+        pick = np.full(len(events) if c & 1 else group.traces, -1, dtype=np.int64)
+        pick[rows[last]] = index[last]
+        arrays.append(_picked(values, pick if c & 1 else pick[trace_of_event], buffers))
+    table = f"{loader.name}_rows"
+    con.register(table, pa.Table.from_arrays(arrays, names=["_line", *(
+        f"c{i}" for i in range(len(order)))]))
+    try:
+        chosen = "".join(
+            f", {_unescaped(f'c{i}') if group.escaped else f'c{i}'} "
+            f"AS {sql_name(loader.unique(name))}" for i, name in enumerate(named))
+        con.execute(f"COPY (SELECT _line{chosen} FROM {table}) TO "
+                    f"{sql_string(str(loader.next_part()))} (FORMAT parquet, COMPRESSION snappy)")
+    finally:
+        con.unregister(table)
+    loader.add_part(named, len(events))
+    return True
+
+
+def _views(parts: list, buffers: list, kept, flat: bool = False):
+    """The string views of ``parts`` (one array of views per buffer) where ``kept``, as one
+    array of views (``flat``) or as an Arrow array over ``buffers``."""
     import numpy as np
     import pyarrow as pa
 
-    values, events = f"{loader.name}_values", f"{loader.name}_events"
-    checked = " ".join(f"WHEN {kind} THEN regexp_full_match(t, {sql_string(rx + _END)})"
-                       for kind, rx in _EXACT.items())
-    con.register(f"{loader.name}_lines", pa.Table.from_batches(group.batches, _schema()))
-    try:
-        # The values read (under an event, or a trace before its first event) and the bad
-        # lines, the batches on every core.
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {values} AS
-            SELECT n, ctx, rec, key, value, bad
-            FROM (SELECT *, NOT coalesce(CASE kind {checked} END, false) AS bad
-                  FROM {loader.name}_lines)
-            WHERE bad OR (kind = {VALUE} AND ctx IN ({EVENT}, {TRACE}))""")
-    finally:
-        con.unregister(f"{loader.name}_lines")
-    first_bad = con.execute(f"SELECT min(n) FROM {values} WHERE bad").fetchall()[0][0]
-    # Only the last group holds a trailer (lines after the last trace, which expat checks).
-    if first_bad is not None and (first_bad <= group.last_line or not group.last):
-        return False
-    none = [np.zeros(0, dtype=np.int64)]
-    event_lines = np.concatenate([e for e, _ in group.events] or none)
-    if not len(event_lines):
-        return True
-    trace_lines = np.concatenate([t for _, t in group.events] or none)
-    con.register(events, pa.table([arrow_array(pa.int64(), event_lines),
-                                   arrow_array(pa.int64(), trace_lines)], names=["ev", "tr"]))
-    try:
-        return _pivot(con, loader, values, events, len(event_lines), group.escaped)
-    finally:
-        con.unregister(events)
+    views = np.concatenate(parts or [np.zeros((0, 2), dtype=np.uint64)])
+    # A long string's view names its buffer (the low half of its second word): the part's.
+    index = np.repeat(np.arange(len(parts), dtype=np.uint64), [len(p) for p in parts])
+    views[:, 1] += np.where((views[:, 0] & np.uint64(0xFFFF_FFFF)) > 12, index, np.uint64(0))
+    views = views[kept]
+    if flat:
+        return views
+    return pa.Array.from_buffers(pa.string_view(), len(views),
+                                 [None, pa.py_buffer(views), *buffers])
 
 
-def _pivot(con, loader, values: str, events: str, rows: int, escaped: bool) -> bool:
-    """Write one row per event to the loader's next part: its trace's values as
-    case:<key>, then its own, in the columns' order of first appearance; a key given twice
-    keeps its last value, as a dict would. ``escaped``: a value may hold a reference
-    (&amp; ...), replaced here, once a cell."""
-    # Where each key first appears: the record (its event's line) and the line within it.
-    keys = con.execute(f"""
-        SELECT ctx, key FROM (
-            SELECT ctx, key, arg_min(rec, n) AS record, min(n) AS line
-            FROM {values} WHERE ctx = {EVENT} AND NOT bad GROUP BY ALL
-            UNION ALL
-            SELECT ctx, key, arg_min(first.ev, n), min(n)
-            FROM {values} JOIN (SELECT tr, min(ev) AS ev FROM {events} GROUP BY tr) AS first
-                ON first.tr = rec
-            WHERE ctx = {TRACE} AND NOT bad GROUP BY ALL)
-        ORDER BY record, line""").fetchall()
-    named = [key if ctx == EVENT else "case:" + key for ctx, key in keys]
-    if (len(keys) > _MAX_KEYS or len(loader.known | set(named)) > MAX_COLUMNS
-            or any((ctx == EVENT and key.startswith("case:")) or "&" in key
-                   for ctx, key in keys)):
-        return False  # the expat reader says why, or places the key, or unescapes it
+def _picked(views, pick, buffers):
+    """An Arrow string array of the views at ``pick``, null where it is -1."""
+    import numpy as np
+    import pyarrow as pa
 
-    def spread(ctx: int, alias: str) -> str:
-        picks = [(i, f"arg_max(value, n) FILTER (WHERE key = {sql_string(key)})")
-                 for i, (c, key) in enumerate(keys) if c == ctx]
-        picks = [f"{_unescaped(pick) if escaped else pick} AS c{i}" for i, pick in picks]
-        return (f"{alias} AS (SELECT rec, {', '.join(picks or ['NULL AS none'])} "
-                f"FROM {values} WHERE ctx = {ctx} AND NOT bad GROUP BY rec)")
-
-    chosen = "".join(f", {'e' if ctx == EVENT else 't'}.c{i} AS {sql_name(loader.unique(name))}"
-                     for i, ((ctx, _), name) in enumerate(zip(keys, named, strict=True)))
-    con.execute(f"""
-        COPY (WITH {spread(EVENT, 'e')}, {spread(TRACE, 't')}
-              SELECT x.ev AS _line{chosen}
-              FROM {events} AS x LEFT JOIN t ON t.rec = x.tr LEFT JOIN e ON e.rec = x.ev
-              ORDER BY x.ev)
-        TO {sql_string(str(loader.next_part()))} (FORMAT parquet, COMPRESSION snappy)""")
-    loader.add_part(named, rows)
-    return True
+    missing = pick < 0
+    chosen = views[np.maximum(pick, 0)] if len(views) else np.zeros((len(pick), 2), np.uint64)
+    chosen[missing] = 0
+    valid = None
+    if missing.any():
+        valid = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    return pa.Array.from_buffers(pa.string_view(), len(pick),
+                                 [valid, pa.py_buffer(chosen), *buffers],
+                                 null_count=int(missing.sum()))

@@ -212,6 +212,9 @@ NOT_FLAT = {
     "nested too deep after the traces": FLAT.replace(TAIL, "<a>" * 300 + "</a>" * 300
                                                      + "\n" + TAIL),
     "a multi-byte encoding": FLAT.replace('encoding="UTF-8"', 'encoding="shift_jis"'),
+    # Bytes that are no UTF-8, one a surrogate's, which the check's RE2 would let through.
+    "a byte that is no UTF-8": FLAT.encode().replace(b"web", b"w\xffb"),
+    "a surrogate's bytes": FLAT.encode().replace(b"web", b"w\xed\xa0\x80b"),
 }
 
 

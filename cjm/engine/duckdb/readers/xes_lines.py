@@ -28,7 +28,8 @@ from cjm.errors import DataError
 from cjm.files import MAX_COLUMNS, ended_early, open_binary
 from cjm.sql import sql_name, sql_string
 
-_BLOCK = 1 << 22  # bytes decompressed at a time, and about the most a batch holds
+_BLOCK = 1 << 22  # bytes decompressed at a time
+_PAD = 24  # zero bytes after a group's text, so that 8 bytes can be read at any offset in it
 _GROUP = 1 << 23  # bytes of whole traces checked, pivoted and written at once: the memory
 _MAX_FRAME = 1 << 25  # more text than this before the first trace or after the last: not flat
 
@@ -68,13 +69,15 @@ class _NotFlat(Exception):
 
 @dataclass
 class _Values:
-    """The values read in a piece of text (those under an event, or under a trace before
-    its first event): whether each is an event's (else its trace's), the number of that
-    event or trace in the document (from 0), and Arrow string views (16 bytes each) of the
-    keys and the values into ``text``."""
+    """A group's events (their lines, the numbers of their traces in the document, from 0),
+    and the values read (those under an event, or under a trace before its first event):
+    whether each is an event's (else its trace's), the number of that event or trace, and
+    Arrow string views (16 bytes each) of the keys and the values into ``text``."""
 
     text: bytes
-    own: object  # numpy arrays
+    events: object  # numpy arrays
+    traces: object
+    own: object
     number: object
     keys: object
     values: object
@@ -82,14 +85,12 @@ class _Values:
 
 @dataclass
 class _Group:
-    """Whole traces: their text (whole lines, to be checked), their values, their events
-    (pairs of arrays: the events' lines, the numbers of their traces), the numbers of the
-    first event and the first trace, the count of traces, and whether a value so far may
-    hold a reference (&amp; ...)."""
+    """Whole traces: their text (whole lines, to be checked), their events and values, the
+    numbers of the first event and the first trace, the count of traces, and whether a value
+    so far may hold a reference (&amp; ...)."""
 
     text: list
-    values: list[_Values]
-    events: list[tuple]
+    values: _Values | None  # None: no line of the body yet
     first_event: int
     first_trace: int
     traces: int
@@ -117,7 +118,6 @@ class _Lines:
         self.in_body = False
         self.state = _START
         self.event_count = self.trace_count = 0  # in the chunks so far
-        self.events: list[tuple] = []  # (event lines, their traces' numbers) per chunk
         self.body: list = []  # the text of the group's lines up to its last trace or event
         first = np.full(256, OTHER, dtype=np.uint8)
         for byte in b"sdifb":  # string, date, int, float, boolean, id
@@ -132,9 +132,10 @@ class _Lines:
 
     def groups(self) -> Iterator[_Group]:
         """The body's lines in groups, each ending with a trace (the last with the
-        document); a document that is not flat stops them early with
-        ``flat`` false. The next group is made in a thread while DuckDB takes this one
-        (decompressing and numpy let go of the GIL, as DuckDB does)."""
+        document); a document that is not flat, its header and trailer included, stops them
+        early or ends them with ``flat`` false. The next group is made in a thread while
+        this one is taken (decompressing, numpy, pyarrow and DuckDB let go of the GIL); the
+        header and trailer are checked there too, while the last group is taken."""
         import queue
         import threading
 
@@ -147,7 +148,8 @@ class _Lines:
                     made.put(group)
                     if stop.is_set():
                         return
-            except (_NotFlat, OSError, EOFError, UnicodeDecodeError, DataError):
+                self.flat = self.frame_is_xes()
+            except (_NotFlat, OSError, EOFError, DataError):
                 self.flat = False
             except BaseException as exc:  # raised again where the groups are taken
                 made.put(exc)
@@ -176,23 +178,23 @@ class _Lines:
                 size += len(block)
                 if block and size < _GROUP:
                     continue
-                data = b"".join(pending)
-                cut = len(data)
+                data = b"".join([*pending, bytes(_PAD)])
+                cut = size
                 if block:  # up to the end of the last </trace> line
                     cut = _after_last_trace(data)
                     if not cut:
                         if size > _MAX_FRAME + _GROUP:  # a trace this long: the parser's
                             raise _NotFlat
-                        pending = [data]
+                        pending = [data[:size]]
                         continue
-                data[:cut].decode("utf-8")  # the parser would refuse bytes that are no UTF-8
+                if not _utf8(memoryview(data)[:cut]):  # the parser would refuse them
+                    raise _NotFlat
                 first_event, first_trace = self.event_count, self.trace_count
-                values = [self._chunk(data[at:stop]) for at, stop in _pieces(data, cut)]
-                pending, size = [data[cut:]], len(data) - cut
-                yield _Group(self.body, [v for v in values if v is not None], self.events,
-                             first_event, first_trace, self.trace_count - first_trace,
-                             self.escaped)
-                self.events, self.body = [], []
+                values = self._chunk(data, cut)
+                pending, size = [data[cut:size]], size - cut
+                yield _Group(self.body, values, first_event, first_trace,
+                             self.trace_count - first_trace, self.escaped)
+                self.body = []
                 if not block:
                     break
             if ended_early(raw):
@@ -200,17 +202,19 @@ class _Lines:
         if not self.in_body or self.state != END_TRACE:
             raise _NotFlat
 
-    def _chunk(self, chunk: bytes):
+    def _chunk(self, data: bytes, end: int) -> _Values | None:
+        """The values of ``data[:end]``, once past the header."""
+        start = 0
         if not self.in_body:
-            found = _first_trace(chunk)
-            head = chunk if found is None else chunk[:found]
+            head = data[:end]
+            found = _first_trace(head)
+            head = head if found is None else head[:found]
             self._add_frame(self.header, head)
             self.lines += head.count(b"\n")
             if found is None:
                 return None
-            self.in_body = True
-            chunk = chunk[found:]
-        return self._body(chunk)
+            self.in_body, start = True, found
+        return self._body(data, start, end)
 
     def _add_frame(self, parts: list[bytes], data: bytes) -> None:
         self.frame += len(data)
@@ -220,11 +224,12 @@ class _Lines:
             raise _NotFlat
         parts.append(data)
 
-    def _body(self, chunk: bytes):
+    def _body(self, data: bytes, start: int, end: int) -> _Values:
         import numpy as np
 
-        self.escaped |= b"&" in chunk
-        text = np.frombuffer(chunk, dtype=np.uint8)
+        self.escaped |= data.find(b"&", start, end) >= 0
+        chunk = memoryview(data)[start:end]
+        text = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
         ends = np.flatnonzero(text == 10) + 1
         if not len(ends) or ends[-1] != len(chunk):
             ends = np.append(ends, len(chunk))
@@ -256,22 +261,22 @@ class _Lines:
         event, trace = kind == EVENT, kind == TRACE
         events = self.event_count - 1 + np.cumsum(event)
         traces = self.trace_count - 1 + np.cumsum(trace)
-        self.events.append((lines[event], traces[event]))
         self.event_count, self.trace_count = int(events[-1]) + 1, int(traces[-1]) + 1
         if len(marks):
             self.state = int(marks[-1])
             # The text after the chunks' last trace or event line so far is the body's, not
             # the trailer's, as is this chunk's up to its last such line.
             body = int(ends[np.flatnonzero(nesting)[-1]])
-            self.body += [*self.trailer, memoryview(chunk)[:body]]
+            self.body += [*self.trailer, chunk[:body]]
             self.trailer, self.frame = [], sum(map(len, self.header))
-            self._add_frame(self.trailer, chunk[body:])
+            self._add_frame(self.trailer, bytes(chunk[body:]))
         else:
-            self._add_frame(self.trailer, chunk)
+            self._add_frame(self.trailer, bytes(chunk))
         read = (kind == VALUE) & ((ctx == EVENT) | (ctx == TRACE))
         own = ctx[read] == EVENT
-        return _Values(chunk, own, np.where(own, events[read], traces[read]),
-                       *_quoted(chunk, text, starts[read]))
+        return _Values(data, lines[event], traces[event], own,
+                       np.where(own, events[read], traces[read]),
+                       *_quoted(data, text, start, starts[read]))
 
     def frame_is_xes(self) -> bool:
         """Whether the header and trailer make a well-formed XES document around the body,
@@ -315,37 +320,53 @@ class _Lines:
                 and probe[2] in XES_VALUE_TAGS)
 
 
-def _body_only(pieces: list) -> bool:
-    """Whether each piece of text (whole lines) is made of body lines only."""
+def _utf8(text) -> bool:
+    """Whether ``text`` is UTF-8 (Arrow's check: ten times as fast as decoding, and as
+    strict: surrogates are refused)."""
+    import pyarrow as pa
+
+    try:
+        _text_array(text).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _text_array(text):
+    """A one-string Arrow array of the bytes of ``text``, no copy."""
     import numpy as np
     import pyarrow as pa
+
+    return pa.LargeStringArray.from_buffers(
+        1, pa.py_buffer(np.array([0, len(text)], dtype=np.int64)), pa.py_buffer(text))
+
+
+def _body_only(pieces: list) -> bool:
+    """Whether each piece of text (whole lines) is made of body lines only."""
     import pyarrow.compute as pc
 
     for piece in pieces:
-        if not piece:
-            continue
-        text = pa.LargeStringArray.from_buffers(
-            1, pa.py_buffer(np.array([0, len(piece)], dtype=np.int64)), pa.py_buffer(piece))
-        if not pc.match_substring_regex(text, _BODY)[0].as_py():
+        if piece and not pc.match_substring_regex(_text_array(piece), _BODY)[0].as_py():
             return False
     return True
 
 
-def _quoted(chunk: bytes, text, starts) -> tuple:
+def _quoted(data: bytes, text, start: int, starts) -> tuple:
     """Arrow string views (16 bytes each: the length, then up to 12 bytes inline, or a
     prefix of 4, buffer 0 and the offset) of the key and the value of the value lines that
-    start at ``starts``: the text between a line's first and second quote, and its third
-    and fourth. They point into the chunk, no copy."""
+    start at ``starts`` in ``text``, which is ``data`` from ``start`` on: the text between a
+    line's first and second quote, and its third and fourth. They point into ``data``, no
+    copy; it ends with _PAD zero bytes after ``text``."""
     import numpy as np
 
     quotes = np.flatnonzero(text == 34)
     if not len(quotes):
         quotes = np.zeros(1, dtype=np.int64)
     first = np.searchsorted(quotes, starts)
-    at = [quotes[np.minimum(first + i, len(quotes) - 1)].astype(np.uint64) for i in range(4)]
-    # The chunk read 8 bytes at a time from any offset (little-endian): no loop per line.
-    padded = np.frombuffer(chunk + bytes(24), dtype=np.uint8)
-    words = np.ndarray(shape=(len(chunk) + 16,), dtype="<u8", buffer=padded, strides=(1,))
+    at = [quotes[np.minimum(first + i, len(quotes) - 1)].astype(np.uint64) + np.uint64(start)
+          for i in range(4)]
+    # The text read 8 bytes at a time from any offset (little-endian): no loop per line.
+    words = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
     views = []
     for opening, closing in ((at[0], at[1]), (at[2], at[3])):
         begin = opening + np.uint64(1)
@@ -407,17 +428,6 @@ def _after_last_trace(data: bytes) -> int:
     return found.end() if found else 0
 
 
-def _pieces(data: bytes, end: int) -> Iterator[tuple[int, int]]:
-    """(start, stop) of pieces of ``data[:end]`` of about _BLOCK bytes, cut after a line."""
-    at = 0
-    while at < end:
-        stop = min(data.find(b"\n", at + _BLOCK) + 1 or end, end)
-        yield at, stop
-        at = stop
-
-
-
-
 def load_flat_xes(con, path: Path, loader) -> bool:
     """Read the XES file into ``loader``'s Parquet parts (records.py's _Loader), as lines;
     False, with no part kept, when it is not written one element a line (then the expat
@@ -427,7 +437,7 @@ def load_flat_xes(con, path: Path, loader) -> bool:
         if not _load_group(con, loader, group):
             lines.flat = False
             break
-    if lines.flat and lines.frame_is_xes() and loader.rows:
+    if lines.flat and loader.rows:
         return True
     for part in loader.parts:
         part.unlink(missing_ok=True)
@@ -446,22 +456,25 @@ def _load_group(con, loader, group: _Group) -> bool:
 
     if not _body_only(group.text):
         return False
-    none = [np.zeros(0, dtype=np.int64)]
-    events = np.concatenate([e for e, _ in group.events] or none)
-    if not len(events):
+    read = group.values
+    if read is None or not len(read.events):
         return True
-    trace_of_event = np.concatenate([t for _, t in group.events]) - group.first_trace
-    buffers = [pa.py_buffer(v.text) for v in group.values]
-    own = np.concatenate([v.own for v in group.values] or [np.zeros(0, dtype=bool)])
+    events = read.events
+    trace_of_event = read.traces - group.first_trace
+    text = pa.py_buffer(read.text)
     # Each value's row: its event's, or its trace's; a trace with no event has none.
-    row = np.concatenate([v.number for v in group.values] or none)
-    row -= np.where(own, group.first_event, group.first_trace)
+    own = read.own
+    row = read.number - np.where(own, group.first_event, group.first_trace)
     with_events = np.zeros(group.traces, dtype=bool)
     with_events[trace_of_event] = True
     kept = own.copy()
     kept[~own] = with_events[row[~own]]
-    own, row = own[kept], row[kept]
-    keys = pc.dictionary_encode(_views([v.keys for v in group.values], buffers, kept))
+    every = kept.all()
+    if not every:
+        own, row = own[kept], row[kept]
+    keys = read.keys if every else read.keys[kept]
+    keys = pc.dictionary_encode(pa.Array.from_buffers(pa.string_view(), len(keys),
+                                                      [None, pa.py_buffer(keys), text]))
     names = keys.dictionary.to_pylist()
     if len(names) > MAX_COLUMNS:
         return False  # the expat reader says so
@@ -484,7 +497,7 @@ def _load_group(con, loader, group: _Group) -> bool:
     of_value = column[code]
     by_column = np.argsort(of_value, kind="stable")
     bounds = np.searchsorted(of_value[by_column], np.arange(len(order) + 1))
-    values = _views([v.values for v in group.values], buffers, kept, flat=True)
+    values = read.values if every else read.values[kept]
     arrays = [arrow_array(pa.int64(), events)]
     for i, c in enumerate(order):
         index = by_column[bounds[i]:bounds[i + 1]]
@@ -492,7 +505,7 @@ def _load_group(con, loader, group: _Group) -> bool:
         last = np.concatenate((rows[1:] != rows[:-1], [True]))  # a key twice: the last
         pick = np.full(len(events) if c & 1 else group.traces, -1, dtype=np.int64)
         pick[rows[last]] = index[last]
-        arrays.append(_picked(values, pick if c & 1 else pick[trace_of_event], buffers))
+        arrays.append(_picked(values, pick if c & 1 else pick[trace_of_event], text))
     table = f"{loader.name}_rows"
     con.register(table, pa.Table.from_arrays(arrays, names=["_line", *(
         f"c{i}" for i in range(len(order)))]))
@@ -508,25 +521,9 @@ def _load_group(con, loader, group: _Group) -> bool:
     return True
 
 
-def _views(parts: list, buffers: list, kept, flat: bool = False):
-    """The string views of ``parts`` (one array of views per buffer) where ``kept``, as one
-    array of views (``flat``) or as an Arrow array over ``buffers``."""
-    import numpy as np
-    import pyarrow as pa
-
-    views = np.concatenate(parts or [np.zeros((0, 2), dtype=np.uint64)])
-    # A long string's view names its buffer (the low half of its second word): the part's.
-    index = np.repeat(np.arange(len(parts), dtype=np.uint64), [len(p) for p in parts])
-    views[:, 1] += np.where((views[:, 0] & np.uint64(0xFFFF_FFFF)) > 12, index, np.uint64(0))
-    views = views[kept]
-    if flat:
-        return views
-    return pa.Array.from_buffers(pa.string_view(), len(views),
-                                 [None, pa.py_buffer(views), *buffers])
-
-
-def _picked(views, pick, buffers):
-    """An Arrow string array of the views at ``pick``, null where it is -1."""
+def _picked(views, pick, text):
+    """An Arrow string array of the views (into ``text``) at ``pick``, null where it is
+    -1."""
     import numpy as np
     import pyarrow as pa
 
@@ -537,5 +534,5 @@ def _picked(views, pick, buffers):
     if missing.any():
         valid = pa.py_buffer(np.packbits(~missing, bitorder="little"))
     return pa.Array.from_buffers(pa.string_view(), len(pick),
-                                 [valid, pa.py_buffer(chosen), *buffers],
+                                 [valid, pa.py_buffer(chosen), text],
                                  null_count=int(missing.sum()))

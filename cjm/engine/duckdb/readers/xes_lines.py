@@ -1,4 +1,5 @@
-"""XES written one element a line, as OpenXES, ProM and pm4py write it: read by DuckDB.
+"""XES written one element a line, as OpenXES, ProM and pm4py write it: read some megabytes
+at a time.
 
 The expat reader (records.py) calls Python once per start tag, which bounds its speed. This
 one calls Python once per few megabytes: numpy finds the lines, tells each line's element by
@@ -98,7 +99,8 @@ class _Group:
 
 
 class _Lines:
-    """The body's values and events, each line checked, and what the nesting says.
+    """The body's events and values, a group of whole traces at a time, the text to check,
+    and what the nesting says.
 
     A line's context is the element of the last trace or event line at or before it: a
     value line under ``<event>`` belongs to the event starting at that line, one under
@@ -114,10 +116,10 @@ class _Lines:
         self.header: list[bytes] = []
         self.trailer: list[bytes] = []
         self.frame = 0  # bytes in header and trailer
-        self.lines = 0  # lines before the current chunk
+        self.lines = 0  # lines before the text being read
         self.in_body = False
         self.state = _START
-        self.event_count = self.trace_count = 0  # in the chunks so far
+        self.event_count = self.trace_count = 0  # in the text read so far
         self.body: list = []  # the text of the group's lines up to its last trace or event
         first = np.full(256, OTHER, dtype=np.uint8)
         for byte in b"sdifb":  # string, date, int, float, boolean, id
@@ -190,7 +192,7 @@ class _Lines:
                 if not _utf8(memoryview(data)[:cut]):  # the parser would refuse them
                     raise _NotFlat
                 first_event, first_trace = self.event_count, self.trace_count
-                values = self._chunk(data, cut)
+                values = self._read(data, cut)
                 pending, size = [data[cut:size]], size - cut
                 yield _Group(self.body, values, first_event, first_trace,
                              self.trace_count - first_trace, self.escaped)
@@ -202,7 +204,7 @@ class _Lines:
         if not self.in_body or self.state != END_TRACE:
             raise _NotFlat
 
-    def _chunk(self, data: bytes, end: int) -> _Values | None:
+    def _read(self, data: bytes, end: int) -> _Values | None:
         """The values of ``data[:end]``, once past the header."""
         start = 0
         if not self.in_body:
@@ -264,8 +266,8 @@ class _Lines:
         self.event_count, self.trace_count = int(events[-1]) + 1, int(traces[-1]) + 1
         if len(marks):
             self.state = int(marks[-1])
-            # The text after the chunks' last trace or event line so far is the body's, not
-            # the trailer's, as is this chunk's up to its last such line.
+            # The text after the last trace or event line before this group is the body's, not
+            # the trailer's, as is this group's up to its last such line.
             body = int(ends[np.flatnonzero(nesting)[-1]])
             self.body += [*self.trailer, chunk[:body]]
             self.trailer, self.frame = [], sum(map(len, self.header))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import time
 from pathlib import Path
 
 import duckdb
@@ -235,6 +236,37 @@ def test_a_line_holding_but_not_being_an_end_of_trace_is_never_a_group_end(
     text = HEAD + trace + trace.replace("\t\t<event>\n", odd + "\t\t<event>\n") + trace * 4
     _, took = _both(_write(tmp_path, text + TAIL), tmp_path)
     assert not took
+
+
+@pytest.mark.parametrize("block", [40, 41, 53, 64, 97])
+def test_a_file_ending_where_a_group_does(tmp_path, monkeypatch, block):
+    """Text that ends right after a trace, where a group was cut, leaves nothing for the
+    last pass (found by review: it crashed), whatever the sizes."""
+    monkeypatch.setattr(xes_lines, "_BLOCK", block)
+    monkeypatch.setattr(xes_lines, "_GROUP", block)
+    trace = _trace("c1", _event("Visit", "2024-03-01T10:00:00Z"))
+    found, took = _both(_write(tmp_path, HEAD + trace * 6), tmp_path)  # no </log>
+    assert not took and found[0] == "error" and "no element found" in found[1]
+
+
+def test_a_group_that_fails_while_the_frame_is_checked(tmp_path, monkeypatch):
+    """The last group fails while the reading thread still checks the header and trailer
+    (slow here, as a large header is): the file goes to expat whole, not the groups before
+    it (found by review: the thread's check overwrote the failure)."""
+    monkeypatch.setattr(xes_lines, "_BLOCK", 64)
+    monkeypatch.setattr(xes_lines, "_GROUP", 128)
+    check = xes_lines._Lines.frame_is_xes
+
+    def slow(self):
+        found = check(self)
+        time.sleep(0.5)
+        return found
+
+    monkeypatch.setattr(xes_lines._Lines, "frame_is_xes", slow)
+    trace = _trace("c1", _event("Visit", "2024-03-01T10:00:00Z"))
+    bad = trace.replace("\t\t<event>\n", "\t\t<!-- note -->\n\t\t<event>\n")
+    found, took = _both(_write(tmp_path, HEAD + trace * 3 + bad + TAIL), tmp_path)
+    assert not took and found[1] == 4
 
 
 def test_many_keys_are_read_as_lines(tmp_path):

@@ -150,7 +150,8 @@ class _Lines:
                     made.put(group)
                     if stop.is_set():
                         return
-                self.flat = self.frame_is_xes()
+                if not self.frame_is_xes():
+                    self.flat = False  # only ever lowered here: the taker may have lowered it
             except (_NotFlat, OSError, EOFError, DataError):
                 self.flat = False
             except BaseException as exc:  # raised again where the groups are taken
@@ -216,7 +217,8 @@ class _Lines:
             if found is None:
                 return None
             self.in_body, start = True, found
-        return self._body(data, start, end)
+        # The text can end where the last group did, right after a trace.
+        return self._body(data, start, end) if start < end else None
 
     def _add_frame(self, parts: list[bytes], data: bytes) -> None:
         self.frame += len(data)
@@ -435,11 +437,10 @@ def load_flat_xes(con, path: Path, loader) -> bool:
     False, with no part kept, when it is not written one element a line (then the expat
     reader reads it, to the same rows)."""
     lines = _Lines(path)
-    for group in lines.groups():
-        if not _load_group(con, loader, group):
-            lines.flat = False
-            break
-    if lines.flat and loader.rows:
+    # A group that fails is this side's to remember: lines.flat is the reading thread's,
+    # which may still be checking the header and trailer.
+    loaded = all(_load_group(con, loader, group) for group in lines.groups())
+    if loaded and lines.flat and loader.rows:
         return True
     for part in loader.parts:
         part.unlink(missing_ok=True)

@@ -86,11 +86,11 @@ class _Values:
 
 @dataclass
 class _Group:
-    """Whole traces: their text (whole lines, to be checked), their events and values, the
-    numbers of the first event and the first trace, the count of traces, and whether a value
-    so far may hold a reference (&amp; ...)."""
+    """Whole traces: the text of their body (whole lines, to be checked), their events and
+    values, the numbers of the first event and the first trace, the count of traces, and
+    whether a value so far may hold a reference (&amp; ...)."""
 
-    text: list
+    body: list
     values: _Values | None  # None: no line of the body yet
     first_event: int
     first_trace: int
@@ -188,7 +188,6 @@ class _Lines:
                     if not cut:
                         if size > _MAX_FRAME + _GROUP:  # a trace this long: the parser's
                             raise _NotFlat
-                        pending = [data[:size]]
                         continue
                 if not _utf8(memoryview(data)[:cut]):  # the parser would refuse them
                     raise _NotFlat
@@ -457,7 +456,7 @@ def _load_group(con, loader, group: _Group) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not _body_only(group.text):
+    if not _body_only(group.body):
         return False
     read = group.values
     if read is None or not len(read.events):
@@ -475,9 +474,7 @@ def _load_group(con, loader, group: _Group) -> bool:
     every = kept.all()
     if not every:
         own, row = own[kept], row[kept]
-    keys = read.keys if every else read.keys[kept]
-    keys = pc.dictionary_encode(pa.Array.from_buffers(pa.string_view(), len(keys),
-                                                      [None, pa.py_buffer(keys), text]))
+    keys = pc.dictionary_encode(_strings(read.keys if every else read.keys[kept], text))
     names = keys.dictionary.to_pylist()
     if len(names) > MAX_COLUMNS:
         return False  # the expat reader says so
@@ -528,14 +525,20 @@ def _picked(views, pick, text):
     """An Arrow string array of the views (into ``text``) at ``pick``, null where it is
     -1."""
     import numpy as np
-    import pyarrow as pa
 
     missing = pick < 0
     chosen = views[np.maximum(pick, 0)] if len(views) else np.zeros((len(pick), 2), np.uint64)
     chosen[missing] = 0
-    valid = None
-    if missing.any():
-        valid = pa.py_buffer(np.packbits(~missing, bitorder="little"))
-    return pa.Array.from_buffers(pa.string_view(), len(pick),
-                                 [valid, pa.py_buffer(chosen), text],
-                                 null_count=int(missing.sum()))
+    return _strings(chosen, text, missing if missing.any() else None)
+
+
+def _strings(views, text, missing=None):
+    """An Arrow string view array of ``views`` into the buffer ``text``, null where
+    ``missing``."""
+    import numpy as np
+    import pyarrow as pa
+
+    valid = None if missing is None else pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    return pa.Array.from_buffers(pa.string_view(), len(views),
+                                 [valid, pa.py_buffer(views), text],
+                                 null_count=0 if missing is None else int(missing.sum()))

@@ -33,7 +33,7 @@ EXTRA = ("journey_id", "case_id", "_file", "_line", "ts_text", "keep", "reason",
          "last_stage", "count", "c", "starts", "ends", "status", "rank", "total", "y", "kind",
          "item", "raw", "v", "step", "t0", "prev", "prev_ts", "seq", "content", "j", "outcome",
          "cjm_cost", "cjm_journey", "cjm_stage", "cjm_total", "visits", "events", "rejects",
-         "tg", "us", "reached", "seconds")
+         "tg", "us", "reached", "seconds", "a", "b", "x", "open")
 # --by and --where name roles: "channel" is the channel role, whatever column is so named.
 COMMANDS = {
     "inspect": (),

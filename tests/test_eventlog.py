@@ -128,12 +128,11 @@ def test_order_does_not_depend_on_row_order_apart_from_ties(read, write):
 
 def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
     """A journey's path is its stages in the order of its events, on a log large enough that
-    DuckDB gathers each journey's rows on several threads (the path is built from two lists
-    of one aggregate, which must come in one same order), and the stage figures and the
-    transitions' journeys read off the paths are those of the events."""
+    DuckDB gathers each journey's rows on several threads and in any order, and the stage
+    figures and the transitions' journeys read off the paths are those of the events."""
     import duckdb
 
-    from cjm.engine.duckdb.engine import DuckDBEngine, journeys_sql
+    from cjm.engine.duckdb.engine import DuckDBEngine, journeys_sql, stage_list_sql
 
     con = duckdb.connect()
     con.execute("SET threads = 4")
@@ -147,14 +146,15 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
     engine.prepare(None, None)
     by_sort = ("SELECT journey, list(stage::VARCHAR ORDER BY ts, _file, _line) AS path "
                "FROM events GROUP BY journey")
+    named = stage_list_sql("j.path", engine.stage_names)
     assert con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE j.path::VARCHAR[] IS DISTINCT FROM e.path) "
+        f"SELECT count(*), count(*) FILTER (WHERE {named} IS DISTINCT FROM e.path) "
         f"FROM jrn j FULL JOIN ({by_sort}) e USING (journey)").fetchall() == [(50000, 0)]
     # The window writes each journey's rows together and mostly in order: the paths made
     # again from its rows in random order put every journey's rows on several threads.
     con.execute("CREATE TABLE shuffled AS SELECT * FROM seq ORDER BY hash(journey, pos, 7)")
     assert con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE j.path::VARCHAR[] IS DISTINCT FROM e.path) "
+        f"SELECT count(*), count(*) FILTER (WHERE {named} IS DISTINCT FROM e.path) "
         f"FROM ({journeys_sql('shuffled')}) j FULL JOIN ({by_sort}) e USING (journey)"
     ).fetchall() == [(50000, 0)]
     visits = con.execute(
@@ -168,7 +168,7 @@ def test_paths_follow_time_when_the_journeys_are_gathered_on_many_threads():
     # The waits' median and 90th percentile, taken in one aggregate, are median()'s and
     # quantile_cont()'s, to the last bit.
     # Every reader of the paths as text gets the lists of jrn.
-    lists = dict(con.execute("SELECT journey, path::VARCHAR[] FROM jrn").fetchall())
+    lists = dict(con.execute(f"SELECT journey, {named} FROM jrn j").fetchall())
     assert {j: list(p) for j, p in engine.journey_paths()} == lists
     examples = engine.path_examples(2)
     assert set(examples) == {tuple(p) for p in lists.values()}
@@ -522,22 +522,25 @@ def test_the_undo_of_an_update_comes_out_of_the_default_memory_limit():
 
 
 def test_paths_read_as_text_keep_every_stage_code():
-    """paths() reads each path as one character a stage: the characters DuckDB makes are
+    """paths() reads each path as one character a stage: the codes journeys_sql() packs with
+    the positions come back whole, in order, and the characters DuckDB makes of them are
     those Python maps back, one for each of 70,000 codes, none a control character or a
     surrogate (which no text can hold)."""
     import duckdb
 
-    from cjm.engine.duckdb.engine import _code_char, path_text_sql
+    from cjm.engine.duckdb.engine import _code_char, journeys_sql, path_text_sql
 
     con = duckdb.connect()
-    codes = [0, 1, 95, 55_263, 55_264, 55_265, 69_999]
+    codes = [0, 1, 95, 55_263, 55_264, 55_265, 69_999, 1]
     con.execute("CREATE TYPE many AS ENUM (SELECT 's' || range FROM range(70000))")
+    con.execute(
+        "CREATE TABLE seq AS SELECT 'j' AS journey, ('s' || c)::many AS stage, i + 1 AS pos, "
+        "TIMESTAMP '2024-01-01' AS ts, false AS success FROM "
+        "(SELECT unnest(?::INTEGER[]) AS c, unnest(range(?)) AS i) ORDER BY i DESC",
+        [codes, len(codes)])
     rows = con.execute(
-        f"SELECT {path_text_sql('path')} FROM "
-        "(SELECT list(('s' || c)::many ORDER BY i) AS path FROM "
-        "(SELECT unnest(?::INTEGER[]) AS c, unnest(range(?)) AS i))",
-        [codes, len(codes)]).fetchall()
-    assert rows == [("".join(_code_char(c) for c in codes),)]
+        f"SELECT path, {path_text_sql('path')} FROM ({journeys_sql('seq')})").fetchall()
+    assert rows == [(codes, "".join(_code_char(c) for c in codes))]
     assert len({_code_char(c) for c in range(70_000)}) == 70_000
     assert min(_code_char(c) for c in range(70_000)) == " "
     assert not any(0xD800 <= ord(_code_char(c)) <= 0xDFFF for c in range(70_000))

@@ -22,6 +22,7 @@ from cjm.engine.duckdb.engine import (
     path_table_sql,
     rework_rows,
     stage_filter,
+    stage_list_sql,
     stage_rows,
     top_paths_sql,
     visit_sql,
@@ -115,9 +116,12 @@ class BucketedEngine(Ordering):
             for bucket in range(self.buckets):
                 mine = f"hash(journey) % {self.buckets} = {bucket}"
                 self._order(handoff, outcome, f"{mine} AND {condition}" if condition else mine)
-                s, j = self.seq, self.jrn
+                s, j, names = self.seq, self.jrn, self.stage_names
+                # Each bucket's stages have codes of their own: the paths are kept as text.
+                path = stage_list_sql("path", names)
                 for sql in (
-                    f"INSERT INTO {a}stage {visit_sql(f'({path_table_sql(j, median=False)})')}",
+                    f"INSERT INTO {a}stage "
+                    f"{visit_sql(f'({path_table_sql(j, median=False)})', names)}",
                     f"INSERT INTO {a}trans SELECT stage, next_stage, count(*), "
                     f"count(DISTINCT journey), count(*) FILTER (WHERE {handoff_sql}) FROM {s} "
                     "WHERE next_stage IS NOT NULL GROUP BY stage, next_stage",
@@ -125,10 +129,11 @@ class BucketedEngine(Ordering):
                     "WHERE next_stage IS NOT NULL GROUP BY stage, next_stage, wait",
                     f"INSERT INTO {a}jrn SELECT duration, n, count(*) FROM {j} "
                     "GROUP BY duration, n",
-                    f"INSERT INTO {a}path SELECT path, duration, count(*) FROM {j} "
-                    "GROUP BY path, duration",
-                    f"INSERT INTO {a}end SELECT last_stage, path, success, {still}, count(*) "
-                    f"FROM {j} GROUP BY ALL",
+                    f"INSERT INTO {a}path SELECT {path}, duration, n FROM (SELECT path, "
+                    f"duration, count(*) AS n FROM {j} GROUP BY path, duration)",
+                    f"INSERT INTO {a}end SELECT {names}[path[-1] + 1], {path}, success, open, "
+                    f"n FROM (SELECT path, success, {still} AS open, count(*) AS n FROM {j} "
+                    "GROUP BY ALL)",
                     f"INSERT INTO {a}hand SELECT hand, next_hand, wait, count(*) FROM {s} "
                     f"WHERE next_stage IS NOT NULL AND {handoff_sql} GROUP BY ALL",
                     f"INSERT INTO {a}handj SELECT hand, next_hand, count(DISTINCT journey) "

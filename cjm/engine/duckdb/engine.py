@@ -379,7 +379,7 @@ class DuckDBEngine(Ordering):
     def _path_reader(self) -> Callable[[str], tuple[str, ...]]:
         """A function from the text of a path (path_text_sql()) to its stages."""
         stage_of = {_code_char(code): name for code, name in enumerate(self._stage_list())}
-        return lambda text: tuple([stage_of[c] for c in text])
+        return lambda text: tuple(map(stage_of.__getitem__, text))
 
     def paths(self) -> list[PathCount]:
         stages = self._path_reader()

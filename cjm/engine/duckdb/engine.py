@@ -330,10 +330,15 @@ class DuckDBEngine(Ordering):
         code = {name: c for c, name in enumerate(self._stage_list())}
         return f"[{', '.join(str(code[s]) for s in stages if s in code)}]::UINTEGER[]"
 
+    def _named(self, codes: Iterable[int]) -> tuple[str, ...]:
+        """The stages of a path fetched as codes."""
+        names = self._stage_list()
+        return tuple([names[c] for c in codes])
+
     def _named_endings(self, rows: Iterable[tuple]) -> list[Ending]:
         """ending_rows() of rows whose last stage and path are codes."""
         names = self._stage_list()
-        return ending_rows((names[last], status, n, [names[c] for c in path], k)
+        return ending_rows((names[last], status, n, self._named(path), k)
                            for last, status, n, path, k in rows)
 
     @property
@@ -545,9 +550,7 @@ class DuckDBEngine(Ordering):
             f"FROM {self.events} {where}")
         totals = (f"(SELECT cjm_journey, sum(cjm_cost) AS cjm_total FROM cost{self.suffix} "
                   "GROUP BY cjm_journey)")
-        names = self._stage_list()
-        by_path = [PathCost(tuple([names[c] for c in p]), int(j), exact_float(t),
-                            exact_median(lo, hi, j))
+        by_path = [PathCost(self._named(p), int(j), exact_float(t), exact_median(lo, hi, j))
                    for p, j, t, lo, hi in _rows(self.con, _median_sql(
             f"SELECT j.path AS cjm_key, c.cjm_total FROM {self.jrn} j JOIN {totals} c "
             "ON c.cjm_journey = j.journey", "cjm_key"))]
